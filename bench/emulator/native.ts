@@ -1,0 +1,260 @@
+// Ollama's native API as the emulator answers it: field names, NDJSON framing, stream:false, metrics omitted when zero.
+import type { ServerResponse } from 'node:http'
+import {
+  countPromptTokens,
+  embeddingVector,
+  modelDetails,
+  normalizeName,
+  tokenText,
+  type EmulatedModel,
+} from './catalog.js'
+import type { Knobs } from './options.js'
+import { writeStream } from './stream.js'
+
+export interface NativeContext {
+  res: ServerResponse
+  body: Record<string, any>
+  knobs: Knobs
+  models: Map<string, EmulatedModel>
+  blobs: Set<string>
+  version: string
+  done: () => void
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  })
+  res.end(body)
+}
+
+export function sendError(res: ServerResponse, status: number, message: string): void {
+  sendJson(res, status, { error: message })
+}
+
+const ndjson = 'application/x-ndjson'
+const ms = 1_000_000
+
+function findModel(context: NativeContext, name: unknown): EmulatedModel | undefined {
+  if (typeof name !== 'string' || name === '') {
+    sendError(context.res, 400, 'model is required')
+    return undefined
+  }
+  const entry = context.models.get(normalizeName(name))
+  if (!entry) sendError(context.res, 404, `model "${name}" not found, try pulling it first`)
+  return entry
+}
+
+/** Durations and counts of a reply, each omitted when zero, as Go's omitempty does. */
+function metrics(promptTokens: number, evalTokens: number): Record<string, number> {
+  const result: Record<string, number> = { total_duration: (evalTokens + promptTokens + 5) * ms, load_duration: 2 * ms }
+  if (promptTokens > 0)
+    Object.assign(result, { prompt_eval_count: promptTokens, prompt_eval_duration: promptTokens * ms })
+  if (evalTokens > 0) Object.assign(result, { eval_count: evalTokens, eval_duration: evalTokens * 10 * ms })
+  return result
+}
+
+function replyLength(knobs: Knobs, options: unknown): { count: number; reason: string } {
+  const limit = (options as { num_predict?: unknown } | undefined)?.num_predict
+  if (typeof limit === 'number' && limit >= 0 && limit < knobs.tokens) return { count: limit, reason: 'length' }
+  return { count: knobs.tokens, reason: 'stop' }
+}
+
+export function generate(context: NativeContext, chat: boolean): void {
+  const { res, body, knobs } = context
+  const entry = findModel(context, body.model)
+  if (!entry) return context.done()
+  const created = () => new Date().toISOString()
+  const prompt = chat ? chatText(body.messages) : typeof body.prompt === 'string' ? body.prompt : ''
+  if (!chat && prompt === '' && !body.messages) {
+    sendJson(res, 200, { model: body.model, created_at: created(), response: '', done: true, done_reason: 'load' })
+    return context.done()
+  }
+  const { count, reason } = replyLength(knobs, body.options)
+  const promptTokens = countPromptTokens(prompt)
+  const content = (text: string) => (chat ? { message: { role: 'assistant', content: text } } : { response: text })
+  const final = (text: string) => ({
+    model: body.model,
+    created_at: created(),
+    ...content(text),
+    done: true,
+    done_reason: reason,
+    ...(chat ? {} : { context: Array.from({ length: promptTokens + count }, (_, i) => 128000 + i) }),
+    ...metrics(promptTokens, count),
+  })
+  if (body.stream === false) {
+    let text = ''
+    for (let i = 0; i < count; i++) text += tokenText(i)
+    sendJson(res, 200, final(text))
+    return context.done()
+  }
+  writeStream(
+    res,
+    knobs,
+    {
+      contentType: ndjson,
+      count,
+      piece: (i) =>
+        JSON.stringify({ model: body.model, created_at: created(), ...content(tokenText(i)), done: false }) + '\n',
+      tail: () => JSON.stringify(final('')) + '\n',
+      errorPiece: (message) => JSON.stringify({ error: message }) + '\n',
+    },
+    context.done,
+  )
+}
+
+function chatText(messages: unknown): string {
+  if (!Array.isArray(messages)) return ''
+  return messages.map((message) => (typeof message?.content === 'string' ? message.content : '')).join(' ')
+}
+
+export function embed(context: NativeContext): void {
+  const { res, body, knobs } = context
+  const entry = findModel(context, body.model)
+  if (!entry) return context.done()
+  const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input ?? '']
+  if (!inputs.every((input) => typeof input === 'string')) {
+    sendError(res, 400, 'invalid input type')
+    return context.done()
+  }
+  const dimensions = typeof body.dimensions === 'number' ? body.dimensions : knobs.dimensions
+  const promptTokens = inputs.reduce<number>((sum, input) => sum + countPromptTokens(input), 0)
+  sendJson(res, 200, {
+    model: body.model,
+    embeddings: inputs.map((input) => embeddingVector(input, dimensions)),
+    total_duration: (promptTokens + 3) * ms,
+    load_duration: ms,
+    ...(promptTokens > 0 ? { prompt_eval_count: promptTokens } : {}),
+  })
+  context.done()
+}
+
+export function legacyEmbeddings(context: NativeContext): void {
+  const entry = findModel(context, context.body.model)
+  if (entry)
+    sendJson(context.res, 200, {
+      embedding: embeddingVector(String(context.body.prompt ?? ''), context.knobs.dimensions),
+    })
+  context.done()
+}
+
+function describe(entry: EmulatedModel) {
+  return {
+    name: entry.name,
+    model: entry.name,
+    modified_at: '2026-10-01T12:00:00.000000000Z',
+    size: entry.size,
+    digest: entry.digest,
+    details: modelDetails(entry),
+  }
+}
+
+export function tags(context: NativeContext): void {
+  sendJson(context.res, 200, { models: [...context.models.values()].map(describe) })
+  context.done()
+}
+
+export function ps(context: NativeContext): void {
+  const loaded = [...context.models.values()].slice(0, 1).map((entry) => ({
+    ...describe(entry),
+    expires_at: new Date(Date.now() + 5 * 60_000).toISOString(),
+    size_vram: entry.size,
+    context_length: 4096,
+  }))
+  for (const entry of loaded) delete (entry as Partial<typeof entry>).modified_at
+  sendJson(context.res, 200, { models: loaded })
+  context.done()
+}
+
+export function show(context: NativeContext): void {
+  const entry = findModel(context, context.body.model ?? context.body.name)
+  if (entry) {
+    sendJson(context.res, 200, {
+      modelfile: `# Modelfile generated by the emulator\nFROM ${entry.name}\n`,
+      parameters: 'stop "<|eot_id|>"',
+      template: '{{ .Prompt }}',
+      details: modelDetails(entry),
+      model_info: { 'general.architecture': entry.family, 'general.parameter_count': entry.size },
+      capabilities: entry.embedding ? ['embedding'] : ['completion', 'tools'],
+    })
+  }
+  context.done()
+}
+
+/** pull, push and create answer with progress lines ending in `success`. */
+export function progress(context: NativeContext, kind: 'pull' | 'push' | 'create'): void {
+  const { res, body, knobs } = context
+  const name = body.model ?? body.name
+  if (typeof name !== 'string' || name === '') {
+    sendError(res, 400, 'model is required')
+    return context.done()
+  }
+  const total = 1_000_000
+  const steps = Math.max(1, Math.min(knobs.tokens, 1000))
+  const digest = `sha256:${'ab'.repeat(32)}`
+  const lines: object[] = [
+    {
+      status: kind === 'pull' ? 'pulling manifest' : kind === 'push' ? 'retrieving manifest' : 'reading model metadata',
+    },
+  ]
+  for (let i = 1; i <= steps; i++) {
+    lines.push({
+      status: `${kind === 'push' ? 'pushing' : 'pulling'} ${digest.slice(7, 19)}`,
+      digest,
+      total,
+      completed: Math.round((total * i) / steps),
+    })
+  }
+  lines.push({ status: 'verifying sha256 digest' }, { status: 'writing manifest' }, { status: 'success' })
+  const finish = () => {
+    if (kind !== 'push') {
+      const normalized = normalizeName(name)
+      if (!context.models.has(normalized)) {
+        context.models.set(normalized, { ...[...context.models.values()][0]!, name: normalized })
+      }
+    }
+  }
+  if (body.stream === false) {
+    finish()
+    sendJson(res, 200, { status: 'success' })
+    return context.done()
+  }
+  writeStream(
+    res,
+    knobs,
+    {
+      contentType: ndjson,
+      count: lines.length - 1,
+      piece: (i) => JSON.stringify(lines[i]) + '\n',
+      tail: () => {
+        finish()
+        return JSON.stringify(lines.at(-1)) + '\n'
+      },
+      errorPiece: (message) => JSON.stringify({ error: message }) + '\n',
+    },
+    context.done,
+  )
+}
+
+export function copy(context: NativeContext): void {
+  const { res, body, models } = context
+  const source = models.get(normalizeName(String(body.source ?? '')))
+  if (!source || typeof body.destination !== 'string' || body.destination === '') {
+    if (!source) sendError(res, 404, `model "${body.source}" not found`)
+    else sendError(res, 400, 'destination is required')
+    return context.done()
+  }
+  models.set(normalizeName(body.destination), { ...source, name: normalizeName(body.destination) })
+  res.writeHead(200, { 'content-length': 0 }).end()
+  context.done()
+}
+
+export function remove(context: NativeContext): void {
+  const { res, body, models } = context
+  const name = normalizeName(String(body.model ?? body.name ?? ''))
+  if (!models.delete(name)) sendError(res, 404, `model '${body.model ?? body.name}' not found`)
+  else res.writeHead(200, { 'content-length': 0 }).end()
+  context.done()
+}

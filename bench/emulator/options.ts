@@ -1,0 +1,59 @@
+// The emulator's knobs. Each can be set at start and overridden per request with an `x-emulator-<knob>` header, so
+// one emulator serves tests that need different behaviour.
+import type { IncomingHttpHeaders } from 'node:http'
+
+export const faults = [
+  'none',
+  'reset',
+  'stall',
+  'busy',
+  'reset_mid_stream',
+  'stall_mid_stream',
+  'error_mid_stream',
+] as const
+export type Fault = (typeof faults)[number]
+
+export interface Knobs {
+  /** Tokens in each generated reply (num_predict / max_tokens lower it). */
+  tokens: number
+  /** Milliseconds between two tokens. */
+  delayMs: number
+  /** Milliseconds before the first token (and before the headers, as Ollama sends them with it). */
+  firstTokenMs: number
+  /** Re-chunk the stream into pieces of this many bytes (0 = one line per chunk), so lines split across chunks. */
+  chunkBytes: number
+  /** Dimensions of embedding vectors. */
+  dimensions: number
+  /**
+   * reset: drop the connection before answering; stall: never answer; busy: 503 server busy;
+   * reset_mid_stream / stall_mid_stream / error_mid_stream: after half of the tokens.
+   */
+  fault: Fault
+}
+
+export const defaultKnobs: Knobs = {
+  tokens: 32,
+  delayMs: 0,
+  firstTokenMs: 0,
+  chunkBytes: 0,
+  dimensions: 768,
+  fault: 'none',
+}
+
+/** The knobs for one request: the emulator's, overridden by its x-emulator-* headers. */
+export function knobsFor(base: Knobs, headers: IncomingHttpHeaders): Knobs {
+  if (!Object.keys(headers).some((name) => name.startsWith('x-emulator-'))) return base
+  const knobs = { ...base }
+  const number = (name: string, current: number): number => {
+    const value = headers[`x-emulator-${name}`]
+    return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : current
+  }
+  knobs.tokens = number('tokens', knobs.tokens)
+  knobs.delayMs = number('delay-ms', knobs.delayMs)
+  knobs.firstTokenMs = number('first-token-ms', knobs.firstTokenMs)
+  knobs.chunkBytes = number('chunk-bytes', knobs.chunkBytes)
+  knobs.dimensions = number('dimensions', knobs.dimensions)
+  const fault = headers['x-emulator-fault']
+  if (typeof fault === 'string' && (faults as readonly string[]).includes(fault)) knobs.fault = fault as Fault
+  return knobs
+}

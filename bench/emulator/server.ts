@@ -1,0 +1,207 @@
+// An Ollama emulator on node:http, faithful to shared/reference/ollama-api.md, for tests and benchmarks. Only Ollama is
+// emulated in this project; everything else in a test is real.
+import { createHash } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { defaultModels, type EmulatedModel } from './catalog.js'
+import * as native from './native.js'
+import * as openai from './openai.js'
+import { defaultKnobs, knobsFor, type Knobs } from './options.js'
+
+export interface EmulatorStats {
+  requests: number
+  /** Requests whose client (the gateway) closed the connection before the reply ended. */
+  aborted: number
+  /** Headers of the most recent request, for checking what the gateway forwards. */
+  lastHeaders: IncomingMessage['headers']
+  lastPath: string
+}
+
+export interface Emulator {
+  port: number
+  url: string
+  knobs: Knobs
+  stats: EmulatorStats
+  /** Resolves at the next aborted request (a test waits on it). */
+  nextAbort(): Promise<void>
+  /** Stops listening and drops every connection, like a crashed Ollama; `start` brings it back on the same port. */
+  stop(): Promise<void>
+  start(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface EmulatorOptions {
+  port?: number
+  host?: string
+  knobs?: Partial<Knobs>
+  models?: EmulatedModel[]
+  version?: string
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const knobs: Knobs = { ...defaultKnobs, ...options.knobs }
+  const models = new Map((options.models ?? defaultModels).map((entry) => [entry.name, { ...entry }]))
+  const blobs = new Set<string>()
+  const version = options.version ?? '0.12.6'
+  const stats: EmulatorStats = { requests: 0, aborted: 0, lastHeaders: {}, lastPath: '' }
+  const abortWaiters: (() => void)[] = []
+  const sockets = new Set<Socket>()
+  const host = options.host ?? '127.0.0.1'
+
+  const server: Server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    stats.requests++
+    stats.lastHeaders = req.headers
+    stats.lastPath = req.url ?? ''
+    let finished = false
+    const done = (): void => {
+      finished = true
+    }
+    res.on('close', () => {
+      if (finished && res.writableFinished) return
+      stats.aborted++
+      for (const wake of abortWaiters.splice(0)) wake()
+    })
+    const requestKnobs = knobsFor(knobs, req.headers)
+    if (requestKnobs.fault === 'reset') return void req.socket.destroy()
+    if (requestKnobs.fault === 'stall') return
+    if (requestKnobs.fault === 'busy') {
+      native.sendError(res, 503, 'server busy, please try again.  maximum pending requests exceeded')
+      return done()
+    }
+    route(req, res, requestKnobs, done)
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+
+  function route(req: IncomingMessage, res: ServerResponse, requestKnobs: Knobs, done: () => void): void {
+    const path = (req.url ?? '/').split('?')[0]!
+    const method = req.method ?? 'GET'
+    if (path === '/' && (method === 'GET' || method === 'HEAD')) {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 17 })
+      res.end(method === 'HEAD' ? undefined : 'Ollama is running')
+      return done()
+    }
+    if (path === '/api/version' && (method === 'GET' || method === 'HEAD')) {
+      native.sendJson(res, 200, { version })
+      return done()
+    }
+    if (path.startsWith('/api/blobs/')) return blob(req, res, path.slice('/api/blobs/'.length), done)
+    const nativeContext = (body: Record<string, any>): native.NativeContext => ({
+      res,
+      body,
+      knobs: requestKnobs,
+      models,
+      blobs,
+      version,
+      done,
+    })
+    const get: Record<string, () => void> = {
+      '/api/tags': () => native.tags(nativeContext({})),
+      '/api/ps': () => native.ps(nativeContext({})),
+      '/v1/models': () => openai.listModels({ res, body: {}, knobs: requestKnobs, models, done }),
+    }
+    const post: Record<string, (body: Record<string, any>) => void> = {
+      '/api/generate': (body) => native.generate(nativeContext(body), false),
+      '/api/chat': (body) => native.generate(nativeContext(body), true),
+      '/api/embed': (body) => native.embed(nativeContext(body)),
+      '/api/embeddings': (body) => native.legacyEmbeddings(nativeContext(body)),
+      '/api/show': (body) => native.show(nativeContext(body)),
+      '/api/pull': (body) => native.progress(nativeContext(body), 'pull'),
+      '/api/push': (body) => native.progress(nativeContext(body), 'push'),
+      '/api/create': (body) => native.progress(nativeContext(body), 'create'),
+      '/api/copy': (body) => native.copy(nativeContext(body)),
+      '/v1/chat/completions': (body) => openai.completions({ res, body, knobs: requestKnobs, models, done }, true),
+      '/v1/completions': (body) => openai.completions({ res, body, knobs: requestKnobs, models, done }, false),
+      '/v1/embeddings': (body) => openai.embeddings({ res, body, knobs: requestKnobs, models, done }),
+    }
+    if ((method === 'GET' || method === 'HEAD') && get[path]) return get[path]()
+    if (method === 'GET' && path.startsWith('/v1/models/')) {
+      return openai.getModel({ res, body: {}, knobs: requestKnobs, models, done }, decodeURIComponent(path.slice(11)))
+    }
+    const handler =
+      method === 'POST' ? post[path] : method === 'DELETE' && path === '/api/delete' ? native.remove : undefined
+    if (!handler) {
+      res.writeHead(404, { 'content-type': 'text/plain', 'content-length': 18 }).end('404 page not found')
+      return done()
+    }
+    readJson(req, (error, body) => {
+      if (error) {
+        if (path.startsWith('/v1/')) openai.sendOpenAIError(res, 400, error)
+        else native.sendError(res, 400, error)
+        return done()
+      }
+      if (handler === native.remove) native.remove(nativeContext(body))
+      else (handler as (body: Record<string, any>) => void)(body)
+    })
+  }
+
+  /** HEAD: 200 if the blob is stored; POST: stream the body, check its sha256 against the digest, 201. */
+  function blob(req: IncomingMessage, res: ServerResponse, digest: string, done: () => void): void {
+    const normalized = digest.replace('sha256-', 'sha256:')
+    if (req.method === 'HEAD') {
+      res.writeHead(blobs.has(normalized) ? 200 : 404, { 'content-length': 0 }).end()
+      return done()
+    }
+    const hash = createHash('sha256')
+    req.on('data', (chunk: Buffer) => hash.update(chunk))
+    req.on('end', () => {
+      const actual = `sha256:${hash.digest('hex')}`
+      if (actual !== normalized)
+        native.sendError(res, 400, `digest mismatch, expected "${normalized}", got "${actual}"`)
+      else {
+        blobs.add(actual)
+        res.writeHead(201, { 'content-length': 0 }).end()
+      }
+      done()
+    })
+  }
+
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  await listen(options.port ?? 0)
+  const port = (server.address() as AddressInfo).port
+
+  return {
+    port,
+    url: `http://${host}:${port}`,
+    knobs,
+    stats,
+    nextAbort: () => new Promise<void>((resolve) => abortWaiters.push(resolve)),
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const socket of sockets) socket.destroy()
+      await closed
+    },
+    start: () => listen(port),
+    async close() {
+      if (!server.listening) return
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const socket of sockets) socket.destroy()
+      await closed
+    },
+  }
+}
+
+function readJson(req: IncomingMessage, done: (error: string | undefined, body: Record<string, any>) => void): void {
+  const chunks: Buffer[] = []
+  req.on('data', (chunk: Buffer) => chunks.push(chunk))
+  req.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8')
+    if (text === '') return done('missing request body', {})
+    try {
+      const value: unknown = JSON.parse(text)
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return done('invalid request body', {})
+      done(undefined, value as Record<string, any>)
+    } catch (error) {
+      done(`invalid character in request body: ${(error as Error).message}`, {})
+    }
+  })
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// The `parallama` command: one file per command group, each operating on the config (and later the SQLite file).
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { configCommand } from './config.js'
+import { serveCommand } from './serve.js'
+
+await yargs(hideBin(process.argv))
+  .scriptName('parallama')
+  .command(serveCommand)
+  .command(configCommand)
+  .demandCommand(1, 'name a command: serve or config')
+  .strict()
+  .recommendCommands()
+  .completion('completion', 'print a shell completion script')
+  .fail((message, error) => {
+    if (error) throw error
+    process.stderr.write(`parallama: ${message}\nRun 'parallama --help' for the commands and their options.\n`)
+    process.exit(2)
+  })
+  .help()
+  .parseAsync()

@@ -1,0 +1,48 @@
+// The native Ollama API: every route of the reference, mounted at /api (a drop-in for OLLAMA_HOST) and at /ollama/v1
+// (the prefixed form, with or without the /api segment that host-based clients append).
+import type { RequiredFields } from './ollamaBody.js'
+
+export type BodyKind = 'none' | 'json' | 'stream'
+
+export interface OllamaRoute {
+  name: string
+  methods: readonly string[]
+  /** Path under /api ('' for the root heartbeat). */
+  path: string
+  body: BodyKind
+  required: RequiredFields
+  sniffUsage: boolean
+}
+
+function route(
+  name: string,
+  methods: string[],
+  path: string,
+  body: BodyKind,
+  extra: Partial<OllamaRoute> = {},
+): OllamaRoute {
+  return { name, methods, path, body, required: body === 'json' ? 'model' : 'none', sniffUsage: false, ...extra }
+}
+
+export const ollamaRoutes: OllamaRoute[] = [
+  route('version', ['GET', 'HEAD'], '/version', 'none'),
+  route('generate', ['POST'], '/generate', 'json', { sniffUsage: true }),
+  route('chat', ['POST'], '/chat', 'json', { sniffUsage: true }),
+  route('embed', ['POST'], '/embed', 'json', { sniffUsage: true }),
+  route('embeddings', ['POST'], '/embeddings', 'json'),
+  route('tags', ['GET', 'HEAD'], '/tags', 'none'),
+  route('ps', ['GET', 'HEAD'], '/ps', 'none'),
+  route('show', ['POST'], '/show', 'json'),
+  route('pull', ['POST'], '/pull', 'json'),
+  route('push', ['POST'], '/push', 'json'),
+  route('create', ['POST'], '/create', 'json'),
+  route('copy', ['POST'], '/copy', 'json', { required: 'copy' }),
+  route('delete', ['DELETE'], '/delete', 'json'),
+  route('blobs', ['HEAD', 'POST'], '/blobs/:digest', 'stream'),
+]
+
+/** The heartbeat at the root: `Ollama is running`. */
+export const rootRoute = route('root', ['GET', 'HEAD'], '', 'none')
+
+/** Where the native API is mounted. */
+export const ollamaMounts = ['/api', '/ollama/v1/api', '/ollama/v1']

@@ -1,0 +1,86 @@
+// Mounts route tables on the uWS app: each path answers its methods, 405 (with Allow) for the others, and every
+// unknown path gets a 404 in Ollama's error shape.
+import type { HttpRequest, HttpResponse, TemplatedApp } from '../../native/uws.js'
+import { GatewayError } from '../errors.js'
+import { writeError, type Dialect } from '../http/errorResponse.js'
+import { pickRequestId } from '../http/requestId.js'
+import type { ExchangeContext } from '../proxy/exchange.js'
+import { ollamaMounts, ollamaRoutes, rootRoute, type OllamaRoute } from './ollama.js'
+import { proxyHandler, type ProxyRouteSpec } from './proxyHandler.js'
+
+type Handler = (res: HttpResponse, req: HttpRequest) => void
+
+const blobDigest = /^sha256[:-][0-9a-f]{64}$/
+
+export function mountRoutes(app: TemplatedApp, context: ExchangeContext): void {
+  mountOllama(app, rootRoute, ['/', '/ollama/v1', '/ollama/v1/'], context)
+  for (const route of ollamaRoutes) {
+    mountOllama(
+      app,
+      route,
+      ollamaMounts.map((mount) => mount + route.path),
+      context,
+    )
+  }
+  app.any('/*', (res, req) => answer(res, req, 'ollama', new GatewayError('not_found', `no route for ${req.getUrl()}`)))
+}
+
+function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], context: ExchangeContext): void {
+  const spec: ProxyRouteSpec = {
+    dialect: 'ollama',
+    name: route.name,
+    upstreamPath: route === rootRoute ? '/' : route.path.includes(':') ? blobPath : `/api${route.path}`,
+    body: route.body,
+    required: route.required,
+    sniffUsage: route.sniffUsage,
+  }
+  const handler = proxyHandler(spec, context)
+  for (const path of paths) mountMethods(app, path, route.methods, handler, 'ollama')
+}
+
+function blobPath(req: HttpRequest): string | GatewayError {
+  const digest = req.getParameter(0)
+  if (!blobDigest.test(digest)) {
+    return new GatewayError('invalid_request', `invalid digest "${digest}": expected sha256:<64 hex digits>`)
+  }
+  return `/api/blobs/${digest}`
+}
+
+const methodRegistrars: Record<string, (app: TemplatedApp, path: string, handler: Handler) => void> = {
+  GET: (app, path, handler) => app.get(path, handler),
+  HEAD: (app, path, handler) => app.head(path, handler),
+  POST: (app, path, handler) => app.post(path, handler),
+  DELETE: (app, path, handler) => app.del(path, handler),
+}
+
+export function mountMethods(
+  app: TemplatedApp,
+  path: string,
+  methods: readonly string[],
+  handler: Handler,
+  dialect: Dialect,
+): void {
+  for (const method of methods) methodRegistrars[method]!(app, path, handler)
+  const allow = methods.join(', ')
+  app.any(path, (res, req) =>
+    answer(
+      res,
+      req,
+      dialect,
+      new GatewayError(
+        'method_not_allowed',
+        `${req.getCaseSensitiveMethod()} is not allowed on ${req.getUrl()}; use ${allow}`,
+        {
+          allow,
+        },
+      ),
+    ),
+  )
+}
+
+/** An immediate answer from the synchronous part of a handler; any request body is left unread, so close after. */
+function answer(res: HttpResponse, req: HttpRequest, dialect: Dialect, error: GatewayError): void {
+  const requestId = pickRequestId(req.getHeader('x-request-id'))
+  const hasBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== ''
+  writeError(res, dialect, requestId, error, hasBody)
+}

@@ -1,0 +1,61 @@
+// Renders configuration as YAML: the documented default file (conf/parallama.yaml is generated from this) and the
+// effective configuration that `parallama config check` prints, with secrets masked.
+import { stringify } from 'yaml'
+import { schema } from './schema.js'
+import type { SchemaNode, SectionNode } from './schemaTypes.js'
+
+export function renderEffective(config: unknown): string {
+  return stringify(mask(schema, config), { lineWidth: 0 })
+}
+
+function mask(node: SchemaNode, value: unknown): unknown {
+  if (node.kind === 'leaf') return node.secret && value ? '***' : value
+  if (node.kind === 'list') return (value as unknown[]).map((item) => mask(node.item, item))
+  const result: Record<string, unknown> = {}
+  for (const [key, child] of Object.entries(node.fields)) result[key] = mask(child, (value as any)[key])
+  return result
+}
+
+/** The documented YAML of every key with its default, as shipped in conf/parallama.yaml. */
+export function renderDocumented(header: string): string {
+  const lines = header
+    .trim()
+    .split('\n')
+    .map((line) => `# ${line}`.trimEnd())
+  for (const [key, node] of Object.entries(schema.fields)) {
+    lines.push('', ...renderNode(key, node, ''))
+  }
+  return lines.join('\n') + '\n'
+}
+
+function renderNode(key: string, node: SchemaNode, indent: string): string[] {
+  const lines = [`${indent}# ${node.doc}`]
+  if (node.kind === 'leaf') {
+    lines[0] += ` Expects ${node.expects}.`
+    const shown = node.secret ? '""' : node.format ? node.format(node.default) : scalar(node.default)
+    lines.push(`${indent}${key}: ${shown}`)
+  } else if (node.kind === 'section') {
+    lines.push(`${indent}${key}:`, ...renderFields(node, indent + '  '))
+  } else {
+    lines.push(`${indent}${key}:`)
+    for (const item of node.default as Record<string, unknown>[]) {
+      const entries = Object.entries(item)
+      entries.forEach(([field, value], index) => {
+        lines.push(`${indent}  ${index === 0 ? '- ' : '  '}${field}: ${scalar(value)}`)
+      })
+    }
+    lines.push(`${indent}  # Each entry:`)
+    for (const [field, child] of Object.entries(node.item.fields)) {
+      if (child.kind === 'leaf') lines.push(`${indent}  #   ${field}: ${child.doc} Expects ${child.expects}.`)
+    }
+  }
+  return lines
+}
+
+function renderFields(node: SectionNode, indent: string): string[] {
+  return Object.entries(node.fields).flatMap(([key, child]) => renderNode(key, child, indent))
+}
+
+function scalar(value: unknown): string {
+  return stringify(value, { lineWidth: 0 }).trimEnd()
+}

@@ -1,0 +1,91 @@
+// The one schema of Parallama's configuration: defaults, validation and the documentation of conf/parallama.yaml all
+// come from here. A later section is one more entry in `schema` below.
+import { boolean, bytes, duration, httpUrl, integer, list, oneOf, section, string, type Infer } from './schemaTypes.js'
+
+const backend = section('One Ollama server.', {
+  url: httpUrl({ doc: 'Base URL of the Ollama server (what OLLAMA_HOST would be).', default: '' }),
+  name: string({
+    doc: 'Name used in logs and metrics; defaults to host:port of the URL.',
+    default: '',
+    pattern: /^$|^[A-Za-z0-9._-]{1,64}$/,
+    describe: 'a name of 1 to 64 letters, digits, dots, underscores or dashes',
+  }),
+  weight: integer({ doc: 'Relative share of requests this backend receives.', default: 1, min: 1, max: 1000 }),
+})
+
+export const schema = section('Parallama configuration.', {
+  server: section('Where the gateway listens.', {
+    host: string({
+      doc: 'Address to listen on (127.0.0.1 for local only, 0.0.0.0 or :: for all interfaces).',
+      default: '127.0.0.1',
+      pattern: /^[0-9A-Za-z.:_-]{1,255}$/,
+      describe: 'an IP address or host name',
+    }),
+    port: integer({
+      doc: 'TCP port to listen on (0 picks a free port, which the log reports).',
+      default: 11435,
+      min: 0,
+      max: 65535,
+    }),
+    max_header_bytes: bytes({
+      doc: 'Largest request header block accepted (long JWTs need more than the 4 KiB default of uWS).',
+      default: 16384,
+      min: 4096,
+      max: 1048576,
+    }),
+    allow_js_fallback: boolean({
+      doc: 'Start even if the native uWebSockets binary cannot load, on its much slower pure-JS fallback.',
+      default: false,
+    }),
+  }),
+  backends: list(
+    'The Ollama servers behind the gateway; requests go to the healthy one with the fewest outstanding requests.',
+    backend,
+    { default: [{ url: 'http://127.0.0.1:11434' }], minItems: 1, envShorthandField: 'url' },
+  ),
+  timeouts: section('Upstream timeouts.', {
+    connect: duration({ doc: 'Time to open a TCP connection to a backend.', default: 5000, min: 1 }),
+    first_byte: duration({
+      doc: 'Time from sending a request until the response headers arrive (loading a model counts; a non-streamed reply arrives whole).',
+      default: 600_000,
+      min: 1,
+    }),
+    idle: duration({ doc: 'Longest silence between two chunks of a streamed response.', default: 120_000, min: 1 }),
+    total: duration({
+      doc: 'Longest a whole request may take (a large pull can take hours).',
+      default: 0,
+      zeroMeansNone: true,
+    }),
+  }),
+  limits: section('Request limits.', {
+    max_body_bytes: bytes({
+      doc: 'Largest request body (JSON with base64 images). Blob uploads stream and are not limited by this.',
+      default: 64 * 1024 * 1024,
+      min: 1024,
+      max: 1024 * 1024 * 1024,
+    }),
+  }),
+  upstream: section('Connections to the backends.', {
+    connections: integer({
+      doc: 'Most keep-alive connections to each backend; requests beyond it wait in a queue.',
+      default: 128,
+      min: 1,
+      max: 65535,
+    }),
+    keep_alive_timeout: duration({
+      doc: "How long an idle upstream connection is kept; keep it below the backend's own idle timeout.",
+      default: 4000,
+      min: 1,
+    }),
+  }),
+  log: section('Logging (JSON lines on stdout, for journald).', {
+    level: oneOf({
+      doc: 'Least severe level written.',
+      default: 'info',
+      values: ['debug', 'info', 'warn', 'error', 'silent'],
+    }),
+  }),
+})
+
+export type Config = Infer<typeof schema>
+export type BackendConfig = Config['backends'][number]

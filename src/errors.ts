@@ -1,0 +1,30 @@
+// The one table of gateway-made errors: a stable code, its HTTP status and the default message. Every error response
+// and error log line carries the code; each API dialect (src/http/errorResponse.ts) renders it in its own shape.
+
+export const errorTable = {
+  not_found: { status: 404, message: 'no such route' },
+  method_not_allowed: { status: 405, message: 'method not allowed on this route' },
+  body_too_large: { status: 413, message: 'request body too large' },
+  invalid_json: { status: 400, message: 'request body is not valid JSON' },
+  invalid_request: { status: 400, message: 'invalid request' },
+  no_backend: { status: 503, message: 'no backend is available' },
+  upstream_unreachable: { status: 502, message: 'the backend could not be reached' },
+  upstream_timeout: { status: 504, message: 'the backend did not answer in time' },
+  upstream_failed: { status: 502, message: 'the backend failed while answering' },
+  internal_error: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>
+
+export type ErrorCode = keyof typeof errorTable
+
+/** An error the gateway answers itself, by code from the table. */
+export class GatewayError extends Error {
+  readonly status: number
+  constructor(
+    readonly code: ErrorCode,
+    message: string = errorTable[code].message,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message)
+    this.status = errorTable[code].status
+  }
+}

@@ -1,0 +1,225 @@
+// One proxied request: dispatched to a backend through undici's handler interface, its response streamed to the uWS
+// client as it arrives. It is the hot path: no per-chunk allocation beyond what uWS and undici need, no parse of the
+// body except the final line's fields (for routes that report usage).
+import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
+import type { HttpResponse } from '../../native/uws.js'
+import type { Config } from '../config/schema.js'
+import type { ErrorCode, GatewayError } from '../errors.js'
+import { writeError, type Dialect } from '../http/errorResponse.js'
+import type { RequestSnapshot } from '../http/requestSnapshot.js'
+import { ResponseStreamer } from '../http/responseStreamer.js'
+import { statusLine } from '../http/status.js'
+import { markDown, type Backend } from './backends.js'
+import { readUpstreamHead } from './responseHeaders.js'
+import { errorBeforeResponse, errorMidStream, ExchangeAbort, neverReachedBackend } from './upstreamErrors.js'
+import { UsageSniffer, type OllamaUsage } from './usageSniffer.js'
+
+/** Bodies up to this size are sent with one `end(body)`; larger ones stream (uWS's cork buffer is 16 KiB). */
+const wholeBodyLimit = 14 * 1024
+
+export interface ExchangeRoute {
+  dialect: Dialect
+  /** Route name for logs and metrics, e.g. `generate`. */
+  name: string
+  /** Path sent upstream. */
+  upstreamPath: string
+  /** Read the final object's metrics (generate, chat, embed). */
+  sniffUsage: boolean
+}
+
+export interface ExchangeResult {
+  requestId: string
+  route: string
+  backend: string
+  status: number
+  errorCode: ErrorCode | undefined
+  usage: OllamaUsage | undefined
+  clientAborted: boolean
+  bytesOut: number
+  /** performance.now() marks. */
+  startedAt: number
+  firstByteAt: number
+  endedAt: number
+}
+
+export type ExchangeEnd = (result: ExchangeResult) => void
+
+export interface ExchangeContext {
+  config: Config
+  backends: Backend[]
+  pick: (skip?: Backend[]) => Backend | undefined
+  onEnd: ExchangeEnd | undefined
+}
+
+export class Exchange implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((reason: Error) => void) | undefined
+  private resumeUpstream: (() => void) | undefined
+  private streamer: ResponseStreamer | undefined
+  /** Collected pieces of a small body sent whole at the end. */
+  private wholeBody: Buffer[] | undefined
+  private head: string[] | undefined
+  private ndjson = false
+  private status = 0
+  private clientGone = false
+  private finished = false
+  private bytesOut = 0
+  private firstByteAt = 0
+  private totalTimer: NodeJS.Timeout | undefined
+  private readonly sniffer: UsageSniffer | undefined
+  private readonly tried: Backend[] = []
+  private backend!: Backend
+  private body: Buffer | Readable | null = null
+  private contentLength = -1
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly request: RequestSnapshot,
+    private readonly route: ExchangeRoute,
+    private readonly context: ExchangeContext,
+    private readonly startedAt: number,
+  ) {
+    this.sniffer = route.sniffUsage ? new UsageSniffer() : undefined
+  }
+
+  /** Starts the upstream request; `res.onAborted` must already point at `clientAborted`. */
+  start(body: Buffer | Readable | null, backend: Backend): void {
+    const total = this.context.config.timeouts.total
+    if (total > 0 && !this.totalTimer) {
+      this.totalTimer = setTimeout(() => this.abortUpstream?.(new ExchangeAbort('total_timeout')), total)
+    }
+    this.backend = backend
+    this.tried.push(backend)
+    backend.outstanding++
+    this.body = body
+    const { request, context } = this
+    backend.pool.dispatch(
+      {
+        path: request.query ? `${this.route.upstreamPath}?${request.query}` : this.route.upstreamPath,
+        method: request.method,
+        headers: request.forwardHeaders,
+        body,
+        headersTimeout: context.config.timeouts.first_byte,
+        bodyTimeout: context.config.timeouts.idle,
+      },
+      this,
+    )
+  }
+
+  readonly clientAborted = (): void => {
+    this.clientGone = true
+    this.streamer?.abort()
+    if (this.body && !Buffer.isBuffer(this.body)) this.body.destroy()
+    this.abortUpstream?.(new ExchangeAbort('client_gone'))
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortUpstream = abort
+    if (this.clientGone) abort(new ExchangeAbort('client_gone'))
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.firstByteAt = performance.now()
+    this.status = status
+    this.resumeUpstream = resume
+    const head = readUpstreamHead(rawHeaders, this.request.requestId)
+    // Ollama's "server busy" carries no Retry-After; clients that back off on 503 look for one.
+    if (status === 503 && !head.hasRetryAfter) head.headers.push('retry-after', '1')
+    this.ndjson = head.contentType.startsWith('application/x-ndjson')
+    this.head = head.headers
+    this.contentLength = head.contentLength
+    if (this.clientGone) return false
+    if (this.request.method === 'HEAD' || status === 204 || status === 304) {
+      this.wholeBody = []
+    } else if (head.contentLength >= 0 && head.contentLength <= wholeBodyLimit) {
+      this.wholeBody = []
+    } else {
+      this.streamer = new ResponseStreamer(this.res)
+      this.streamer.onDrain = this.resumeUpstream
+      this.streamer.start(status, head.headers)
+    }
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytesOut += chunk.length
+    this.sniffer?.push(chunk)
+    if (this.wholeBody) {
+      this.wholeBody.push(chunk)
+      return true
+    }
+    return this.streamer ? this.streamer.push(chunk) : false
+  }
+
+  onComplete(): void {
+    if (!this.clientGone) {
+      if (this.wholeBody) this.res.cork(this.sendWhole)
+      else this.streamer?.end()
+    }
+    this.finish(undefined)
+  }
+
+  onError(error: Error): void {
+    if (this.clientGone) return this.finish(undefined)
+    const backend = this.backend
+    if (neverReachedBackend(error)) markDown(backend)
+    if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return
+    if (!this.streamer) {
+      const gatewayError = errorBeforeResponse(error, backend.name)
+      this.res.cork(() => writeError(this.res, this.route.dialect, this.request.requestId, gatewayError))
+      this.status = gatewayError.status
+      return this.finish(gatewayError)
+    }
+    // Mid-stream: end NDJSON with Ollama's own error line; anything else must not look complete.
+    if (this.ndjson) {
+      this.streamer.push(Buffer.from(JSON.stringify({ error: errorMidStream(error, backend.name) }) + '\n'))
+      this.streamer.end()
+    } else {
+      this.streamer.close()
+    }
+    this.finish(errorBeforeResponse(error, backend.name))
+  }
+
+  /** A request that never reached its backend goes to another one, if there is one left to try. */
+  private retry(): boolean {
+    if (this.body && !Buffer.isBuffer(this.body)) return false
+    const next = this.context.pick(this.tried)
+    if (!next) return false
+    this.backend.outstanding--
+    this.abortUpstream = undefined
+    this.start(this.body, next)
+    return true
+  }
+
+  private readonly sendWhole = (): void => {
+    const res = this.res
+    res.writeStatus(statusLine(this.status))
+    const head = this.head!
+    for (let i = 0; i < head.length; i += 2) res.writeHeader(head[i]!, head[i + 1]!)
+    const parts = this.wholeBody!
+    if (this.request.method === 'HEAD') res.endWithoutBody(this.contentLength >= 0 ? this.contentLength : undefined)
+    else res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts))
+  }
+
+  private finish(error: GatewayError | undefined): void {
+    if (this.finished) return
+    this.finished = true
+    this.backend.outstanding--
+    if (this.totalTimer) clearTimeout(this.totalTimer)
+    const onEnd = this.context.onEnd
+    if (!onEnd) return
+    onEnd({
+      requestId: this.request.requestId,
+      route: this.route.name,
+      backend: this.backend.name,
+      status: this.status,
+      errorCode: error?.code,
+      usage: this.sniffer?.finish(),
+      clientAborted: this.clientGone,
+      bytesOut: this.bytesOut,
+      startedAt: this.startedAt,
+      firstByteAt: this.firstByteAt,
+      endedAt: performance.now(),
+    })
+  }
+}

@@ -1,0 +1,61 @@
+// Builds the gateway from a config: loads uWS, opens the backend pools, mounts the routes, listens; and closes it all.
+import { loadUws, type us_listen_socket } from '../native/uws.js'
+import { mountRoutes } from './api/routes.js'
+import type { Config } from './config/schema.js'
+import type { Logger } from './logger.js'
+import { closeBackends, createBackends, pickBackend, type Backend } from './proxy/backends.js'
+import type { ExchangeEnd } from './proxy/exchange.js'
+
+export interface GatewayOptions {
+  logger: Logger
+  /** Called once per proxied request when it ends (usage accounting and metrics hook in here). */
+  onRequestEnd?: ExchangeEnd
+}
+
+export interface Gateway {
+  /** The port actually listened on (config may say 0 for any free port). */
+  port: number
+  backends: Backend[]
+  close(): Promise<void>
+}
+
+export class ListenError extends Error {
+  readonly code = 'listen_failed'
+}
+
+export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
+  const { logger } = options
+  const { uws, native } = loadUws({
+    maxHeaderBytes: config.server.max_header_bytes,
+    allowFallback: config.server.allow_js_fallback,
+    warn: (message) => logger.warn(message),
+  })
+  const backends = createBackends(config)
+  const app = uws.App()
+  mountRoutes(app, {
+    config,
+    backends,
+    pick: (skip) => pickBackend(backends, skip),
+    onEnd: options.onRequestEnd,
+  })
+  const { host, port } = config.server
+  const listenSocket = await new Promise<us_listen_socket | false>((resolve) => app.listen(host, port, resolve))
+  if (!listenSocket) {
+    await closeBackends(backends)
+    throw new ListenError(`cannot listen on ${host}:${port} (address in use, not local, or not permitted)`)
+  }
+  const actualPort = uws.us_socket_local_port(listenSocket)
+  logger.info('listening', { host, port: actualPort, native, backends: backends.map((backend) => backend.url) })
+  let closed = false
+  return {
+    port: actualPort,
+    backends,
+    async close() {
+      if (closed) return
+      closed = true
+      uws.us_listen_socket_close(listenSocket)
+      ;(app as unknown as { close(): void }).close()
+      await closeBackends(backends)
+    },
+  }
+}
