@@ -29,6 +29,8 @@ export interface Knobs {
    * reset_mid_stream / stall_mid_stream / error_mid_stream: after half of the tokens.
    */
   fault: Fault
+  /** 1: record the sha256 of the body sent, under the request's x-request-id (stats.bodyHashes). */
+  hash: number
 }
 
 export const defaultKnobs: Knobs = {
@@ -38,6 +40,7 @@ export const defaultKnobs: Knobs = {
   chunkBytes: 0,
   dimensions: 768,
   fault: 'none',
+  hash: 0,
 }
 
 /** The knobs for one request: the emulator's, overridden by its x-emulator-* headers. */
@@ -53,6 +56,7 @@ export function knobsFor(base: Knobs, headers: IncomingHttpHeaders): Knobs {
   knobs.firstTokenMs = number('first-token-ms', knobs.firstTokenMs)
   knobs.chunkBytes = number('chunk-bytes', knobs.chunkBytes)
   knobs.dimensions = number('dimensions', knobs.dimensions)
+  knobs.hash = number('hash', knobs.hash)
   const fault = headers['x-emulator-fault']
   if (typeof fault === 'string' && (faults as readonly string[]).includes(fault)) knobs.fault = fault as Fault
   return knobs

@@ -15,6 +15,8 @@ export interface EmulatorStats {
   /** Headers of the most recent request, for checking what the gateway forwards. */
   lastHeaders: IncomingMessage['headers']
   lastPath: string
+  /** sha256 of each body sent with the `hash` knob on, by x-request-id. */
+  bodyHashes: Map<string, string>
 }
 
 export interface Emulator {
@@ -43,7 +45,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const models = new Map((options.models ?? defaultModels).map((entry) => [entry.name, { ...entry }]))
   const blobs = new Set<string>()
   const version = options.version ?? '0.12.6'
-  const stats: EmulatorStats = { requests: 0, aborted: 0, lastHeaders: {}, lastPath: '' }
+  const stats: EmulatorStats = { requests: 0, aborted: 0, lastHeaders: {}, lastPath: '', bodyHashes: new Map() }
   const abortWaiters: (() => void)[] = []
   const sockets = new Set<Socket>()
   const host = options.host ?? '127.0.0.1'
@@ -62,6 +64,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       for (const wake of abortWaiters.splice(0)) wake()
     })
     const requestKnobs = knobsFor(knobs, req.headers)
+    if (requestKnobs.hash) hashBody(res, String(req.headers['x-request-id']), stats.bodyHashes)
     if (requestKnobs.fault === 'reset') return void req.socket.destroy()
     if (requestKnobs.fault === 'stall') return
     if (requestKnobs.fault === 'busy') {
@@ -188,6 +191,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       await closed
     },
   }
+}
+
+/** Hashes every byte written to `res`, recording the digest when the response finishes. */
+function hashBody(res: ServerResponse, id: string, into: Map<string, string>): void {
+  const hash = createHash('sha256')
+  const write = res.write.bind(res) as (chunk: unknown) => boolean
+  const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse
+  res.write = ((chunk: string | Buffer) => {
+    hash.update(chunk)
+    return write(chunk)
+  }) as typeof res.write
+  res.end = ((chunk?: string | Buffer) => {
+    if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) hash.update(chunk)
+    return end(chunk)
+  }) as typeof res.end
+  res.on('finish', () => into.set(id, hash.digest('hex')))
 }
 
 function readJson(req: IncomingMessage, done: (error: string | undefined, body: Record<string, any>) => void): void {

@@ -20,9 +20,11 @@ export class ResponseStreamer {
   private blocked = false
   private writableRegistered = false
   private endRequested = false
+  /** push() returned false: the producer is paused until onDrain. */
+  private producerPaused = false
   /** The response is finished or the client went away: nothing more may touch `res`. */
   done = false
-  /** Called when the client can take more after the upstream was told to pause. */
+  /** Called when everything queued is written after push() told the producer to pause. */
   onDrain: (() => void) | undefined
 
   private readonly flushNow = (): void => this.flush()
@@ -43,7 +45,9 @@ export class ResponseStreamer {
       this.queuedBytes += chunk.length
       this.schedule()
     }
-    return !this.blocked && this.queuedBytes < highWaterMark
+    if (!this.blocked && this.queuedBytes < highWaterMark) return true
+    this.producerPaused = true
+    return false
   }
 
   /** Ends the response once everything queued is written. */
@@ -76,7 +80,12 @@ export class ResponseStreamer {
     while (!this.done && !this.blocked && (this.head || this.queuedBytes > 0 || this.endRequested)) {
       this.res.cork(this.writeBatch)
     }
-    if (this.blocked && !this.done) this.waitWritable()
+    if (this.done) return
+    if (this.blocked) this.waitWritable()
+    else if (this.producerPaused) {
+      this.producerPaused = false
+      this.onDrain?.()
+    }
   }
 
   /** One cork's worth: the head if pending, then queued data up to the budget, then the end if all is written. */
@@ -127,7 +136,6 @@ export class ResponseStreamer {
       if (this.blocked) {
         this.blocked = false
         this.schedule()
-        this.onDrain?.()
       }
       return true
     })
