@@ -19,6 +19,15 @@ export interface Gateway {
   close(): Promise<void>
 }
 
+/** The binding takes (host, port, options, callback); its published types omit that form. */
+interface ExclusiveListen {
+  listen(host: string, port: number, options: number, callback: (socket: us_listen_socket | false) => void): void
+}
+
+function exclusivePort(uws: object): number {
+  return (uws as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT
+}
+
 export class ListenError extends Error {
   readonly code = 'listen_failed'
 }
@@ -39,7 +48,12 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     onEnd: options.onRequestEnd,
   })
   const { host, port } = config.server
-  const listenSocket = await new Promise<us_listen_socket | false>((resolve) => app.listen(host, port, resolve))
+  // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split
+  // traffic. (The JS fallback listens with node:net, which never shares, and has no options argument.)
+  const listenSocket = await new Promise<us_listen_socket | false>((resolve) => {
+    if (native) (app as unknown as ExclusiveListen).listen(host, port, exclusivePort(uws), resolve)
+    else app.listen(host, port, resolve)
+  })
   if (!listenSocket) {
     await closeBackends(backends)
     throw new ListenError(`cannot listen on ${host}:${port} (address in use, not local, or not permitted)`)

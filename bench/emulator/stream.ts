@@ -62,7 +62,8 @@ function fault(
   emit: (text: string, last: boolean) => boolean,
   onDone: () => void,
 ): void {
-  if (knobs.fault === 'reset_mid_stream') res.socket?.destroy()
+  // Let what was written reach the wire first (destroy discards unsent data), then drop the connection.
+  if (knobs.fault === 'reset_mid_stream') setTimeout(() => res.socket?.destroy(), 20)
   if (knobs.fault === 'error_mid_stream') {
     emit(plan.errorPiece('an error was encountered while running the model: emulated failure'), true)
     res.end()

@@ -1,0 +1,131 @@
+// Upstream faults: each yields the documented status and body, or a final NDJSON error line once streaming began.
+import net from 'node:net'
+import t from 'tap'
+import { request } from 'undici'
+import { startEmulator } from '../../bench/emulator/server.js'
+import { startRig } from '../helpers/gateway.js'
+
+const body = JSON.stringify({ model: 'llama3.2:3b', prompt: 'hello' })
+
+async function post(url: string, headers: Record<string, string> = {}) {
+  const response = await request(`${url}/api/generate`, { method: 'POST', body, headers })
+  return { status: response.statusCode, headers: response.headers, text: await response.body.text() }
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+t.test('a backend that refuses connections: 502 upstream_unreachable', async (t) => {
+  const rig = await startRig(t, { backends: [{ url: `http://127.0.0.1:${await closedPort()}` }] })
+  const response = await post(rig.url)
+  t.equal(response.status, 502)
+  t.match(JSON.parse(response.text), { error: /could not be reached \(ECONNREFUSED\)/, code: 'upstream_unreachable' })
+  t.ok(response.headers['x-request-id'], 'request id on gateway errors too')
+})
+
+t.test('a backend that resets the connection before answering: 502', async (t) => {
+  const rig = await startRig(t)
+  const response = await post(rig.url, { 'x-emulator-fault': 'reset' })
+  t.equal(response.status, 502)
+  t.equal(JSON.parse(response.text).code, 'upstream_unreachable')
+})
+
+t.test('no first byte within timeouts.first_byte: 504, and the upstream request is closed', async (t) => {
+  const rig = await startRig(t, { timeouts: { first_byte: '300ms' } })
+  const aborted = rig.emulator.nextAbort()
+  const response = await post(rig.url, { 'x-emulator-fault': 'stall' })
+  t.equal(response.status, 504)
+  t.match(JSON.parse(response.text), { code: 'upstream_timeout', error: /timeouts.first_byte/ })
+  await aborted
+  t.pass('emulator saw the close')
+})
+
+t.test("Ollama's 503 server busy passes through with a Retry-After", async (t) => {
+  const rig = await startRig(t)
+  const response = await post(rig.url, { 'x-emulator-fault': 'busy' })
+  t.equal(response.status, 503)
+  t.equal(response.headers['retry-after'], '1')
+  t.same(JSON.parse(response.text), { error: 'server busy, please try again.  maximum pending requests exceeded' })
+})
+
+/** The stream's lines, and that the last one is the error. */
+function lastLine(text: string): { lines: string[]; last: Record<string, unknown> } {
+  const lines = text.trim().split('\n')
+  return { lines, last: JSON.parse(lines.at(-1)!) }
+}
+
+t.test('the backend dies mid-stream: one final {"error"} line, the response ends cleanly', async (t) => {
+  const rig = await startRig(t)
+  const ended = rig.nextEnd()
+  const response = await post(rig.url, { 'x-emulator-fault': 'reset_mid_stream', 'x-emulator-tokens': '20' })
+  t.equal(response.status, 200)
+  const { lines, last } = lastLine(response.text)
+  t.equal(lines.length, 11, '10 tokens, then the error line')
+  t.match(last, { error: /lost mid-response/ })
+  t.equal((await ended).errorCode, 'upstream_unreachable', 'the end hook records the failure')
+})
+
+t.test('the backend goes silent mid-stream past timeouts.idle: a final error line', async (t) => {
+  const rig = await startRig(t, { timeouts: { idle: '300ms' } })
+  const aborted = rig.emulator.nextAbort()
+  const response = await post(rig.url, { 'x-emulator-fault': 'stall_mid_stream', 'x-emulator-tokens': '20' })
+  t.match(lastLine(response.text).last, { error: /went silent for longer than timeouts.idle/ })
+  await aborted
+})
+
+t.test('timeouts.total cuts a long stream with a final error line', async (t) => {
+  const rig = await startRig(t, { timeouts: { total: '400ms' } })
+  const response = await post(rig.url, { 'x-emulator-tokens': '1000', 'x-emulator-delay-ms': '10' })
+  const { lines, last } = lastLine(response.text)
+  t.ok(lines.length > 5 && lines.length < 1000, `cut after ${lines.length} lines`)
+  t.match(last, { error: /timeouts.total/ })
+})
+
+t.test('timeouts.total before the response started: 504', async (t) => {
+  const rig = await startRig(t, { timeouts: { total: '300ms' } })
+  const response = await post(rig.url, { 'x-emulator-fault': 'stall' })
+  t.equal(response.status, 504)
+  t.match(JSON.parse(response.text), { code: 'upstream_timeout', error: /timeouts.total/ })
+})
+
+t.test("Ollama's own mid-stream error line passes through, and the end hook sees it", async (t) => {
+  const rig = await startRig(t)
+  const ended = rig.nextEnd()
+  const response = await post(rig.url, { 'x-emulator-fault': 'error_mid_stream', 'x-emulator-tokens': '6' })
+  t.match(lastLine(response.text).last, { error: /emulated failure/ })
+  t.match((await ended).usage?.error, /emulated failure/)
+})
+
+t.test('a refused request is retried on another backend, which then takes the traffic', async (t) => {
+  const second = await startEmulator()
+  t.teardown(() => second.close())
+  const rig = await startRig(t, {
+    backends: [
+      { url: `http://127.0.0.1:${await closedPort()}`, name: 'down' },
+      { url: second.url, name: 'up' },
+    ],
+  })
+  for (let i = 0; i < 4; i++) {
+    const response = await post(rig.url, { 'x-emulator-tokens': '3' })
+    t.equal(response.status, 200, `request ${i} answered`)
+  }
+  t.equal(second.stats.requests, 4, 'all answered by the backend that is up')
+  t.same(
+    rig.ended.map((result) => result.backend),
+    ['up', 'up', 'up', 'up'],
+  )
+})
+
+t.test('an emulator restarted on its port is used again', async (t) => {
+  const rig = await startRig(t)
+  await rig.emulator.stop()
+  t.equal((await post(rig.url)).status, 502, 'down: 502')
+  await rig.emulator.start()
+  t.equal((await post(rig.url)).status, 200, 'back: 200')
+})
