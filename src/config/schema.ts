@@ -67,8 +67,8 @@ export const schema = section('Parallama configuration.', {
   }),
   upstream: section('Connections to the backends.', {
     connections: integer({
-      doc: 'Most keep-alive connections to each backend; requests beyond it wait in a queue.',
-      default: 128,
+      doc: 'Most connections to each backend, so most requests in flight to it; more wait in the gateway. Ollama queues what it cannot run yet (OLLAMA_MAX_QUEUE), so this only needs to stay above the streams you expect at once.',
+      default: 1024,
       min: 1,
       max: 65535,
     }),

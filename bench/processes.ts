@@ -1,0 +1,130 @@
+// The processes a bench run measures, each on its own loopback port: the Ollama emulator, Parallama, and nginx as a
+// plain reverse proxy. CPU time is read from /proc so each proxy's cost per request can be compared.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+export interface Started {
+  name: string
+  url: string
+  pid: number
+  stop(): Promise<void>
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return typeof address === 'object' && address ? address.port : 0
+}
+
+/** Resolves once `url` answers, or rejects after `ms`. */
+async function waitUntilUp(url: string, child: ChildProcess, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`)
+    try {
+      const response = await fetch(url)
+      await response.arrayBuffer()
+      return
+    } catch {
+      await sleep(50)
+    }
+  }
+  throw new Error(`${url} did not come up within ${ms} ms`)
+}
+
+function started(name: string, url: string, child: ChildProcess): Started {
+  return {
+    name,
+    url,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await Promise.race([exited, sleep(3000).then(() => child.kill('SIGKILL'))])
+    },
+  }
+}
+
+export async function startEmulatorProcess(): Promise<Started> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['dist/bench/emulator/main.js', '--port', String(port)], { stdio: 'ignore' })
+  const url = `http://127.0.0.1:${port}`
+  await waitUntilUp(`${url}/`, child)
+  return started('emulator', url, child)
+}
+
+export async function startParallama(upstream: string): Promise<Started> {
+  const port = await freePort()
+  // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the gateway there when it stops (open it in Chrome DevTools).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  const child = spawn(process.execPath, [...profile, 'dist/cli/index.js', 'serve', '--config', 'conf/parallama.yaml'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      PARALLAMA_SERVER__PORT: String(port),
+      PARALLAMA_BACKENDS: upstream,
+      PARALLAMA_LOG__LEVEL: 'warn',
+    },
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitUntilUp(`${url}/`, child)
+  return started('parallama', url, child)
+}
+
+export function nginxPath(): string | undefined {
+  return ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx'].find((path) => existsSync(path))
+}
+
+/** nginx as a plain streaming reverse proxy: one process (no master), keep-alive upstream, buffering off. */
+export async function startNginx(binary: string, upstream: string): Promise<Started> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'parallama-bench-nginx-'))
+  const upstreamHost = new URL(upstream).host
+  const conf = `
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  upstream ollama { server ${upstreamHost}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 64m;
+    location / {
+      proxy_pass http://ollama;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout 600s;
+    }
+  }
+}
+`
+  writeFileSync(join(dir, 'nginx.conf'), conf)
+  const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
+  const url = `http://127.0.0.1:${port}`
+  await waitUntilUp(`${url}/`, child)
+  return started('nginx', url, child)
+}
+
+const ticksPerSecond = 100
+
+/** User + system CPU seconds a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+}

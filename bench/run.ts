@@ -1,0 +1,74 @@
+// `npm run bench [-- --seconds 5] [--only stream]`: each scenario against the emulator directly, through Parallama,
+// and through nginx (when installed), one after the other in the same run; prints ratios and writes JSON results.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { cpuSeconds, nginxPath, startEmulatorProcess, startNginx, startParallama, type Started } from './processes.js'
+import { printReport, type Measurement } from './report.js'
+import { allScenarios } from './scenarios.js'
+import { runLoad } from './wrk.js'
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    'no-nginx': { type: 'boolean', default: false },
+  },
+})
+const seconds = Number(values.seconds)
+const warmup = Number(values.warmup)
+
+try {
+  execFileSync('wrk', ['--version'], { stdio: 'ignore' })
+} catch (error) {
+  // wrk --version exits 1 but prints; only a missing binary is a problem.
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    process.stderr.write('bench: wrk is not installed (Debian: apt-get install wrk)\n')
+    process.exit(2)
+  }
+}
+
+const emulator = await startEmulatorProcess()
+const targets: Started[] = [{ ...emulator, name: 'direct' }, await startParallama(emulator.url)]
+const nginx = values['no-nginx'] ? undefined : nginxPath()
+if (nginx) targets.push(await startNginx(nginx, emulator.url))
+else process.stderr.write('bench: nginx not found (apt-get install nginx-light); comparing with direct only\n')
+
+const measurements: Measurement[] = []
+try {
+  for (const scenario of allScenarios.filter((entry) => !values.only || entry.name.includes(values.only))) {
+    for (const target of targets) {
+      await runLoad(target.url, { ...scenario.load, seconds: warmup })
+      const proxyPid = target.name === 'direct' ? undefined : target.pid
+      const before = { proxy: proxyPid ? cpuSeconds(proxyPid) : 0, upstream: cpuSeconds(emulator.pid) }
+      const result = await runLoad(target.url, { ...scenario.load, seconds })
+      const proxyCpu = proxyPid ? cpuSeconds(proxyPid) - before.proxy : 0
+      const upstreamCpu = cpuSeconds(emulator.pid) - before.upstream
+      measurements.push({
+        scenario: scenario.name,
+        kind: scenario.kind,
+        target: target.name,
+        ...result,
+        proxyCpuUsPerRequest: proxyPid ? (proxyCpu * 1e6) / result.requests : 0,
+        upstreamCpuUsPerRequest: (upstreamCpu * 1e6) / result.requests,
+      })
+      process.stderr.write(
+        `  ${scenario.name.padEnd(16)} ${target.name.padEnd(10)} ${result.rps.toFixed(0).padStart(7)} req/s\n`,
+      )
+    }
+  }
+} finally {
+  for (const target of targets.slice(1)) await target.stop()
+  await emulator.stop()
+}
+
+const summary = printReport(measurements)
+mkdirSync('bench/results', { recursive: true })
+const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`
+writeFileSync(
+  file,
+  JSON.stringify({ when: new Date().toISOString(), seconds, node: process.version, measurements, summary }, null, 2) +
+    '\n',
+)
+process.stdout.write(`\nresults written to ${file}\n`)
