@@ -157,8 +157,11 @@ t.test('X-Request-Id: kept when sane, replaced when not, always forwarded; crede
   t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'errors carry one too')
 })
 
-t.test('header blocks past 4 KiB are accepted up to server.max_header_bytes', async (t) => {
+t.test('header blocks past 4 KiB are accepted up to server.max_header_bytes, and refused past it', async (t) => {
   const rig = await startRig(t)
   const response = await call(rig, 'GET', '/api/version', { headers: { 'x-long': 'a'.repeat(9000) } })
   t.equal(response.status, 200)
+  const tooLong = await call(rig, 'GET', '/api/version', { headers: { 'x-long': 'a'.repeat(20000) } })
+  t.equal(tooLong.status, 431)
+  t.equal(rig.emulator.stats.requests, 1, 'the oversized request was not forwarded')
 })

@@ -68,6 +68,33 @@ for (const [name, chunkBytes, pauseMs, readMs] of [
   })
 }
 
+t.test('tokens reach the client as Ollama emits them, not when the reply ends', async (t) => {
+  const rig = await startRig(t, { timeouts: { idle: '10s' } })
+  // The emulator writes 3 of 6 tokens and then stalls: a proxy that buffered would deliver nothing.
+  const controller = new AbortController()
+  const response = await request(`${rig.url}/api/chat`, {
+    method: 'POST',
+    body: JSON.stringify({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'hi' }] }),
+    headers: { 'x-emulator-tokens': '6', 'x-emulator-fault': 'stall_mid_stream' },
+    signal: controller.signal,
+  })
+  let text = ''
+  for await (const chunk of response.body) {
+    text += String(chunk)
+    if (text.split('\n').length > 3) break
+  }
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line))
+  t.same(
+    lines.map((line) => line.message.content),
+    ['The', ' quick', ' brown'],
+    'the first three tokens arrived while the reply was still open',
+  )
+  controller.abort()
+})
+
 t.test('a small non-streamed reply passes through byte for byte', async (t) => {
   const rig = await startRig(t)
   const response = await request(`${rig.url}/api/generate`, {
