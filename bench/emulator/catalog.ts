@@ -79,3 +79,12 @@ export function modelDetails(entry: EmulatedModel) {
     quantization_level: entry.quantization,
   }
 }
+
+/** The model a request names, or why it cannot be served (status and Ollama's message). */
+export function lookupModel(
+  models: Map<string, EmulatedModel>,
+  name: unknown,
+): EmulatedModel | { status: number; message: string } {
+  if (typeof name !== 'string' || name === '') return { status: 400, message: 'model is required' }
+  return models.get(normalizeName(name)) ?? { status: 404, message: `model "${name}" not found, try pulling it first` }
+}

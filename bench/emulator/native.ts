@@ -3,23 +3,18 @@ import type { ServerResponse } from 'node:http'
 import {
   countPromptTokens,
   embeddingVector,
+  lookupModel,
   modelDetails,
   normalizeName,
   tokenText,
   type EmulatedModel,
 } from './catalog.js'
 import type { Knobs } from './options.js'
+import type { OpenAIContext } from './openai.js'
 import { writeStream } from './stream.js'
 
-export interface NativeContext {
-  res: ServerResponse
-  body: Record<string, any>
-  knobs: Knobs
-  models: Map<string, EmulatedModel>
-  blobs: Set<string>
-  version: string
-  done: () => void
-}
+/** The /v1 handlers' context, which the native ones share. */
+export type NativeContext = OpenAIContext
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value)
@@ -38,13 +33,9 @@ const ndjson = 'application/x-ndjson'
 const ms = 1_000_000
 
 function findModel(context: NativeContext, name: unknown): EmulatedModel | undefined {
-  if (typeof name !== 'string' || name === '') {
-    sendError(context.res, 400, 'model is required')
-    return undefined
-  }
-  const entry = context.models.get(normalizeName(name))
-  if (!entry) sendError(context.res, 404, `model "${name}" not found, try pulling it first`)
-  return entry
+  const found = lookupModel(context.models, name)
+  if ('message' in found) return void sendError(context.res, found.status, found.message)
+  return found
 }
 
 /** Durations and counts of a reply, each omitted when zero, as Go's omitempty does. */

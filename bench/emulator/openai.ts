@@ -1,11 +1,19 @@
 // Ollama's OpenAI-compatible /v1 endpoints as the emulator answers them: SSE framing, `[DONE]`, and usage only when
 // the request set stream_options.include_usage (then one extra `choices: []` chunk before `[DONE]`).
 import type { ServerResponse } from 'node:http'
-import { countPromptTokens, embeddingVector, normalizeName, tokenText, type EmulatedModel } from './catalog.js'
+import {
+  countPromptTokens,
+  embeddingVector,
+  lookupModel,
+  normalizeName,
+  tokenText,
+  type EmulatedModel,
+} from './catalog.js'
 import type { Knobs } from './options.js'
 import { sendJson } from './native.js'
 import { writeStream } from './stream.js'
 
+/** What a handler gets: the request's body and knobs, the emulator's models, and `done` to call once answered. */
 export interface OpenAIContext {
   res: ServerResponse
   body: Record<string, any>
@@ -20,14 +28,9 @@ export function sendOpenAIError(res: ServerResponse, status: number, message: st
 }
 
 function findModel(context: OpenAIContext): EmulatedModel | undefined {
-  const name = context.body.model
-  if (typeof name !== 'string' || name === '') {
-    sendOpenAIError(context.res, 400, 'model is required')
-    return undefined
-  }
-  const entry = context.models.get(normalizeName(name))
-  if (!entry) sendOpenAIError(context.res, 404, `model "${name}" not found, try pulling it first`)
-  return entry
+  const found = lookupModel(context.models, context.body.model)
+  if ('message' in found) return void sendOpenAIError(context.res, found.status, found.message)
+  return found
 }
 
 let sequence = 0

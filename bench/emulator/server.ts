@@ -91,37 +91,35 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return done()
     }
     if (path.startsWith('/api/blobs/')) return blob(req, res, path.slice('/api/blobs/'.length), done)
-    const nativeContext = (body: Record<string, any>): native.NativeContext => ({
+    const context = (body: Record<string, any>): native.NativeContext => ({
       res,
       body,
       knobs: requestKnobs,
       models,
-      blobs,
-      version,
       done,
     })
     const get: Record<string, () => void> = {
-      '/api/tags': () => native.tags(nativeContext({})),
-      '/api/ps': () => native.ps(nativeContext({})),
-      '/v1/models': () => openai.listModels({ res, body: {}, knobs: requestKnobs, models, done }),
+      '/api/tags': () => native.tags(context({})),
+      '/api/ps': () => native.ps(context({})),
+      '/v1/models': () => openai.listModels(context({})),
     }
     const post: Record<string, (body: Record<string, any>) => void> = {
-      '/api/generate': (body) => native.generate(nativeContext(body), false),
-      '/api/chat': (body) => native.generate(nativeContext(body), true),
-      '/api/embed': (body) => native.embed(nativeContext(body)),
-      '/api/embeddings': (body) => native.legacyEmbeddings(nativeContext(body)),
-      '/api/show': (body) => native.show(nativeContext(body)),
-      '/api/pull': (body) => native.progress(nativeContext(body), 'pull'),
-      '/api/push': (body) => native.progress(nativeContext(body), 'push'),
-      '/api/create': (body) => native.progress(nativeContext(body), 'create'),
-      '/api/copy': (body) => native.copy(nativeContext(body)),
-      '/v1/chat/completions': (body) => openai.completions({ res, body, knobs: requestKnobs, models, done }, true),
-      '/v1/completions': (body) => openai.completions({ res, body, knobs: requestKnobs, models, done }, false),
-      '/v1/embeddings': (body) => openai.embeddings({ res, body, knobs: requestKnobs, models, done }),
+      '/api/generate': (body) => native.generate(context(body), false),
+      '/api/chat': (body) => native.generate(context(body), true),
+      '/api/embed': (body) => native.embed(context(body)),
+      '/api/embeddings': (body) => native.legacyEmbeddings(context(body)),
+      '/api/show': (body) => native.show(context(body)),
+      '/api/pull': (body) => native.progress(context(body), 'pull'),
+      '/api/push': (body) => native.progress(context(body), 'push'),
+      '/api/create': (body) => native.progress(context(body), 'create'),
+      '/api/copy': (body) => native.copy(context(body)),
+      '/v1/chat/completions': (body) => openai.completions(context(body), true),
+      '/v1/completions': (body) => openai.completions(context(body), false),
+      '/v1/embeddings': (body) => openai.embeddings(context(body)),
     }
     if ((method === 'GET' || method === 'HEAD') && get[path]) return get[path]()
     if (method === 'GET' && path.startsWith('/v1/models/')) {
-      return openai.getModel({ res, body: {}, knobs: requestKnobs, models, done }, decodeURIComponent(path.slice(11)))
+      return openai.getModel(context({}), decodeURIComponent(path.slice(11)))
     }
     const handler =
       method === 'POST' ? post[path] : method === 'DELETE' && path === '/api/delete' ? native.remove : undefined
@@ -135,7 +133,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         else native.sendError(res, 400, error)
         return done()
       }
-      if (handler === native.remove) native.remove(nativeContext(body))
+      if (handler === native.remove) native.remove(context(body))
       else (handler as (body: Record<string, any>) => void)(body)
     })
   }

@@ -140,13 +140,8 @@ export function duration(options: LeafOptions<number> & { min?: number; zeroMean
     expects,
     ...options,
     parse(raw) {
-      let ms: number | undefined
-      if (typeof raw === 'number') ms = raw
-      else if (typeof raw === 'string') {
-        const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw)
-        if (match) ms = Number(match[1]) * durationUnits[match[2] ?? 'ms']!
-      }
-      if (ms === undefined || !Number.isFinite(ms) || !Number.isInteger(ms)) throw new Expected(expects)
+      const ms = withUnit(raw, /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/, durationUnits, 'ms')
+      if (ms === undefined || !Number.isInteger(ms)) throw new Expected(expects)
       if (ms < min && !(options.zeroMeansNone && ms === 0)) throw new Expected(expects)
       return ms
     },
@@ -170,12 +165,7 @@ export function bytes(options: LeafOptions<number> & { min: number; max: number 
     expects,
     ...options,
     parse(raw) {
-      let size: number | undefined
-      if (typeof raw === 'number') size = raw
-      else if (typeof raw === 'string') {
-        const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i.exec(raw)
-        if (match) size = Number(match[1]) * sizeUnits[(match[2] ?? 'b').toLowerCase()]!
-      }
+      const size = withUnit(raw, /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i, sizeUnits, 'b')
       if (size === undefined || !Number.isInteger(size) || size < options.min || size > options.max) {
         throw new Expected(expects)
       }
@@ -219,4 +209,12 @@ function largestUnit(value: number, units: [string, number][]): string {
   if (value === 0) return '0'
   const [name, size] = units.find(([, unitSize]) => value % unitSize === 0)!
   return `${value / size}${name}`
+}
+
+/** A bare number, or a string of a number and an optional unit (matched by `pattern`'s two groups). */
+function withUnit(raw: unknown, pattern: RegExp, units: Record<string, number>, bare: string): number | undefined {
+  if (typeof raw === 'number') return raw
+  if (typeof raw !== 'string') return undefined
+  const match = pattern.exec(raw)
+  return match ? Number(match[1]) * units[(match[2] ?? bare).toLowerCase()]! : undefined
 }
