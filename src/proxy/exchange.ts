@@ -54,6 +54,8 @@ export interface ExchangeContext {
 
 export class Exchange implements Dispatcher.DispatchHandler {
   private abortUpstream: ((reason: Error) => void) | undefined
+  /** Why we cancelled the upstream request, kept so that a request not yet connected is cancelled on connect. */
+  private abortReason: ExchangeAbort | undefined
   private resumeUpstream: (() => void) | undefined
   private streamer: ResponseStreamer | undefined
   /** Collected pieces of a small body sent whole at the end. */
@@ -62,6 +64,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private ndjson = false
   private status = 0
   private clientGone = false
+  /** The client already has its (error) answer; the upstream's outcome is only recorded. */
+  private answered = false
+  private gatewayError: GatewayError | undefined
   private finished = false
   private bytesOut = 0
   private firstByteAt = 0
@@ -86,7 +91,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   start(body: Buffer | Readable | null, backend: Backend): void {
     const total = this.context.config.timeouts.total
     if (total > 0 && !this.totalTimer) {
-      this.totalTimer = setTimeout(() => this.abortUpstream?.(new ExchangeAbort('total_timeout')), total)
+      this.totalTimer = setTimeout(() => this.cancel(new ExchangeAbort('total_timeout')), total)
     }
     this.backend = backend
     this.tried.push(backend)
@@ -110,12 +115,27 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.clientGone = true
     this.streamer?.abort()
     if (this.body && !Buffer.isBuffer(this.body)) this.body.destroy()
-    this.abortUpstream?.(new ExchangeAbort('client_gone'))
+    this.cancel(new ExchangeAbort('client_gone'))
+  }
+
+  /**
+   * Cancels the upstream request. One still queued in the pool has no abort function yet: it is cancelled when undici
+   * connects it, and a client waiting past timeouts.total is answered now rather than then.
+   */
+  private cancel(reason: ExchangeAbort): void {
+    this.abortReason ??= reason
+    if (this.abortUpstream) return this.abortUpstream(reason)
+    if (reason.reason === 'total_timeout' && !this.clientGone) {
+      this.gatewayError = errorBeforeResponse(reason, this.backend.name)
+      this.status = this.gatewayError.status
+      this.answered = true
+      this.res.cork(() => writeError(this.res, this.route.dialect, this.request.requestId, this.gatewayError!))
+    }
   }
 
   onConnect(abort: (reason?: Error) => void): void {
     this.abortUpstream = abort
-    if (this.clientGone) abort(new ExchangeAbort('client_gone'))
+    if (this.abortReason) abort(this.abortReason)
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -128,7 +148,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.ndjson = head.contentType.startsWith('application/x-ndjson')
     this.head = head.headers
     this.contentLength = head.contentLength
-    if (this.clientGone) return false
+    if (this.clientGone || this.answered) return false
     if (this.request.method === 'HEAD' || status === 204 || status === 304) {
       this.wholeBody = []
     } else if (head.contentLength >= 0 && head.contentLength <= wholeBodyLimit) {
@@ -152,7 +172,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
-    if (!this.clientGone) {
+    if (!this.clientGone && !this.answered) {
       if (this.wholeBody) this.res.cork(this.sendWhole)
       else this.streamer?.end()
     }
@@ -160,7 +180,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onError(error: Error): void {
-    if (this.clientGone) return this.finish(undefined)
+    if (this.clientGone || this.answered) return this.finish(this.gatewayError)
     const backend = this.backend
     if (neverReachedBackend(error)) markDown(backend)
     if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return

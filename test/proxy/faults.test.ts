@@ -129,3 +129,15 @@ t.test('an emulator restarted on its port is used again', async (t) => {
   await rig.emulator.start()
   t.equal((await post(rig.url)).status, 200, 'back: 200')
 })
+
+t.test('timeouts.total holds for a request still queued for an upstream connection', async (t) => {
+  const rig = await startRig(t, { timeouts: { total: '400ms' }, upstream: { connections: 1 } })
+  const first = post(rig.url, { 'x-emulator-tokens': '200', 'x-emulator-delay-ms': '5' })
+  const queued = await post(rig.url)
+  t.equal(queued.status, 504, 'answered at the deadline while the only connection was busy')
+  t.match(JSON.parse(queued.text), { code: 'upstream_timeout', error: /timeouts.total/ })
+  t.match((await first).text, /timeouts.total/, 'the first one was cut too')
+  const after = await post(rig.url, { 'x-emulator-tokens': '2' })
+  t.equal(after.status, 200, 'the queued request was dropped, the connection serves the next')
+  t.equal(rig.emulator.stats.requests, 2, 'the queued request never reached the emulator')
+})
