@@ -25,6 +25,14 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   res.end(body)
 }
 
+/** A whole reply whose connection drops halfway through the declared body. */
+function sendHalfThenReset(res: ServerResponse, value: unknown): void {
+  const body = Buffer.from(JSON.stringify(value))
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length })
+  res.write(body.subarray(0, body.length >> 1))
+  setTimeout(() => res.socket?.destroy(), 20)
+}
+
 export function sendError(res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, { error: message })
 }
@@ -78,7 +86,8 @@ export function generate(context: NativeContext, chat: boolean): void {
   if (body.stream === false) {
     let text = ''
     for (let i = 0; i < count; i++) text += tokenText(i)
-    sendJson(res, 200, final(text))
+    if (knobs.fault === 'reset_mid_stream') sendHalfThenReset(res, final(text))
+    else sendJson(res, 200, final(text))
     return context.done()
   }
   writeStream(

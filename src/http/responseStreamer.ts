@@ -23,7 +23,7 @@ export class ResponseStreamer {
   /** push() returned false: the producer is paused until onDrain. */
   private producerPaused = false
   /** The response is finished or the client went away: nothing more may touch `res`. */
-  done = false
+  private done = false
   /** Called when everything queued is written after push() told the producer to pause. */
   onDrain: (() => void) | undefined
 

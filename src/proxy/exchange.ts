@@ -190,14 +190,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.status = gatewayError.status
       return this.finish(gatewayError)
     }
-    // Mid-stream: end NDJSON with Ollama's own error line; anything else must not look complete.
+    // Mid-stream: end NDJSON with Ollama's own error line; anything else must not look complete. (Recorded first:
+    // closing the connection runs onAborted, which would make this look like the client's doing.)
+    this.finish(errorBeforeResponse(error, backend.name))
     if (this.ndjson) {
       this.streamer.push(Buffer.from(JSON.stringify({ error: errorMidStream(error, backend.name) }) + '\n'))
       this.streamer.end()
     } else {
       this.streamer.close()
     }
-    this.finish(errorBeforeResponse(error, backend.name))
   }
 
   /** A request that never reached its backend goes to another one, if there is one left to try. */

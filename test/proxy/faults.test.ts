@@ -141,3 +141,23 @@ t.test('timeouts.total holds for a request still queued for an upstream connecti
   t.equal(after.status, 200, 'the queued request was dropped, the connection serves the next')
   t.equal(rig.emulator.stats.requests, 2, 'the queued request never reached the emulator')
 })
+
+t.test('a whole (non-NDJSON) reply cut mid-body never looks complete', async (t) => {
+  const rig = await startRig(t)
+  const cut = (tokens: string) =>
+    request(`${rig.url}/api/generate`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'llama3.2:3b', prompt: 'x', stream: false }),
+      headers: { 'x-emulator-fault': 'reset_mid_stream', 'x-emulator-tokens': tokens },
+    })
+  const small = await cut('20')
+  t.equal(small.statusCode, 502, 'a small reply is held until complete, so the gateway can still say 502')
+  await small.body.dump()
+  const ended = rig.nextEnd()
+  const large = await cut('20000')
+  t.equal(large.statusCode, 200, 'a large one was already streaming')
+  await t.rejects(large.body.text(), 'the client sees the connection end early, not a short body')
+  const result = await ended
+  t.equal(result.errorCode, 'upstream_unreachable')
+  t.equal(result.clientAborted, false, 'recorded as the backend failing, not the client leaving')
+})
