@@ -3,13 +3,19 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { configCommand } from './config.js'
+import { dbCommand } from './db.js'
+import { keyCommand } from './key.js'
 import { serveCommand } from './serve.js'
+import { userCommand } from './user.js'
 
 await yargs(hideBin(process.argv))
   .scriptName('parallama')
   .command(serveCommand)
   .command(configCommand)
-  .demandCommand(1, 'name a command: serve or config')
+  .command(dbCommand)
+  .command(userCommand)
+  .command(keyCommand)
+  .demandCommand(1, 'name a command: serve, config, db, user or key')
   .strict()
   .recommendCommands()
   .completion('completion', 'print a shell completion script')

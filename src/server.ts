@@ -5,6 +5,8 @@ import type { Config } from './config/schema.js'
 import type { Logger } from './logger.js'
 import { closeBackends, createBackends, pickBackend, type Backend } from './proxy/backends.js'
 import type { ExchangeEnd } from './proxy/exchange.js'
+import { Authenticator } from './auth/authenticator.js'
+import { openStore, type Store } from './store/store.js'
 
 export interface GatewayOptions {
   logger: Logger
@@ -16,6 +18,8 @@ export interface Gateway {
   /** The port actually listened on (config may say 0 for any free port). */
   port: number
   backends: Backend[]
+  store: Store
+  authenticator: Authenticator
   close(): Promise<void>
 }
 
@@ -26,6 +30,18 @@ interface ExclusiveListen {
 
 function exclusivePort(uws: object): number {
   return (uws as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT
+}
+
+function authOptions(config: Config) {
+  const auth = config.auth
+  return {
+    cacheSize: auth.key_cache_size,
+    cacheTtlMs: auth.key_cache_ttl,
+    negativeCacheSize: auth.negative_cache_size,
+    negativeCacheTtlMs: auth.negative_cache_ttl,
+    changePollMs: auth.change_poll,
+    lastUsedFlushMs: auth.last_used_flush,
+  }
 }
 
 export class ListenError extends Error {
@@ -39,10 +55,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     allowFallback: config.server.allow_js_fallback,
     warn: (message) => logger.warn(message),
   })
+  const store = openStore(config.database, { migrate: config.database.migrate_on_start })
+  const authenticator = new Authenticator(store, authOptions(config), logger)
+  authenticator.start()
   const backends = createBackends(config)
   const app = uws.App()
   mountRoutes(app, {
     config,
+    authenticate: (credential) => authenticator.authenticate(credential),
     backends,
     pick: (skip) => pickBackend(backends, skip),
     onEnd: options.onRequestEnd,
@@ -55,6 +75,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     else app.listen(host, port, resolve)
   })
   if (!listenSocket) {
+    authenticator.stop()
+    store.close()
     await closeBackends(backends)
     throw new ListenError(`cannot listen on ${host}:${port} (address in use, not local, or not permitted)`)
   }
@@ -64,12 +86,16 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   return {
     port: actualPort,
     backends,
+    store,
+    authenticator,
     async close() {
       if (closed) return
       closed = true
       uws.us_listen_socket_close(listenSocket)
       ;(app as unknown as { close(): void }).close()
       await closeBackends(backends)
+      authenticator.stop()
+      store.close()
     },
   }
 }

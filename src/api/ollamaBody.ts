@@ -4,8 +4,8 @@ import { GatewayError } from '../errors.js'
 export type RequiredFields = 'model' | 'copy' | 'none'
 
 export interface OllamaRequestFields {
-  /** The model named by the request ('' where the route names none). */
-  model: string
+  /** The models the request names (copy names two; a request naming none, none). */
+  models: string[]
   /** Whether the reply streams (Ollama's default is true). */
   stream: boolean
 }
@@ -32,12 +32,12 @@ export function readOllamaBody(body: Buffer, required: RequiredFields): OllamaRe
         return new GatewayError('invalid_request', `"${key}" is required and must be a model name`)
       }
     }
-    return { model: fields.source as string, stream }
+    return { models: [fields.source as string, fields.destination as string], stream }
   }
   // Older clients name the model `name` (pull, push, show, delete); Ollama accepts both.
   const model = fields.model ?? fields.name
   if (required === 'model' && (typeof model !== 'string' || model === '')) {
     return new GatewayError('invalid_request', 'model is required')
   }
-  return { model: typeof model === 'string' ? model : '', stream }
+  return { models: typeof model === 'string' && model !== '' ? [model] : [], stream }
 }

@@ -9,6 +9,8 @@ import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.j
 import { Exchange, type ExchangeContext, type ExchangeRoute } from '../proxy/exchange.js'
 import type { BodyKind } from './ollama.js'
 import { readOllamaBody, type RequiredFields } from './ollamaBody.js'
+import { accessFor, type RouteAccess } from '../auth/permissions.js'
+import type { Principal } from '../auth/principal.js'
 
 export interface ProxyRouteSpec {
   dialect: Dialect
@@ -26,10 +28,14 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       ? { dialect: spec.dialect, name: spec.name, upstreamPath: spec.upstreamPath, sniffUsage: spec.sniffUsage }
       : undefined
   const limit = context.config.limits.max_body_bytes
+  const access = accessFor(`${spec.dialect}.${spec.name}`)
 
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now()
     const request = snapshotRequest(req, req.getUrl())
+    const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
+    const principal = access === 'public' ? undefined : admit(context, access, request.credential)
+    if (principal instanceof GatewayError) return writeError(res, spec.dialect, request.requestId, principal, hasBody)
     let route = fixedRoute
     if (!route) {
       const path = (spec.upstreamPath as (req: HttpRequest) => string | GatewayError)(req)
@@ -38,8 +44,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     }
     const backend = context.pick()
     if (!backend) return writeError(res, spec.dialect, request.requestId, new GatewayError('no_backend'), true)
-    const exchange = new Exchange(res, request, route, context, startedAt)
-    const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
+    const exchange = new Exchange(res, request, route, context, startedAt, principal)
     if (!hasBody || spec.body === 'none') {
       res.onAborted(exchange.clientAborted)
       return exchange.start(null, backend)
@@ -55,14 +60,37 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     })
     readBody(res, request.contentLength, limit, (error, body) => {
       if (aborted) return
-      const checked = error ?? readOllamaBody(body, spec.required)
-      if (checked instanceof GatewayError) {
+      const fields = error ?? readOllamaBody(body, spec.required)
+      const checked = fields instanceof GatewayError ? fields : modelRefusal(principal, fields.models)
+      if (checked) {
         aborted = true
         return res.cork(() => refuse(res, spec.dialect, request, checked))
       }
       exchange.start(body, backend)
     })
   }
+}
+
+/** The principal a credential stands for, if it has the permission the route needs; else why not. */
+function admit(
+  context: ExchangeContext,
+  access: Exclude<RouteAccess, 'public'>,
+  credential: string | undefined,
+): Principal | GatewayError {
+  const principal = context.authenticate(credential)
+  if (principal instanceof GatewayError || access === 'authenticated' || principal.permissions.has(access)) {
+    return principal
+  }
+  return new GatewayError('permission_denied', `the ${principal.role} role may not use this route (needs ${access})`)
+}
+
+function modelRefusal(principal: Principal | undefined, models: string[]): GatewayError | undefined {
+  if (!principal) return undefined
+  for (const model of models) {
+    if (!principal.allowsModel(model))
+      return new GatewayError('model_not_allowed', `this credential may not use model "${model}"`)
+  }
+  return undefined
 }
 
 /** Answers an error without reading (the rest of) the body, so the connection closes after it. */

@@ -78,6 +78,53 @@ export const schema = section('Parallama configuration.', {
       min: 1,
     }),
   }),
+  database: section('The SQLite file that holds users, keys, sessions and usage.', {
+    path: string({
+      doc: 'Database file; created 0600 with its folder if missing.',
+      default: '/var/lib/parallama/parallama.db',
+      pattern: /^.+$/,
+      describe: 'a file path',
+    }),
+    migrate_on_start: boolean({
+      doc: 'Apply pending schema migrations at start-up (else start-up refuses an out-of-date database).',
+      default: true,
+    }),
+    busy_timeout: duration({
+      doc: 'How long a write waits for another process (the CLI) holding the write lock.',
+      default: 5000,
+      min: 1,
+    }),
+  }),
+  auth: section('Credentials: API keys and login sessions.', {
+    key_cache_size: integer({ doc: 'API keys kept verified in memory.', default: 100_000, min: 1, max: 10_000_000 }),
+    key_cache_ttl: duration({
+      doc: 'How long a verified key is trusted before it is read again (changes made through the CLI apply sooner, through the change feed).',
+      default: 300_000,
+      min: 1000,
+    }),
+    negative_cache_size: integer({
+      doc: 'Unknown keys remembered, so a flood of wrong keys does not reach the database.',
+      default: 10_000,
+      min: 1,
+      max: 1_000_000,
+    }),
+    negative_cache_ttl: duration({ doc: 'How long an unknown key is remembered.', default: 60_000, min: 1000 }),
+    rotation_grace: duration({
+      doc: 'How long a rotated key keeps working beside its successor (0 = it stops at once).',
+      default: 86_400_000,
+      zeroMeansNone: true,
+    }),
+    change_poll: duration({
+      doc: 'How often the server looks for credential changes made by other processes (the CLI).',
+      default: 250,
+      min: 10,
+    }),
+    last_used_flush: duration({
+      doc: 'How often key last-use times are written, in one batch.',
+      default: 60_000,
+      min: 1000,
+    }),
+  }),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({
       doc: 'Least severe level written.',

@@ -129,24 +129,26 @@ export function boolean(options: LeafOptions<boolean>): LeafNode<boolean> {
   }
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const durationPattern = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/
 
-/** A duration in milliseconds, written as `250ms`, `30s`, `5m`, `1h` or a bare number of milliseconds. */
+/** A duration in milliseconds, written as `250ms`, `30s`, `5m`, `1h`, `7d` or a bare number of milliseconds. */
 export function duration(options: LeafOptions<number> & { min?: number; zeroMeansNone?: boolean }): LeafNode<number> {
   const min = options.min ?? 0
-  const expects = `a duration such as 500ms, 30s, 5m or 1h (at least ${min}ms${options.zeroMeansNone ? '; 0 = none' : ''})`
+  const expects = `a duration such as 500ms, 30s, 5m, 1h or 7d (at least ${min}ms${options.zeroMeansNone ? '; 0 = none' : ''})`
   return {
     kind: 'leaf',
     expects,
     ...options,
     parse(raw) {
-      const ms = withUnit(raw, /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/, durationUnits, 'ms')
+      const ms = withUnit(raw, durationPattern, durationUnits, 'ms')
       if (ms === undefined || !Number.isInteger(ms)) throw new Expected(expects)
       if (ms < min && !(options.zeroMeansNone && ms === 0)) throw new Expected(expects)
       return ms
     },
     format: (ms) =>
       largestUnit(ms, [
+        ['d', 86_400_000],
         ['h', 3_600_000],
         ['m', 60_000],
         ['s', 1000],
@@ -217,4 +219,10 @@ function withUnit(raw: unknown, pattern: RegExp, units: Record<string, number>, 
   if (typeof raw !== 'string') return undefined
   const match = pattern.exec(raw)
   return match ? Number(match[1]) * units[(match[2] ?? bare).toLowerCase()]! : undefined
+}
+
+/** Parses a duration as the config does (`30s`, `24h`, `30d`); undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const ms = withUnit(text, durationPattern, durationUnits, 'ms')
+  return ms !== undefined && Number.isInteger(ms) ? ms : undefined
 }

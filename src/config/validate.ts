@@ -27,6 +27,11 @@ export function validate(
   switch (node.kind) {
     case 'leaf':
       if (raw === undefined) return node.default
+      // Secrets come from the environment or a file, never from the YAML itself (which is often world-readable).
+      if (node.secret && !envPaths.has(path)) {
+        problems.push({ path, value: '***', expected: `no secret in the file: set ${envName(path)} or the *_file key` })
+        return node.default
+      }
       try {
         return node.parse(raw, envPaths.has(path))
       } catch (error) {
@@ -87,4 +92,9 @@ function validateList(
 
 function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key
+}
+
+/** The env var that sets a config path: server.port -> PARALLAMA_SERVER__PORT. */
+export function envName(path: string): string {
+  return 'PARALLAMA_' + path.toUpperCase().replaceAll('.', '__')
 }

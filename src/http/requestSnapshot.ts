@@ -1,5 +1,6 @@
 // What a handler needs from uWS's HttpRequest, read synchronously: the request object is gone after the first await.
 import type { HttpRequest } from '../../native/uws.js'
+import { presentedCredential } from '../auth/credentials.js'
 import { pickRequestId } from './requestId.js'
 
 export interface RequestSnapshot {
@@ -14,6 +15,8 @@ export interface RequestSnapshot {
   contentLength: number
   /** Headers to send upstream as a flat [name, value, ...] list: end-to-end headers minus the client's credentials. */
   forwardHeaders: string[]
+  /** The presented credential ('' for none; undefined for an Authorization header that is not Bearer). */
+  credential: string | undefined
 }
 
 /** Not forwarded: hop-by-hop headers, framing undici sets itself, and the client's credentials (never sent on). */
@@ -40,10 +43,14 @@ export function snapshotRequest(req: HttpRequest, path: string): RequestSnapshot
   const forwardHeaders: string[] = []
   let contentLength = -1
   let clientRequestId = ''
+  let authorization = ''
+  let apiKey = ''
   req.forEach((name, value) => {
-    if (name === 'content-length') contentLength = parseContentLength(value)
-    else if (name === 'x-request-id') clientRequestId = value
     if (!dropped.has(name)) forwardHeaders.push(name, value)
+    else if (name === 'content-length') contentLength = parseContentLength(value)
+    else if (name === 'x-request-id') clientRequestId = value
+    else if (name === 'authorization') authorization = value
+    else if (name === 'x-api-key') apiKey = value
   })
   const requestId = pickRequestId(clientRequestId)
   forwardHeaders.push('x-request-id', requestId)
@@ -54,6 +61,7 @@ export function snapshotRequest(req: HttpRequest, path: string): RequestSnapshot
     requestId,
     contentLength,
     forwardHeaders,
+    credential: presentedCredential(authorization, apiKey),
   }
 }
 

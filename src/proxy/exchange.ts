@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { HttpResponse } from '../../native/uws.js'
 import type { Config } from '../config/schema.js'
+import type { Principal } from '../auth/principal.js'
 import type { ErrorCode, GatewayError } from '../errors.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import type { RequestSnapshot } from '../http/requestSnapshot.js'
@@ -30,6 +31,9 @@ export interface ExchangeRoute {
 
 export interface ExchangeResult {
   requestId: string
+  /** Who called (undefined on public routes). */
+  userId: number | undefined
+  keyId: string | null | undefined
   route: string
   backend: string
   status: number
@@ -47,6 +51,7 @@ export type ExchangeEnd = (result: ExchangeResult) => void
 
 export interface ExchangeContext {
   config: Config
+  authenticate: (credential: string | undefined) => Principal | GatewayError
   backends: Backend[]
   pick: (skip?: Backend[]) => Backend | undefined
   onEnd: ExchangeEnd | undefined
@@ -83,6 +88,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly route: ExchangeRoute,
     private readonly context: ExchangeContext,
     private readonly startedAt: number,
+    private readonly principal: Principal | undefined,
   ) {
     this.sniffer = route.sniffUsage ? new UsageSniffer() : undefined
   }
@@ -231,6 +237,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!onEnd) return
     onEnd({
       requestId: this.request.requestId,
+      userId: this.principal?.userId,
+      keyId: this.principal?.keyId,
       route: this.route.name,
       backend: this.backend.name,
       status: this.status,

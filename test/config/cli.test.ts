@@ -11,6 +11,7 @@ import { startEmulator } from '../../bench/emulator/server.js'
 const cli = 'dist/cli/index.js'
 if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first (npm test does)`)
 const dir = mkdtempSync(join(tmpdir(), 'parallama-cli-'))
+const database = join(dir, 'parallama.db')
 
 function run(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [cli, ...args], {
@@ -57,7 +58,7 @@ t.test('config defaults prints the documented file', async (t) => {
 /** Starts `parallama serve` and resolves once it logs `listening` (or rejects with what it printed). */
 function serve(env: Record<string, string>) {
   const child = spawn(process.execPath, [cli, 'serve', '--config', join(dir, 'none.yaml')], {
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, PARALLAMA_DATABASE__PATH: database, ...env },
   })
   let output = ''
   const listening = new Promise<number>((resolve, reject) => {
@@ -79,7 +80,11 @@ t.test('serve runs in the foreground, proxies, and stops on SIGTERM with exit 0'
   writeFileSync(join(dir, 'none.yaml'), 'server:\n  port: 0\n')
   const server = serve({ PARALLAMA_BACKENDS: emulator.url })
   const port = await server.listening
-  const response = await request(`http://127.0.0.1:${port}/api/version`)
+  t.equal(run(['user', 'add', 'ops', '--role', 'admin', '--no-password', '--db', database]).code, 0)
+  const key = run(['key', 'create', '--user', 'ops', '--db', database]).stdout.trim()
+  const response = await request(`http://127.0.0.1:${port}/api/version`, {
+    headers: { authorization: `Bearer ${key}` },
+  })
   t.same(await response.body.json(), { version: '0.12.6' })
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0)
@@ -117,7 +122,7 @@ t.test('serve on a port already taken exits 1 (no silent port sharing)', async (
   const { port } = taken.address() as net.AddressInfo
   const result = spawnSync(process.execPath, [cli, 'serve', '--config', join(dir, 'none.yaml')], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, PARALLAMA_SERVER__PORT: String(port) },
+    env: { PATH: process.env.PATH, PARALLAMA_SERVER__PORT: String(port), PARALLAMA_DATABASE__PATH: database },
   })
   t.equal(result.status, 1)
   t.match(result.stdout, new RegExp(`cannot listen on 127.0.0.1:${port}`))

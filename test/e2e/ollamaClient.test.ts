@@ -18,7 +18,7 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
 
 t.test('ollama client through the gateway matches the emulator', async (t) => {
   const rig = await startRig(t)
-  const viaGateway = new Ollama({ host: rig.url })
+  const viaGateway = new Ollama({ host: rig.url, headers: rig.headers })
   const direct = new Ollama({ host: rig.emulator.url })
 
   const calls: [string, (client: Ollama) => Promise<unknown>][] = [
@@ -58,7 +58,7 @@ t.test('ollama client through the gateway matches the emulator', async (t) => {
 
 t.test('ollama client sees Ollama errors unchanged', async (t) => {
   const rig = await startRig(t)
-  const client = new Ollama({ host: rig.url })
+  const client = new Ollama({ host: rig.url, headers: rig.headers })
   await t.rejects(client.generate({ model: 'missing:1b', prompt: 'hi', stream: false }), {
     message: 'model "missing:1b" not found, try pulling it first',
     status_code: 404,

@@ -1,5 +1,10 @@
 // Starts the real gateway on a loopback port in front of a fresh emulator, with a real config; closes both after the test.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Test } from 'tap'
+import { generateKey } from '../../src/auth/apiKeyFormat.js'
+import type { Role } from '../../src/auth/permissions.js'
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../bench/emulator/server.js'
 import { configFrom } from '../../src/config/load.js'
 import type { Config } from '../../src/config/schema.js'
@@ -18,6 +23,15 @@ export interface Rig {
   /** Resolves with the next finished exchange. */
   nextEnd(): Promise<ExchangeResult>
   logs: string[]
+  /** An admin's API key, and the headers that present it. */
+  key: string
+  headers: Record<string, string>
+  /** Creates a user with a key (and optional model allow-list); returns the Authorization headers for it. */
+  addKey(options?: { role?: Role; models?: string[] | null; expiresAt?: number | null; username?: string }): {
+    key: string
+    id: string
+    headers: Record<string, string>
+  }
 }
 
 export async function startRig(
@@ -32,6 +46,7 @@ export async function startRig(
     server: { host: '127.0.0.1', port: 0, ...settings.server },
     backends: settings.backends ?? [{ url: emulator.url, name: 'emulator' }],
     log: { level: 'debug', ...settings.log },
+    database: { path: join(mkdtempSync(join(tmpdir(), 'parallama-test-')), 'parallama.db'), ...settings.database },
   })
   const logs: string[] = []
   const ended: ExchangeResult[] = []
@@ -46,7 +61,27 @@ export async function startRig(
     },
   })
   t.teardown(() => gateway.close())
+  let users = 0
+  const addKey: Rig['addKey'] = (options = {}) => {
+    const { store } = gateway
+    const username = options.username ?? `user${++users}`
+    const user = store.users.find(username) ?? store.users.add({ username, role: options.role ?? 'user' })
+    const made = generateKey()
+    store.keys.create({
+      id: made.id,
+      userId: user.id,
+      hash: made.hash,
+      prefix: made.prefix,
+      models: options.models ?? null,
+      expiresAt: options.expiresAt ?? null,
+    })
+    return { key: made.key, id: made.id, headers: { authorization: `Bearer ${made.key}` } }
+  }
+  const admin = addKey({ role: 'admin', username: 'admin' })
   return {
+    key: admin.key,
+    headers: admin.headers,
+    addKey,
     emulator,
     gateway,
     config,

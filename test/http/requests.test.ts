@@ -14,7 +14,7 @@ async function call(
   const response = await request(`${rig.url}${path}`, {
     method: method as 'GET',
     body: options.body,
-    headers: options.headers,
+    headers: { ...rig.headers, ...options.headers },
   })
   const text = await response.body.text()
   return { status: response.statusCode, headers: response.headers, text, json: () => JSON.parse(text) }
@@ -136,7 +136,6 @@ t.test('X-Request-Id: kept when sane, replaced when not, always forwarded; crede
   const kept = await call(rig, 'GET', '/api/tags', {
     headers: {
       'x-request-id': 'trace-123.abc',
-      authorization: 'Bearer secret-key',
       'x-api-key': 'secret-key',
       cookie: 'session=secret',
       'user-agent': 'ollama-js/0.6',

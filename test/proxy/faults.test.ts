@@ -3,12 +3,16 @@ import net from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
-import { startRig } from '../helpers/gateway.js'
+import { startRig, type Rig } from '../helpers/gateway.js'
 
 const body = JSON.stringify({ model: 'llama3.2:3b', prompt: 'hello' })
 
-async function post(url: string, headers: Record<string, string> = {}) {
-  const response = await request(`${url}/api/generate`, { method: 'POST', body, headers })
+async function post(rig: Rig, headers: Record<string, string> = {}) {
+  const response = await request(`${rig.url}/api/generate`, {
+    method: 'POST',
+    body,
+    headers: { ...rig.headers, ...headers },
+  })
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() }
 }
 
@@ -23,7 +27,7 @@ async function closedPort(): Promise<number> {
 
 t.test('a backend that refuses connections: 502 upstream_unreachable', async (t) => {
   const rig = await startRig(t, { backends: [{ url: `http://127.0.0.1:${await closedPort()}` }] })
-  const response = await post(rig.url)
+  const response = await post(rig)
   t.equal(response.status, 502)
   t.match(JSON.parse(response.text), { error: /could not be reached \(ECONNREFUSED\)/, code: 'upstream_unreachable' })
   t.ok(response.headers['x-request-id'], 'request id on gateway errors too')
@@ -31,7 +35,7 @@ t.test('a backend that refuses connections: 502 upstream_unreachable', async (t)
 
 t.test('a backend that resets the connection before answering: 502', async (t) => {
   const rig = await startRig(t)
-  const response = await post(rig.url, { 'x-emulator-fault': 'reset' })
+  const response = await post(rig, { 'x-emulator-fault': 'reset' })
   t.equal(response.status, 502)
   t.equal(JSON.parse(response.text).code, 'upstream_unreachable')
 })
@@ -39,7 +43,7 @@ t.test('a backend that resets the connection before answering: 502', async (t) =
 t.test('no first byte within timeouts.first_byte: 504, and the upstream request is closed', async (t) => {
   const rig = await startRig(t, { timeouts: { first_byte: '300ms' } })
   const aborted = rig.emulator.nextAbort()
-  const response = await post(rig.url, { 'x-emulator-fault': 'stall' })
+  const response = await post(rig, { 'x-emulator-fault': 'stall' })
   t.equal(response.status, 504)
   t.match(JSON.parse(response.text), { code: 'upstream_timeout', error: /timeouts.first_byte/ })
   await aborted
@@ -48,7 +52,7 @@ t.test('no first byte within timeouts.first_byte: 504, and the upstream request 
 
 t.test("Ollama's 503 server busy passes through with a Retry-After", async (t) => {
   const rig = await startRig(t)
-  const response = await post(rig.url, { 'x-emulator-fault': 'busy' })
+  const response = await post(rig, { 'x-emulator-fault': 'busy' })
   t.equal(response.status, 503)
   t.equal(response.headers['retry-after'], '1')
   t.same(JSON.parse(response.text), { error: 'server busy, please try again.  maximum pending requests exceeded' })
@@ -63,7 +67,7 @@ function lastLine(text: string): { lines: string[]; last: Record<string, unknown
 t.test('the backend dies mid-stream: one final {"error"} line, the response ends cleanly', async (t) => {
   const rig = await startRig(t)
   const ended = rig.nextEnd()
-  const response = await post(rig.url, { 'x-emulator-fault': 'reset_mid_stream', 'x-emulator-tokens': '20' })
+  const response = await post(rig, { 'x-emulator-fault': 'reset_mid_stream', 'x-emulator-tokens': '20' })
   t.equal(response.status, 200)
   const { lines, last } = lastLine(response.text)
   t.equal(lines.length, 11, '10 tokens, then the error line')
@@ -74,14 +78,14 @@ t.test('the backend dies mid-stream: one final {"error"} line, the response ends
 t.test('the backend goes silent mid-stream past timeouts.idle: a final error line', async (t) => {
   const rig = await startRig(t, { timeouts: { idle: '300ms' } })
   const aborted = rig.emulator.nextAbort()
-  const response = await post(rig.url, { 'x-emulator-fault': 'stall_mid_stream', 'x-emulator-tokens': '20' })
+  const response = await post(rig, { 'x-emulator-fault': 'stall_mid_stream', 'x-emulator-tokens': '20' })
   t.match(lastLine(response.text).last, { error: /went silent for longer than timeouts.idle/ })
   await aborted
 })
 
 t.test('timeouts.total cuts a long stream with a final error line', async (t) => {
   const rig = await startRig(t, { timeouts: { total: '400ms' } })
-  const response = await post(rig.url, { 'x-emulator-tokens': '1000', 'x-emulator-delay-ms': '10' })
+  const response = await post(rig, { 'x-emulator-tokens': '1000', 'x-emulator-delay-ms': '10' })
   const { lines, last } = lastLine(response.text)
   t.ok(lines.length > 5 && lines.length < 1000, `cut after ${lines.length} lines`)
   t.match(last, { error: /timeouts.total/ })
@@ -89,7 +93,7 @@ t.test('timeouts.total cuts a long stream with a final error line', async (t) =>
 
 t.test('timeouts.total before the response started: 504', async (t) => {
   const rig = await startRig(t, { timeouts: { total: '300ms' } })
-  const response = await post(rig.url, { 'x-emulator-fault': 'stall' })
+  const response = await post(rig, { 'x-emulator-fault': 'stall' })
   t.equal(response.status, 504)
   t.match(JSON.parse(response.text), { code: 'upstream_timeout', error: /timeouts.total/ })
 })
@@ -97,7 +101,7 @@ t.test('timeouts.total before the response started: 504', async (t) => {
 t.test("Ollama's own mid-stream error line passes through, and the end hook sees it", async (t) => {
   const rig = await startRig(t)
   const ended = rig.nextEnd()
-  const response = await post(rig.url, { 'x-emulator-fault': 'error_mid_stream', 'x-emulator-tokens': '6' })
+  const response = await post(rig, { 'x-emulator-fault': 'error_mid_stream', 'x-emulator-tokens': '6' })
   t.match(lastLine(response.text).last, { error: /emulated failure/ })
   t.match((await ended).usage?.error, /emulated failure/)
 })
@@ -112,7 +116,7 @@ t.test('a refused request is retried on another backend, which then takes the tr
     ],
   })
   for (let i = 0; i < 4; i++) {
-    const response = await post(rig.url, { 'x-emulator-tokens': '3' })
+    const response = await post(rig, { 'x-emulator-tokens': '3' })
     t.equal(response.status, 200, `request ${i} answered`)
   }
   t.equal(second.stats.requests, 4, 'all answered by the backend that is up')
@@ -125,19 +129,19 @@ t.test('a refused request is retried on another backend, which then takes the tr
 t.test('an emulator restarted on its port is used again', async (t) => {
   const rig = await startRig(t)
   await rig.emulator.stop()
-  t.equal((await post(rig.url)).status, 502, 'down: 502')
+  t.equal((await post(rig)).status, 502, 'down: 502')
   await rig.emulator.start()
-  t.equal((await post(rig.url)).status, 200, 'back: 200')
+  t.equal((await post(rig)).status, 200, 'back: 200')
 })
 
 t.test('timeouts.total holds for a request still queued for an upstream connection', async (t) => {
   const rig = await startRig(t, { timeouts: { total: '400ms' }, upstream: { connections: 1 } })
-  const first = post(rig.url, { 'x-emulator-tokens': '200', 'x-emulator-delay-ms': '5' })
-  const queued = await post(rig.url)
+  const first = post(rig, { 'x-emulator-tokens': '200', 'x-emulator-delay-ms': '5' })
+  const queued = await post(rig)
   t.equal(queued.status, 504, 'answered at the deadline while the only connection was busy')
   t.match(JSON.parse(queued.text), { code: 'upstream_timeout', error: /timeouts.total/ })
   t.match((await first).text, /timeouts.total/, 'the first one was cut too')
-  const after = await post(rig.url, { 'x-emulator-tokens': '2' })
+  const after = await post(rig, { 'x-emulator-tokens': '2' })
   t.equal(after.status, 200, 'the queued request was dropped, the connection serves the next')
   t.equal(rig.emulator.stats.requests, 2, 'the queued request never reached the emulator')
 })
@@ -148,7 +152,7 @@ t.test('a whole (non-NDJSON) reply cut mid-body never looks complete', async (t)
     request(`${rig.url}/api/generate`, {
       method: 'POST',
       body: JSON.stringify({ model: 'llama3.2:3b', prompt: 'x', stream: false }),
-      headers: { 'x-emulator-fault': 'reset_mid_stream', 'x-emulator-tokens': tokens },
+      headers: { ...rig.headers, 'x-emulator-fault': 'reset_mid_stream', 'x-emulator-tokens': tokens },
     })
   const small = await cut('20')
   t.equal(small.statusCode, 502, 'a small reply is held until complete, so the gateway can still say 502')

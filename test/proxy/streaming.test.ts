@@ -32,6 +32,7 @@ for (const [name, chunkBytes] of [
       method: 'POST',
       body: generate,
       headers: {
+        ...rig.headers,
         'x-request-id': id,
         'x-emulator-tokens': '60000',
         'x-emulator-hash': '1',
@@ -55,7 +56,8 @@ for (const [name, chunkBytes, pauseMs, readMs] of [
     const rig = await startRig(t)
     const id = `raw-${chunkBytes}`
     const request =
-      `POST /api/generate HTTP/1.1\r\nhost: test\r\nx-request-id: ${id}\r\nx-emulator-hash: 1\r\n` +
+      `POST /api/generate HTTP/1.1\r\nhost: test\r\nauthorization: Bearer ${rig.key}\r\nx-request-id: ${id}\r\n` +
+      `x-emulator-hash: 1\r\n` +
       `x-emulator-tokens: 60000\r\nx-emulator-chunk-bytes: ${chunkBytes}\r\ncontent-length: ${generate.length}\r\n\r\n${generate}`
     const response = await rawRequestBursty(rig.gateway.port, request, { pauseMs, readMs, maxRounds: 2000 })
     t.equal(response.framingError, undefined, 'chunked framing intact')
@@ -75,7 +77,7 @@ t.test('tokens reach the client as Ollama emits them, not when the reply ends', 
   const response = await request(`${rig.url}/api/chat`, {
     method: 'POST',
     body: JSON.stringify({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'hi' }] }),
-    headers: { 'x-emulator-tokens': '6', 'x-emulator-fault': 'stall_mid_stream' },
+    headers: { ...rig.headers, 'x-emulator-tokens': '6', 'x-emulator-fault': 'stall_mid_stream' },
     signal: controller.signal,
   })
   let text = ''
@@ -100,7 +102,7 @@ t.test('a small non-streamed reply passes through byte for byte', async (t) => {
   const response = await request(`${rig.url}/api/generate`, {
     method: 'POST',
     body: JSON.stringify({ model: 'llama3.2:3b', prompt: 'hi', stream: false }),
-    headers: { 'x-request-id': 'small-1', 'x-emulator-hash': '1' },
+    headers: { ...rig.headers, 'x-request-id': 'small-1', 'x-emulator-hash': '1' },
   })
   const body = Buffer.from(await response.body.arrayBuffer())
   t.equal(response.headers['content-length'], String(body.length), 'declared length kept')
@@ -113,7 +115,7 @@ t.test('a client that goes away mid-stream cancels the upstream request', async 
   const response = await request(`${rig.url}/api/generate`, {
     method: 'POST',
     body: generate,
-    headers: { 'x-emulator-tokens': '10000', 'x-emulator-delay-ms': '20' },
+    headers: { ...rig.headers, 'x-emulator-tokens': '10000', 'x-emulator-delay-ms': '20' },
     signal: controller.signal,
   })
   const aborted = rig.emulator.nextAbort()
@@ -128,7 +130,7 @@ t.test('a client that goes away mid-stream cancels the upstream request', async 
   const result = await ended
   t.equal(result.clientAborted, true, 'the end hook says the client aborted')
   t.equal(rig.gateway.backends[0]!.outstanding, 0, 'no outstanding upstream request left')
-  const after = await request(`${rig.url}/api/version`)
+  const after = await request(`${rig.url}/api/version`, { headers: rig.headers })
   t.equal(after.statusCode, 200, 'the gateway still serves')
   await after.body.dump()
 })
@@ -139,7 +141,7 @@ t.test('a client that leaves before the upstream answers cancels it too', async 
   const pending = request(`${rig.url}/api/generate`, {
     method: 'POST',
     body: generate,
-    headers: { 'x-emulator-first-token-ms': '5000' },
+    headers: { ...rig.headers, 'x-emulator-first-token-ms': '5000' },
     signal: controller.signal,
   })
   const aborted = rig.emulator.nextAbort()
@@ -169,7 +171,7 @@ t.test('usage: final metrics are read from streamed and whole replies, lines spl
     const response = await request(`${rig.url}${path}`, {
       method: 'POST',
       body: JSON.stringify(body),
-      headers: { 'x-emulator-chunk-bytes': chunkBytes, 'x-emulator-tokens': '12' },
+      headers: { ...rig.headers, 'x-emulator-chunk-bytes': chunkBytes, 'x-emulator-tokens': '12' },
     })
     const lines = (await response.body.text()).trim().split('\n')
     const final = JSON.parse(lines.at(-1)!)
@@ -192,6 +194,7 @@ t.test('usage: final metrics are read from streamed and whole replies, lines spl
   const embed = await request(`${rig.url}/api/embed`, {
     method: 'POST',
     body: JSON.stringify({ model: 'nomic-embed-text', input: ['a b c', 'd e'] }),
+    headers: rig.headers,
   })
   const embedBody = (await embed.body.json()) as { prompt_eval_count: number }
   t.equal((await embedEnded).usage?.promptTokens, embedBody.prompt_eval_count, 'embed prompt tokens')
@@ -200,6 +203,7 @@ t.test('usage: final metrics are read from streamed and whole replies, lines spl
   const load = await request(`${rig.url}/api/generate`, {
     method: 'POST',
     body: JSON.stringify({ model: 'llama3.2:3b' }),
+    headers: rig.headers,
   })
   await load.body.dump()
   const loadUsage = (await loadEnded).usage

@@ -1,0 +1,169 @@
+// `parallama user ...`: who may use the gateway. Works on the SQLite file; a running server sees changes within a
+// second through the change feed.
+import { hash } from '@node-rs/argon2'
+import { createInterface } from 'node:readline/promises'
+import type { Argv, CommandModule } from 'yargs'
+import { roles, type Role } from '../src/auth/permissions.js'
+import type { User } from '../src/store/users.js'
+import { CliError, guard, printFields, printJson, printTable, time } from './output.js'
+import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
+
+function view(user: User, keys?: number) {
+  return {
+    username: user.username,
+    role: user.role,
+    active: user.active,
+    email: user.email,
+    display_name: user.displayName,
+    password: user.passwordHash !== null,
+    keys,
+    created: time(user.createdAt),
+    last_login: time(user.lastLoginAt),
+  }
+}
+
+/** Reads a password from stdin (one line), so it never appears in the process list or shell history. */
+async function readPassword(): Promise<string> {
+  const lines = createInterface({ input: process.stdin, terminal: false })
+  for await (const line of lines) {
+    lines.close()
+    if (line.length < 8) throw new CliError('the password must be at least 8 characters')
+    return line
+  }
+  throw new CliError('no password on stdin (pipe it in, or use --no-password)')
+}
+
+type Args = StoreArgs & { username: string }
+
+const name = (y: Argv) => y.positional('username', { type: 'string', demandOption: true, describe: 'the username' })
+
+async function add(
+  args: Args & { role: Role; email?: string; displayName?: string; passwordStdin: boolean; password: boolean },
+) {
+  if (args.passwordStdin === !args.password) {
+    throw new CliError('choose one: --password-stdin (read a password) or --no-password (keys only)', 2)
+  }
+  const passwordHash = args.passwordStdin ? await hash(await readPassword()) : null
+  const user = withStore(args, (store) =>
+    store.users.add({
+      username: args.username,
+      role: args.role,
+      email: args.email,
+      displayName: args.displayName,
+      passwordHash,
+    }),
+  )
+  if (args.json) return printJson(view(user))
+  process.stdout.write(`added user ${user.username} (${user.role})\n`)
+}
+
+function list(args: StoreArgs) {
+  const rows = withStore(args, (store) => store.users.list().map((user) => view(user, store.users.keyCount(user.id))))
+  if (args.json) return printJson(rows)
+  printTable(rows, ['username', 'role', 'active', 'email', 'password', 'keys', 'created', 'last_login'])
+}
+
+function show(args: Args) {
+  const shown = withStore(args, (store) => {
+    const user = store.users.get(args.username)
+    return { ...view(user, store.users.keyCount(user.id)), key_ids: store.keys.list(user.id).map((key) => key.id) }
+  })
+  if (args.json) return printJson(shown)
+  printFields(shown)
+}
+
+function setRole(args: Args & { role: Role }) {
+  const user = withStore(args, (store) => store.users.setRole(args.username, args.role))
+  if (args.json) return printJson(view(user))
+  process.stdout.write(`${user.username} is now ${user.role}\n`)
+}
+
+function setActive(active: boolean) {
+  return (args: Args) => {
+    const user = withStore(args, (store) => store.users.setActive(args.username, active))
+    if (args.json) return printJson(view(user))
+    process.stdout.write(`${user.username} ${active ? 'enabled' : 'disabled: its keys and sessions stop working'}\n`)
+  }
+}
+
+async function passwd(args: Args & { password: boolean }) {
+  const passwordHash = args.password ? await hash(await readPassword()) : null
+  const user = withStore(args, (store) => store.users.setPassword(args.username, passwordHash))
+  if (args.json) return printJson(view(user))
+  process.stdout.write(`${user.username}: ${passwordHash ? 'password set' : 'password removed (keys only)'}\n`)
+}
+
+async function remove(args: Args & { yes: boolean }) {
+  const keys = withStore(args, (store) => store.users.keyCount(store.users.get(args.username).id))
+  if (!args.yes) {
+    if (!process.stdin.isTTY)
+      throw new CliError(`deleting ${args.username} also deletes ${keys} API key(s); add --yes to confirm`, 2)
+    const prompt = createInterface({ input: process.stdin, output: process.stderr })
+    const answer = await prompt.question(`Delete ${args.username} with ${keys} API key(s) and every session? [y/N] `)
+    prompt.close()
+    if (answer.trim().toLowerCase() !== 'y') throw new CliError('not deleted')
+  }
+  const user = withStore(args, (store) => store.users.remove(args.username))
+  if (args.json) return printJson({ deleted: user.username, keys })
+  process.stdout.write(`deleted ${user.username} and ${keys} API key(s)\n`)
+}
+
+const roleOption = { choices: roles, describe: 'the role' } as const
+
+export const userCommand: CommandModule = {
+  command: 'user <command>',
+  describe: 'manage users',
+  builder: (yargs: Argv) =>
+    yargs
+      .command(
+        'add <username>',
+        'add a user',
+        (y) =>
+          name(y).options({
+            ...storeOptions,
+            role: { ...roleOption, default: 'user' },
+            email: { type: 'string', describe: 'email address' },
+            'display-name': { type: 'string', describe: 'name shown in lists' },
+            'password-stdin': { type: 'boolean', default: false, describe: 'read a password (one line) from stdin' },
+            password: { type: 'boolean', default: true, describe: 'use --no-password for a user who only has keys' },
+          }),
+        guard(add),
+      )
+      .command('list', 'list users', (y) => y.options(storeOptions), guard(list))
+      .command('show <username>', 'show one user', (y) => name(y).options(storeOptions), guard(show))
+      .command(
+        'set-role <username> <role>',
+        "change a user's role",
+        (y) =>
+          name(y)
+            .positional('role', { ...roleOption, demandOption: true })
+            .options(storeOptions),
+        guard(setRole),
+      )
+      .command(
+        'disable <username>',
+        'stop a user (every key and session)',
+        (y) => name(y).options(storeOptions),
+        guard(setActive(false)),
+      )
+      .command(
+        'enable <username>',
+        'let a disabled user back in',
+        (y) => name(y).options(storeOptions),
+        guard(setActive(true)),
+      )
+      .command(
+        'passwd <username>',
+        'set a password from stdin (--no-password removes it)',
+        (y) => name(y).options({ ...storeOptions, password: { type: 'boolean', default: true } }),
+        guard(passwd),
+      )
+      .command(
+        'delete <username>',
+        'delete a user with their keys and sessions',
+        (y) => name(y).options({ ...storeOptions, yes: { type: 'boolean', default: false, describe: 'do not ask' } }),
+        guard(remove),
+      )
+      .demandCommand(1, 'name a user command'),
+  handler: () => {},
+}

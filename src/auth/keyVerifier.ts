@@ -1,0 +1,119 @@
+// Verifies API keys on the request path: shape and checksum first (garbage never reaches SQLite), then the SHA-256
+// in a bounded LRU of principals, then one prepared-statement lookup on a miss; unknown keys are remembered in a small
+// negative cache so a flood of wrong keys cannot hammer the database. What a key may do is checked on every request,
+// so expiry needs no eviction; revocation and other changes evict through the change feed.
+import { timingSafeEqual } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import type { GatewayError } from '../errors.js'
+import type { KeyOwner, KeyStore } from '../store/apiKeys.js'
+import type { Change } from '../store/changeFeed.js'
+import { checkKeyShape, hashKey } from './apiKeyFormat.js'
+import { authFailure } from './authErrors.js'
+import { compileAllowList } from './modelAllowList.js'
+import { rolePermissions } from './permissions.js'
+import type { Principal } from './principal.js'
+
+export interface KeyVerifierOptions {
+  cacheSize: number
+  cacheTtlMs: number
+  negativeCacheSize: number
+  negativeCacheTtlMs: number
+  now?: () => number
+}
+
+export class KeyVerifier {
+  private readonly principals: LRUCache<string, Principal>
+  private readonly unknown: LRUCache<string, true>
+  private readonly now: () => number
+  /** Last use per key id, written to the database in batches. */
+  readonly lastUsed = new Map<string, number>()
+
+  constructor(
+    private readonly keys: KeyStore,
+    options: KeyVerifierOptions,
+  ) {
+    this.now = options.now ?? Date.now
+    const perf = { now: this.now }
+    this.principals = new LRUCache({ max: options.cacheSize, ttl: options.cacheTtlMs, ttlAutopurge: false, perf })
+    this.unknown = new LRUCache({ max: options.negativeCacheSize, ttl: options.negativeCacheTtlMs, perf })
+  }
+
+  /** The principal for a presented key, or the failure to answer with. */
+  verify(key: string): Principal | GatewayError {
+    const shape = checkKeyShape(key)
+    if (shape !== 'key') {
+      return authFailure(
+        'invalid_api_key',
+        shape === 'checksum' ? 'invalid API key (checksum mismatch)' : 'invalid API key',
+      )
+    }
+    const hash = hashKey(key)
+    const cacheKey = hash.toString('base64')
+    let principal = this.principals.get(cacheKey)
+    if (!principal) {
+      if (this.unknown.has(cacheKey)) return authFailure('invalid_api_key')
+      const owner = this.keys.findByHash(hash)
+      if (!owner || !timingSafeEqual(owner.hash, hash)) {
+        this.unknown.set(cacheKey, true)
+        return authFailure('invalid_api_key')
+      }
+      principal = toPrincipal(owner)
+      this.principals.set(cacheKey, principal)
+    }
+    const refusal = this.refusal(principal)
+    if (refusal) return refusal
+    this.lastUsed.set(principal.keyId!, this.now())
+    return principal
+  }
+
+  private refusal(principal: Principal): GatewayError | undefined {
+    const now = this.now()
+    if (principal.revoked) return authFailure('key_revoked')
+    if (!principal.userActive) return authFailure('user_disabled')
+    if (now >= principal.rotatedUntil) return authFailure('key_rotated')
+    if (now >= principal.expiresAt) return authFailure('key_expired')
+    return undefined
+  }
+
+  /** Forgets the principals a batch of changes names (all of them when a change names none). */
+  apply(changes: Change[]): void {
+    const keyIds = new Set<string>()
+    const userIds = new Set<number>()
+    for (const change of changes) {
+      if (change.kind === 'key_created' || change.kind === 'token_revoked') continue
+      if (change.keyId !== null) keyIds.add(change.keyId)
+      else if (change.userId !== null) userIds.add(change.userId)
+      else return this.principals.clear()
+    }
+    if (keyIds.size === 0 && userIds.size === 0) return
+    for (const [cacheKey, principal] of this.principals.entries()) {
+      if (keyIds.has(principal.keyId!) || userIds.has(principal.userId)) this.principals.delete(cacheKey)
+    }
+  }
+
+  /** Takes the last-use times gathered since the previous call. */
+  takeLastUsed(): Map<string, number> {
+    const batch = new Map(this.lastUsed)
+    this.lastUsed.clear()
+    return batch
+  }
+
+  get cachedCount(): number {
+    return this.principals.size
+  }
+}
+
+function toPrincipal(owner: KeyOwner): Principal {
+  return {
+    userId: owner.userId,
+    username: owner.username,
+    role: owner.role,
+    permissions: rolePermissions[owner.role],
+    keyId: owner.id,
+    allowsModel: compileAllowList(owner.models),
+    expiresAt: owner.expiresAt ?? Infinity,
+    rotatedUntil: owner.validUntil ?? Infinity,
+    revoked: owner.revokedAt !== null,
+    userActive: owner.userActive,
+  }
+}

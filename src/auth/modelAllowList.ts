@@ -1,0 +1,38 @@
+// Per-key model allow-lists: exact names and `family:*` patterns, matched on Ollama's own normal form of a name, so a
+// different spelling of a model (no tag, another case, the registry path) is the same model and nothing else is.
+
+/** `Llama3.2` -> `llama3.2:latest`; `registry.ollama.ai/library/llama3.2:3b` -> `llama3.2:3b`. */
+export function normalizeModel(name: string): string {
+  let normal = name.trim().toLowerCase()
+  normal = normal.replace(/^(registry\.ollama\.ai\/)?library\//, '')
+  const lastSlash = normal.lastIndexOf('/')
+  if (!normal.slice(lastSlash + 1).includes(':')) normal += ':latest'
+  return normal
+}
+
+const patternShape = /^[a-z0-9][a-z0-9._\-/]*(:([a-z0-9][a-z0-9._-]*|\*))?$/i
+
+export function checkModelPattern(pattern: string): string | undefined {
+  if (!patternShape.test(pattern.trim())) {
+    return `invalid model pattern "${pattern}": a model name (llama3.2:3b) or a family with any tag (llama3.2:*)`
+  }
+  return undefined
+}
+
+export type ModelMatcher = (model: string) => boolean
+
+/** null (no list) allows every model; an empty list allows none. */
+export function compileAllowList(patterns: string[] | null): ModelMatcher {
+  if (patterns === null) return () => true
+  const exact = new Set<string>()
+  const families = new Set<string>()
+  for (const pattern of patterns) {
+    if (pattern.trim().endsWith(':*')) families.add(normalizeModel(pattern.trim().slice(0, -2) + ':x').slice(0, -2))
+    else exact.add(normalizeModel(pattern))
+  }
+  return (model) => {
+    const normal = normalizeModel(model)
+    if (exact.has(normal)) return true
+    return families.has(normal.slice(0, normal.lastIndexOf(':')))
+  }
+}

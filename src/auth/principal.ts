@@ -1,0 +1,18 @@
+// Who is calling: what every authenticated request carries from the credential check to the handler and the usage row.
+import type { Permission, Role } from './permissions.js'
+import type { ModelMatcher } from './modelAllowList.js'
+
+export interface Principal {
+  userId: number
+  username: string
+  role: Role
+  permissions: ReadonlySet<Permission>
+  /** The API key used, or null for a login session. */
+  keyId: string | null
+  allowsModel: ModelMatcher
+  /** Times after which the credential stops working (ms since epoch; Infinity = never). */
+  expiresAt: number
+  rotatedUntil: number
+  revoked: boolean
+  userActive: boolean
+}

@@ -1,0 +1,92 @@
+// The change feed: every write that affects authentication appends a row in the same transaction, and a running
+// server that sees PRAGMA data_version move reads the new rows and forgets what they name. This is how a CLI process
+// revokes a key in a running server without a restart or a round-trip to it.
+import type { Db } from './database.js'
+
+export type ChangeKind =
+  | 'key_created'
+  | 'key_revoked'
+  | 'key_rotated'
+  | 'key_changed'
+  | 'user_changed'
+  | 'user_disabled'
+  | 'user_deleted'
+  | 'role_changed'
+  | 'limits_changed'
+  | 'token_revoked'
+
+export interface Change {
+  id: number
+  at: number
+  kind: ChangeKind
+  keyId: string | null
+  userId: number | null
+}
+
+export class ChangeFeed {
+  private readonly insert
+  private readonly since
+  private readonly latest
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare('INSERT INTO auth_changes (at, kind, key_id, user_id) VALUES (?, ?, ?, ?)')
+    this.since = db.prepare(
+      'SELECT id, at, kind, key_id AS keyId, user_id AS userId FROM auth_changes WHERE id > ? ORDER BY id',
+    )
+    this.latest = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM auth_changes').pluck()
+  }
+
+  /** Call inside the transaction of the write it describes. */
+  record(kind: ChangeKind, at: number, subject: { keyId?: string; userId?: number }): void {
+    this.insert.run(at, kind, subject.keyId ?? null, subject.userId ?? null)
+  }
+
+  changesSince(id: number): Change[] {
+    return this.since.all(id) as Change[]
+  }
+
+  latestId(): number {
+    return this.latest.get() as number
+  }
+}
+
+/**
+ * Polls PRAGMA data_version (which moves only when another connection commits) and hands the new change rows to
+ * `onChanges`. Cheap enough to run every few hundred milliseconds.
+ */
+export class ChangeWatcher {
+  private lastId: number
+  private lastVersion: number
+  private timer: NodeJS.Timeout | undefined
+  private readonly version
+
+  constructor(
+    db: Db,
+    private readonly feed: ChangeFeed,
+    private readonly onChanges: (changes: Change[]) => void,
+  ) {
+    this.version = db.prepare('PRAGMA data_version').pluck()
+    this.lastVersion = this.version.get() as number
+    this.lastId = feed.latestId()
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => this.poll(), intervalMs)
+    this.timer.unref()
+  }
+
+  /** Reads changes if another process committed since the last look. */
+  poll(): void {
+    const version = this.version.get() as number
+    if (version === this.lastVersion) return
+    this.lastVersion = version
+    const changes = this.feed.changesSince(this.lastId)
+    if (changes.length === 0) return
+    this.lastId = changes.at(-1)!.id
+    this.onChanges(changes)
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+  }
+}

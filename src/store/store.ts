@@ -1,0 +1,41 @@
+// The store as the rest of the program sees it: the open database, migrated (or checked), with one repository per
+// table family and the change feed they write to.
+import type { Config } from '../config/schema.js'
+import { KeyStore } from './apiKeys.js'
+import { ChangeFeed } from './changeFeed.js'
+import { openDatabase, type Db } from './database.js'
+import { migrate, requireCurrent } from './migrations.js'
+import { UserStore } from './users.js'
+
+export interface Store {
+  db: Db
+  feed: ChangeFeed
+  users: UserStore
+  keys: KeyStore
+  close(): void
+}
+
+export interface StoreOptions {
+  /** Apply pending migrations (the server per config, the CLI always); otherwise refuse an outdated database. */
+  migrate: boolean
+  now?: () => number
+}
+
+export function openStore(config: Config['database'], options: StoreOptions): Store {
+  const db = openDatabase(config.path, { busyTimeoutMs: config.busy_timeout })
+  try {
+    if (options.migrate) migrate(db)
+    else requireCurrent(db)
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  const feed = new ChangeFeed(db)
+  return {
+    db,
+    feed,
+    users: new UserStore(db, feed, options.now),
+    keys: new KeyStore(db, feed, options.now),
+    close: () => db.close(),
+  }
+}
