@@ -27,6 +27,8 @@ export class KeyVerifier {
   private readonly now: () => number
   /** Last use per key id, written to the database in batches. */
   readonly lastUsed = new Map<string, number>()
+  /** Cache hits, database lookups and negative-cache hits since start (for metrics). */
+  readonly stats = { hits: 0, lookups: 0, negativeHits: 0 }
 
   constructor(
     private readonly keys: KeyStore,
@@ -50,8 +52,13 @@ export class KeyVerifier {
     const hash = hashKey(key)
     const cacheKey = hash.toString('base64')
     let principal = this.principals.get(cacheKey)
-    if (!principal) {
-      if (this.unknown.has(cacheKey)) return authFailure('invalid_api_key')
+    if (principal) this.stats.hits++
+    else {
+      if (this.unknown.has(cacheKey)) {
+        this.stats.negativeHits++
+        return authFailure('invalid_api_key')
+      }
+      this.stats.lookups++
       const owner = this.keys.findByHash(hash)
       if (!owner || !timingSafeEqual(owner.hash, hash)) {
         this.unknown.set(cacheKey, true)
