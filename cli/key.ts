@@ -2,33 +2,9 @@
 import type { Argv, CommandModule } from 'yargs'
 import { issueKey, rotateKey } from '../src/auth/keyIssuer.js'
 import { parseDuration } from '../src/config/schemaTypes.js'
-import type { ApiKey } from '../src/store/apiKeys.js'
+import { keyView as view } from '../src/auth/keyView.js'
 import { CliError, guard, printFields, printJson, printTable, time } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
-
-function view(key: ApiKey, now = Date.now()) {
-  return {
-    id: key.id,
-    user: key.username,
-    prefix: key.prefix,
-    name: key.name,
-    models: key.models,
-    state: stateOf(key, now),
-    created: time(key.createdAt),
-    expires: time(key.expiresAt),
-    last_used: time(key.lastUsedAt),
-    replaced_by: key.replacedBy,
-    valid_until: time(key.validUntil),
-    description: key.description,
-  }
-}
-
-function stateOf(key: ApiKey, now: number): string {
-  if (key.revokedAt !== null) return 'revoked'
-  if (key.validUntil !== null) return key.validUntil > now ? 'rotated (in grace)' : 'rotated'
-  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired'
-  return 'active'
-}
 
 function duration(text: string | undefined, option: string): number | undefined {
   if (text === undefined) return undefined

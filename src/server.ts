@@ -5,7 +5,10 @@ import type { Config } from './config/schema.js'
 import type { Logger } from './logger.js'
 import { closeBackends, createBackends, pickBackend, type Backend } from './proxy/backends.js'
 import type { ExchangeEnd } from './proxy/exchange.js'
-import { Authenticator } from './auth/authenticator.js'
+import { mountAuthRoutes } from './api/auth.js'
+import type { Authenticate } from './auth/admit.js'
+import type { Authenticator } from './auth/authenticator.js'
+import { createIdentity, type Identity } from './auth/identity.js'
 import { openStore, type Store } from './store/store.js'
 
 export interface GatewayOptions {
@@ -32,18 +35,6 @@ function exclusivePort(uws: object): number {
   return (uws as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT
 }
 
-function authOptions(config: Config) {
-  const auth = config.auth
-  return {
-    cacheSize: auth.key_cache_size,
-    cacheTtlMs: auth.key_cache_ttl,
-    negativeCacheSize: auth.negative_cache_size,
-    negativeCacheTtlMs: auth.negative_cache_ttl,
-    changePollMs: auth.change_poll,
-    lastUsedFlushMs: auth.last_used_flush,
-  }
-}
-
 export class ListenError extends Error {
   readonly code = 'listen_failed'
 }
@@ -56,13 +47,22 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     warn: (message) => logger.warn(message),
   })
   const store = openStore(config.database, { migrate: config.database.migrate_on_start })
-  const authenticator = new Authenticator(store, authOptions(config), logger)
+  let identity: Identity
+  try {
+    identity = createIdentity(config, store, logger)
+  } catch (error) {
+    store.close()
+    throw error
+  }
+  const { authenticator, sessions } = identity
   authenticator.start()
+  const authenticate: Authenticate = (credential) => authenticator.authenticate(credential)
   const backends = createBackends(config)
   const app = uws.App()
+  mountAuthRoutes(app, { authenticate, logger, sessions, store })
   mountRoutes(app, {
     config,
-    authenticate: (credential) => authenticator.authenticate(credential),
+    authenticate,
     backends,
     pick: (skip) => pickBackend(backends, skip),
     onEnd: options.onRequestEnd,

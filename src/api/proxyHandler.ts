@@ -9,7 +9,8 @@ import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.j
 import { Exchange, type ExchangeContext, type ExchangeRoute } from '../proxy/exchange.js'
 import type { BodyKind } from './ollama.js'
 import { readOllamaBody, type RequiredFields } from './ollamaBody.js'
-import { accessFor, type RouteAccess } from '../auth/permissions.js'
+import { admit } from '../auth/admit.js'
+import { accessFor } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
 
 export interface ProxyRouteSpec {
@@ -34,7 +35,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     const startedAt = performance.now()
     const request = snapshotRequest(req, req.getUrl())
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
-    const principal = access === 'public' ? undefined : admit(context, access, request.credential)
+    const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
     if (principal instanceof GatewayError) return writeError(res, spec.dialect, request.requestId, principal, hasBody)
     let route = fixedRoute
     if (!route) {
@@ -69,19 +70,6 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       exchange.start(body, backend)
     })
   }
-}
-
-/** The principal a credential stands for, if it has the permission the route needs; else why not. */
-function admit(
-  context: ExchangeContext,
-  access: Exclude<RouteAccess, 'public'>,
-  credential: string | undefined,
-): Principal | GatewayError {
-  const principal = context.authenticate(credential)
-  if (principal instanceof GatewayError || access === 'authenticated' || principal.permissions.has(access)) {
-    return principal
-  }
-  return new GatewayError('permission_denied', `the ${principal.role} role may not use this route (needs ${access})`)
 }
 
 function modelRefusal(principal: Principal | undefined, models: string[]): GatewayError | undefined {

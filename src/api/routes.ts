@@ -53,14 +53,17 @@ const methodRegistrars: Record<string, (app: TemplatedApp, path: string, handler
   DELETE: (app, path, handler) => app.del(path, handler),
 }
 
+/** Mounts one path: a handler per method (or one for all), and 405 with Allow for any other method. */
 export function mountMethods(
   app: TemplatedApp,
   path: string,
   methods: readonly string[],
-  handler: Handler,
+  handler: Handler | Record<string, Handler>,
   dialect: Dialect,
 ): void {
-  for (const method of methods) methodRegistrars[method]!(app, path, handler)
+  for (const method of methods) {
+    methodRegistrars[method]!(app, path, typeof handler === 'function' ? handler : handler[method]!)
+  }
   const allow = methods.join(', ')
   app.any(path, (res, req) =>
     answer(

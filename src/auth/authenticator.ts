@@ -1,12 +1,15 @@
 // Turns a presented credential into a principal, and keeps what it caches in step with the database: it watches the
 // change feed and writes key last-use times in batches.
+import { LRUCache } from 'lru-cache'
 import { GatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { ChangeWatcher } from '../store/changeFeed.js'
+import { ChangeWatcher, type Change } from '../store/changeFeed.js'
 import type { Store } from '../store/store.js'
 import { looksLikeKey } from './apiKeyFormat.js'
 import { authFailure } from './authErrors.js'
+import { looksLikeJwt, type AccessTokens } from './accessTokens.js'
 import { KeyVerifier, type KeyVerifierOptions } from './keyVerifier.js'
+import { rolePermissions, type Role } from './permissions.js'
 import type { Principal } from './principal.js'
 
 export interface AuthenticatorOptions extends KeyVerifierOptions {
@@ -14,24 +17,63 @@ export interface AuthenticatorOptions extends KeyVerifierOptions {
   lastUsedFlushMs: number
 }
 
+interface UserState {
+  username: string
+  role: Role
+  active: boolean
+}
+
+const everyModel = () => true
+
 export class Authenticator {
   readonly keys: KeyVerifier
   private readonly watcher: ChangeWatcher
-  private flushTimer: NodeJS.Timeout | undefined
+  /** Users behind login tokens: their role and state are read from here, so changes apply to live tokens. */
+  private readonly users: LRUCache<number, UserState>
+  private timers: NodeJS.Timeout[] = []
 
   constructor(
     private readonly store: Store,
+    private readonly tokens: AccessTokens,
     private readonly options: AuthenticatorOptions,
     private readonly logger: Logger,
   ) {
     this.keys = new KeyVerifier(store.keys, options)
-    this.watcher = new ChangeWatcher(store.db, store.feed, (changes) => this.keys.apply(changes))
+    this.users = new LRUCache({ max: 100_000, ttl: options.cacheTtlMs })
+    this.watcher = new ChangeWatcher(store.db, store.feed, (changes) => this.apply(changes))
   }
 
   start(): void {
     this.watcher.start(this.options.changePollMs)
-    this.flushTimer = setInterval(() => this.flushLastUsed(), this.options.lastUsedFlushMs)
-    this.flushTimer.unref()
+    this.loadDeniedTokens()
+    const every = (ms: number, work: () => void) => {
+      const timer = setInterval(work, ms)
+      timer.unref()
+      this.timers.push(timer)
+    }
+    every(this.options.lastUsedFlushMs, () => this.flushLastUsed())
+    every(3_600_000, () => this.prune())
+  }
+
+  private apply(changes: Change[]): void {
+    this.keys.apply(changes)
+    for (const change of changes) {
+      if (change.userId !== null) this.users.delete(change.userId)
+      if (change.kind === 'token_revoked' && change.tokenId !== null) this.loadDeniedTokens()
+    }
+  }
+
+  private loadDeniedTokens(): void {
+    for (const { jti, expiresAt } of this.store.sessions.deniedAccessTokens()) this.tokens.deny(jti, expiresAt)
+  }
+
+  private prune(): void {
+    try {
+      this.store.sessions.prune()
+      this.tokens.pruneDenied()
+    } catch (error) {
+      this.logger.warn('could not prune expired sessions', { err: error })
+    }
   }
 
   /** `credential` as presentedCredential() returned it. */
@@ -41,7 +83,34 @@ export class Authenticator {
     }
     if (credential === '') return authFailure('missing_credential')
     if (looksLikeKey(credential)) return this.keys.verify(credential)
+    if (looksLikeJwt(credential)) return this.fromAccessToken(credential)
     return authFailure('invalid_api_key')
+  }
+
+  private fromAccessToken(token: string): Principal | GatewayError {
+    const claims = this.tokens.verify(token)
+    if (claims instanceof GatewayError) return claims
+    let user = this.users.get(claims.userId)
+    if (!user) {
+      const row = this.store.users.byId(claims.userId)
+      if (!row) return authFailure('invalid_token', 'the account of this access token no longer exists')
+      user = { username: row.username, role: row.role, active: row.active }
+      this.users.set(claims.userId, user)
+    }
+    if (!user.active) return authFailure('user_disabled')
+    return {
+      userId: claims.userId,
+      username: user.username,
+      role: user.role,
+      permissions: rolePermissions[user.role],
+      keyId: null,
+      allowsModel: everyModel,
+      expiresAt: claims.expiresAt,
+      rotatedUntil: Infinity,
+      revoked: false,
+      userActive: true,
+      accessToken: claims,
+    }
   }
 
   /** Reads pending changes now (tests and the CLI's own writes in the same process). */
@@ -59,7 +128,7 @@ export class Authenticator {
 
   stop(): void {
     this.watcher.stop()
-    if (this.flushTimer) clearInterval(this.flushTimer)
+    for (const timer of this.timers) clearInterval(timer)
     this.flushLastUsed()
   }
 }

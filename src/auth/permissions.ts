@@ -45,6 +45,13 @@ export const routeAccess: Record<string, RouteAccess> = {
   'ollama.copy': 'manage_models',
   'ollama.delete': 'manage_models',
   'ollama.blobs': 'manage_models',
+  'auth.login': 'public',
+  'auth.refresh': 'public',
+  'auth.logout': 'public',
+  'auth.me': 'authenticated',
+  'auth.keys_list': 'manage_own_keys',
+  'auth.keys_create': 'manage_own_keys',
+  'auth.keys_revoke': 'manage_own_keys',
 }
 
 export function accessFor(route: string): RouteAccess {

@@ -1,5 +1,6 @@
 // Who is calling: what every authenticated request carries from the credential check to the handler and the usage row.
 import type { Permission, Role } from './permissions.js'
+import type { AccessClaims } from './accessTokens.js'
 import type { ModelMatcher } from './modelAllowList.js'
 
 export interface Principal {
@@ -15,4 +16,6 @@ export interface Principal {
   rotatedUntil: number
   revoked: boolean
   userActive: boolean
+  /** The login access token used, or undefined for an API key. */
+  accessToken?: AccessClaims
 }

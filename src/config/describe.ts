@@ -3,6 +3,7 @@
 import { stringify } from 'yaml'
 import { schema } from './schema.js'
 import type { SchemaNode, SectionNode } from './schemaTypes.js'
+import { envName } from './validate.js'
 
 export function renderEffective(config: unknown): string {
   return stringify(mask(schema, config), { lineWidth: 0 })
@@ -28,14 +29,14 @@ export function renderDocumented(header: string): string {
   return lines.join('\n') + '\n'
 }
 
-function renderNode(key: string, node: SchemaNode, indent: string): string[] {
+function renderNode(key: string, node: SchemaNode, indent: string, path = key): string[] {
   const lines = [`${indent}# ${node.doc}`]
   if (node.kind === 'leaf') {
     lines[0] += ` Expects ${node.expects}.`
-    const shown = node.secret ? '""' : node.format ? node.format(node.default) : scalar(node.default)
-    lines.push(`${indent}${key}: ${shown}`)
+    if (node.secret) lines.push(`${indent}# ${key}: (environment only: ${envName(path)})`)
+    else lines.push(`${indent}${key}: ${node.format ? node.format(node.default) : scalar(node.default)}`)
   } else if (node.kind === 'section') {
-    lines.push(`${indent}${key}:`, ...renderFields(node, indent + '  '))
+    lines.push(`${indent}${key}:`, ...renderFields(node, indent + '  ', path))
   } else {
     lines.push(`${indent}${key}:`)
     for (const item of node.default as Record<string, unknown>[]) {
@@ -52,8 +53,8 @@ function renderNode(key: string, node: SchemaNode, indent: string): string[] {
   return lines
 }
 
-function renderFields(node: SectionNode, indent: string): string[] {
-  return Object.entries(node.fields).flatMap(([key, child]) => renderNode(key, child, indent))
+function renderFields(node: SectionNode, indent: string, path: string): string[] {
+  return Object.entries(node.fields).flatMap(([key, child]) => renderNode(key, child, indent, `${path}.${key}`))
 }
 
 function scalar(value: unknown): string {

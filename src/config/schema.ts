@@ -124,6 +124,36 @@ export const schema = section('Parallama configuration.', {
       default: 60_000,
       min: 1000,
     }),
+    jwt_secret_file: string({
+      doc: 'File of login-token signing secrets, one per line, the first signing (the others still verify, for rotation); generated 0600 on first start if missing.',
+      default: '/var/lib/parallama/jwt.key',
+      pattern: /^.+$/,
+      describe: 'a file path',
+    }),
+    jwt_secret: string({
+      doc: 'A signing secret given directly (environment only: PARALLAMA_AUTH__JWT_SECRET); overrides the file.',
+      default: '',
+      secret: true,
+    }),
+    access_token_ttl: duration({ doc: 'Lifetime of a login access token (JWT).', default: 900_000, min: 1000 }),
+    refresh_token_ttl: duration({ doc: 'Lifetime of a login refresh token.', default: 30 * 86_400_000, min: 60_000 }),
+    token_issuer: string({
+      doc: 'The iss claim of access tokens, checked on each.',
+      default: 'parallama',
+      pattern: /^.{1,200}$/,
+    }),
+    token_audience: string({
+      doc: 'The aud claim of access tokens, checked on each.',
+      default: 'parallama',
+      pattern: /^.{1,200}$/,
+    }),
+    login_max_failures: integer({
+      doc: 'Failed logins (per username, and per client address) before each further attempt waits, doubling.',
+      default: 5,
+      min: 1,
+      max: 1000,
+    }),
+    login_max_backoff: duration({ doc: 'The longest wait after repeated failed logins.', default: 900_000, min: 1000 }),
   }),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({

@@ -28,7 +28,7 @@ export function validate(
     case 'leaf':
       if (raw === undefined) return node.default
       // Secrets come from the environment or a file, never from the YAML itself (which is often world-readable).
-      if (node.secret && !envPaths.has(path)) {
+      if (node.secret && !envPaths.has(path) && raw !== '') {
         problems.push({ path, value: '***', expected: `no secret in the file: set ${envName(path)} or the *_file key` })
         return node.default
       }

@@ -1,13 +1,27 @@
 // Gateway-made error responses, in the dialect of the API the route belongs to.
 import type { HttpResponse } from '../../native/uws.js'
-import { GatewayError } from '../errors.js'
+import { errorTable, type GatewayError } from '../errors.js'
 import { statusLine } from './status.js'
 
-export type Dialect = 'ollama'
+/** `ollama`: the native API's `{"error": "..."}`; `problem`: RFC 9457 problem details, for the auth and admin API. */
+export type Dialect = 'ollama' | 'problem'
 
-/** Body of an error in the route's dialect. The Ollama shape is `{"error": "..."}`; the code rides along. */
-export function errorBody(_dialect: Dialect, error: GatewayError): string {
-  return JSON.stringify({ error: error.message, code: error.code })
+const contentTypes: Record<Dialect, string> = {
+  ollama: 'application/json; charset=utf-8',
+  problem: 'application/problem+json',
+}
+
+/** Body of an error in the route's dialect; the stable code rides along in each. */
+export function errorBody(dialect: Dialect, error: GatewayError, requestId: string): string {
+  if (dialect === 'ollama') return JSON.stringify({ error: error.message, code: error.code })
+  return JSON.stringify({
+    type: `urn:parallama:error:${error.code}`,
+    title: errorTable[error.code].message,
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+    request_id: requestId,
+  })
 }
 
 /**
@@ -22,8 +36,8 @@ export function writeError(
   close = false,
 ): void {
   res.writeStatus(statusLine(error.status))
-  res.writeHeader('content-type', 'application/json; charset=utf-8')
+  res.writeHeader('content-type', contentTypes[dialect])
   res.writeHeader('x-request-id', requestId)
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.writeHeader(name, value)
-  res.end(errorBody(dialect, error), close)
+  res.end(errorBody(dialect, error, requestId), close)
 }

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { HttpResponse } from '../../native/uws.js'
 import type { Config } from '../config/schema.js'
+import type { Authenticate } from '../auth/admit.js'
 import type { Principal } from '../auth/principal.js'
 import type { ErrorCode, GatewayError } from '../errors.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
@@ -51,7 +52,7 @@ export type ExchangeEnd = (result: ExchangeResult) => void
 
 export interface ExchangeContext {
   config: Config
-  authenticate: (credential: string | undefined) => Principal | GatewayError
+  authenticate: Authenticate
   backends: Backend[]
   pick: (skip?: Backend[]) => Backend | undefined
   onEnd: ExchangeEnd | undefined

@@ -21,6 +21,8 @@ export interface Change {
   kind: ChangeKind
   keyId: string | null
   userId: number | null
+  /** A revoked access token's jti. */
+  tokenId: string | null
 }
 
 export class ChangeFeed {
@@ -29,16 +31,16 @@ export class ChangeFeed {
   private readonly latest
 
   constructor(private readonly db: Db) {
-    this.insert = db.prepare('INSERT INTO auth_changes (at, kind, key_id, user_id) VALUES (?, ?, ?, ?)')
+    this.insert = db.prepare('INSERT INTO auth_changes (at, kind, key_id, user_id, token_id) VALUES (?, ?, ?, ?, ?)')
     this.since = db.prepare(
-      'SELECT id, at, kind, key_id AS keyId, user_id AS userId FROM auth_changes WHERE id > ? ORDER BY id',
+      'SELECT id, at, kind, key_id AS keyId, user_id AS userId, token_id AS tokenId FROM auth_changes WHERE id > ? ORDER BY id',
     )
     this.latest = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM auth_changes').pluck()
   }
 
   /** Call inside the transaction of the write it describes. */
-  record(kind: ChangeKind, at: number, subject: { keyId?: string; userId?: number }): void {
-    this.insert.run(at, kind, subject.keyId ?? null, subject.userId ?? null)
+  record(kind: ChangeKind, at: number, subject: { keyId?: string; userId?: number; tokenId?: string }): void {
+    this.insert.run(at, kind, subject.keyId ?? null, subject.userId ?? null, subject.tokenId ?? null)
   }
 
   changesSince(id: number): Change[] {

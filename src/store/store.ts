@@ -5,6 +5,7 @@ import { KeyStore } from './apiKeys.js'
 import { ChangeFeed } from './changeFeed.js'
 import { openDatabase, type Db } from './database.js'
 import { migrate, requireCurrent } from './migrations.js'
+import { SessionStore } from './sessions.js'
 import { UserStore } from './users.js'
 
 export interface Store {
@@ -12,6 +13,7 @@ export interface Store {
   feed: ChangeFeed
   users: UserStore
   keys: KeyStore
+  sessions: SessionStore
   close(): void
 }
 
@@ -36,6 +38,7 @@ export function openStore(config: Config['database'], options: StoreOptions): St
     feed,
     users: new UserStore(db, feed, options.now),
     keys: new KeyStore(db, feed, options.now),
+    sessions: new SessionStore(db, feed, options.now),
     close: () => db.close(),
   }
 }

@@ -84,23 +84,38 @@ t.test('each credential failure: 401 with its own code and a Bearer challenge; n
   t.equal(rig.gateway.authenticator.keys.stats.lookups, lookups, 'a known key is served from the cache')
 })
 
-/** A request body each route accepts, so that an allowed request goes through to the emulator. */
-const bodies: Record<string, { method: string; path: string; body?: unknown }> = {
-  version: { method: 'GET', path: '/api/version' },
-  tags: { method: 'GET', path: '/api/tags' },
-  ps: { method: 'GET', path: '/api/ps' },
-  show: { method: 'POST', path: '/api/show', body: { model: 'llama3.2:3b' } },
-  generate: { method: 'POST', path: '/api/generate', body: { model: 'llama3.2:3b', prompt: 'x', stream: false } },
-  chat: { method: 'POST', path: '/api/chat', body: { model: 'llama3.2:3b', messages: [], stream: false } },
-  embed: { method: 'POST', path: '/api/embed', body: { model: 'nomic-embed-text', input: 'x' } },
-  embeddings: { method: 'POST', path: '/api/embeddings', body: { model: 'nomic-embed-text', prompt: 'x' } },
-  pull: { method: 'POST', path: '/api/pull', body: { model: 'tiny:1b', stream: false } },
-  push: { method: 'POST', path: '/api/push', body: { model: 'llama3.2:3b', stream: false } },
-  create: { method: 'POST', path: '/api/create', body: { model: 'mine:1', from: 'llama3.2:3b', stream: false } },
-  copy: { method: 'POST', path: '/api/copy', body: { source: 'llama3.2:3b', destination: 'copy:1' } },
-  delete: { method: 'DELETE', path: '/api/delete', body: { model: 'copy:1' } },
-  blobs: { method: 'HEAD', path: `/api/blobs/sha256:${'a'.repeat(64)}` },
-  root: { method: 'GET', path: '/' },
+/** A request each route accepts, so that an allowed request goes through (to the emulator, or the auth API). */
+const calls: Record<string, { method: string; path: string; body?: unknown }> = {
+  'ollama.version': { method: 'GET', path: '/api/version' },
+  'ollama.tags': { method: 'GET', path: '/api/tags' },
+  'ollama.ps': { method: 'GET', path: '/api/ps' },
+  'ollama.show': { method: 'POST', path: '/api/show', body: { model: 'llama3.2:3b' } },
+  'ollama.generate': {
+    method: 'POST',
+    path: '/api/generate',
+    body: { model: 'llama3.2:3b', prompt: 'x', stream: false },
+  },
+  'ollama.chat': { method: 'POST', path: '/api/chat', body: { model: 'llama3.2:3b', messages: [], stream: false } },
+  'ollama.embed': { method: 'POST', path: '/api/embed', body: { model: 'nomic-embed-text', input: 'x' } },
+  'ollama.embeddings': { method: 'POST', path: '/api/embeddings', body: { model: 'nomic-embed-text', prompt: 'x' } },
+  'ollama.pull': { method: 'POST', path: '/api/pull', body: { model: 'tiny:1b', stream: false } },
+  'ollama.push': { method: 'POST', path: '/api/push', body: { model: 'llama3.2:3b', stream: false } },
+  'ollama.create': {
+    method: 'POST',
+    path: '/api/create',
+    body: { model: 'mine:1', from: 'llama3.2:3b', stream: false },
+  },
+  'ollama.copy': { method: 'POST', path: '/api/copy', body: { source: 'llama3.2:3b', destination: 'copy:1' } },
+  'ollama.delete': { method: 'DELETE', path: '/api/delete', body: { model: 'copy:1' } },
+  'ollama.blobs': { method: 'HEAD', path: `/api/blobs/sha256:${'a'.repeat(64)}` },
+  'ollama.root': { method: 'GET', path: '/' },
+  'auth.login': { method: 'POST', path: '/auth/login', body: { username: 'nobody', password: 'wrong-password' } },
+  'auth.refresh': { method: 'POST', path: '/auth/refresh', body: { refresh_token: 'plr_x' } },
+  'auth.logout': { method: 'POST', path: '/auth/logout', body: { refresh_token: 'plr_x' } },
+  'auth.me': { method: 'GET', path: '/auth/me' },
+  'auth.keys_list': { method: 'GET', path: '/auth/keys' },
+  'auth.keys_create': { method: 'POST', path: '/auth/keys', body: { name: 'matrix' } },
+  'auth.keys_revoke': { method: 'DELETE', path: '/auth/keys/nosuchkey' },
 }
 
 t.test('every route x every role: allowed exactly when the role has the permission the route needs', async (t) => {
@@ -108,15 +123,9 @@ t.test('every route x every role: allowed exactly when the role has the permissi
   const keys = Object.fromEntries(
     roles.map((role) => [role, rig.addKey({ role, username: `a-${role}` }).headers]),
   ) as Record<Role, Record<string, string>>
-  t.same(
-    Object.keys(bodies).sort(),
-    Object.keys(routeAccess)
-      .map((route) => route.slice('ollama.'.length))
-      .sort(),
-    'every route is walked',
-  )
-  for (const [route, call] of Object.entries(bodies)) {
-    const access = routeAccess[`ollama.${route}`]!
+  t.same(Object.keys(calls).sort(), Object.keys(routeAccess).sort(), 'every route is walked')
+  for (const [route, call] of Object.entries(calls)) {
+    const access = routeAccess[route]!
     for (const role of roles) {
       const response = await request(`${rig.url}${call.path}`, {
         method: call.method as 'GET',
@@ -128,8 +137,7 @@ t.test('every route x every role: allowed exactly when the role has the permissi
       if (allowed) t.not(response.statusCode, 403, `${role} may use ${route}`)
       else {
         t.equal(response.statusCode, 403, `${role} may not use ${route}`)
-        if (call.method !== 'HEAD')
-          t.match(JSON.parse(text), { code: 'permission_denied', error: new RegExp(`needs ${access}`) })
+        if (call.method !== 'HEAD') t.match(JSON.parse(text), { code: 'permission_denied' })
       }
     }
   }

@@ -58,7 +58,12 @@ t.test('config defaults prints the documented file', async (t) => {
 /** Starts `parallama serve` and resolves once it logs `listening` (or rejects with what it printed). */
 function serve(env: Record<string, string>) {
   const child = spawn(process.execPath, [cli, 'serve', '--config', join(dir, 'none.yaml')], {
-    env: { PATH: process.env.PATH, PARALLAMA_DATABASE__PATH: database, ...env },
+    env: {
+      PATH: process.env.PATH,
+      PARALLAMA_DATABASE__PATH: database,
+      PARALLAMA_AUTH__JWT_SECRET_FILE: join(dir, 'jwt.key'),
+      ...env,
+    },
   })
   let output = ''
   const listening = new Promise<number>((resolve, reject) => {
@@ -122,7 +127,12 @@ t.test('serve on a port already taken exits 1 (no silent port sharing)', async (
   const { port } = taken.address() as net.AddressInfo
   const result = spawnSync(process.execPath, [cli, 'serve', '--config', join(dir, 'none.yaml')], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, PARALLAMA_SERVER__PORT: String(port), PARALLAMA_DATABASE__PATH: database },
+    env: {
+      PATH: process.env.PATH,
+      PARALLAMA_SERVER__PORT: String(port),
+      PARALLAMA_DATABASE__PATH: database,
+      PARALLAMA_AUTH__JWT_SECRET_FILE: join(dir, 'jwt.key'),
+    },
   })
   t.equal(result.status, 1)
   t.match(result.stdout, new RegExp(`cannot listen on 127.0.0.1:${port}`))

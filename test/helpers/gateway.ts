@@ -39,6 +39,7 @@ export async function startRig(
   settings: Record<string, any> = {},
   emulatorOptions: EmulatorOptions = {},
 ): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), 'parallama-test-'))
   const emulator = await startEmulator(emulatorOptions)
   t.teardown(() => emulator.close())
   const config = configFrom({
@@ -46,7 +47,8 @@ export async function startRig(
     server: { host: '127.0.0.1', port: 0, ...settings.server },
     backends: settings.backends ?? [{ url: emulator.url, name: 'emulator' }],
     log: { level: 'debug', ...settings.log },
-    database: { path: join(mkdtempSync(join(tmpdir(), 'parallama-test-')), 'parallama.db'), ...settings.database },
+    database: { path: join(dir, 'parallama.db'), ...settings.database },
+    auth: { jwt_secret_file: join(dir, 'jwt.key'), ...settings.auth },
   })
   const logs: string[] = []
   const ended: ExchangeResult[] = []

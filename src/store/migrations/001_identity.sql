@@ -53,5 +53,6 @@ CREATE TABLE auth_changes (
   at         INTEGER NOT NULL,
   kind       TEXT    NOT NULL,
   key_id     TEXT,
-  user_id    INTEGER
+  user_id    INTEGER,
+  token_id   TEXT
 ) STRICT;

@@ -1,0 +1,116 @@
+// Login access tokens: short-lived JWTs signed with HS256 only (the algorithm is pinned; `none` and every other
+// algorithm are refused), issuer and audience checked, `kid` naming the secret so secrets can rotate, and a denylist
+// of `jti`s revoked before they expire. Verified tokens are cached by fast-jwt until they expire.
+import { randomUUID } from 'node:crypto'
+import { createSigner, createVerifier, TokenError } from 'fast-jwt'
+import type { GatewayError } from '../errors.js'
+import { authFailure } from './authErrors.js'
+import type { JwtSecret } from './jwtSecrets.js'
+
+export interface AccessTokenOptions {
+  ttlMs: number
+  issuer: string
+  audience: string
+}
+
+export interface AccessClaims {
+  userId: number
+  jti: string
+  /** ms since epoch. */
+  expiresAt: number
+}
+
+type Verify = (token: string) => { sub: string; jti: string; exp: number }
+
+export class AccessTokens {
+  private readonly sign: (payload: Record<string, unknown>) => string
+  private readonly verifiers = new Map<string, Verify>()
+  /** jti -> when the token expires anyway (then it can be forgotten). */
+  private readonly denied = new Map<string, number>()
+
+  constructor(
+    secrets: JwtSecret[],
+    private readonly options: AccessTokenOptions,
+  ) {
+    const current = secrets[0]!
+    this.sign = createSigner({
+      key: current.key,
+      algorithm: 'HS256',
+      kid: current.kid,
+      iss: options.issuer,
+      aud: options.audience,
+      expiresIn: options.ttlMs,
+    })
+    for (const secret of secrets) {
+      this.verifiers.set(
+        secret.kid,
+        createVerifier({
+          key: secret.key,
+          algorithms: ['HS256'],
+          allowedIss: options.issuer,
+          allowedAud: options.audience,
+          requiredClaims: ['exp', 'jti', 'sub'],
+          cache: 10_000,
+        }) as Verify,
+      )
+    }
+  }
+
+  issue(
+    user: { id: number; username: string; role: string },
+    now = Date.now(),
+  ): { token: string; claims: AccessClaims } {
+    const jti = randomUUID()
+    const token = this.sign({ sub: String(user.id), name: user.username, role: user.role, jti })
+    return { token, claims: { userId: user.id, jti, expiresAt: now + this.options.ttlMs } }
+  }
+
+  verify(token: string): AccessClaims | GatewayError {
+    const verify = this.verifiers.get(kidOf(token))
+    if (!verify) return authFailure('invalid_token', 'invalid access token (unknown signing key)')
+    let payload: ReturnType<Verify>
+    try {
+      payload = verify(token)
+    } catch (error) {
+      const code = error instanceof TokenError ? error.code : ''
+      if (code === TokenError.codes.expired) return authFailure('token_expired')
+      return authFailure('invalid_token', `invalid access token (${describe(code)})`)
+    }
+    const userId = Number(payload.sub)
+    if (!Number.isInteger(userId)) return authFailure('invalid_token')
+    if (this.denied.has(payload.jti)) return authFailure('token_revoked')
+    return { userId, jti: payload.jti, expiresAt: payload.exp * 1000 }
+  }
+
+  deny(jti: string, expiresAt: number): void {
+    this.denied.set(jti, expiresAt)
+  }
+
+  /** Forgets denied tokens that have expired by now (they fail verification anyway). */
+  pruneDenied(now = Date.now()): void {
+    for (const [jti, expiresAt] of this.denied) if (expiresAt <= now) this.denied.delete(jti)
+  }
+}
+
+function kidOf(token: string): string {
+  const dot = token.indexOf('.')
+  if (dot <= 0) return ''
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as { kid?: unknown }
+    return typeof header.kid === 'string' ? header.kid : ''
+  } catch {
+    return ''
+  }
+}
+
+function describe(code: string): string {
+  if (code === TokenError.codes.invalidAlgorithm) return 'algorithm not allowed'
+  if (code === TokenError.codes.invalidSignature) return 'bad signature'
+  if (code === TokenError.codes.invalidClaimValue) return 'wrong issuer or audience'
+  if (code === TokenError.codes.missingRequiredClaim) return 'missing claim'
+  return 'malformed'
+}
+
+export function looksLikeJwt(credential: string): boolean {
+  return credential.startsWith('eyJ') && credential.split('.').length === 3
+}

@@ -1,0 +1,30 @@
+// How an API key is shown, by the CLI and the self-service API alike: never its secret or hash.
+import type { ApiKey } from '../store/apiKeys.js'
+
+export function keyState(key: ApiKey, now = Date.now()): string {
+  if (key.revokedAt !== null) return 'revoked'
+  if (key.validUntil !== null) return key.validUntil > now ? 'rotated (in grace)' : 'rotated'
+  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired'
+  return 'active'
+}
+
+function time(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString()
+}
+
+export function keyView(key: ApiKey, now = Date.now()) {
+  return {
+    id: key.id,
+    user: key.username,
+    prefix: key.prefix,
+    name: key.name,
+    description: key.description,
+    models: key.models,
+    state: keyState(key, now),
+    created: time(key.createdAt),
+    expires: time(key.expiresAt),
+    last_used: time(key.lastUsedAt),
+    replaced_by: key.replacedBy,
+    valid_until: time(key.validUntil),
+  }
+}

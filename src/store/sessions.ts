@@ -1,0 +1,85 @@
+// Login sessions: refresh tokens (only their SHA-256, grouped in families so that a reused one can end them all) and
+// the denylist of access tokens revoked before they expire.
+import type { ChangeFeed } from './changeFeed.js'
+import type { Db } from './database.js'
+
+export interface RefreshToken {
+  id: string
+  familyId: string
+  userId: number
+  createdAt: number
+  expiresAt: number
+  usedAt: number | null
+  revokedAt: number | null
+}
+
+const columns = `id, family_id AS familyId, user_id AS userId, created_at AS createdAt, expires_at AS expiresAt,
+  used_at AS usedAt, revoked_at AS revokedAt`
+
+export class SessionStore {
+  private readonly statements
+
+  constructor(
+    private readonly db: Db,
+    private readonly feed: ChangeFeed,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.statements = {
+      insert: db.prepare(`INSERT INTO refresh_tokens (id, family_id, user_id, hash, created_at, expires_at)
+        VALUES (?, ?, ?, ?, ?, ?)`),
+      byHash: db.prepare(`SELECT ${columns} FROM refresh_tokens WHERE hash = ?`),
+      markUsed: db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL'),
+      revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
+      denyToken: db.prepare('INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)'),
+      deniedTokens: db.prepare('SELECT jti, expires_at AS expiresAt FROM revoked_tokens WHERE expires_at > ?'),
+      prune: db.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?'),
+      pruneRefresh: db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
+    }
+  }
+
+  add(token: Omit<RefreshToken, 'createdAt' | 'usedAt' | 'revokedAt'> & { hash: Buffer }): void {
+    this.statements.insert.run(token.id, token.familyId, token.userId, token.hash, this.now(), token.expiresAt)
+  }
+
+  findByHash(hash: Buffer): RefreshToken | undefined {
+    return this.statements.byHash.get(hash) as RefreshToken | undefined
+  }
+
+  /** Marks a refresh token used and issues its successor, atomically: false if it was used meanwhile. */
+  exchange(used: RefreshToken, successor: Parameters<SessionStore['add']>[0]): boolean {
+    return this.db
+      .transaction(() => {
+        if (this.statements.markUsed.run(this.now(), used.id).changes === 0) return false
+        this.add(successor)
+        return true
+      })
+      .immediate()
+  }
+
+  revokeFamily(familyId: string, userId: number): void {
+    this.db.transaction(() => {
+      const at = this.now()
+      this.statements.revokeFamily.run(at, familyId)
+      this.feed.record('token_revoked', at, { userId })
+    })()
+  }
+
+  /** Denylists an access token until it would have expired anyway. */
+  denyAccessToken(jti: string, expiresAt: number, userId: number): void {
+    this.db.transaction(() => {
+      this.statements.denyToken.run(jti, expiresAt)
+      this.feed.record('token_revoked', this.now(), { tokenId: jti, userId })
+    })()
+  }
+
+  deniedAccessTokens(): { jti: string; expiresAt: number }[] {
+    return this.statements.deniedTokens.all(this.now()) as { jti: string; expiresAt: number }[]
+  }
+
+  /** Drops denylist entries and refresh tokens past their expiry. */
+  prune(): void {
+    const at = this.now()
+    this.statements.prune.run(at)
+    this.statements.pruneRefresh.run(at)
+  }
+}
