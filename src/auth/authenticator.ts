@@ -113,9 +113,9 @@ export class Authenticator {
     }
   }
 
-  /** Reads pending changes now (tests and the CLI's own writes in the same process). */
+  /** Reads pending changes now, rather than at the next poll. */
   pollChanges(): void {
-    this.watcher.poll()
+    this.watcher.poll(true)
   }
 
   flushLastUsed(): void {
@@ -128,6 +128,7 @@ export class Authenticator {
 
   stop(): void {
     this.watcher.stop()
+    this.store.feed.onLocalChange = undefined
     for (const timer of this.timers) clearInterval(timer)
     this.flushLastUsed()
   }

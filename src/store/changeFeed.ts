@@ -29,6 +29,9 @@ export class ChangeFeed {
   private readonly insert
   private readonly since
   private readonly latest
+  /** Told (after the writing transaction) about changes written through this connection, which data_version misses. */
+  onLocalChange: (() => void) | undefined
+  private notifying = false
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare('INSERT INTO auth_changes (at, kind, key_id, user_id, token_id) VALUES (?, ?, ?, ?, ?)')
@@ -41,6 +44,13 @@ export class ChangeFeed {
   /** Call inside the transaction of the write it describes. */
   record(kind: ChangeKind, at: number, subject: { keyId?: string; userId?: number; tokenId?: string }): void {
     this.insert.run(at, kind, subject.keyId ?? null, subject.userId ?? null, subject.tokenId ?? null)
+    if (this.onLocalChange && !this.notifying) {
+      this.notifying = true
+      queueMicrotask(() => {
+        this.notifying = false
+        this.onLocalChange?.()
+      })
+    }
   }
 
   changesSince(id: number): Change[] {
@@ -70,6 +80,7 @@ export class ChangeWatcher {
     this.version = db.prepare('PRAGMA data_version').pluck()
     this.lastVersion = this.version.get() as number
     this.lastId = feed.latestId()
+    feed.onLocalChange = () => this.poll(true)
   }
 
   start(intervalMs: number): void {
@@ -77,10 +88,10 @@ export class ChangeWatcher {
     this.timer.unref()
   }
 
-  /** Reads changes if another process committed since the last look. */
-  poll(): void {
+  /** Reads changes if another process committed since the last look (or, with `force`, in any case). */
+  poll(force = false): void {
     const version = this.version.get() as number
-    if (version === this.lastVersion) return
+    if (version === this.lastVersion && !force) return
     this.lastVersion = version
     const changes = this.feed.changesSince(this.lastId)
     if (changes.length === 0) return
