@@ -1,7 +1,7 @@
 // API keys look like `plm_<id>_<secret><checksum>`: a prefix that secret scanners and people recognise, a public id
 // (what lists show and the CLI takes), 256 random bits, and a CRC32 checksum that rejects typos and garbage without
 // touching the database (as GitHub's tokens do). Only the SHA-256 of the whole key is stored.
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 
 export const keyPrefix = 'plm_'
@@ -44,9 +44,16 @@ export type KeyShape = 'key' | 'malformed' | 'checksum'
 
 /** Whether a credential is one of our keys: its shape, then its checksum. No database, no hashing. */
 export function checkKeyShape(text: string): KeyShape {
-  if (text.length !== keyLength || !shape.test(text)) return 'malformed'
-  const body = text.slice(0, -checksumLength)
-  return checksum(body) === text.slice(-checksumLength) ? 'key' : 'checksum'
+  if (!hasKeyShape(text)) return 'malformed'
+  return checksumMatches(text) ? 'key' : 'checksum'
+}
+
+export function hasKeyShape(text: string): boolean {
+  return text.length === keyLength && shape.test(text)
+}
+
+export function checksumMatches(text: string): boolean {
+  return checksum(text.slice(0, -checksumLength)) === text.slice(-checksumLength)
 }
 
 export function keyIdOf(key: string): string {
@@ -54,7 +61,12 @@ export function keyIdOf(key: string): string {
 }
 
 export function hashKey(key: string): Buffer {
-  return createHash('sha256').update(key).digest()
+  return hash('sha256', key, 'buffer')
+}
+
+/** The same digest as base64 text: what the key cache is keyed by (one-shot hashing is ~5x faster than createHash). */
+export function hashKeyText(key: string): string {
+  return hash('sha256', key, 'base64')
 }
 
 export function looksLikeKey(text: string): boolean {
