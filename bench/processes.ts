@@ -1,6 +1,6 @@
 // The processes a bench run measures, each on its own loopback port: the Ollama emulator, Parallama, and nginx as a
 // plain reverse proxy. CPU time is read from /proc so each proxy's cost per request can be compared.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -60,8 +60,24 @@ export async function startEmulatorProcess(): Promise<Started> {
   return started('emulator', url, child)
 }
 
-export async function startParallama(upstream: string): Promise<Started> {
+/**
+ * Parallama on a fresh database in a temp folder, with one user and API key made by its own CLI. Every target gets
+ * the key's Authorization header, so all three receive the same request bytes.
+ */
+export async function startParallama(upstream: string): Promise<Started & { authorization: string }> {
   const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'parallama-bench-'))
+  const files = {
+    PARALLAMA_DATABASE__PATH: join(dir, 'parallama.db'),
+    PARALLAMA_AUTH__JWT_SECRET_FILE: join(dir, 'jwt.key'),
+  }
+  const cli = (args: string[]) =>
+    execFileSync(process.execPath, ['dist/cli/index.js', ...args, '--config', 'conf/parallama.yaml'], {
+      env: { ...process.env, ...files },
+      encoding: 'utf8',
+    })
+  cli(['user', 'add', 'bench', '--no-password'])
+  const key = cli(['key', 'create', '--user', 'bench']).trim()
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the gateway there when it stops (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
   const child = spawn(process.execPath, [...profile, 'dist/cli/index.js', 'serve', '--config', 'conf/parallama.yaml'], {
@@ -71,11 +87,12 @@ export async function startParallama(upstream: string): Promise<Started> {
       PARALLAMA_SERVER__PORT: String(port),
       PARALLAMA_BACKENDS: upstream,
       PARALLAMA_LOG__LEVEL: 'warn',
+      ...files,
     },
   })
   const url = `http://127.0.0.1:${port}`
   await waitUntilUp(`${url}/`, child)
-  return started('parallama', url, child)
+  return { ...started('parallama', url, child), authorization: `Bearer ${key}` }
 }
 
 export function nginxPath(): string | undefined {

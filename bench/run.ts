@@ -30,7 +30,9 @@ try {
 }
 
 const emulator = await startEmulatorProcess()
-const targets: Started[] = [{ ...emulator, name: 'direct' }, await startParallama(emulator.url)]
+const parallama = await startParallama(emulator.url)
+const targets: Started[] = [{ ...emulator, name: 'direct' }, parallama]
+const authorization = { authorization: parallama.authorization }
 const nginx = values['no-nginx'] ? undefined : nginxPath()
 if (nginx) targets.push(await startNginx(nginx, emulator.url))
 else process.stderr.write('bench: nginx not found (apt-get install nginx-light); comparing with direct only\n')
@@ -39,10 +41,11 @@ const measurements: Measurement[] = []
 try {
   for (const scenario of allScenarios.filter((entry) => !values.only || entry.name.includes(values.only))) {
     for (const target of targets) {
-      await runLoad(target.url, { ...scenario.load, seconds: warmup })
+      const load = { ...scenario.load, headers: { ...scenario.load.headers, ...authorization } }
+      await runLoad(target.url, { ...load, seconds: warmup })
       const proxyPid = target.name === 'direct' ? undefined : target.pid
       const before = { proxy: proxyPid ? cpuSeconds(proxyPid) : 0, upstream: cpuSeconds(emulator.pid) }
-      const result = await runLoad(target.url, { ...scenario.load, seconds })
+      const result = await runLoad(target.url, { ...load, seconds })
       const proxyCpu = proxyPid ? cpuSeconds(proxyPid) - before.proxy : 0
       const upstreamCpu = cpuSeconds(emulator.pid) - before.upstream
       measurements.push({
