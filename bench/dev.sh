@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Starts the gateway in front of a real Ollama when one answers on 127.0.0.1:11434, else in front of the emulator
-# started here on that port. Ctrl-C stops both.
+# What `npm start` runs: the gateway in front of a real Ollama when one answers on 127.0.0.1:11434, else in front of
+# the emulator started here on that port. On the first run it makes an admin user and an API key in ./data/ and
+# prints the key. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent
+parallama() { node dist/cli/index.js "$@" --config conf/parallama.dev.yaml; }
 if curl -fsS --max-time 1 http://127.0.0.1:11434/api/version >/dev/null 2>&1; then
   echo "Using the Ollama that answers on 127.0.0.1:11434"
 else
@@ -13,5 +15,14 @@ else
   trap 'kill $emulator 2>/dev/null || true' EXIT
   for _ in $(seq 50); do curl -fsS --max-time 1 http://127.0.0.1:11434/ >/dev/null 2>&1 && break; sleep 0.1; done
 fi
-echo "Gateway on http://127.0.0.1:11435 — try: curl http://127.0.0.1:11435/api/tags"
-node dist/cli/index.js serve --config conf/parallama.dev.yaml
+if [ ! -f data/dev-key ]; then
+  parallama user show dev >/dev/null 2>&1 || parallama user add dev --role admin --no-password >/dev/null
+  umask 077
+  parallama key create --user dev --name "npm start" > data/dev-key
+fi
+key=$(cat data/dev-key)
+cat <<TXT
+Gateway on http://127.0.0.1:11435 — your admin API key is in data/dev-key:
+  curl -H "Authorization: Bearer $key" http://127.0.0.1:11435/api/tags
+TXT
+parallama serve
