@@ -83,7 +83,7 @@ t.test('serve runs in the foreground, proxies, and stops on SIGTERM with exit 0'
   const emulator = await startEmulator()
   t.teardown(() => emulator.close())
   writeFileSync(join(dir, 'none.yaml'), 'server:\n  port: 0\n')
-  const server = serve({ PARALLAMA_BACKENDS: emulator.url })
+  const server = serve({ PARALLAMA_BACKENDS: emulator.url, PARALLAMA_LOG__LEVEL: 'debug' })
   const port = await server.listening
   t.equal(run(['user', 'add', 'ops', '--role', 'admin', '--no-password', '--db', database]).code, 0)
   const key = run(['key', 'create', '--user', 'ops', '--db', database]).stdout.trim()
@@ -91,9 +91,27 @@ t.test('serve runs in the foreground, proxies, and stops on SIGTERM with exit 0'
     headers: { authorization: `Bearer ${key}` },
   })
   t.same(await response.body.json(), { version: '0.12.6' })
+  const password = 'serve-test password'
+  const added = spawnSync(process.execPath, [cli, 'user', 'add', 'pat', '--password-stdin', '--db', database], {
+    input: password + '\n',
+    encoding: 'utf8',
+  })
+  t.equal(added.status, 0, added.stderr)
+  const login = await request(`http://127.0.0.1:${port}/auth/login`, {
+    method: 'POST',
+    body: JSON.stringify({ username: 'pat', password }),
+  })
+  const tokens = (await login.body.json()) as { access_token: string; refresh_token: string }
+  const wrong = await request(`http://127.0.0.1:${port}/api/tags`, { headers: { authorization: `Bearer ${key}x` } })
+  await wrong.body.dump()
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0)
   t.match(server.output(), /"msg":"stopping","signal":"SIGTERM"/)
+  const secrets = [key, key.slice(17, 60), password, tokens.access_token, tokens.refresh_token]
+  t.notOk(
+    secrets.some((secret) => server.output().includes(secret)),
+    'the whole run printed no key, password or token',
+  )
 })
 
 t.test('serve refuses the pure-JS uWS fallback unless allowed, loudly', async (t) => {
