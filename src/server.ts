@@ -5,6 +5,7 @@ import type { Config } from './config/schema.js'
 import type { Logger } from './logger.js'
 import { closeBackends, createBackends, pickBackend, type Backend } from './proxy/backends.js'
 import type { ExchangeEnd } from './proxy/exchange.js'
+import { Accounting } from './usage/accounting.js'
 import { mountAuthRoutes } from './api/auth.js'
 import type { Authenticate } from './auth/admit.js'
 import type { Authenticator } from './auth/authenticator.js'
@@ -23,6 +24,7 @@ export interface Gateway {
   backends: Backend[]
   store: Store
   authenticator: Authenticator
+  accounting: Accounting
   close(): Promise<void>
 }
 
@@ -57,6 +59,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const { authenticator, sessions } = identity
   authenticator.start()
   const authenticate: Authenticate = (credential) => authenticator.authenticate(credential)
+  const accounting = new Accounting(store.db, config.usage, logger)
+  accounting.start()
+  const onEnd: ExchangeEnd = options.onRequestEnd
+    ? (result) => {
+        accounting.record(result)
+        options.onRequestEnd!(result)
+      }
+    : accounting.record
   const backends = createBackends(config)
   const app = uws.App()
   mountAuthRoutes(app, { authenticate, logger, sessions, store })
@@ -65,7 +75,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     authenticate,
     backends,
     pick: (skip) => pickBackend(backends, skip),
-    onEnd: options.onRequestEnd,
+    onEnd,
+    usageHeaders: accounting.usageHeaders,
   })
   const { host, port } = config.server
   // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split
@@ -75,6 +86,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     else app.listen(host, port, resolve)
   })
   if (!listenSocket) {
+    accounting.close()
     authenticator.stop()
     store.close()
     await closeBackends(backends)
@@ -88,12 +100,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     backends,
     store,
     authenticator,
+    accounting,
     async close() {
       if (closed) return
       closed = true
       uws.us_listen_socket_close(listenSocket)
       ;(app as unknown as { close(): void }).close()
       await closeBackends(backends)
+      accounting.close()
       authenticator.stop()
       store.close()
     },

@@ -38,9 +38,8 @@ export function jsonRoute(
 ) {
   const access = accessFor(route)
   return (res: HttpResponse, req: HttpRequest): void => {
-    const request = snapshotRequest(req, req.getUrl())
+    const request = snapshotRequest(req, res, req.getUrl())
     const params = Array.from({ length: paramCount }, (_, index) => req.getParameter(index))
-    const address = Buffer.from(res.getRemoteAddressAsText()).toString()
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE'
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
     if (principal instanceof GatewayError) return writeError(res, 'problem', request.requestId, principal, hasBody)
@@ -61,7 +60,7 @@ export function jsonRoute(
     const run = (body: Record<string, unknown>): void => {
       let reply: JsonReply | Promise<JsonReply>
       try {
-        reply = handle({ request, principal, body, params, address })
+        reply = handle({ request, principal, body, params, address: request.clientIp })
       } catch (error) {
         return answer(failure(error, context.logger, request.requestId))
       }

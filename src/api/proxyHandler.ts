@@ -6,7 +6,7 @@ import { readBody } from '../http/bodyReader.js'
 import { streamBody } from '../http/bodyStream.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
-import { Exchange, type ExchangeContext, type ExchangeRoute } from '../proxy/exchange.js'
+import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute } from '../proxy/exchange.js'
 import type { BodyKind } from './ollama.js'
 import { readOllamaBody, type RequiredFields } from './ollamaBody.js'
 import { admit } from '../auth/admit.js'
@@ -15,6 +15,8 @@ import type { Principal } from '../auth/principal.js'
 
 export interface ProxyRouteSpec {
   dialect: Dialect
+  /** The API the route belongs to, for usage rows. */
+  api: string
   name: string
   /** Fixed upstream path, or a function of the request path params for parametrised routes. */
   upstreamPath: string | ((req: HttpRequest) => string | GatewayError)
@@ -24,27 +26,36 @@ export interface ProxyRouteSpec {
 }
 
 export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
-  const fixedRoute: ExchangeRoute | undefined =
-    typeof spec.upstreamPath === 'string'
-      ? { dialect: spec.dialect, name: spec.name, upstreamPath: spec.upstreamPath, sniffUsage: spec.sniffUsage }
-      : undefined
+  const routeFor = (upstreamPath: string): ExchangeRoute => ({
+    dialect: spec.dialect,
+    api: spec.api,
+    name: spec.name,
+    upstreamPath,
+    sniffUsage: spec.sniffUsage,
+  })
+  const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : undefined
   const limit = context.config.limits.max_body_bytes
   const access = accessFor(`${spec.dialect}.${spec.name}`)
 
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now()
-    const request = snapshotRequest(req, req.getUrl())
+    const request = snapshotRequest(req, res, req.getUrl())
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
+    /** Answers an error and reports the refused request (usage rows count rejected requests too). */
+    const reject = (error: GatewayError, close: boolean, who?: Principal, model: string | null = null) => {
+      writeError(res, spec.dialect, request.requestId, error, close)
+      context.onEnd?.(refused(request, spec, error, startedAt, who, model))
+    }
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
-    if (principal instanceof GatewayError) return writeError(res, spec.dialect, request.requestId, principal, hasBody)
+    if (principal instanceof GatewayError) return reject(principal, hasBody)
     let route = fixedRoute
     if (!route) {
       const path = (spec.upstreamPath as (req: HttpRequest) => string | GatewayError)(req)
-      if (path instanceof GatewayError) return writeError(res, spec.dialect, request.requestId, path, true)
-      route = { dialect: spec.dialect, name: spec.name, upstreamPath: path, sniffUsage: spec.sniffUsage }
+      if (path instanceof GatewayError) return reject(path, true, principal)
+      route = routeFor(path)
     }
     const backend = context.pick()
-    if (!backend) return writeError(res, spec.dialect, request.requestId, new GatewayError('no_backend'), true)
+    if (!backend) return reject(new GatewayError('no_backend'), true, principal)
     const exchange = new Exchange(res, request, route, context, startedAt, principal)
     if (!hasBody || spec.body === 'none') {
       res.onAborted(exchange.clientAborted)
@@ -52,6 +63,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     }
     if (spec.body === 'stream') {
       res.onAborted(exchange.clientAborted)
+      exchange.bytesIn = Math.max(request.contentLength, 0)
       return exchange.start(streamBody(res), backend)
     }
     let aborted = false
@@ -62,13 +74,49 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     readBody(res, request.contentLength, limit, (error, body) => {
       if (aborted) return
       const fields = error ?? readOllamaBody(body, spec.required)
+      const model = fields instanceof GatewayError ? null : (fields.models[0] ?? null)
       const checked = fields instanceof GatewayError ? fields : modelRefusal(principal, fields.models)
       if (checked) {
         aborted = true
-        return res.cork(() => refuse(res, spec.dialect, request, checked))
+        // Past the size cap the rest of the body is unread: close the connection after answering.
+        return res.cork(() => reject(checked, checked.code === 'body_too_large', principal, model))
       }
+      exchange.model = model
+      exchange.bytesIn = body.length
       exchange.start(body, backend)
     })
+  }
+}
+
+function refused(
+  request: RequestSnapshot,
+  spec: ProxyRouteSpec,
+  error: GatewayError,
+  startedAt: number,
+  principal: Principal | undefined,
+  model: string | null,
+): ExchangeResult {
+  return {
+    requestId: request.requestId,
+    time: request.time,
+    api: spec.api,
+    route: spec.name,
+    model,
+    userId: principal?.userId ?? null,
+    username: principal?.username ?? null,
+    keyId: principal?.keyId ?? null,
+    backend: null,
+    status: error.status,
+    errorCode: error.code,
+    usage: undefined,
+    chunks: 0,
+    clientAborted: false,
+    bytesIn: Math.max(request.contentLength, 0),
+    bytesOut: 0,
+    clientIp: request.clientIp,
+    startedAt,
+    firstByteAt: 0,
+    endedAt: performance.now(),
   }
 }
 
@@ -79,9 +127,4 @@ function modelRefusal(principal: Principal | undefined, models: string[]): Gatew
       return new GatewayError('model_not_allowed', `this credential may not use model "${model}"`)
   }
   return undefined
-}
-
-/** Answers an error without reading (the rest of) the body, so the connection closes after it. */
-function refuse(res: HttpResponse, dialect: Dialect, request: RequestSnapshot, error: GatewayError): void {
-  writeError(res, dialect, request.requestId, error, error.code === 'body_too_large')
 }

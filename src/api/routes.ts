@@ -28,6 +28,7 @@ export function mountRoutes(app: TemplatedApp, context: ExchangeContext): void {
 function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], context: ExchangeContext): void {
   const spec: ProxyRouteSpec = {
     dialect: 'ollama',
+    api: 'ollama',
     name: route.name,
     upstreamPath: route === rootRoute ? '/' : route.path.includes(':') ? blobPath : `/api${route.path}`,
     body: route.body,

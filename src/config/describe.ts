@@ -38,7 +38,7 @@ function renderNode(key: string, node: SchemaNode, indent: string, path = key): 
   } else if (node.kind === 'section') {
     lines.push(`${indent}${key}:`, ...renderFields(node, indent + '  ', path))
   } else {
-    lines.push(`${indent}${key}:`)
+    lines.push(node.default.length === 0 ? `${indent}${key}: []` : `${indent}${key}:`)
     for (const item of node.default as Record<string, unknown>[]) {
       const entries = Object.entries(item)
       entries.forEach(([field, value], index) => {

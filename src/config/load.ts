@@ -77,14 +77,14 @@ function applyEnv(raw: Record<string, any>, env: NodeJS.ProcessEnv, problems: Pr
       problems.push({ path: name, value, expected: 'an env var naming a config key, such as PARALLAMA_SERVER__PORT' })
       continue
     }
-    if (node.kind === 'list') {
-      raw[keys[0]!] = parseEnvList(value, node.envShorthandField, name, problems)
-      continue
-    }
     let target = raw
     for (const key of keys.slice(0, -1)) {
       if (typeof target[key] !== 'object' || target[key] === null || Array.isArray(target[key])) target[key] = {}
       target = target[key]
+    }
+    if (node.kind === 'list') {
+      target[keys.at(-1)!] = parseEnvList(value, node.envShorthandField, name, problems)
+      continue
     }
     target[keys.at(-1)!] = value
     envPaths.add(path)

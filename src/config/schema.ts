@@ -1,6 +1,18 @@
 // The one schema of Parallama's configuration: defaults, validation and the documentation of conf/parallama.yaml all
 // come from here. A later section is one more entry in `schema` below.
-import { boolean, bytes, duration, httpUrl, integer, list, oneOf, section, string, type Infer } from './schemaTypes.js'
+import {
+  boolean,
+  bytes,
+  decimal,
+  duration,
+  httpUrl,
+  integer,
+  list,
+  oneOf,
+  section,
+  string,
+  type Infer,
+} from './schemaTypes.js'
 
 const backend = section('One Ollama server.', {
   url: httpUrl({ doc: 'Base URL of the Ollama server (what OLLAMA_HOST would be).', default: '' }),
@@ -11,6 +23,17 @@ const backend = section('One Ollama server.', {
     describe: 'a name of 1 to 64 letters, digits, dots, underscores or dashes',
   }),
   weight: integer({ doc: 'Relative share of requests this backend receives.', default: 1, min: 1, max: 1000 }),
+})
+
+const price = section('The price of one model.', {
+  model: string({
+    doc: 'A model name or family:* pattern.',
+    default: '',
+    pattern: /^[^\s]{1,200}$/,
+    describe: 'a model name or pattern',
+  }),
+  prompt: decimal({ doc: 'Price per million prompt tokens.', default: 0, min: 0, max: 1e6 }),
+  completion: decimal({ doc: 'Price per million completion tokens.', default: 0, min: 0, max: 1e6 }),
 })
 
 export const schema = section('Parallama configuration.', {
@@ -154,6 +177,42 @@ export const schema = section('Parallama configuration.', {
       max: 1000,
     }),
     login_max_backoff: duration({ doc: 'The longest wait after repeated failed logins.', default: 900_000, min: 1000 }),
+  }),
+  usage: section('Usage accounting: one row per request, hourly rollups, cost.', {
+    flush_interval: duration({
+      doc: 'How often recorded requests are written, in one transaction (a crash loses at most this window).',
+      default: 100,
+      min: 10,
+    }),
+    flush_rows: integer({ doc: 'Write early once this many rows are waiting.', default: 2000, min: 1, max: 100_000 }),
+    retention: duration({
+      doc: 'How long per-request rows are kept (hourly rollups are kept); 0 = forever.',
+      default: 90 * 86_400_000,
+      zeroMeansNone: true,
+    }),
+    currency: string({
+      doc: 'Currency of the prices, as shown with costs.',
+      default: 'USD',
+      pattern: /^[A-Z]{3}$/,
+      describe: 'a 3-letter currency code',
+    }),
+    default_prompt_price: decimal({
+      doc: 'Price per million prompt tokens of a model with no entry in prices.',
+      default: 0,
+      min: 0,
+      max: 1e6,
+    }),
+    default_completion_price: decimal({
+      doc: 'Price per million completion tokens of a model with no entry in prices.',
+      default: 0,
+      min: 0,
+      max: 1e6,
+    }),
+    prices: list(
+      'Per-model prices per million tokens; model is an exact name or a family:* pattern, the first match wins.',
+      price,
+      { default: [], minItems: 0, envShorthandField: 'model' },
+    ),
   }),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({

@@ -85,6 +85,22 @@ export function integer(options: LeafOptions<number> & { min: number; max: numbe
   }
 }
 
+export function decimal(options: LeafOptions<number> & { min: number; max: number }): LeafNode<number> {
+  const expects = `a number from ${options.min} to ${options.max}`
+  return {
+    kind: 'leaf',
+    expects,
+    ...options,
+    parse(raw, fromEnv) {
+      const value = fromEnv && typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < options.min || value > options.max) {
+        throw new Expected(expects)
+      }
+      return value
+    },
+  }
+}
+
 export function string(options: LeafOptions<string> & { pattern?: RegExp; describe?: string }): LeafNode<string> {
   const expects = options.describe ?? 'a string'
   return {

@@ -1,5 +1,5 @@
 // What a handler needs from uWS's HttpRequest, read synchronously: the request object is gone after the first await.
-import type { HttpRequest } from '../../native/uws.js'
+import type { HttpRequest, HttpResponse } from '../../native/uws.js'
 import { presentedCredential } from '../auth/credentials.js'
 import { pickRequestId } from './requestId.js'
 
@@ -17,6 +17,9 @@ export interface RequestSnapshot {
   forwardHeaders: string[]
   /** The presented credential ('' for none; undefined for an Authorization header that is not Bearer). */
   credential: string | undefined
+  /** When the request arrived (ms since epoch). */
+  time: number
+  clientIp: string
 }
 
 /** Not forwarded: hop-by-hop headers, framing undici sets itself, and the client's credentials (never sent on). */
@@ -39,7 +42,7 @@ const dropped = new Set([
   'x-request-id',
 ])
 
-export function snapshotRequest(req: HttpRequest, path: string): RequestSnapshot {
+export function snapshotRequest(req: HttpRequest, res: HttpResponse, path: string): RequestSnapshot {
   const forwardHeaders: string[] = []
   let contentLength = -1
   let clientRequestId = ''
@@ -62,6 +65,8 @@ export function snapshotRequest(req: HttpRequest, path: string): RequestSnapshot
     contentLength,
     forwardHeaders,
     credential: presentedCredential(authorization, apiKey),
+    time: Date.now(),
+    clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
   }
 }
 

@@ -22,6 +22,8 @@ const wholeBodyLimit = 14 * 1024
 
 export interface ExchangeRoute {
   dialect: Dialect
+  /** The API the route belongs to, as usage rows name it (`ollama`, `openai`). */
+  api: string
   /** Route name for logs and metrics, e.g. `generate`. */
   name: string
   /** Path sent upstream. */
@@ -30,19 +32,30 @@ export interface ExchangeRoute {
   sniffUsage: boolean
 }
 
+/** How one request ended, proxied or refused: what usage accounting, metrics and tests read. */
 export interface ExchangeResult {
   requestId: string
-  /** Who called (undefined on public routes). */
-  userId: number | undefined
-  keyId: string | null | undefined
+  /** When the request arrived (ms since epoch). */
+  time: number
+  api: string
   route: string
-  backend: string
+  model: string | null
+  /** Who called (null on public routes and for requests refused before a credential was accepted). */
+  userId: number | null
+  username: string | null
+  keyId: string | null
+  backend: string | null
   status: number
   errorCode: ErrorCode | undefined
+  /** The final object's metrics, for routes that report them and completed. */
   usage: OllamaUsage | undefined
+  /** Body chunks received from the backend (an estimate of tokens streamed when a reply was cut short). */
+  chunks: number
   clientAborted: boolean
+  bytesIn: number
   bytesOut: number
-  /** performance.now() marks. */
+  clientIp: string
+  /** performance.now() marks; firstByteAt is 0 when no response started. */
   startedAt: number
   firstByteAt: number
   endedAt: number
@@ -56,6 +69,8 @@ export interface ExchangeContext {
   backends: Backend[]
   pick: (skip?: Backend[]) => Backend | undefined
   onEnd: ExchangeEnd | undefined
+  /** Headers naming the tokens (and cost) of a whole reply, flat [name, value, ...]. */
+  usageHeaders?: (model: string | null, usage: OllamaUsage) => string[] | undefined
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {
@@ -75,9 +90,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private gatewayError: GatewayError | undefined
   private finished = false
   private bytesOut = 0
+  private chunks = 0
+  /** The model the request names (set by the route handler once the body is read). */
+  model: string | null = null
+  bytesIn = 0
   private firstByteAt = 0
   private totalTimer: NodeJS.Timeout | undefined
   private readonly sniffer: UsageSniffer | undefined
+  private usage: OllamaUsage | undefined
   private readonly tried: Backend[] = []
   private backend!: Backend
   private body: Buffer | Readable | null = null
@@ -170,6 +190,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.bytesOut += chunk.length
+    this.chunks++
     this.sniffer?.push(chunk)
     if (this.wholeBody) {
       this.wholeBody.push(chunk)
@@ -179,6 +200,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.usage = this.sniffer?.finish()
     if (!this.clientGone && !this.answered) {
       if (this.wholeBody) this.res.cork(this.sendWhole)
       else this.streamer?.end()
@@ -224,6 +246,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     res.writeStatus(statusLine(this.status))
     const head = this.head!
     for (let i = 0; i < head.length; i += 2) res.writeHeader(head[i]!, head[i + 1]!)
+    // A whole reply's counts are known before its headers go out: say what it cost.
+    const costHeaders = this.usage && this.context.usageHeaders?.(this.model, this.usage)
+    if (costHeaders)
+      for (let i = 0; i < costHeaders.length; i += 2) res.writeHeader(costHeaders[i]!, costHeaders[i + 1]!)
     const parts = this.wholeBody!
     if (this.request.method === 'HEAD') res.endWithoutBody(this.contentLength >= 0 ? this.contentLength : undefined)
     else res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts))
@@ -238,15 +264,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!onEnd) return
     onEnd({
       requestId: this.request.requestId,
-      userId: this.principal?.userId,
-      keyId: this.principal?.keyId,
+      time: this.request.time,
+      api: this.route.api,
       route: this.route.name,
+      model: this.model,
+      userId: this.principal?.userId ?? null,
+      username: this.principal?.username ?? null,
+      keyId: this.principal?.keyId ?? null,
       backend: this.backend.name,
       status: this.status,
       errorCode: error?.code,
-      usage: this.sniffer?.finish(),
+      usage: this.usage,
+      chunks: this.chunks,
       clientAborted: this.clientGone,
+      bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
+      clientIp: this.request.clientIp,
       startedAt: this.startedAt,
       firstByteAt: this.firstByteAt,
       endedAt: performance.now(),

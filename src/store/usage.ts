@@ -1,0 +1,148 @@
+// The usage tables: batches of per-request rows with their hourly rollups in one transaction, reports from the
+// rollups, a streaming export of the rows, and retention.
+import type { Db } from './database.js'
+import type { UsageRow } from '../usage/usageRow.js'
+
+const hourMs = 3_600_000
+
+export interface UsageFilter {
+  since?: number
+  until?: number
+  userId?: number
+  keyId?: string
+  model?: string
+  api?: string
+}
+
+export type GroupBy = 'hour' | 'day' | 'model' | 'user' | 'key' | 'api'
+
+export interface ReportRow {
+  group: string
+  requests: number
+  errors: number
+  prompt_tokens: number
+  completion_tokens: number
+  cost: number
+}
+
+const groupColumn: Record<GroupBy, string> = {
+  hour: `strftime('%Y-%m-%dT%H:00Z', h.hour / 1000, 'unixepoch')`,
+  day: `strftime('%Y-%m-%d', h.hour / 1000, 'unixepoch')`,
+  model: `h.model`,
+  user: `COALESCE(u.username, CASE h.user_id WHEN 0 THEN '(anonymous)' ELSE '#' || h.user_id END)`,
+  key: `h.key_id`,
+  api: `h.api`,
+}
+
+export class UsageStore {
+  private readonly insertRow
+  private readonly upsertHour
+
+  constructor(private readonly db: Db) {
+    this.insertRow = db.prepare(`INSERT INTO usage (time, request_id, user_id, username, key_id, api, route, model,
+      backend, status, error_code, prompt_tokens, completion_tokens, tokens, ttfb_ms, duration_ms, bytes_in, bytes_out,
+      client_ip, client_aborted, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    this.upsertHour = db.prepare(`INSERT INTO usage_hourly (hour, user_id, key_id, model, api, requests, errors,
+      prompt_tokens, completion_tokens, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (hour, user_id, key_id, model, api) DO UPDATE SET requests = requests + excluded.requests,
+        errors = errors + excluded.errors, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens, cost = cost + excluded.cost`)
+  }
+
+  /** Writes rows and adds them to their hourly rollups, all or nothing. */
+  write(rows: UsageRow[]): void {
+    const hours = new Map<string, [number, number, string, string, string, number, number, number, number, number]>()
+    for (const row of rows) {
+      const hour = row.time - (row.time % hourMs)
+      const id = `${hour}\u0000${row.userId ?? 0}\u0000${row.keyId ?? ''}\u0000${row.model ?? ''}\u0000${row.api}`
+      const sum = hours.get(id) ?? [hour, row.userId ?? 0, row.keyId ?? '', row.model ?? '', row.api, 0, 0, 0, 0, 0]
+      sum[5] += 1
+      sum[6] += row.status >= 400 ? 1 : 0
+      sum[7] += row.promptTokens ?? 0
+      sum[8] += row.completionTokens ?? 0
+      sum[9] += row.cost
+      hours.set(id, sum)
+    }
+    this.db.transaction(() => {
+      for (const row of rows) {
+        this.insertRow.run(
+          row.time,
+          row.requestId,
+          row.userId,
+          row.username,
+          row.keyId,
+          row.api,
+          row.route,
+          row.model,
+          row.backend,
+          row.status,
+          row.errorCode,
+          row.promptTokens,
+          row.completionTokens,
+          row.tokens,
+          row.ttfbMs,
+          row.durationMs,
+          row.bytesIn,
+          row.bytesOut,
+          row.clientIp,
+          row.clientAborted ? 1 : 0,
+          row.cost,
+        )
+      }
+      for (const sum of hours.values()) this.upsertHour.run(...sum)
+    })()
+  }
+
+  /** Totals grouped by `by`, from the hourly rollups (fast on any history). */
+  report(filter: UsageFilter, by: GroupBy): ReportRow[] {
+    const { where, params } = filterClauses(filter, 'h.', 'hour')
+    const group = groupColumn[by]
+    return this.db
+      .prepare(
+        `SELECT ${group} AS "group", SUM(h.requests) AS requests, SUM(h.errors) AS errors,
+           SUM(h.prompt_tokens) AS prompt_tokens, SUM(h.completion_tokens) AS completion_tokens, SUM(h.cost) AS cost
+         FROM usage_hourly h LEFT JOIN users u ON u.id = h.user_id ${where}
+         GROUP BY 1 ORDER BY ${by === 'hour' || by === 'day' ? '1' : 'prompt_tokens + completion_tokens DESC, 1'}`,
+      )
+      .all(params) as ReportRow[]
+  }
+
+  /** Every matching row, oldest first, read lazily: millions of rows never sit in memory. */
+  rows(filter: UsageFilter): IterableIterator<Record<string, unknown>> {
+    const { where, params } = filterClauses(filter, '', 'time')
+    return this.db
+      .prepare(
+        `SELECT request_id, strftime('%Y-%m-%dT%H:%M:%fZ', time / 1000.0, 'unixepoch') AS time, username AS user,
+           key_id, api, route, model, backend, status, error_code, prompt_tokens, completion_tokens, tokens,
+           ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost
+         FROM usage ${where} ORDER BY time, id`,
+      )
+      .iterate(params) as IterableIterator<Record<string, unknown>>
+  }
+
+  /** Deletes per-request rows older than `before` (rollups stay); returns how many. */
+  deleteBefore(before: number): number {
+    return this.db.prepare('DELETE FROM usage WHERE time < ?').run(before).changes
+  }
+}
+
+/** WHERE clause and parameters for a filter; `timeColumn` is `time` on rows and `hour` on rollups. */
+function filterClauses(filter: UsageFilter, prefix: string, timeColumn: string) {
+  const clauses: string[] = []
+  const params: Record<string, unknown> = {}
+  const add = (name: keyof UsageFilter, clause: string, value: unknown) => {
+    if (filter[name] === undefined) return
+    clauses.push(clause)
+    params[name] = value
+  }
+  // Rollups are hourly: an hour counts when it starts inside the window.
+  const since =
+    filter.since === undefined ? undefined : filter.since - (timeColumn === 'hour' ? filter.since % hourMs : 0)
+  add('since', `${prefix}${timeColumn} >= @since`, since)
+  add('until', `${prefix}${timeColumn} < @until`, filter.until)
+  add('userId', `${prefix}user_id = @userId`, filter.userId)
+  add('keyId', `${prefix}key_id = @keyId`, filter.keyId)
+  add('model', `${prefix}model = @model`, filter.model)
+  add('api', `${prefix}api = @api`, filter.api)
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params }
+}

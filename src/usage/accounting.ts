@@ -1,0 +1,76 @@
+// Usage accounting as the server runs it: every request's row recorded off the hot path, costs from the prices,
+// the cost headers of whole replies, and the scheduled pruning of old rows.
+import type { Config } from '../config/schema.js'
+import type { Logger } from '../logger.js'
+import type { ExchangeResult } from '../proxy/exchange.js'
+import type { OllamaUsage } from '../proxy/usageSniffer.js'
+import type { Db } from '../store/database.js'
+import { UsageStore } from '../store/usage.js'
+import { Pricing } from './pricing.js'
+import { UsageRecorder } from './recorder.js'
+import { usageRowOf } from './usageRows.js'
+
+const hourMs = 3_600_000
+
+export class Accounting {
+  readonly store: UsageStore
+  readonly recorder: UsageRecorder
+  readonly pricing: Pricing
+  private cleanupTimer: NodeJS.Timeout | undefined
+
+  constructor(
+    db: Db,
+    private readonly config: Config['usage'],
+    private readonly logger: Logger,
+  ) {
+    this.store = new UsageStore(db)
+    this.pricing = new Pricing(config)
+    this.recorder = new UsageRecorder(
+      this.store,
+      { flushIntervalMs: config.flush_interval, flushRows: config.flush_rows },
+      logger,
+    )
+  }
+
+  start(): void {
+    this.recorder.start()
+    if (this.config.retention > 0) {
+      this.cleanupTimer = setInterval(() => this.cleanup(), hourMs)
+      this.cleanupTimer.unref()
+    }
+  }
+
+  readonly record = (result: ExchangeResult): void => {
+    this.recorder.record(usageRowOf(result, this.pricing))
+  }
+
+  readonly usageHeaders = (model: string | null, usage: OllamaUsage): string[] => {
+    const prompt = usage.promptTokens ?? 0
+    const completion = usage.completionTokens ?? 0
+    const headers = ['x-parallama-prompt-tokens', String(prompt), 'x-parallama-completion-tokens', String(completion)]
+    if (this.pricing.enabled) {
+      headers.push(
+        'x-parallama-cost',
+        `${this.pricing.costOf(model, prompt, completion).toFixed(6)} ${this.config.currency}`,
+      )
+    }
+    return headers
+  }
+
+  /** Deletes per-request rows past the retention (rollups stay). */
+  cleanup(now = Date.now()): number {
+    try {
+      const deleted = this.store.deleteBefore(now - this.config.retention)
+      if (deleted > 0) this.logger.info('pruned old usage rows', { rows: deleted })
+      return deleted
+    } catch (error) {
+      this.logger.warn('could not prune usage rows', { err: error })
+      return 0
+    }
+  }
+
+  close(): void {
+    if (this.cleanupTimer) clearInterval(this.cleanupTimer)
+    this.recorder.close()
+  }
+}

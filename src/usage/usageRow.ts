@@ -1,0 +1,30 @@
+// One request as the usage table records it.
+
+/** exact: Ollama reported the counts; estimated: counted by the gateway (a stream cut short); unknown: no count at
+ * all (legacy embeddings, an abort before any output); none: the route uses no tokens (tags, rejected requests). */
+export type TokenSource = 'exact' | 'estimated' | 'unknown' | 'none'
+
+export interface UsageRow {
+  /** ms since epoch, when the request arrived. */
+  time: number
+  requestId: string
+  userId: number | null
+  username: string | null
+  keyId: string | null
+  api: string
+  route: string
+  model: string | null
+  backend: string | null
+  status: number
+  errorCode: string | null
+  promptTokens: number | null
+  completionTokens: number | null
+  tokens: TokenSource
+  ttfbMs: number | null
+  durationMs: number
+  bytesIn: number
+  bytesOut: number
+  clientIp: string | null
+  clientAborted: boolean
+  cost: number
+}
