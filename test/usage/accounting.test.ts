@@ -1,0 +1,158 @@
+// Usage rows: one per request, rejected ones included, with exact counts where Ollama reports them and an explicit
+// estimate or "unknown" where it does not; hourly rollups; costs and cost headers; nothing lost at shutdown.
+import Database from 'better-sqlite3'
+import t from 'tap'
+import { request } from 'undici'
+import { startRig, type Rig } from '../helpers/gateway.js'
+
+async function post(rig: Rig, path: string, body: unknown, headers: Record<string, string> = rig.headers) {
+  const response = await request(`${rig.url}${path}`, { method: 'POST', body: JSON.stringify(body), headers })
+  return { status: response.statusCode, headers: response.headers, text: await response.body.text() }
+}
+
+function rows(rig: Rig): Record<string, any>[] {
+  rig.gateway.accounting.recorder.flush()
+  return rig.gateway.store.db.prepare('SELECT * FROM usage ORDER BY id').all() as Record<string, any>[]
+}
+
+t.test('each kind of request leaves the row it should', async (t) => {
+  const rig = await startRig(t)
+  const limited = rig.addKey({ models: ['qwen2.5:*'], username: 'lim' })
+  const streamed = await post(
+    rig,
+    '/api/generate',
+    { model: 'llama3.2:3b', prompt: 'one two three' },
+    {
+      ...rig.headers,
+      'x-emulator-tokens': '9',
+      'x-request-id': 'req-stream',
+    },
+  )
+  const final = JSON.parse(streamed.text.trim().split('\n').at(-1)!)
+  await post(rig, '/api/chat', { model: 'llama3.2:3b', messages: [{ role: 'user', content: 'a b' }], stream: false })
+  await post(rig, '/api/embed', { model: 'nomic-embed-text', input: ['x y z'] })
+  await post(rig, '/api/embeddings', { model: 'nomic-embed-text', prompt: 'x' })
+  await request(`${rig.url}/api/tags`, { headers: rig.headers }).then((r) => r.body.dump())
+  await post(rig, '/api/generate', { model: 'llama3.2:3b', prompt: 'x' }, {})
+  await post(rig, '/api/generate', { model: 'llama3.2:3b', prompt: 'x' }, limited.headers)
+  await post(rig, '/api/generate', { model: 'missing:1b', prompt: 'x' })
+  await post(
+    rig,
+    '/api/generate',
+    { model: 'llama3.2:3b', prompt: 'x' },
+    { ...rig.headers, 'x-emulator-fault': 'reset_mid_stream', 'x-emulator-tokens': '10' },
+  )
+
+  const [stream, chat, embed, legacy, tags, anonymous, notAllowed, missing, cut] = rows(rig)
+  t.match(stream, {
+    request_id: 'req-stream',
+    username: 'admin',
+    api: 'ollama',
+    route: 'generate',
+    model: 'llama3.2:3b',
+    backend: 'emulator',
+    status: 200,
+    tokens: 'exact',
+    prompt_tokens: final.prompt_eval_count,
+    completion_tokens: final.eval_count,
+    client_aborted: 0,
+    client_ip: '127.0.0.1',
+  })
+  t.ok(stream!.bytes_out > 0 && stream!.bytes_in > 0 && stream!.ttfb_ms > 0 && stream!.duration_ms >= stream!.ttfb_ms)
+  t.match(chat, { route: 'chat', tokens: 'exact', completion_tokens: 32 })
+  t.match(embed, { route: 'embed', tokens: 'exact', prompt_tokens: 4, completion_tokens: 0 })
+  t.match(legacy, { route: 'embeddings', tokens: 'unknown', prompt_tokens: null }, 'legacy embeddings report no counts')
+  t.match(tags, { route: 'tags', tokens: 'none', model: null, status: 200 })
+  t.match(anonymous, { status: 401, error_code: 'missing_credential', user_id: null, backend: null, tokens: 'none' })
+  t.match(notAllowed, { status: 403, error_code: 'model_not_allowed', username: 'lim', model: 'llama3.2:3b' })
+  t.match(missing, { status: 404, model: 'missing:1b', tokens: 'none', backend: 'emulator' })
+  t.match(cut, {
+    status: 200,
+    error_code: 'upstream_unreachable',
+    tokens: 'estimated',
+    completion_tokens: 5,
+    prompt_tokens: null,
+  })
+})
+
+t.test('a client that leaves mid-stream: an estimated count, marked as aborted', async (t) => {
+  const rig = await startRig(t)
+  const controller = new AbortController()
+  const ended = rig.nextEnd()
+  const response = await request(`${rig.url}/api/chat`, {
+    method: 'POST',
+    body: JSON.stringify({ model: 'llama3.2:3b', messages: [] }),
+    headers: { ...rig.headers, 'x-emulator-tokens': '1000', 'x-emulator-delay-ms': '5' },
+    signal: controller.signal,
+  })
+  let seen = 0
+  for await (const chunk of response.body) if ((seen += chunk.length) > 300) break
+  controller.abort()
+  await ended
+  const [row] = rows(rig)
+  t.match(row, { client_aborted: 1, tokens: 'estimated' })
+  t.ok(row!.completion_tokens > 0 && row!.completion_tokens < 1000)
+})
+
+t.test('hourly rollups add up to the rows', async (t) => {
+  const rig = await startRig(t)
+  const other = rig.addKey({ username: 'other' })
+  for (let i = 0; i < 3; i++) await post(rig, '/api/generate', { model: 'llama3.2:3b', prompt: 'a', stream: false })
+  await post(rig, '/api/generate', { model: 'qwen2.5:0.5b', prompt: 'a', stream: false }, other.headers)
+  await post(rig, '/api/generate', { model: 'qwen2.5:0.5b', prompt: 'a' }, {})
+  const all = rows(rig)
+  const hourly = rig.gateway.store.db.prepare('SELECT * FROM usage_hourly ORDER BY requests DESC').all() as any[]
+  t.equal(hourly.length, 3, 'one rollup per user, key and model in the hour')
+  t.match(hourly[0], { requests: 3, errors: 0, model: 'llama3.2:3b', completion_tokens: 96 })
+  t.equal(
+    hourly.reduce((sum, h) => sum + h.requests, 0),
+    all.length,
+  )
+  t.equal(
+    hourly.reduce((sum, h) => sum + h.prompt_tokens + h.completion_tokens, 0),
+    all.reduce((s, r) => s + (r.prompt_tokens ?? 0) + (r.completion_tokens ?? 0), 0),
+  )
+  t.match(
+    hourly.find((h) => h.user_id === 0),
+    { requests: 1, errors: 1, key_id: '' },
+    'refused anonymous requests roll up under user 0',
+  )
+})
+
+t.test('prices give each row its cost, and a whole reply says its tokens and cost in headers', async (t) => {
+  const rig = await startRig(t, {
+    usage: {
+      default_prompt_price: 1,
+      default_completion_price: 2,
+      prices: [{ model: 'llama3.2:*', prompt: 100, completion: 200 }],
+    },
+  })
+  const whole = await post(rig, '/api/generate', { model: 'llama3.2:3b', prompt: 'one two', stream: false })
+  const body = JSON.parse(whole.text)
+  t.equal(whole.headers['x-parallama-prompt-tokens'], String(body.prompt_eval_count))
+  t.equal(whole.headers['x-parallama-completion-tokens'], String(body.eval_count))
+  const expected = (body.prompt_eval_count * 100 + body.eval_count * 200) / 1e6
+  t.equal(whole.headers['x-parallama-cost'], `${expected.toFixed(6)} USD`)
+  const streamed = await post(rig, '/api/generate', { model: 'qwen2.5:0.5b', prompt: 'one two' })
+  t.notOk(
+    streamed.headers['x-parallama-cost'],
+    'a stream sends its headers before the counts exist; its last line has them',
+  )
+  const [first, second] = rows(rig)
+  t.equal(first!.cost, expected)
+  t.equal(second!.cost, (second!.prompt_tokens * 1 + second!.completion_tokens * 2) / 1e6, 'the default price')
+})
+
+t.test('batches: written early once flush_rows wait; closing writes everything left', async (t) => {
+  const rig = await startRig(t, { usage: { flush_rows: 3, flush_interval: '1h' } })
+  for (let i = 0; i < 7; i++)
+    await request(`${rig.url}/api/version`, { headers: rig.headers }).then((r) => r.body.dump())
+  await new Promise((resolve) => setImmediate(resolve))
+  const { stats } = rig.gateway.accounting.recorder
+  t.ok(stats.flushes >= 2, `written in ${stats.flushes} batches before the interval`)
+  t.equal(rig.gateway.accounting.recorder.pending, 1)
+  await rig.gateway.close()
+  const db = new Database(rig.config.database.path, { readonly: true })
+  t.equal((db.prepare('SELECT COUNT(*) AS n FROM usage').get() as { n: number }).n, 7, 'nothing lost at shutdown')
+  db.close()
+})
