@@ -5,7 +5,9 @@ import type { Argv, CommandModule } from 'yargs'
 import { openDatabase } from '../src/store/database.js'
 import { knownMigrations, migrate, migrationState } from '../src/store/migrations.js'
 import { CliError, guard, printJson, printTable, time } from './output.js'
-import { databaseConfig, storeOptions, type StoreArgs } from './storeAccess.js'
+import { databaseConfig, storeOptions, withStore, type StoreArgs } from './storeAccess.js'
+import { parseDuration } from '../src/config/schemaTypes.js'
+import { UsageStore } from '../src/store/usage.js'
 
 function status(args: StoreArgs): void {
   const database = databaseConfig(args)
@@ -41,6 +43,18 @@ function runMigrate(args: StoreArgs): void {
   }
 }
 
+function cleanup(args: StoreArgs & { olderThan?: string }) {
+  const deleted = withStore(args, (store, config) => {
+    const age = args.olderThan === undefined ? config.usage.retention : parseDuration(args.olderThan)
+    if (age === undefined)
+      throw new CliError(`--older-than: expected a duration such as 90d, got "${args.olderThan}"`, 2)
+    if (age === 0) return 0
+    return new UsageStore(store.db).deleteBefore(Date.now() - age)
+  })
+  if (args.json) return printJson({ deleted })
+  process.stdout.write(`deleted ${deleted} usage row(s); hourly rollups are kept\n`)
+}
+
 export const dbCommand: CommandModule = {
   command: 'db <command>',
   describe: 'the database: schema migrations and status',
@@ -48,6 +62,13 @@ export const dbCommand: CommandModule = {
     yargs
       .command('migrate', 'apply pending schema migrations', (y) => y.options(storeOptions), guard(runMigrate))
       .command('status', 'show applied and pending migrations', (y) => y.options(storeOptions), guard(status))
-      .demandCommand(1, 'name a db command: migrate or status'),
+      .command(
+        'cleanup',
+        'delete per-request usage rows older than the retention',
+        (y) =>
+          y.options({ ...storeOptions, 'older-than': { type: 'string', describe: 'default usage.retention (90d)' } }),
+        guard(cleanup),
+      )
+      .demandCommand(1, 'name a db command: migrate, status or cleanup'),
   handler: () => {},
 }

@@ -6,6 +6,7 @@ import { configCommand } from './config.js'
 import { dbCommand } from './db.js'
 import { keyCommand } from './key.js'
 import { serveCommand } from './serve.js'
+import { usageCommand } from './usage.js'
 import { userCommand } from './user.js'
 
 await yargs(hideBin(process.argv))
@@ -15,7 +16,8 @@ await yargs(hideBin(process.argv))
   .command(dbCommand)
   .command(userCommand)
   .command(keyCommand)
-  .demandCommand(1, 'name a command: serve, config, db, user or key')
+  .command(usageCommand)
+  .demandCommand(1, 'name a command: serve, config, db, user, key or usage')
   .strict()
   .recommendCommands()
   .completion('completion', 'print a shell completion script')

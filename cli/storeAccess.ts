@@ -35,11 +35,17 @@ export function withStore<T>(args: StoreArgs, work: (store: Store, config: Confi
     giveToFolderOwner(database.path)
   }
   const store = openStore(database, { migrate: true })
+  let result: T
   try {
-    return work(store, database.config)
-  } finally {
+    result = work(store, database.config)
+  } catch (error) {
     store.close()
+    throw error
   }
+  // Async work (a streamed export) keeps the store open until it settles.
+  if (result instanceof Promise) return result.finally(() => store.close()) as T
+  store.close()
+  return result
 }
 
 /**

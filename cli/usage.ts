@@ -1,0 +1,166 @@
+// `parallama usage report|top|export`: who used what, from the hourly rollups (reports) or the per-request rows
+// (export, streamed so that millions of rows never sit in memory).
+import { createWriteStream } from 'node:fs'
+import type { Writable } from 'node:stream'
+import type { Argv, CommandModule } from 'yargs'
+import { parseDuration } from '../src/config/schemaTypes.js'
+import { UsageStore, type GroupBy, type UsageFilter } from '../src/store/usage.js'
+import type { Store } from '../src/store/store.js'
+import { CliError, guard, printJson, printTable } from './output.js'
+import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
+
+const filterOptions = {
+  user: { type: 'string', describe: 'only this user' },
+  key: { type: 'string', describe: 'only this key id' },
+  model: { type: 'string', describe: 'only this model' },
+  api: { type: 'string', choices: ['ollama', 'openai'], describe: 'only this API' },
+  since: {
+    type: 'string',
+    default: '7d',
+    describe: 'start: a duration back from now (7d, 12h) or a date (2026-11-01)',
+  },
+  until: { type: 'string', describe: 'end (exclusive): a duration back from now or a date; default now' },
+} as const
+
+type FilterArgs = StoreArgs & {
+  user?: string
+  key?: string
+  model?: string
+  api?: string
+  since: string
+  until?: string
+}
+
+/** `7d` -> 7 days ago; `2026-11-01` or an ISO time -> that instant. */
+export function pointInTime(text: string, option: string, now = Date.now()): number {
+  const ago = parseDuration(text)
+  if (ago !== undefined) return now - ago
+  const at = Date.parse(text)
+  if (Number.isNaN(at))
+    throw new CliError(`--${option}: expected a duration (7d, 12h) or a date (2026-11-01), got "${text}"`, 2)
+  return at
+}
+
+function filterOf(args: FilterArgs, store: Store): UsageFilter {
+  return {
+    since: pointInTime(args.since, 'since'),
+    until: args.until === undefined ? undefined : pointInTime(args.until, 'until'),
+    userId: args.user === undefined ? undefined : store.users.get(args.user).id,
+    keyId: args.key,
+    model: args.model,
+    api: args.api,
+  }
+}
+
+const columns = ['group', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost']
+
+function report(args: FilterArgs & { by: GroupBy }) {
+  const rows = withStore(args, (store) => new UsageStore(store.db).report(filterOf(args, store), args.by))
+  if (args.json) return printJson(rows)
+  printTable(
+    rows.map((row) => ({ ...row, group: row.group, cost: row.cost.toFixed(4) })),
+    columns,
+  )
+}
+
+function top(args: FilterArgs & { by: GroupBy; limit: number }) {
+  const rows = withStore(args, (store) => new UsageStore(store.db).report(filterOf(args, store), args.by)).slice(
+    0,
+    args.limit,
+  )
+  if (args.json) return printJson(rows)
+  printTable(
+    rows.map((row) => ({ ...row, cost: row.cost.toFixed(4) })),
+    columns,
+  )
+}
+
+const exportColumns = [
+  'request_id',
+  'time',
+  'user',
+  'key_id',
+  'api',
+  'route',
+  'model',
+  'backend',
+  'status',
+  'error_code',
+  'prompt_tokens',
+  'completion_tokens',
+  'tokens',
+  'ttfb_ms',
+  'duration_ms',
+  'bytes_in',
+  'bytes_out',
+  'client_ip',
+  'client_aborted',
+  'cost',
+]
+
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return ''
+  const text = typeof value === 'string' ? value : String(value as number)
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+async function exportRows(args: FilterArgs & { format: 'csv' | 'jsonl'; output?: string }) {
+  const out: Writable = args.output ? createWriteStream(args.output, { mode: 0o600 }) : process.stdout
+  const write = (line: string) => (out.write(line) ? undefined : new Promise((resolve) => out.once('drain', resolve)))
+  let count = 0
+  await withStore(args, async (store) => {
+    if (args.format === 'csv') await write(exportColumns.join(',') + '\n')
+    for (const row of new UsageStore(store.db).rows(filterOf(args, store))) {
+      const line =
+        args.format === 'csv' ? exportColumns.map((column) => csvField(row[column])).join(',') : JSON.stringify(row)
+      await write(line + '\n')
+      count++
+    }
+  })
+  if (args.output) {
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())))
+    process.stderr.write(`${count} rows written to ${args.output}\n`)
+  }
+}
+
+const by = { choices: ['hour', 'day', 'model', 'user', 'key', 'api'] as const, describe: 'group rows by' }
+
+export const usageCommand: CommandModule = {
+  command: 'usage <command>',
+  describe: 'usage reports and exports',
+  builder: (yargs: Argv) =>
+    yargs
+      .command(
+        'report',
+        'totals grouped by hour, day, model, user, key or API',
+        (y) => y.options({ ...storeOptions, ...filterOptions, by: { ...by, default: 'day' as GroupBy } }),
+        guard(report),
+      )
+      .command(
+        'top',
+        'the heaviest users (or models, keys) in a window',
+        (y) =>
+          y.options({
+            ...storeOptions,
+            ...filterOptions,
+            since: { ...filterOptions.since, default: '24h' },
+            by: { ...by, default: 'user' as GroupBy },
+            limit: { type: 'number', default: 10, describe: 'rows shown' },
+          }),
+        guard(top),
+      )
+      .command(
+        'export',
+        'every request row, as CSV or JSON lines',
+        (y) =>
+          y.options({
+            ...storeOptions,
+            ...filterOptions,
+            format: { choices: ['csv', 'jsonl'] as const, default: 'csv' as const, describe: 'output format' },
+            output: { type: 'string', describe: 'write to this file (0600) instead of stdout' },
+          }),
+        guard(exportRows),
+      )
+      .demandCommand(1, 'name a usage command: report, top or export'),
+  handler: () => {},
+}
