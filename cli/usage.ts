@@ -100,7 +100,7 @@ const exportColumns = [
 
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return ''
-  const text = typeof value === 'string' ? value : String(value as number)
+  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value)
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
@@ -133,7 +133,7 @@ export const usageCommand: CommandModule = {
       .command(
         'report',
         'totals grouped by hour, day, model, user, key or API',
-        (y) => y.options({ ...storeOptions, ...filterOptions, by: { ...by, default: 'day' as GroupBy } }),
+        (y) => y.options({ ...storeOptions, ...filterOptions, by: { ...by, default: 'day' } }),
         guard(report),
       )
       .command(
@@ -144,7 +144,7 @@ export const usageCommand: CommandModule = {
             ...storeOptions,
             ...filterOptions,
             since: { ...filterOptions.since, default: '24h' },
-            by: { ...by, default: 'user' as GroupBy },
+            by: { ...by, default: 'user' },
             limit: { type: 'number', default: 10, describe: 'rows shown' },
           }),
         guard(top),
