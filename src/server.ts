@@ -6,6 +6,7 @@ import type { Logger } from './logger.js'
 import { closeBackends, createBackends, pickBackend, type Backend } from './proxy/backends.js'
 import type { ExchangeEnd } from './proxy/exchange.js'
 import { Accounting } from './usage/accounting.js'
+import { mountAdminRoutes } from './api/admin.js'
 import { mountAuthRoutes } from './api/auth.js'
 import type { Authenticate } from './auth/admit.js'
 import type { Authenticator } from './auth/authenticator.js'
@@ -70,6 +71,13 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const backends = createBackends(config)
   const app = uws.App()
   mountAuthRoutes(app, { authenticate, logger, sessions, store })
+  mountAdminRoutes(app, {
+    authenticate,
+    logger,
+    store,
+    usage: accounting.store,
+    flushUsage: () => accounting.recorder.flush(),
+  })
   mountRoutes(app, {
     config,
     authenticate,

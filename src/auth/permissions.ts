@@ -52,6 +52,8 @@ export const routeAccess: Record<string, RouteAccess> = {
   'auth.keys_list': 'manage_own_keys',
   'auth.keys_create': 'manage_own_keys',
   'auth.keys_revoke': 'manage_own_keys',
+  'admin.usage': 'view_own_usage',
+  'admin.usage_requests': 'view_own_usage',
 }
 
 export function accessFor(route: string): RouteAccess {

@@ -116,6 +116,8 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   'auth.keys_list': { method: 'GET', path: '/auth/keys' },
   'auth.keys_create': { method: 'POST', path: '/auth/keys', body: { name: 'matrix' } },
   'auth.keys_revoke': { method: 'DELETE', path: '/auth/keys/nosuchkey' },
+  'admin.usage': { method: 'GET', path: '/admin/v1/usage' },
+  'admin.usage_requests': { method: 'GET', path: '/admin/v1/usage/requests' },
 }
 
 t.test('every route x every role: allowed exactly when the role has the permission the route needs', async (t) => {

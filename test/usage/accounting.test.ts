@@ -156,3 +156,30 @@ t.test('batches: written early once flush_rows wait; closing writes everything l
   t.equal((db.prepare('SELECT COUNT(*) AS n FROM usage').get() as { n: number }).n, 7, 'nothing lost at shutdown')
   db.close()
 })
+
+t.test('the usage API: your own usage, or anyone’s with view_usage', async (t) => {
+  const rig = await startRig(t)
+  const ann = rig.addKey({ username: 'ann' })
+  const ro = rig.addKey({ username: 'rita', role: 'readonly' })
+  await post(rig, '/api/generate', { model: 'llama3.2:3b', prompt: 'a', stream: false }, ann.headers)
+  await post(rig, '/api/generate', { model: 'llama3.2:3b', prompt: 'a', stream: false })
+  const get = async (path: string, headers: Record<string, string>) => {
+    const response = await request(`${rig.url}${path}`, { headers })
+    return { status: response.statusCode, body: (await response.body.json()) as any }
+  }
+  const own = await get('/admin/v1/usage?by=user', ann.headers)
+  t.match(own, { status: 200, body: { by: 'user', rows: [{ group: 'ann', requests: 1 }] } })
+  t.equal(own.body.rows.length, 1, 'only their own')
+  const all = await get('/admin/v1/usage?by=user', rig.headers)
+  t.same(all.body.rows.map((row: { group: string }) => row.group).sort(), ['admin', 'ann'])
+  t.match(await get('/admin/v1/usage?user=admin', ann.headers), { status: 403, body: { code: 'permission_denied' } })
+  t.match(await get('/admin/v1/usage?user=ann&by=model', rig.headers), {
+    body: { rows: [{ group: 'llama3.2:3b', requests: 1 }] },
+  })
+  const requests = await get('/admin/v1/usage/requests?limit=1', rig.headers)
+  t.match(requests, { status: 200, body: { truncated: true, rows: [{ route: 'generate', user: 'ann' }] } })
+  t.match(await get('/admin/v1/usage', ro.headers), { status: 200, body: { rows: [] } }, 'readonly sees its own, empty')
+  t.match(await get('/admin/v1/usage?by=week', rig.headers), { status: 400, body: { detail: /"by" must be one of/ } })
+  t.match(await get('/admin/v1/usage/requests?limit=0', rig.headers), { status: 400 })
+  t.match(await get('/admin/v1/usage?since=whenever', rig.headers), { status: 400, body: { detail: /"since"/ } })
+})

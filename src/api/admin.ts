@@ -1,0 +1,94 @@
+// /admin/v1: the usage data over HTTP. Everyone sees their own usage; with view_usage, anyone's.
+import type { TemplatedApp } from '../../native/uws.js'
+import type { Principal } from '../auth/principal.js'
+import { parseDuration } from '../config/schemaTypes.js'
+import { GatewayError } from '../errors.js'
+import type { Store } from '../store/store.js'
+import type { GroupBy, UsageFilter, UsageStore } from '../store/usage.js'
+import { jsonRoute, type JsonRouteContext } from './jsonRoute.js'
+import { mountMethods } from './routes.js'
+
+export interface AdminRoutesContext extends JsonRouteContext {
+  store: Store
+  usage: UsageStore
+  /** Writes queued usage rows now, so that a report includes the requests just made. */
+  flushUsage: () => void
+}
+
+const groups: readonly GroupBy[] = ['hour', 'day', 'model', 'user', 'key', 'api']
+const maxRows = 10_000
+
+export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext): void {
+  mountMethods(
+    app,
+    '/admin/v1/usage',
+    ['GET'],
+    jsonRoute('admin.usage', context, ({ request, principal }) => {
+      const query = new URLSearchParams(request.query)
+      const filter = usageFilter(query, principal!, context.store)
+      if (filter instanceof GatewayError) return filter
+      const by = query.get('by') ?? 'day'
+      if (!(groups as readonly string[]).includes(by)) {
+        return new GatewayError('invalid_request', `"by" must be one of ${groups.join(', ')}`)
+      }
+      context.flushUsage()
+      return { status: 200, body: { by, rows: context.usage.report(filter, by as GroupBy) } }
+    }),
+    'problem',
+  )
+  mountMethods(
+    app,
+    '/admin/v1/usage/requests',
+    ['GET'],
+    jsonRoute('admin.usage_requests', context, ({ request, principal }) => {
+      const query = new URLSearchParams(request.query)
+      const filter = usageFilter(query, principal!, context.store)
+      if (filter instanceof GatewayError) return filter
+      const limit = Number(query.get('limit') ?? 1000)
+      if (!Number.isInteger(limit) || limit < 1 || limit > maxRows) {
+        return new GatewayError('invalid_request', `"limit" must be a whole number from 1 to ${maxRows}`)
+      }
+      context.flushUsage()
+      const rows: Record<string, unknown>[] = []
+      for (const row of context.usage.rows(filter)) {
+        if (rows.length === limit) break
+        rows.push(row)
+      }
+      return { status: 200, body: { rows, truncated: rows.length === limit } }
+    }),
+    'problem',
+  )
+}
+
+/** The filter a query asks for, narrowed to the caller's own usage unless they may view everyone's. */
+function usageFilter(query: URLSearchParams, principal: Principal, store: Store): UsageFilter | GatewayError {
+  const since = instant(query.get('since') ?? '7d', 'since')
+  const until = query.get('until') === null ? undefined : instant(query.get('until')!, 'until')
+  if (since instanceof GatewayError) return since
+  if (until instanceof GatewayError) return until
+  const filter: UsageFilter = {
+    since,
+    until,
+    keyId: query.get('key') ?? undefined,
+    model: query.get('model') ?? undefined,
+    api: query.get('api') ?? undefined,
+  }
+  const user = query.get('user')
+  if (!principal.permissions.has('view_usage')) {
+    if (user !== null && user.toLowerCase() !== principal.username.toLowerCase()) {
+      return new GatewayError('permission_denied', "only your own usage: viewing another user's needs view_usage")
+    }
+    return { ...filter, userId: principal.userId }
+  }
+  if (user === null) return filter
+  const found = store.users.find(user)
+  if (!found) return new GatewayError('invalid_request', `no user "${user}"`)
+  return { ...filter, userId: found.id }
+}
+
+function instant(text: string, name: string): number | GatewayError {
+  const ago = parseDuration(text)
+  if (ago !== undefined) return Date.now() - ago
+  const at = Date.parse(text)
+  return Number.isNaN(at) ? new GatewayError('invalid_request', `"${name}" must be a duration (7d) or a date`) : at
+}
