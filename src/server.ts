@@ -76,7 +76,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     logger,
     store,
     usage: accounting.store,
-    flushUsage: () => accounting.recorder.flush(),
+    flushUsage: () => accounting.recorder.flush(true),
   })
   mountRoutes(app, {
     config,

@@ -8,6 +8,8 @@ import type { UsageRow } from './usageRow.js'
 export interface RecorderOptions {
   flushIntervalMs: number
   flushRows: number
+  /** Rows per transaction: a larger backlog is written in slices, one per event-loop turn, so no write blocks long. */
+  sliceRows?: number
 }
 
 export class UsageRecorder {
@@ -41,11 +43,24 @@ export class UsageRecorder {
     return this.queue.length
   }
 
-  flush(): void {
+  /** Writes what is queued: one slice now, the rest on the following event-loop turns (all of it with `all`). */
+  flush(all = false): void {
     this.flushScheduled = false
     if (this.queue.length === 0) return
-    const batch = this.queue
-    this.queue = []
+    const sliceRows = this.options.sliceRows ?? 250
+    do {
+      const slice = this.queue.length <= sliceRows ? this.queue : this.queue.slice(0, sliceRows)
+      this.queue = slice === this.queue ? [] : this.queue.slice(sliceRows)
+      if (!this.write(slice)) return
+    } while (all && this.queue.length > 0)
+    if (this.queue.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(() => this.flush())
+    }
+  }
+
+  /** One transaction; false (rows kept for the next try) when the database refused it. */
+  private write(batch: UsageRow[]): boolean {
     const started = performance.now()
     try {
       this.store.write(batch)
@@ -53,18 +68,19 @@ export class UsageRecorder {
     } catch (error) {
       // Kept for the next try (the database may be busy with a long CLI write); bounded so memory cannot run away.
       this.stats.failures++
-      this.queue =
-        batch.length + this.queue.length <= 100 * this.options.flushRows ? batch.concat(this.queue) : this.queue
+      if (batch.length + this.queue.length <= 100 * this.options.flushRows) this.queue = batch.concat(this.queue)
       this.logger.error('could not write usage rows; will retry', { rows: batch.length, err: error })
+      return false
     }
     const took = performance.now() - started
     this.stats.flushes++
     this.stats.lastFlushMs = took
     this.stats.maxFlushMs = Math.max(this.stats.maxFlushMs, took)
+    return true
   }
 
   close(): void {
     if (this.timer) clearInterval(this.timer)
-    this.flush()
+    this.flush(true)
   }
 }

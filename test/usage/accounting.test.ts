@@ -11,7 +11,7 @@ async function post(rig: Rig, path: string, body: unknown, headers: Record<strin
 }
 
 function rows(rig: Rig): Record<string, any>[] {
-  rig.gateway.accounting.recorder.flush()
+  rig.gateway.accounting.recorder.flush(true)
   return rig.gateway.store.db.prepare('SELECT * FROM usage ORDER BY id').all() as Record<string, any>[]
 }
 
