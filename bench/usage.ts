@@ -8,7 +8,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { createLogger } from '../src/logger.js'
 import { openStore } from '../src/store/store.js'
-import { UsageStore } from '../src/store/usage.js'
 import { UsageRecorder } from '../src/usage/recorder.js'
 import type { UsageRow } from '../src/usage/usageRow.js'
 
@@ -18,16 +17,10 @@ const { values } = parseArgs({
 const rate = Number(values.rate)
 const seconds = Number(values.seconds)
 
-const store = openStore(
-  {
-    path: join(mkdtempSync(join(tmpdir(), 'parallama-bench-usage-')), 'usage.db'),
-    migrate_on_start: true,
-    busy_timeout: 5000,
-  },
-  { migrate: true },
-)
+const path = join(mkdtempSync(join(tmpdir(), 'parallama-bench-usage-')), 'usage.db')
+const store = openStore({ path, migrate_on_start: true, busy_timeout: 5000 }, { migrate: true })
 const recorder = new UsageRecorder(
-  new UsageStore(store.db),
+  { path, busyTimeoutMs: 5000 },
   { flushIntervalMs: 100, flushRows: 2000 },
   createLogger('warn'),
 )
@@ -71,8 +64,8 @@ while (performance.now() - started < seconds * 1000) {
   while (sent < due) recorder.record(row(sent++))
   await sleep(1)
 }
-recorder.close()
 lag.disable()
+await recorder.close()
 const elapsed = (performance.now() - started) / 1000
 const written = (store.db.prepare('SELECT COUNT(*) AS n FROM usage').get() as { n: number }).n
 store.close()
@@ -82,7 +75,8 @@ const result = {
   achievedRate: Math.round(sent / elapsed),
   rowsWritten: written,
   flushes: recorder.stats.flushes,
-  maxFlushMs: Number(recorder.stats.maxFlushMs.toFixed(2)),
+  maxWriteMs: Number(recorder.stats.maxFlushMs.toFixed(2)),
+  maxHandOverMs: Number(recorder.stats.maxHandOverMs.toFixed(2)),
   lagP50Ms: Number((lag.percentile(50) / 1e6).toFixed(2)),
   lagP99Ms: Number((lag.percentile(99) / 1e6).toFixed(2)),
   lagMaxMs: Number((lag.max / 1e6).toFixed(2)),

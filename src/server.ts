@@ -60,7 +60,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const { authenticator, sessions } = identity
   authenticator.start()
   const authenticate: Authenticate = (credential) => authenticator.authenticate(credential)
-  const accounting = new Accounting(store.db, config.usage, logger)
+  const accounting = new Accounting(store.db, config.database, config.usage, logger)
   accounting.start()
   const onEnd: ExchangeEnd = options.onRequestEnd
     ? (result) => {
@@ -76,7 +76,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     logger,
     store,
     usage: accounting.store,
-    flushUsage: () => accounting.recorder.flush(true),
+    flushUsage: () => accounting.recorder.drain(),
   })
   mountRoutes(app, {
     config,
@@ -94,7 +94,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     else app.listen(host, port, resolve)
   })
   if (!listenSocket) {
-    accounting.close()
+    await accounting.close()
     authenticator.stop()
     store.close()
     await closeBackends(backends)
@@ -115,7 +115,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       uws.us_listen_socket_close(listenSocket)
       ;(app as unknown as { close(): void }).close()
       await closeBackends(backends)
-      accounting.close()
+      await accounting.close()
       authenticator.stop()
       store.close()
     },

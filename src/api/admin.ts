@@ -12,7 +12,7 @@ export interface AdminRoutesContext extends JsonRouteContext {
   store: Store
   usage: UsageStore
   /** Writes queued usage rows now, so that a report includes the requests just made. */
-  flushUsage: () => void
+  flushUsage: () => Promise<void>
 }
 
 const groups: readonly GroupBy[] = ['hour', 'day', 'model', 'user', 'key', 'api']
@@ -23,7 +23,7 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
     app,
     '/admin/v1/usage',
     ['GET'],
-    jsonRoute('admin.usage', context, ({ request, principal }) => {
+    jsonRoute('admin.usage', context, async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
       const filter = usageFilter(query, principal!, context.store)
       if (filter instanceof GatewayError) return filter
@@ -31,7 +31,7 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
       if (!(groups as readonly string[]).includes(by)) {
         return new GatewayError('invalid_request', `"by" must be one of ${groups.join(', ')}`)
       }
-      context.flushUsage()
+      await context.flushUsage()
       return { status: 200, body: { by, rows: context.usage.report(filter, by as GroupBy) } }
     }),
     'problem',
@@ -40,7 +40,7 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
     app,
     '/admin/v1/usage/requests',
     ['GET'],
-    jsonRoute('admin.usage_requests', context, ({ request, principal }) => {
+    jsonRoute('admin.usage_requests', context, async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
       const filter = usageFilter(query, principal!, context.store)
       if (filter instanceof GatewayError) return filter
@@ -48,7 +48,7 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
       if (!Number.isInteger(limit) || limit < 1 || limit > maxRows) {
         return new GatewayError('invalid_request', `"limit" must be a whole number from 1 to ${maxRows}`)
       }
-      context.flushUsage()
+      await context.flushUsage()
       const rows: Record<string, unknown>[] = []
       for (const row of context.usage.rows(filter)) {
         if (rows.length === limit) break

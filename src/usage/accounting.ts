@@ -20,13 +20,14 @@ export class Accounting {
 
   constructor(
     db: Db,
+    database: Config['database'],
     private readonly config: Config['usage'],
     private readonly logger: Logger,
   ) {
     this.store = new UsageStore(db)
     this.pricing = new Pricing(config)
     this.recorder = new UsageRecorder(
-      this.store,
+      { path: database.path, busyTimeoutMs: database.busy_timeout },
       { flushIntervalMs: config.flush_interval, flushRows: config.flush_rows },
       logger,
     )
@@ -69,8 +70,8 @@ export class Accounting {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.cleanupTimer) clearInterval(this.cleanupTimer)
-    this.recorder.close()
+    await this.recorder.close()
   }
 }

@@ -1,29 +1,42 @@
-// Records usage off the hot path: a request's end only appends its row to an in-memory queue; the queue is written in
-// one transaction every flush_interval (or sooner once flush_rows are waiting), with the hourly rollups. A crash loses
-// at most one window; SQLite's WAL keeps the file consistent whatever happens. Closing writes everything left.
+// Records usage off the hot path: a request's end only appends its row to an in-memory queue; every flush_interval
+// (or sooner once flush_rows are waiting) the queue is handed to a writer thread, which writes it with the hourly
+// rollups in one transaction on its own connection. The event loop only pays for handing the batch over. A crash
+// loses at most what was not yet written; SQLite's WAL keeps the file consistent whatever happens.
+import { Worker } from 'node:worker_threads'
 import type { Logger } from '../logger.js'
-import type { UsageStore } from '../store/usage.js'
 import type { UsageRow } from './usageRow.js'
+import type { WriterReply, WriterSetup } from './usageWriter.js'
 
 export interface RecorderOptions {
   flushIntervalMs: number
   flushRows: number
-  /** Rows per transaction: a larger backlog is written in slices, one per event-loop turn, so no write blocks long. */
-  sliceRows?: number
 }
+
+// Run from source (tests), the writer is a .ts file that the same loader handles; built, it is .js.
+const writerFile = new URL(`./usageWriter.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)
 
 export class UsageRecorder {
   private queue: UsageRow[] = []
   private timer: NodeJS.Timeout | undefined
   private flushScheduled = false
-  /** For metrics and the bench: rows written, flushes, and how long the longest one blocked the event loop. */
-  readonly stats = { rows: 0, flushes: 0, failures: 0, lastFlushMs: 0, maxFlushMs: 0 }
+  private readonly worker: Worker
+  private nextId = 0
+  /** Batches handed to the writer and not yet acknowledged, by id. */
+  private readonly inFlight = new Map<number, UsageRow[]>()
+  private idleWaiters: (() => void)[] = []
+  /** For metrics and the bench: rows written, batches, the writer's time per batch, the event loop's hand-over time. */
+  readonly stats = { batches: 0, rows: 0, flushes: 0, failures: 0, lastFlushMs: 0, maxFlushMs: 0, maxHandOverMs: 0 }
 
   constructor(
-    private readonly store: UsageStore,
+    setup: WriterSetup,
     private readonly options: RecorderOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.worker = new Worker(writerFile, { workerData: setup })
+    this.worker.on('message', (reply: WriterReply) => this.acknowledge(reply))
+    this.worker.on('error', (error) => this.logger.error('usage writer thread failed', { err: error }))
+    this.worker.unref()
+  }
 
   start(): void {
     this.timer = setInterval(() => this.flush(), this.options.flushIntervalMs)
@@ -33,54 +46,72 @@ export class UsageRecorder {
   record(row: UsageRow): void {
     this.queue.push(row)
     if (this.queue.length >= this.options.flushRows && !this.flushScheduled) {
-      // Not now: the request that filled the queue should not pay for the write.
+      // Not now: the request that filled the queue should not pay for the hand-over.
       this.flushScheduled = true
       setImmediate(() => this.flush())
     }
   }
 
-  get pending(): number {
+  /** Rows recorded and not yet handed to the writer. */
+  get queued(): number {
     return this.queue.length
   }
 
-  /** Writes what is queued: one slice now, the rest on the following event-loop turns (all of it with `all`). */
-  flush(all = false): void {
+  /** Rows recorded and not yet written. */
+  get pending(): number {
+    let rows = this.queue.length
+    for (const batch of this.inFlight.values()) rows += batch.length
+    return rows
+  }
+
+  /** Hands what is queued to the writer thread. */
+  flush(): void {
     this.flushScheduled = false
     if (this.queue.length === 0) return
-    const sliceRows = this.options.sliceRows ?? 250
-    do {
-      const slice = this.queue.length <= sliceRows ? this.queue : this.queue.slice(0, sliceRows)
-      this.queue = slice === this.queue ? [] : this.queue.slice(sliceRows)
-      if (!this.write(slice)) return
-    } while (all && this.queue.length > 0)
-    if (this.queue.length > 0 && !this.flushScheduled) {
-      this.flushScheduled = true
-      setImmediate(() => this.flush())
-    }
-  }
-
-  /** One transaction; false (rows kept for the next try) when the database refused it. */
-  private write(batch: UsageRow[]): boolean {
+    const batch = this.queue
+    this.queue = []
+    const id = ++this.nextId
     const started = performance.now()
-    try {
-      this.store.write(batch)
-      this.stats.rows += batch.length
-    } catch (error) {
-      // Kept for the next try (the database may be busy with a long CLI write); bounded so memory cannot run away.
-      this.stats.failures++
-      if (batch.length + this.queue.length <= 100 * this.options.flushRows) this.queue = batch.concat(this.queue)
-      this.logger.error('could not write usage rows; will retry', { rows: batch.length, err: error })
-      return false
-    }
-    const took = performance.now() - started
-    this.stats.flushes++
-    this.stats.lastFlushMs = took
-    this.stats.maxFlushMs = Math.max(this.stats.maxFlushMs, took)
-    return true
+    this.inFlight.set(id, batch)
+    this.worker.postMessage({ id, rows: batch })
+    this.stats.batches++
+    this.stats.maxHandOverMs = Math.max(this.stats.maxHandOverMs, performance.now() - started)
   }
 
-  close(): void {
+  /** Resolves once everything recorded so far is written. */
+  drain(): Promise<void> {
+    this.flush()
+    if (this.inFlight.size === 0) return Promise.resolve()
+    // The thread does not keep the process alive by itself; someone waiting on it should.
+    this.worker.ref()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private acknowledge(reply: WriterReply): void {
+    const batch = this.inFlight.get(reply.id)
+    this.inFlight.delete(reply.id)
+    if (reply.error !== undefined) {
+      // Kept for the next flush (the database may be busy with a long CLI write); bounded so memory cannot run away.
+      this.stats.failures++
+      if (batch && this.queue.length + batch.length <= 100 * this.options.flushRows)
+        this.queue = batch.concat(this.queue)
+      this.logger.error('could not write usage rows; will retry', { rows: batch?.length, error: reply.error })
+    } else {
+      this.stats.rows += reply.written
+      this.stats.flushes++
+      this.stats.lastFlushMs = reply.ms
+      this.stats.maxFlushMs = Math.max(this.stats.maxFlushMs, reply.ms)
+    }
+    if (this.inFlight.size === 0 && this.idleWaiters.length > 0) {
+      this.worker.unref()
+      for (const wake of this.idleWaiters.splice(0)) wake()
+    }
+  }
+
+  /** Writes everything left, then stops the writer thread. */
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
-    this.flush(true)
+    await this.drain()
+    await this.worker.terminate()
   }
 }
