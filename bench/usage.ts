@@ -58,6 +58,7 @@ lag.enable()
 // Rows arrive in 1 ms ticks, as request ends would: rate/1000 per tick.
 const perTick = rate / 1000
 let sent = 0
+const cpuBefore = process.cpuUsage()
 const started = performance.now()
 while (performance.now() - started < seconds * 1000) {
   const due = Math.floor(((performance.now() - started) / 1000) * rate)
@@ -66,6 +67,7 @@ while (performance.now() - started < seconds * 1000) {
 }
 lag.disable()
 await recorder.close()
+const cpu = process.cpuUsage(cpuBefore)
 const elapsed = (performance.now() - started) / 1000
 const written = (store.db.prepare('SELECT COUNT(*) AS n FROM usage').get() as { n: number }).n
 store.close()
@@ -81,6 +83,8 @@ const result = {
   lagP99Ms: Number((lag.percentile(99) / 1e6).toFixed(2)),
   lagMaxMs: Number((lag.max / 1e6).toFixed(2)),
   perTick,
+  /** CPU time of the whole process (both threads) per row, generating the rows included. */
+  cpuUsPerRow: Number(((cpu.user + cpu.system) / sent).toFixed(2)),
 }
 process.stdout.write(JSON.stringify(result, null, 2) + '\n')
 process.stdout.write(
