@@ -3,7 +3,7 @@
 import { createWriteStream } from 'node:fs'
 import type { Writable } from 'node:stream'
 import type { Argv, CommandModule } from 'yargs'
-import { parseDuration } from '../src/config/schemaTypes.js'
+import { parseInstant } from '../src/config/schemaTypes.js'
 import { UsageStore, type GroupBy, type UsageFilter } from '../src/store/usage.js'
 import type { Store } from '../src/store/store.js'
 import { CliError, guard, printJson, printTable } from './output.js'
@@ -31,13 +31,11 @@ type FilterArgs = StoreArgs & {
   until?: string
 }
 
-/** `7d` -> 7 days ago; `2026-11-01` or an ISO time -> that instant. */
-export function pointInTime(text: string, option: string, now = Date.now()): number {
-  const ago = parseDuration(text)
-  if (ago !== undefined) return now - ago
-  const at = Date.parse(text)
-  if (Number.isNaN(at))
+function pointInTime(text: string, option: string): number {
+  const at = parseInstant(text)
+  if (at === undefined) {
     throw new CliError(`--${option}: expected a duration (7d, 12h) or a date (2026-11-01), got "${text}"`, 2)
+  }
   return at
 }
 

@@ -1,7 +1,7 @@
 // /admin/v1: the usage data over HTTP. Everyone sees their own usage; with view_usage, anyone's.
 import type { TemplatedApp } from '../../native/uws.js'
 import type { Principal } from '../auth/principal.js'
-import { parseDuration } from '../config/schemaTypes.js'
+import { parseInstant } from '../config/schemaTypes.js'
 import { GatewayError } from '../errors.js'
 import type { Store } from '../store/store.js'
 import type { GroupBy, UsageFilter, UsageStore } from '../store/usage.js'
@@ -87,8 +87,5 @@ function usageFilter(query: URLSearchParams, principal: Principal, store: Store)
 }
 
 function instant(text: string, name: string): number | GatewayError {
-  const ago = parseDuration(text)
-  if (ago !== undefined) return Date.now() - ago
-  const at = Date.parse(text)
-  return Number.isNaN(at) ? new GatewayError('invalid_request', `"${name}" must be a duration (7d) or a date`) : at
+  return parseInstant(text) ?? new GatewayError('invalid_request', `"${name}" must be a duration (7d) or a date`)
 }

@@ -242,3 +242,11 @@ export function parseDuration(text: string): number | undefined {
   const ms = withUnit(text, durationPattern, durationUnits, 'ms')
   return ms !== undefined && Number.isInteger(ms) ? ms : undefined
 }
+
+/** `7d` -> 7 days before `now`; `2026-11-01` or an ISO time -> that instant; undefined when it is neither. */
+export function parseInstant(text: string, now = Date.now()): number | undefined {
+  const ago = parseDuration(text)
+  if (ago !== undefined) return now - ago
+  const at = Date.parse(text)
+  return Number.isNaN(at) ? undefined : at
+}
