@@ -78,10 +78,26 @@ export class UsageRecorder {
     this.stats.maxHandOverMs = Math.max(this.stats.maxHandOverMs, performance.now() - started)
   }
 
-  /** Resolves once everything recorded so far is written. */
-  drain(): Promise<void> {
-    this.flush()
-    if (this.inFlight.size === 0) return Promise.resolve()
+  /**
+   * Resolves once everything recorded so far is written. Batches the database refused (another process holding its
+   * write lock past busy_timeout) are tried again until `deadlineMs`; what is still unwritten then is reported lost.
+   */
+  async drain(deadlineMs = 10_000): Promise<void> {
+    const deadline = Date.now() + deadlineMs
+    for (;;) {
+      this.flush()
+      if (this.inFlight.size > 0) await this.idle()
+      if (this.queue.length === 0) return
+      if (Date.now() >= deadline) {
+        this.logger.error('usage rows could not be written and are lost', { rows: this.queue.length })
+        this.queue = []
+        return
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  private idle(): Promise<void> {
     // The thread does not keep the process alive by itself; someone waiting on it should.
     this.worker.ref()
     return new Promise((resolve) => this.idleWaiters.push(resolve))

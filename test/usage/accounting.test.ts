@@ -183,3 +183,22 @@ t.test('the usage API: your own usage, or anyone’s with view_usage', async (t)
   t.match(await get('/admin/v1/usage/requests?limit=0', rig.headers), { status: 400 })
   t.match(await get('/admin/v1/usage?since=whenever', rig.headers), { status: 400, body: { detail: /"since"/ } })
 })
+
+t.test('a database busy with another writer: rows wait and are written once it is free; nothing is lost', async (t) => {
+  const rig = await startRig(t, { database: { busy_timeout: '50ms' }, usage: { flush_interval: '1h' } })
+  const other = new Database(rig.config.database.path)
+  other.pragma('busy_timeout = 50')
+  other.exec('BEGIN IMMEDIATE')
+  for (let i = 0; i < 5; i++)
+    await request(`${rig.url}/api/version`, { headers: rig.headers }).then((r) => r.body.dump())
+  const drained = rig.gateway.accounting.recorder.drain()
+  const { stats } = rig.gateway.accounting.recorder
+  for (let waited = 0; stats.failures === 0 && waited < 5000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.ok(stats.failures >= 1, 'the writer was refused while the lock was held')
+  other.exec('COMMIT')
+  await drained
+  t.equal((other.prepare('SELECT COUNT(*) AS n FROM usage').get() as { n: number }).n, 5, 'all five rows written after')
+  other.close()
+})
