@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers'
 import { configCommand } from './config.js'
 import { dbCommand } from './db.js'
 import { keyCommand } from './key.js'
+import { limitCommand } from './limit.js'
 import { serveCommand } from './serve.js'
 import { usageCommand } from './usage.js'
 import { userCommand } from './user.js'
@@ -17,7 +18,8 @@ await yargs(hideBin(process.argv))
   .command(userCommand)
   .command(keyCommand)
   .command(usageCommand)
-  .demandCommand(1, 'name a command: serve, config, db, user, key or usage')
+  .command(limitCommand)
+  .demandCommand(1, 'name a command: serve, config, db, user, key, usage or limit')
   .strict()
   .recommendCommands()
   .completion('completion', 'print a shell completion script')

@@ -6,6 +6,8 @@ import type { Logger } from './logger.js'
 import { closeBackends, createBackends, pickBackend, type Backend } from './proxy/backends.js'
 import type { ExchangeEnd } from './proxy/exchange.js'
 import { Accounting } from './usage/accounting.js'
+import { Limiter } from './limits/limiter.js'
+import { RuleSet } from './limits/rules.js'
 import { mountAdminRoutes } from './api/admin.js'
 import { mountAuthRoutes } from './api/auth.js'
 import type { Authenticate } from './auth/admit.js'
@@ -68,6 +70,11 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         options.onRequestEnd!(result)
       }
     : accounting.record
+  const limiter = new Limiter(new RuleSet(store.limits.all()))
+  authenticator.changeListeners.push((changes) => {
+    if (changes.some((change) => change.kind === 'limits_changed'))
+      limiter.replaceRules(new RuleSet(store.limits.all()))
+  })
   const backends = createBackends(config)
   const app = uws.App()
   mountAuthRoutes(app, { authenticate, logger, sessions, store })
@@ -85,6 +92,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     pick: (skip) => pickBackend(backends, skip),
     onEnd,
     usageHeaders: accounting.usageHeaders,
+    admit: (principal, api, tokenEstimate) => limiter.admit(principal, api, tokenEstimate),
   })
   const { host, port } = config.server
   // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split

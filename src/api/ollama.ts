@@ -12,7 +12,11 @@ export interface OllamaRoute {
   body: BodyKind
   required: RequiredFields
   sniffUsage: boolean
+  /** How the route spends model tokens: generating (prompt + reply), embedding (prompt only), or not at all. */
+  tokens: TokenUse
 }
+
+export type TokenUse = 'generate' | 'embed' | 'none'
 
 function route(
   name: string,
@@ -21,15 +25,24 @@ function route(
   body: BodyKind,
   extra: Partial<OllamaRoute> = {},
 ): OllamaRoute {
-  return { name, methods, path, body, required: body === 'json' ? 'model' : 'none', sniffUsage: false, ...extra }
+  return {
+    name,
+    methods,
+    path,
+    body,
+    required: body === 'json' ? 'model' : 'none',
+    sniffUsage: false,
+    tokens: 'none',
+    ...extra,
+  }
 }
 
 export const ollamaRoutes: OllamaRoute[] = [
   route('version', ['GET', 'HEAD'], '/version', 'none'),
-  route('generate', ['POST'], '/generate', 'json', { sniffUsage: true }),
-  route('chat', ['POST'], '/chat', 'json', { sniffUsage: true }),
-  route('embed', ['POST'], '/embed', 'json', { sniffUsage: true }),
-  route('embeddings', ['POST'], '/embeddings', 'json'),
+  route('generate', ['POST'], '/generate', 'json', { sniffUsage: true, tokens: 'generate' }),
+  route('chat', ['POST'], '/chat', 'json', { sniffUsage: true, tokens: 'generate' }),
+  route('embed', ['POST'], '/embed', 'json', { sniffUsage: true, tokens: 'embed' }),
+  route('embeddings', ['POST'], '/embeddings', 'json', { tokens: 'embed' }),
   route('tags', ['GET', 'HEAD'], '/tags', 'none'),
   route('ps', ['GET', 'HEAD'], '/ps', 'none'),
   route('show', ['POST'], '/show', 'json'),

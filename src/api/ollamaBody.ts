@@ -8,6 +8,8 @@ export interface OllamaRequestFields {
   models: string[]
   /** Whether the reply streams (Ollama's default is true). */
   stream: boolean
+  /** options.num_predict, when the request sets a positive one. */
+  predict: number | undefined
 }
 
 export function readOllamaBody(body: Buffer, required: RequiredFields): OllamaRequestFields | GatewayError {
@@ -26,18 +28,21 @@ export function readOllamaBody(body: Buffer, required: RequiredFields): OllamaRe
     return new GatewayError('invalid_request', '"stream" must be true or false')
   }
   const stream = fields.stream !== false
+  const options = fields.options as { num_predict?: unknown } | undefined
+  const predict =
+    typeof options?.num_predict === 'number' && options.num_predict > 0 ? Math.ceil(options.num_predict) : undefined
   if (required === 'copy') {
     for (const key of ['source', 'destination']) {
       if (typeof fields[key] !== 'string' || fields[key] === '') {
         return new GatewayError('invalid_request', `"${key}" is required and must be a model name`)
       }
     }
-    return { models: [fields.source as string, fields.destination as string], stream }
+    return { models: [fields.source as string, fields.destination as string], stream, predict }
   }
   // Older clients name the model `name` (pull, push, show, delete); Ollama accepts both.
   const model = fields.model ?? fields.name
   if (required === 'model' && (typeof model !== 'string' || model === '')) {
     return new GatewayError('invalid_request', 'model is required')
   }
-  return { models: typeof model === 'string' && model !== '' ? [model] : [], stream }
+  return { models: typeof model === 'string' && model !== '' ? [model] : [], stream, predict }
 }

@@ -7,8 +7,8 @@ import { streamBody } from '../http/bodyStream.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
 import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute } from '../proxy/exchange.js'
-import type { BodyKind } from './ollama.js'
-import { readOllamaBody, type RequiredFields } from './ollamaBody.js'
+import type { BodyKind, TokenUse } from './ollama.js'
+import { readOllamaBody, type OllamaRequestFields, type RequiredFields } from './ollamaBody.js'
 import { admit } from '../auth/admit.js'
 import { accessFor } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
@@ -23,6 +23,7 @@ export interface ProxyRouteSpec {
   body: BodyKind
   required: RequiredFields
   sniffUsage: boolean
+  tokens: TokenUse
 }
 
 export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
@@ -57,11 +58,24 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     const backend = context.pick()
     if (!backend) return reject(new GatewayError('no_backend'), true, principal)
     const exchange = new Exchange(res, request, route, context, startedAt, principal)
+    /** Takes the request's share of its rate limits; false (answered 429) when a limit refuses it. */
+    const admitted = (tokenEstimate: number | undefined, model: string | null = null): boolean => {
+      if (!principal) return true
+      const admission = context.admit(principal, spec.api, tokenEstimate)
+      if (admission instanceof GatewayError) {
+        reject(admission, false, principal, model)
+        return false
+      }
+      exchange.admission = admission
+      return true
+    }
     if (!hasBody || spec.body === 'none') {
+      if (!admitted(undefined)) return
       res.onAborted(exchange.clientAborted)
       return exchange.start(null, backend)
     }
     if (spec.body === 'stream') {
+      if (!admitted(undefined)) return
       res.onAborted(exchange.clientAborted)
       exchange.bytesIn = Math.max(request.contentLength, 0)
       return exchange.start(streamBody(res), backend)
@@ -80,6 +94,18 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
         aborted = true
         // Past the size cap the rest of the body is unread: close the connection after answering.
         return res.cork(() => reject(checked, checked.code === 'body_too_large', principal, model))
+      }
+      // Tokens: what the request asks to generate (or the configured guess) plus ~4 bytes of prompt per token.
+      const estimate =
+        spec.sniffUsage || spec.name === 'embeddings' ? (fields as OllamaRequestFields).predict : undefined
+      const tokens = estimate ?? (spec.sniffUsage ? context.config.limits.default_token_estimate : undefined)
+      let refused = false
+      res.cork(
+        () => (refused = !admitted(tokens === undefined ? undefined : tokens + Math.ceil(body.length / 4), model)),
+      )
+      if (refused) {
+        aborted = true
+        return
       }
       exchange.model = model
       exchange.bytesIn = body.length

@@ -34,6 +34,7 @@ function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], con
     body: route.body,
     required: route.required,
     sniffUsage: route.sniffUsage,
+    tokens: route.tokens,
   }
   const handler = proxyHandler(spec, context)
   for (const path of paths) mountMethods(app, path, route.methods, handler, 'ollama')

@@ -55,8 +55,12 @@ export class Authenticator {
     every(3_600_000, () => this.prune())
   }
 
+  /** Others that keep caches of the database (the limiter) hear of changes here too. */
+  readonly changeListeners: ((changes: Change[]) => void)[] = []
+
   private apply(changes: Change[]): void {
     this.keys.apply(changes)
+    for (const listener of this.changeListeners) listener(changes)
     for (const change of changes) {
       if (change.userId !== null) this.users.delete(change.userId)
       if (change.kind === 'token_revoked' && change.tokenId !== null) this.loadDeniedTokens()

@@ -75,7 +75,7 @@ export class KeyVerifier {
     const keyIds = new Set<string>()
     const userIds = new Set<number>()
     for (const change of changes) {
-      if (change.kind === 'key_created' || change.kind === 'token_revoked') continue
+      if (change.kind === 'key_created' || change.kind === 'token_revoked' || change.kind === 'limits_changed') continue
       if (change.keyId !== null) keyIds.add(change.keyId)
       else if (change.userId !== null) userIds.add(change.userId)
       else return this.principals.clear()

@@ -80,7 +80,13 @@ export const schema = section('Parallama configuration.', {
       zeroMeansNone: true,
     }),
   }),
-  limits: section('Request limits.', {
+  limits: section('Request limits (rate limits per key, user, role or default are set with `parallama limit set`).', {
+    default_token_estimate: integer({
+      doc: 'Tokens a request is assumed to generate when it does not say (num_predict): reserved from token limits at admission, settled to the real count when it ends.',
+      default: 512,
+      min: 1,
+      max: 1_000_000,
+    }),
     max_body_bytes: bytes({
       doc: 'Largest request body (JSON with base64 images). Blob uploads stream and are not limited by this.',
       default: 64 * 1024 * 1024,

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js'
 import type { Authenticate } from '../auth/admit.js'
 import type { Principal } from '../auth/principal.js'
 import type { ErrorCode, GatewayError } from '../errors.js'
+import type { Admission } from '../limits/limiter.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import type { RequestSnapshot } from '../http/requestSnapshot.js'
 import { ResponseStreamer } from '../http/responseStreamer.js'
@@ -71,6 +72,8 @@ export interface ExchangeContext {
   onEnd: ExchangeEnd | undefined
   /** Headers naming the tokens (and cost) of a whole reply, flat [name, value, ...]. */
   usageHeaders?: (model: string | null, usage: OllamaUsage) => string[] | undefined
+  /** Admission against the caller's rate limits (tokenEstimate undefined: the route spends no tokens). */
+  admit: (principal: Principal, api: string, tokenEstimate: number | undefined) => Admission | GatewayError
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {
@@ -93,6 +96,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private chunks = 0
   /** The model the request names (set by the route handler once the body is read). */
   model: string | null = null
+  /** What the rate limits admitted: its headers go on the response, and it is released when the request ends. */
+  admission: Admission | undefined
   bytesIn = 0
   private firstByteAt = 0
   private totalTimer: NodeJS.Timeout | undefined
@@ -170,6 +175,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.status = status
     this.resumeUpstream = resume
     const head = readUpstreamHead(rawHeaders, this.request.requestId)
+    if (this.admission) head.headers.push(...this.admission.headers)
     // Ollama's "server busy" carries no Retry-After; clients that back off on 503 look for one.
     if (status === 503 && !head.hasRetryAfter) head.headers.push('retry-after', '1')
     this.ndjson = head.contentType.startsWith('application/x-ndjson')
@@ -260,6 +266,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.finished = true
     this.backend.outstanding--
     if (this.totalTimer) clearTimeout(this.totalTimer)
+    const used =
+      this.usage && !this.usage.error ? (this.usage.promptTokens ?? 0) + (this.usage.completionTokens ?? 0) : undefined
+    this.admission?.release(used)
     const onEnd = this.context.onEnd
     if (!onEnd) return
     onEnd({

@@ -5,6 +5,7 @@ import { KeyStore } from './apiKeys.js'
 import { ChangeFeed } from './changeFeed.js'
 import { openDatabase, type Db } from './database.js'
 import { migrate, requireCurrent } from './migrations.js'
+import { LimitStore } from './limits.js'
 import { SessionStore } from './sessions.js'
 import { UserStore } from './users.js'
 
@@ -14,6 +15,7 @@ export interface Store {
   users: UserStore
   keys: KeyStore
   sessions: SessionStore
+  limits: LimitStore
   close(): void
 }
 
@@ -39,6 +41,7 @@ export function openStore(config: Config['database'], options: StoreOptions): St
     users: new UserStore(db, feed, options.now),
     keys: new KeyStore(db, feed, options.now),
     sessions: new SessionStore(db, feed, options.now),
+    limits: new LimitStore(db, feed, options.now),
     close: () => db.close(),
   }
 }

@@ -1,0 +1,184 @@
+// `parallama limit set|get|list|reset|explain`: rate limits by key, user, role or default, for one API or both ('*').
+// A running server applies changes within a second (change feed).
+import type { Argv, CommandModule } from 'yargs'
+import { isRole, type Role } from '../src/auth/permissions.js'
+import {
+  limitKinds,
+  RuleSet,
+  type Gateway,
+  type LimitKind,
+  type LimitRule,
+  type SubjectType,
+} from '../src/limits/rules.js'
+import type { Store } from '../src/store/store.js'
+import { CliError, guard, printJson, printTable } from './output.js'
+import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
+
+const subjectOptions = {
+  key: { type: 'string', describe: 'an API key id' },
+  user: { type: 'string', describe: 'a username (its keys share the limit)' },
+  role: { type: 'string', describe: 'a role: each of its users gets this limit' },
+  default: { type: 'boolean', describe: 'the default: each user gets this limit' },
+  gateway: {
+    choices: ['ollama', 'openai', '*'] as const,
+    default: '*' as Gateway,
+    describe: "which API; '*' = both together",
+  },
+} as const
+
+const kindOptions = Object.fromEntries(
+  limitKinds.map((kind) => [kind, { type: 'number', describe: kindHelp(kind) }]),
+) as Record<LimitKind, { type: 'number'; describe: string }>
+
+function kindHelp(kind: LimitKind): string {
+  if (kind === 'concurrency') return 'requests in flight at once'
+  const unit = kind.startsWith('r') ? 'requests' : 'tokens'
+  const per = { m: 'minute', h: 'hour', d: 'day' }[kind.slice(-1) as 'm' | 'h' | 'd']
+  return `${unit} per ${per}`
+}
+
+type SubjectArgs = StoreArgs & { key?: string; user?: string; role?: string; default?: boolean; gateway: Gateway }
+
+/** The one subject the options name, resolved to how the table stores it. */
+function subjectOf(args: SubjectArgs, store: Store): { type: SubjectType; subject: string; shown: string } {
+  const given = [args.key, args.user, args.role, args.default ? '' : undefined].filter((value) => value !== undefined)
+  if (given.length !== 1) throw new CliError('name exactly one of --key, --user, --role or --default', 2)
+  if (args.key !== undefined) return { type: 'key', subject: store.keys.get(args.key).id, shown: `key ${args.key}` }
+  if (args.user !== undefined) {
+    return { type: 'user', subject: String(store.users.get(args.user).id), shown: `user ${args.user}` }
+  }
+  if (args.role !== undefined) {
+    if (!isRole(args.role)) throw new CliError(`--role: no role "${args.role}" (admin, user, readonly)`, 2)
+    return { type: 'role', subject: args.role, shown: `role ${args.role}` }
+  }
+  return { type: 'default', subject: '', shown: 'default' }
+}
+
+function view(rule: LimitRule, store: Store) {
+  const subject =
+    rule.subjectType === 'user'
+      ? (store.users.byId(Number(rule.subject))?.username ?? `#${rule.subject}`)
+      : rule.subject
+  return {
+    subject: rule.subjectType === 'default' ? 'default' : `${rule.subjectType} ${subject}`,
+    gateway: rule.gateway,
+    ...rule.values,
+  }
+}
+
+function set(args: SubjectArgs & Partial<Record<LimitKind, number>>) {
+  const values: Partial<Record<LimitKind, number>> = {}
+  for (const kind of limitKinds) {
+    const value = args[kind]
+    if (value === undefined) continue
+    if (!Number.isInteger(value) || value < 1)
+      throw new CliError(`--${kind}: expected a whole number of at least 1, got ${value}`, 2)
+    values[kind] = value
+  }
+  if (Object.keys(values).length === 0)
+    throw new CliError(`set at least one of ${limitKinds.map((k) => `--${k}`).join(', ')}`, 2)
+  const shown = withStore(args, (store) => {
+    const subject = subjectOf(args, store)
+    return view(
+      store.limits.set({ subjectType: subject.type, subject: subject.subject, gateway: args.gateway, values }),
+      store,
+    )
+  })
+  if (args.json) return printJson(shown)
+  process.stdout.write(`limits of ${shown.subject} (${shown.gateway}): ${describeValues(shown)}\n`)
+}
+
+function describeValues(values: Partial<Record<LimitKind, number>>): string {
+  return (
+    limitKinds
+      .filter((kind) => values[kind] !== undefined)
+      .map((kind) => `${kind}=${values[kind]}`)
+      .join(' ') || 'none'
+  )
+}
+
+function get(args: SubjectArgs) {
+  const shown = withStore(args, (store) => {
+    const subject = subjectOf(args, store)
+    const rule = store.limits.get(subject.type, subject.subject, args.gateway)
+    if (!rule) throw new CliError(`no limits set for ${subject.shown} (${args.gateway})`)
+    return view(rule, store)
+  })
+  if (args.json) return printJson(shown)
+  process.stdout.write(`${shown.subject} (${shown.gateway}): ${describeValues(shown)}\n`)
+}
+
+function list(args: StoreArgs) {
+  const rows = withStore(args, (store) => store.limits.all().map((rule) => view(rule, store)))
+  if (args.json) return printJson(rows)
+  printTable(rows, ['subject', 'gateway', ...limitKinds])
+}
+
+function reset(args: SubjectArgs) {
+  const removed = withStore(args, (store) => {
+    const subject = subjectOf(args, store)
+    if (!store.limits.remove(subject.type, subject.subject, args.gateway)) {
+      throw new CliError(`no limits set for ${subject.shown} (${args.gateway})`)
+    }
+    return subject.shown
+  })
+  if (args.json) return printJson({ removed })
+  process.stdout.write(`removed the limits of ${removed} (${args.gateway}); less specific rules apply now\n`)
+}
+
+function explain(args: StoreArgs & { key?: string; user?: string; api: string }) {
+  const rows = withStore(args, (store) => {
+    let caller: { keyId: string | null; userId: number; role: Role }
+    if (args.key !== undefined && args.user === undefined) {
+      const key = store.keys.get(args.key)
+      caller = { keyId: key.id, userId: key.userId, role: store.users.byId(key.userId)!.role }
+    } else if (args.user !== undefined && args.key === undefined) {
+      const user = store.users.get(args.user)
+      caller = { keyId: null, userId: user.id, role: user.role }
+    } else throw new CliError('name one of --key or --user', 2)
+    return new RuleSet(store.limits.all()).resolve(caller, args.api).map((limit) => ({
+      limit: limit.kind,
+      value: limit.value,
+      from: view(limit.rule, store).subject,
+      gateway: limit.rule.gateway,
+    }))
+  })
+  if (args.json) return printJson(rows)
+  if (rows.length === 0) process.stdout.write('no limits apply\n')
+  else printTable(rows, ['limit', 'value', 'from', 'gateway'])
+}
+
+export const limitCommand: CommandModule = {
+  command: 'limit <command>',
+  describe: 'rate limits by key, user, role or default',
+  builder: (yargs: Argv) =>
+    yargs
+      .command(
+        'set',
+        'set limits (others of the same rule stay)',
+        (y) => y.options({ ...storeOptions, ...subjectOptions, ...kindOptions }),
+        guard(set),
+      )
+      .command('get', "show one subject's limits", (y) => y.options({ ...storeOptions, ...subjectOptions }), guard(get))
+      .command('list', 'list every rule', (y) => y.options(storeOptions), guard(list))
+      .command(
+        'reset',
+        "remove one subject's limits",
+        (y) => y.options({ ...storeOptions, ...subjectOptions }),
+        guard(reset),
+      )
+      .command(
+        'explain',
+        'which limits apply to a key or user, and where each comes from',
+        (y) =>
+          y.options({
+            ...storeOptions,
+            key: subjectOptions.key,
+            user: subjectOptions.user,
+            api: { choices: ['ollama', 'openai'] as const, default: 'ollama', describe: 'for requests to this API' },
+          }),
+        guard(explain),
+      )
+      .demandCommand(1, 'name a limit command: set, get, list, reset or explain'),
+  handler: () => {},
+}

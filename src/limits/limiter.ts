@@ -1,0 +1,127 @@
+// Admission against the limits that apply to a caller: request buckets take one, token buckets reserve an estimate
+// (settled to the real count when the response ends), concurrency slots are held until it ends. A request refused by
+// any limit takes nothing. Buckets live in memory: they start full after a restart (documented).
+import { LRUCache } from 'lru-cache'
+import type { Principal } from '../auth/principal.js'
+import { GatewayError } from '../errors.js'
+import { rateLimitHeaders } from './rateLimitHeaders.js'
+import { windowMs, type AppliedLimit, type RuleSet } from './rules.js'
+import { TokenBucket } from './tokenBucket.js'
+
+export interface Admission {
+  /** Rate-limit headers for the response, flat [name, value, ...]. */
+  headers: string[]
+  /** Call once when the request ends: settles token reservations to `tokensUsed` (if known), frees the slot. */
+  release(tokensUsed: number | undefined): void
+}
+
+const nothingToRelease: Admission = { headers: [], release: () => {} }
+
+const describe: Record<string, string> = {
+  rpm: 'requests per minute',
+  rph: 'requests per hour',
+  rpd: 'requests per day',
+  tpm: 'tokens per minute',
+  tph: 'tokens per hour',
+  tpd: 'tokens per day',
+  concurrency: 'requests in flight',
+}
+
+export class Limiter {
+  private readonly buckets = new LRUCache<string, TokenBucket>({ max: 1_000_000 })
+  private readonly inFlight = new Map<string, number>()
+
+  constructor(
+    private rules: RuleSet,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  replaceRules(rules: RuleSet): void {
+    this.rules = rules
+    // Changed limits start over with full buckets: a bucket sized for the old limit would mislead.
+    this.buckets.clear()
+  }
+
+  /** Admits a request (taking from every applicable limit) or says which limit refused it. */
+  admit(principal: Principal, api: string, tokenEstimate: number | undefined): Admission | GatewayError {
+    if (this.rules.size === 0) return nothingToRelease
+    const applied = this.rules.resolve(principal, api)
+    if (applied.length === 0) return nothingToRelease
+    const now = this.now()
+    const taken: [TokenBucket, number][] = []
+    const reserved: TokenBucket[] = []
+    let slot: string | undefined
+    const undo = () => {
+      for (const [bucket, amount] of taken) bucket.adjust(amount, now)
+      if (slot) this.leave(slot)
+    }
+    for (const limit of applied) {
+      if (limit.kind === 'concurrency') {
+        const used = this.inFlight.get(limit.counter) ?? 0
+        if (used >= limit.value) {
+          undo()
+          return refusal(limit, 1000, principal)
+        }
+        this.inFlight.set(limit.counter, used + 1)
+        slot = limit.counter
+        continue
+      }
+      const tokens = limit.kind.startsWith('t')
+      if (tokens && tokenEstimate === undefined) continue
+      const amount = tokens ? tokenEstimate! : 1
+      const bucket = this.bucket(limit, now)
+      if (!(tokens ? bucket.reserve(amount, now) : bucket.take(amount, now))) {
+        undo()
+        return refusal(limit, bucket.waitMs(now, tokens ? Number.MIN_VALUE : 1), principal)
+      }
+      taken.push([bucket, amount])
+      if (tokens) reserved.push(bucket)
+    }
+    const headers = rateLimitHeaders(applied, (limit) => this.bucket(limit, now), now)
+    return {
+      headers,
+      release: (tokensUsed) => {
+        // Unknown use (an abort before any count): the estimate stands.
+        if (tokensUsed !== undefined) {
+          const at = this.now()
+          for (const bucket of reserved) bucket.adjust(tokenEstimate! - tokensUsed, at)
+        }
+        if (slot) this.leave(slot)
+      },
+    }
+  }
+
+  private bucket(limit: AppliedLimit, now: number): TokenBucket {
+    const key = `${limit.counter}|${limit.value}`
+    let bucket = this.buckets.get(key)
+    if (!bucket) {
+      bucket = new TokenBucket(limit.value, windowMs[limit.kind as keyof typeof windowMs], now)
+      this.buckets.set(key, bucket)
+    }
+    return bucket
+  }
+
+  private leave(counter: string): void {
+    const used = (this.inFlight.get(counter) ?? 1) - 1
+    if (used <= 0) this.inFlight.delete(counter)
+    else this.inFlight.set(counter, used)
+  }
+}
+
+function refusal(limit: AppliedLimit, waitMs: number, principal: Principal): GatewayError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000))
+  const whose =
+    limit.rule.subjectType === 'key'
+      ? `API key ${principal.keyId}`
+      : limit.rule.subjectType === 'user'
+        ? `user ${principal.username}`
+        : limit.rule.subjectType === 'role'
+          ? `the ${principal.role} role's limit for each user`
+          : `the default limit for each user`
+  const scope = limit.rule.gateway === '*' ? '' : ` on the ${limit.rule.gateway} API`
+  return new GatewayError(
+    'rate_limit_exceeded',
+    `rate limit exceeded: ${limit.value} ${describe[limit.kind]} (${whose}${scope}); retry in ${seconds} s`,
+    { 'retry-after': String(seconds) },
+  )
+}

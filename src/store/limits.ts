@@ -1,0 +1,70 @@
+// The limits table: one rule per subject and gateway scope. Every change goes through the change feed, so a running
+// server applies it within a second.
+import type { Gateway, LimitKind, LimitRule, SubjectType } from '../limits/rules.js'
+import { limitKinds } from '../limits/rules.js'
+import type { ChangeFeed } from './changeFeed.js'
+import type { Db } from './database.js'
+
+export class LimitStore {
+  private readonly statements
+
+  constructor(
+    private readonly db: Db,
+    private readonly feed: ChangeFeed,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.statements = {
+      all: db.prepare(`SELECT * FROM limits ORDER BY subject_type, subject, gateway`),
+      one: db.prepare(`SELECT * FROM limits WHERE subject_type = ? AND subject = ? AND gateway = ?`),
+      upsert: db.prepare(`INSERT INTO limits (subject_type, subject, gateway, ${limitKinds.join(', ')}, updated_at)
+        VALUES (?, ?, ?, ${limitKinds.map(() => '?').join(', ')}, ?)
+        ON CONFLICT (subject_type, subject, gateway) DO UPDATE SET
+        ${limitKinds.map((kind) => `${kind} = COALESCE(excluded.${kind}, ${kind})`).join(', ')},
+        updated_at = excluded.updated_at`),
+      remove: db.prepare(`DELETE FROM limits WHERE subject_type = ? AND subject = ? AND gateway = ?`),
+    }
+  }
+
+  all(): LimitRule[] {
+    return this.statements.all.all().map(toRule)
+  }
+
+  get(subjectType: SubjectType, subject: string, gateway: Gateway): LimitRule | undefined {
+    const row = this.statements.one.get(subjectType, subject, gateway)
+    return row ? toRule(row) : undefined
+  }
+
+  /** Sets the given limits of a rule (creating it), leaving its other limits as they were. */
+  set(rule: LimitRule): LimitRule {
+    return this.db
+      .transaction(() => {
+        const at = this.now()
+        this.statements.upsert.run(
+          rule.subjectType,
+          rule.subject,
+          rule.gateway,
+          ...limitKinds.map((kind) => rule.values[kind] ?? null),
+          at,
+        )
+        this.feed.record('limits_changed', at, {})
+        return this.get(rule.subjectType, rule.subject, rule.gateway)!
+      })
+      .immediate()
+  }
+
+  remove(subjectType: SubjectType, subject: string, gateway: Gateway): boolean {
+    return this.db
+      .transaction(() => {
+        const removed = this.statements.remove.run(subjectType, subject, gateway).changes > 0
+        if (removed) this.feed.record('limits_changed', this.now(), {})
+        return removed
+      })
+      .immediate()
+  }
+}
+
+function toRule(row: any): LimitRule {
+  const values: Partial<Record<LimitKind, number>> = {}
+  for (const kind of limitKinds) if (row[kind] !== null) values[kind] = row[kind]
+  return { subjectType: row.subject_type, subject: row.subject, gateway: row.gateway, values }
+}

@@ -1,0 +1,174 @@
+// Rate limits: token buckets, which rule applies, 429s with the headers clients read, concurrency slots, token limits
+// that hold under concurrency (reserve, then settle), and changes from the CLI reaching a running server.
+import { spawnSync } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
+import t from 'tap'
+import { request } from 'undici'
+import { RuleSet } from '../../src/limits/rules.js'
+import { TokenBucket } from '../../src/limits/tokenBucket.js'
+import { startRig, type Rig } from '../helpers/gateway.js'
+
+t.test('a token bucket: a full window at once, then the steady rate; debts are waited out', async (t) => {
+  const bucket = new TokenBucket(60, 60_000, 0)
+  for (let i = 0; i < 60; i++) t.ok(bucket.take(1, 0))
+  t.notOk(bucket.take(1, 0), 'empty after the burst')
+  t.equal(bucket.waitMs(0), 1000, 'one token per second comes back')
+  t.ok(bucket.take(1, 1000))
+  const tokens = new TokenBucket(100, 60_000, 0)
+  t.notOk(tokens.take(101, 0), 'a request counts whole')
+  t.ok(tokens.reserve(80, 0), 'a reservation may take what is left')
+  t.ok(tokens.reserve(80, 0), 'and go below zero once')
+  t.notOk(tokens.reserve(1, 0), 'then nothing more until it refills')
+  tokens.adjust(80 - 10, 0)
+  t.equal(tokens.available(0), 10, 'settling a reservation gives back the difference')
+})
+
+t.test('the most specific rule sets each limit; an API-specific rule beats a shared one', async (t) => {
+  const rules = new RuleSet([
+    { subjectType: 'default', subject: '', gateway: '*', values: { rpm: 10, tpm: 1000, concurrency: 2 } },
+    { subjectType: 'role', subject: 'user', gateway: '*', values: { rpm: 20 } },
+    { subjectType: 'user', subject: '7', gateway: 'ollama', values: { rpm: 30 } },
+    { subjectType: 'key', subject: 'k1', gateway: '*', values: { tpm: 500 } },
+  ])
+  const applied = rules.resolve({ keyId: 'k1', userId: 7, role: 'user' }, 'ollama')
+  const from = Object.fromEntries(applied.map((limit) => [limit.kind, [limit.value, limit.rule.subjectType]]))
+  t.same(from, { rpm: [30, 'user'], tpm: [500, 'key'], concurrency: [2, 'default'] })
+  t.same(
+    rules.resolve({ keyId: 'k2', userId: 8, role: 'readonly' }, 'openai').map((limit) => [limit.kind, limit.value]),
+    [
+      ['rpm', 10],
+      ['tpm', 1000],
+      ['concurrency', 2],
+    ],
+  )
+  const counters = applied.map((limit) => limit.counter)
+  t.ok(
+    counters.includes('tpm|key:k1|*') && counters.includes('rpm|user:7|ollama'),
+    'key limits count per key, others per user',
+  )
+})
+
+async function generate(rig: Rig, headers: Record<string, string>, body: Record<string, unknown> = {}) {
+  const response = await request(`${rig.url}/api/generate`, {
+    method: 'POST',
+    body: JSON.stringify({ model: 'llama3.2:3b', prompt: 'hi', stream: false, ...body }),
+    headers,
+  })
+  const text = await response.body.text()
+  return { status: response.statusCode, headers: response.headers, body: JSON.parse(text) }
+}
+
+t.test(
+  'over a request limit: 429 naming the limit, Retry-After, and the rate-limit headers on every response',
+  async (t) => {
+    const rig = await startRig(t)
+    const { id, headers } = rig.addKey({ username: 'quick' })
+    rig.gateway.store.limits.set({ subjectType: 'key', subject: id, gateway: '*', values: { rpm: 3 } })
+    rig.gateway.authenticator.pollChanges()
+    const first = await generate(rig, headers)
+    t.equal(first.status, 200)
+    t.match(first.headers, {
+      'x-ratelimit-limit': '3',
+      'x-ratelimit-remaining': '2',
+      'x-ratelimit-limit-requests': '3',
+      'x-ratelimit-remaining-requests': '2',
+      'ratelimit-policy': '"rpm";q=3;w=60',
+      ratelimit: /^"rpm";r=2;t=\d+$/,
+    })
+    await generate(rig, headers)
+    await generate(rig, headers)
+    const refused = await generate(rig, headers)
+    t.equal(refused.status, 429)
+    t.match(refused.body, {
+      code: 'rate_limit_exceeded',
+      error: /3 requests per minute \(API key \w+\); retry in 20 s/,
+    })
+    t.equal(refused.headers['retry-after'], '20')
+    t.equal(rig.emulator.stats.requests, 3, 'the refused request never reached the backend')
+    t.equal((await generate(rig, rig.headers)).status, 200, 'other keys are not affected')
+  },
+)
+
+t.test('concurrency slots: held while a request runs, freed when it ends (also on abort)', async (t) => {
+  const rig = await startRig(t)
+  const { headers } = rig.addKey({ username: 'one-at-a-time' })
+  rig.gateway.store.limits.set({ subjectType: 'default', subject: '', gateway: 'ollama', values: { concurrency: 1 } })
+  rig.gateway.authenticator.pollChanges()
+  const controller = new AbortController()
+  const slow = await request(`${rig.url}/api/generate`, {
+    method: 'POST',
+    body: JSON.stringify({ model: 'llama3.2:3b', prompt: 'x' }),
+    headers: { ...headers, 'x-emulator-tokens': '500', 'x-emulator-delay-ms': '10' },
+    signal: controller.signal,
+  })
+  const second = await generate(rig, headers)
+  t.match(second, {
+    status: 429,
+    body: { error: /1 requests in flight \(the default limit for each user on the ollama API\)/ },
+  })
+  const ended = rig.nextEnd()
+  controller.abort()
+  await slow.body.dump().catch(() => {})
+  await ended
+  t.equal((await generate(rig, headers)).status, 200, 'the slot was freed by the abort')
+})
+
+t.test('a token limit holds under 50 concurrent requests: overshoot within one request’s estimate', async (t) => {
+  const rig = await startRig(t)
+  const { id, headers } = rig.addKey({ username: 'burst' })
+  rig.gateway.store.limits.set({ subjectType: 'key', subject: id, gateway: '*', values: { tpm: 200 } })
+  rig.gateway.authenticator.pollChanges()
+  const body = { options: { num_predict: 20 } }
+  const results = await Promise.all(Array.from({ length: 50 }, () => generate(rig, headers, body)))
+  const served = results.filter((result) => result.status === 200)
+  const used = served.reduce((sum, result) => sum + result.body.prompt_eval_count + result.body.eval_count, 0)
+  const estimate =
+    20 + Math.ceil(JSON.stringify({ model: 'llama3.2:3b', prompt: 'hi', stream: false, ...body }).length / 4)
+  t.ok(served.length > 0 && served.length < 50, `${served.length} of 50 served`)
+  t.ok(used <= 200 + estimate, `${used} tokens used against a limit of 200 (+ one estimate of ${estimate})`)
+  t.ok(
+    results
+      .filter((result) => result.status === 429)
+      .every((result) => /200 tokens per minute/.test(result.body.error)),
+  )
+})
+
+t.test(
+  'limit set from a separate CLI process reaches the running server within a second; explain says why',
+  async (t) => {
+    const rig = await startRig(t)
+    const { id, headers } = rig.addKey({ username: 'cli-limited' })
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--db', rig.config.database.path], {
+        encoding: 'utf8',
+      })
+    t.equal(cli(['limit', 'set', '--user', 'cli-limited', '--rpm', '1']).status, 0)
+    const explained = JSON.parse(cli(['limit', 'explain', '--key', id, '--json']).stdout)
+    t.same(explained, [{ limit: 'rpm', value: 1, from: 'user cli-limited', gateway: '*' }])
+    const deadline = Date.now() + 1000
+    let statuses: number[] = []
+    while (Date.now() < deadline) {
+      statuses = [(await generate(rig, headers)).status, (await generate(rig, headers)).status]
+      if (statuses.includes(429)) break
+      await sleep(50)
+    }
+    t.ok(statuses.includes(429), 'the new limit applies within a second')
+    t.equal(cli(['limit', 'reset', '--user', 'cli-limited']).status, 0)
+    await sleep(600)
+    t.equal((await generate(rig, headers)).status, 200, 'and its removal too')
+    const errors: [string[], number, RegExp][] = [
+      [['limit', 'set', '--rpm', '5'], 2, /exactly one of --key, --user, --role or --default/],
+      [['limit', 'set', '--default'], 2, /set at least one of/],
+      [['limit', 'set', '--default', '--rpm', '0'], 2, /--rpm: expected a whole number of at least 1/],
+      [['limit', 'set', '--role', 'boss', '--rpm', '5'], 2, /no role "boss"/],
+      [['limit', 'set', '--user', 'nobody', '--rpm', '5'], 1, /no user "nobody"/],
+      [['limit', 'get', '--default'], 1, /no limits set for default/],
+      [['limit', 'explain'], 2, /name one of --key or --user/],
+    ]
+    for (const [args, code, message] of errors) {
+      const result = cli(args)
+      t.equal(result.status, code, args.join(' '))
+      t.match(result.stderr, message)
+    }
+  },
+)
