@@ -26,12 +26,17 @@ const subjectOptions = {
   },
 } as const
 
+/** daily_tokens -> --daily-tokens. */
+const optionName = (kind: LimitKind) => kind.replace('_', '-')
+
 const kindOptions = Object.fromEntries(
-  limitKinds.map((kind) => [kind, { type: 'number', describe: kindHelp(kind) }]),
-) as Record<LimitKind, { type: 'number'; describe: string }>
+  limitKinds.map((kind) => [optionName(kind), { type: 'number', describe: kindHelp(kind) }]),
+) as Record<string, { type: 'number'; describe: string }>
 
 function kindHelp(kind: LimitKind): string {
   if (kind === 'concurrency') return 'requests in flight at once'
+  if (kind === 'daily_tokens') return 'token quota per calendar day (UTC)'
+  if (kind === 'monthly_tokens') return 'token quota per calendar month (UTC)'
   const unit = kind.startsWith('r') ? 'requests' : 'tokens'
   const per = { m: 'minute', h: 'hour', d: 'day' }[kind.slice(-1) as 'm' | 'h' | 'd']
   return `${unit} per ${per}`
@@ -66,17 +71,19 @@ function view(rule: LimitRule, store: Store) {
   }
 }
 
-function set(args: SubjectArgs & Partial<Record<LimitKind, number>>) {
+function set(args: SubjectArgs & Record<string, unknown>) {
   const values: Partial<Record<LimitKind, number>> = {}
   for (const kind of limitKinds) {
-    const value = args[kind]
+    const value = args[optionName(kind)] as number | undefined
     if (value === undefined) continue
-    if (!Number.isInteger(value) || value < 1)
-      throw new CliError(`--${kind}: expected a whole number of at least 1, got ${value}`, 2)
+    if (!Number.isInteger(value) || value < 1) {
+      throw new CliError(`--${optionName(kind)}: expected a whole number of at least 1, got ${value}`, 2)
+    }
     values[kind] = value
   }
-  if (Object.keys(values).length === 0)
-    throw new CliError(`set at least one of ${limitKinds.map((k) => `--${k}`).join(', ')}`, 2)
+  if (Object.keys(values).length === 0) {
+    throw new CliError(`set at least one of ${limitKinds.map((kind) => `--${optionName(kind)}`).join(', ')}`, 2)
+  }
   const shown = withStore(args, (store) => {
     const subject = subjectOf(args, store)
     return view(

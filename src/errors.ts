@@ -24,6 +24,7 @@ export const errorTable = {
   invalid_credentials: { status: 401, message: 'wrong username or password' },
   login_throttled: { status: 429, message: 'too many failed logins; wait before trying again' },
   rate_limit_exceeded: { status: 429, message: 'rate limit exceeded' },
+  quota_exceeded: { status: 429, message: 'token quota used up for this period' },
   permission_denied: { status: 403, message: 'this credential may not use this route' },
   model_not_allowed: { status: 403, message: 'this credential may not use this model' },
   no_backend: { status: 503, message: 'no backend is available' },

@@ -70,7 +70,10 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         options.onRequestEnd!(result)
       }
     : accounting.record
-  const limiter = new Limiter(new RuleSet(store.limits.all()))
+  const limiter = new Limiter(new RuleSet(store.limits.all()), (limit, principal, since) => {
+    const owner = limit.rule.subjectType === 'key' ? { keyId: principal.keyId! } : { userId: principal.userId }
+    return accounting.store.tokensSince(since, owner, limit.rule.gateway === '*' ? undefined : limit.rule.gateway)
+  })
   authenticator.changeListeners.push((changes) => {
     if (changes.some((change) => change.kind === 'limits_changed'))
       limiter.replaceRules(new RuleSet(store.limits.all()))

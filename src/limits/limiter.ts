@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache'
 import type { Principal } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import { rateLimitHeaders } from './rateLimitHeaders.js'
-import { windowMs, type AppliedLimit, type RuleSet } from './rules.js'
+import { isQuota, windowMs, type AppliedLimit, type BucketKind, type QuotaKind, type RuleSet } from './rules.js'
 import { TokenBucket } from './tokenBucket.js'
 
 export interface Admission {
@@ -27,19 +27,31 @@ const describe: Record<string, string> = {
   concurrency: 'requests in flight',
 }
 
+/** Tokens a quota's subject used since a time, from the usage rollups (how quotas survive a restart). */
+export type UsedSince = (limit: AppliedLimit, principal: Principal, since: number) => number
+
+interface QuotaState {
+  periodStart: number
+  used: number
+}
+
 export class Limiter {
   private readonly buckets = new LRUCache<string, TokenBucket>({ max: 1_000_000 })
   private readonly inFlight = new Map<string, number>()
+  private readonly quotas = new LRUCache<string, QuotaState>({ max: 1_000_000 })
 
   constructor(
     private rules: RuleSet,
+    private readonly usedSince: UsedSince,
     private readonly now: () => number = Date.now,
   ) {}
 
   replaceRules(rules: RuleSet): void {
     this.rules = rules
-    // Changed limits start over with full buckets: a bucket sized for the old limit would mislead.
+    // Changed limits start over with full buckets (a bucket sized for the old limit would mislead); quotas are read
+    // again from the rollups.
     this.buckets.clear()
+    this.quotas.clear()
   }
 
   /** Admits a request (taking from every applicable limit) or says which limit refused it. */
@@ -50,9 +62,11 @@ export class Limiter {
     const now = this.now()
     const taken: [TokenBucket, number][] = []
     const reserved: TokenBucket[] = []
+    const quotaReserved: QuotaState[] = []
     let slot: string | undefined
     const undo = () => {
       for (const [bucket, amount] of taken) bucket.adjust(amount, now)
+      for (const quota of quotaReserved) quota.used -= tokenEstimate!
       if (slot) this.leave(slot)
     }
     for (const limit of applied) {
@@ -66,8 +80,18 @@ export class Limiter {
         slot = limit.counter
         continue
       }
-      const tokens = limit.kind.startsWith('t')
+      const tokens = limit.kind.startsWith('t') || isQuota(limit.kind)
       if (tokens && tokenEstimate === undefined) continue
+      if (isQuota(limit.kind)) {
+        const quota = this.quota(limit, principal, now)
+        if (quota.used >= limit.value) {
+          undo()
+          return quotaRefusal(limit, periodEnd(limit.kind, now) - now, principal)
+        }
+        quota.used += tokenEstimate!
+        quotaReserved.push(quota)
+        continue
+      }
       const amount = tokens ? tokenEstimate! : 1
       const bucket = this.bucket(limit, now)
       if (!(tokens ? bucket.reserve(amount, now) : bucket.take(amount, now))) {
@@ -85,6 +109,7 @@ export class Limiter {
         if (tokensUsed !== undefined) {
           const at = this.now()
           for (const bucket of reserved) bucket.adjust(tokenEstimate! - tokensUsed, at)
+          for (const quota of quotaReserved) quota.used += tokensUsed - tokenEstimate!
         }
         if (slot) this.leave(slot)
       },
@@ -95,10 +120,21 @@ export class Limiter {
     const key = `${limit.counter}|${limit.value}`
     let bucket = this.buckets.get(key)
     if (!bucket) {
-      bucket = new TokenBucket(limit.value, windowMs[limit.kind as keyof typeof windowMs], now)
+      bucket = new TokenBucket(limit.value, windowMs[limit.kind as BucketKind], now)
       this.buckets.set(key, bucket)
     }
     return bucket
+  }
+
+  /** The quota's state in the current period, read from the rollups when the period (or the limiter) is new. */
+  private quota(limit: AppliedLimit, principal: Principal, now: number): QuotaState {
+    const periodStart = periodStartOf(limit.kind as QuotaKind, now)
+    let state = this.quotas.get(limit.counter)
+    if (!state || state.periodStart !== periodStart) {
+      state = { periodStart, used: this.usedSince(limit, principal, periodStart) }
+      this.quotas.set(limit.counter, state)
+    }
+    return state
   }
 
   private leave(counter: string): void {
@@ -110,6 +146,15 @@ export class Limiter {
 
 function refusal(limit: AppliedLimit, waitMs: number, principal: Principal): GatewayError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000))
+  return new GatewayError(
+    'rate_limit_exceeded',
+    `rate limit exceeded: ${limit.value} ${describe[limit.kind]} (${ownerOf(limit, principal)}); retry in ${seconds} s`,
+    { 'retry-after': String(seconds) },
+  )
+}
+
+/** Whose limit it is, as the 429 names it. */
+function ownerOf(limit: AppliedLimit, principal: Principal): string {
   const whose =
     limit.rule.subjectType === 'key'
       ? `API key ${principal.keyId}`
@@ -118,10 +163,30 @@ function refusal(limit: AppliedLimit, waitMs: number, principal: Principal): Gat
         : limit.rule.subjectType === 'role'
           ? `the ${principal.role} role's limit for each user`
           : `the default limit for each user`
-  const scope = limit.rule.gateway === '*' ? '' : ` on the ${limit.rule.gateway} API`
+  return limit.rule.gateway === '*' ? whose : `${whose} on the ${limit.rule.gateway} API`
+}
+
+/** Calendar periods in UTC: a day from midnight, a month from its first day. */
+function periodStartOf(kind: QuotaKind, now: number): number {
+  const date = new Date(now)
+  return kind === 'daily_tokens'
+    ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate())
+    : Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)
+}
+
+function periodEnd(kind: QuotaKind, now: number): number {
+  const date = new Date(now)
+  return kind === 'daily_tokens'
+    ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1)
+    : Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
+}
+
+function quotaRefusal(limit: AppliedLimit, waitMs: number, principal: Principal): GatewayError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000))
+  const period = limit.kind === 'daily_tokens' ? 'day' : 'month'
   return new GatewayError(
-    'rate_limit_exceeded',
-    `rate limit exceeded: ${limit.value} ${describe[limit.kind]} (${whose}${scope}); retry in ${seconds} s`,
+    'quota_exceeded',
+    `token quota used up: ${limit.value} tokens per ${period} (${ownerOf(limit, principal)}); it renews in ${seconds} s`,
     { 'retry-after': String(seconds) },
   )
 }

@@ -1,6 +1,6 @@
 // The rate-limit headers clients already read, from the limits that apply: the classic X-RateLimit-* (requests),
 // OpenAI's x-ratelimit-*-requests / -tokens, and the IETF draft's RateLimit-Policy / RateLimit.
-import type { AppliedLimit } from './rules.js'
+import { isQuota, type AppliedLimit } from './rules.js'
 import type { TokenBucket } from './tokenBucket.js'
 
 interface State {
@@ -22,7 +22,7 @@ export function rateLimitHeaders(
 ): string[] {
   const states: State[] = []
   for (const limit of applied) {
-    if (limit.kind === 'concurrency') continue
+    if (limit.kind === 'concurrency' || isQuota(limit.kind)) continue
     const bucket = bucketOf(limit)
     states.push({
       limit,

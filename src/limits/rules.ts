@@ -3,7 +3,17 @@
 // API before one shared by both ('*').
 import type { Role } from '../auth/permissions.js'
 
-export const limitKinds = ['rpm', 'rph', 'rpd', 'tpm', 'tph', 'tpd', 'concurrency'] as const
+export const limitKinds = [
+  'rpm',
+  'rph',
+  'rpd',
+  'tpm',
+  'tph',
+  'tpd',
+  'concurrency',
+  'daily_tokens',
+  'monthly_tokens',
+] as const
 export type LimitKind = (typeof limitKinds)[number]
 export type SubjectType = 'key' | 'user' | 'role' | 'default'
 export type Gateway = 'ollama' | 'openai' | '*'
@@ -24,7 +34,14 @@ export interface AppliedLimit {
   counter: string
 }
 
-export const windowMs: Record<Exclude<LimitKind, 'concurrency'>, number> = {
+export type QuotaKind = 'daily_tokens' | 'monthly_tokens'
+export type BucketKind = Exclude<LimitKind, 'concurrency' | QuotaKind>
+
+export function isQuota(kind: LimitKind): kind is QuotaKind {
+  return kind === 'daily_tokens' || kind === 'monthly_tokens'
+}
+
+export const windowMs: Record<BucketKind, number> = {
   rpm: 60_000,
   rph: 3_600_000,
   rpd: 86_400_000,

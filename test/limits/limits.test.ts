@@ -172,3 +172,60 @@ t.test(
     }
   },
 )
+
+t.test(
+  'token quotas per calendar day: used up -> 429 quota_exceeded until the next day; rebuilt from the rollups',
+  async (t) => {
+    const rig = await startRig(t)
+    const { id, headers } = rig.addKey({ username: 'quota' })
+    // Usage already recorded today (as after a restart): 150 tokens by this key.
+    const now = Date.now()
+    rig.gateway.accounting.store.write([
+      {
+        time: now - 1000,
+        requestId: 'earlier',
+        userId: null,
+        username: 'quota',
+        keyId: id,
+        api: 'ollama',
+        route: 'generate',
+        model: 'llama3.2:3b',
+        backend: 'emulator',
+        status: 200,
+        errorCode: null,
+        promptTokens: 50,
+        completionTokens: 100,
+        tokens: 'exact',
+        ttfbMs: 1,
+        durationMs: 2,
+        bytesIn: 1,
+        bytesOut: 1,
+        clientIp: null,
+        clientAborted: false,
+        cost: 0,
+      },
+    ])
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--db', rig.config.database.path], {
+        encoding: 'utf8',
+      })
+    t.equal(cli(['limit', 'set', '--key', id, '--daily-tokens', '200']).status, 0)
+    rig.gateway.authenticator.pollChanges()
+    await sleep(400)
+    const body = { options: { num_predict: 10 } }
+    const first = await generate(rig, headers, body)
+    t.equal(first.status, 200, '150 of 200 used: admitted')
+    let refused
+    for (let i = 0; i < 10 && !refused; i++) {
+      const next = await generate(rig, headers, body)
+      if (next.status === 429) refused = next
+    }
+    if (!refused) return t.fail('refused once the quota is used up')
+    t.match(refused.body, { code: 'quota_exceeded', error: /200 tokens per day \(API key \w+\); it renews in \d+ s/ })
+    const midnight = new Date(now)
+    const secondsLeft =
+      (Date.UTC(midnight.getUTCFullYear(), midnight.getUTCMonth(), midnight.getUTCDate() + 1) - Date.now()) / 1000
+    t.ok(Math.abs(Number(refused.headers['retry-after']) - secondsLeft) < 5, 'Retry-After points at the next UTC day')
+    t.match(JSON.parse(cli(['limit', 'get', '--key', id, '--json']).stdout), { daily_tokens: 200 })
+  },
+)

@@ -1,4 +1,4 @@
--- Rate limits by subject (an API key, a user, a role's default, the global default) and gateway scope (one API, or
+-- Rate limits and calendar quotas by subject (an API key, a user, a role's default, the global default) and gateway scope (one API, or
 -- '*' shared by both). A NULL limit is "not set here": the next less specific rule decides.
 
 CREATE TABLE limits (
@@ -13,6 +13,8 @@ CREATE TABLE limits (
   tph          INTEGER CHECK (tph > 0),
   tpd          INTEGER CHECK (tpd > 0),
   concurrency  INTEGER CHECK (concurrency > 0),
+  daily_tokens   INTEGER CHECK (daily_tokens > 0),
+  monthly_tokens INTEGER CHECK (monthly_tokens > 0),
   updated_at   INTEGER NOT NULL,
   UNIQUE (subject_type, subject, gateway)
 ) STRICT;
