@@ -3,7 +3,9 @@
 import type { Argv, CommandModule } from 'yargs'
 import { isRole, type Role } from '../src/auth/permissions.js'
 import {
+  isQuota,
   limitKinds,
+  quotaOf,
   RuleSet,
   type Gateway,
   type LimitKind,
@@ -35,8 +37,10 @@ const kindOptions = Object.fromEntries(
 
 function kindHelp(kind: LimitKind): string {
   if (kind === 'concurrency') return 'requests in flight at once'
-  if (kind === 'daily_tokens') return 'token quota per calendar day (UTC)'
-  if (kind === 'monthly_tokens') return 'token quota per calendar month (UTC)'
+  if (isQuota(kind)) {
+    const { counts, period } = quotaOf(kind)
+    return `quota: ${counts} per calendar ${period} (UTC)`
+  }
   const unit = kind.startsWith('r') ? 'requests' : 'tokens'
   const per = { m: 'minute', h: 'hour', d: 'day' }[kind.slice(-1) as 'm' | 'h' | 'd']
   return `${unit} per ${per}`

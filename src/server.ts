@@ -70,9 +70,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         options.onRequestEnd!(result)
       }
     : accounting.record
-  const limiter = new Limiter(new RuleSet(store.limits.all()), (limit, principal, since) => {
+  const limiter = new Limiter(new RuleSet(store.limits.all()), (limit, principal, since, counts) => {
     const owner = limit.rule.subjectType === 'key' ? { keyId: principal.keyId! } : { userId: principal.userId }
-    return accounting.store.tokensSince(since, owner, limit.rule.gateway === '*' ? undefined : limit.rule.gateway)
+    return accounting.store.usedSince(since, owner, limit.rule.gateway === '*' ? undefined : limit.rule.gateway, counts)
   })
   authenticator.changeListeners.push((changes) => {
     if (changes.some((change) => change.kind === 'limits_changed'))

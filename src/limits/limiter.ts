@@ -5,7 +5,15 @@ import { LRUCache } from 'lru-cache'
 import type { Principal } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import { rateLimitHeaders } from './rateLimitHeaders.js'
-import { isQuota, windowMs, type AppliedLimit, type BucketKind, type QuotaKind, type RuleSet } from './rules.js'
+import {
+  isQuota,
+  quotaOf,
+  windowMs,
+  type AppliedLimit,
+  type BucketKind,
+  type QuotaKind,
+  type RuleSet,
+} from './rules.js'
 import { TokenBucket } from './tokenBucket.js'
 
 export interface Admission {
@@ -27,8 +35,13 @@ const describe: Record<string, string> = {
   concurrency: 'requests in flight',
 }
 
-/** Tokens a quota's subject used since a time, from the usage rollups (how quotas survive a restart). */
-export type UsedSince = (limit: AppliedLimit, principal: Principal, since: number) => number
+/** Tokens or requests a quota's subject used since a time, from the usage rollups (how quotas survive a restart). */
+export type UsedSince = (
+  limit: AppliedLimit,
+  principal: Principal,
+  since: number,
+  counts: 'tokens' | 'requests',
+) => number
 
 interface QuotaState {
   periodStart: number
@@ -63,10 +76,11 @@ export class Limiter {
     const taken: [TokenBucket, number][] = []
     const reserved: TokenBucket[] = []
     const quotaReserved: QuotaState[] = []
+    const quotaTaken: [QuotaState, number][] = []
     let slot: string | undefined
     const undo = () => {
       for (const [bucket, amount] of taken) bucket.adjust(amount, now)
-      for (const quota of quotaReserved) quota.used -= tokenEstimate!
+      for (const [quota, amount] of quotaTaken) quota.used -= amount
       if (slot) this.leave(slot)
     }
     for (const limit of applied) {
@@ -80,18 +94,22 @@ export class Limiter {
         slot = limit.counter
         continue
       }
-      const tokens = limit.kind.startsWith('t') || isQuota(limit.kind)
-      if (tokens && tokenEstimate === undefined) continue
       if (isQuota(limit.kind)) {
+        const { counts, period } = quotaOf(limit.kind)
+        if (counts === 'tokens' && tokenEstimate === undefined) continue
         const quota = this.quota(limit, principal, now)
         if (quota.used >= limit.value) {
           undo()
-          return quotaRefusal(limit, periodEnd(limit.kind, now) - now, principal)
+          return quotaRefusal(limit, periodEnd(period, now) - now, principal)
         }
-        quota.used += tokenEstimate!
-        quotaReserved.push(quota)
+        const amount = counts === 'tokens' ? tokenEstimate! : 1
+        quota.used += amount
+        quotaTaken.push([quota, amount])
+        if (counts === 'tokens') quotaReserved.push(quota)
         continue
       }
+      const tokens = limit.kind.startsWith('t')
+      if (tokens && tokenEstimate === undefined) continue
       const amount = tokens ? tokenEstimate! : 1
       const bucket = this.bucket(limit, now)
       if (!(tokens ? bucket.reserve(amount, now) : bucket.take(amount, now))) {
@@ -128,10 +146,11 @@ export class Limiter {
 
   /** The quota's state in the current period, read from the rollups when the period (or the limiter) is new. */
   private quota(limit: AppliedLimit, principal: Principal, now: number): QuotaState {
-    const periodStart = periodStartOf(limit.kind as QuotaKind, now)
+    const { counts, period } = quotaOf(limit.kind as QuotaKind)
+    const periodStart = periodStartOf(period, now)
     let state = this.quotas.get(limit.counter)
     if (!state || state.periodStart !== periodStart) {
-      state = { periodStart, used: this.usedSince(limit, principal, periodStart) }
+      state = { periodStart, used: this.usedSince(limit, principal, periodStart, counts) }
       this.quotas.set(limit.counter, state)
     }
     return state
@@ -167,26 +186,26 @@ function ownerOf(limit: AppliedLimit, principal: Principal): string {
 }
 
 /** Calendar periods in UTC: a day from midnight, a month from its first day. */
-function periodStartOf(kind: QuotaKind, now: number): number {
+function periodStartOf(period: 'day' | 'month', now: number): number {
   const date = new Date(now)
-  return kind === 'daily_tokens'
+  return period === 'day'
     ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate())
     : Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)
 }
 
-function periodEnd(kind: QuotaKind, now: number): number {
+function periodEnd(period: 'day' | 'month', now: number): number {
   const date = new Date(now)
-  return kind === 'daily_tokens'
+  return period === 'day'
     ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1)
     : Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
 }
 
 function quotaRefusal(limit: AppliedLimit, waitMs: number, principal: Principal): GatewayError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000))
-  const period = limit.kind === 'daily_tokens' ? 'day' : 'month'
+  const { counts, period } = quotaOf(limit.kind as QuotaKind)
   return new GatewayError(
     'quota_exceeded',
-    `token quota used up: ${limit.value} tokens per ${period} (${ownerOf(limit, principal)}); it renews in ${seconds} s`,
+    `quota used up: ${limit.value} ${counts} per ${period} (${ownerOf(limit, principal)}); it renews in ${seconds} s`,
     { 'retry-after': String(seconds) },
   )
 }

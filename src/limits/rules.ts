@@ -13,6 +13,8 @@ export const limitKinds = [
   'concurrency',
   'daily_tokens',
   'monthly_tokens',
+  'daily_requests',
+  'monthly_requests',
 ] as const
 export type LimitKind = (typeof limitKinds)[number]
 export type SubjectType = 'key' | 'user' | 'role' | 'default'
@@ -34,11 +36,19 @@ export interface AppliedLimit {
   counter: string
 }
 
-export type QuotaKind = 'daily_tokens' | 'monthly_tokens'
+export type QuotaKind = 'daily_tokens' | 'monthly_tokens' | 'daily_requests' | 'monthly_requests'
 export type BucketKind = Exclude<LimitKind, 'concurrency' | QuotaKind>
 
 export function isQuota(kind: LimitKind): kind is QuotaKind {
-  return kind === 'daily_tokens' || kind === 'monthly_tokens'
+  return kind.startsWith('daily_') || kind.startsWith('monthly_')
+}
+
+/** What a quota counts, and over which calendar period. */
+export function quotaOf(kind: QuotaKind): { counts: 'tokens' | 'requests'; period: 'day' | 'month' } {
+  return {
+    counts: kind.endsWith('_tokens') ? 'tokens' : 'requests',
+    period: kind.startsWith('daily_') ? 'day' : 'month',
+  }
 }
 
 export const windowMs: Record<BucketKind, number> = {

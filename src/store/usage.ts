@@ -120,11 +120,17 @@ export class UsageStore {
       .iterate(params) as IterableIterator<Record<string, unknown>>
   }
 
-  /** Tokens (prompt + completion) used since `since` by a key or a user, on one API or all: what quotas rebuild from. */
-  tokensSince(since: number, owner: { keyId: string } | { userId: number }, api: string | undefined): number {
+  /** Tokens (prompt + completion) or requests since `since` of a key or a user, on one API or all: what quotas rebuild from. */
+  usedSince(
+    since: number,
+    owner: { keyId: string } | { userId: number },
+    api: string | undefined,
+    counts: 'tokens' | 'requests',
+  ): number {
     const column = 'keyId' in owner ? 'key_id' : 'user_id'
     const value = 'keyId' in owner ? owner.keyId : owner.userId
-    const sql = `SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage_hourly
+    const sum = counts === 'tokens' ? 'prompt_tokens + completion_tokens' : 'requests'
+    const sql = `SELECT COALESCE(SUM(${sum}), 0) FROM usage_hourly
       WHERE hour >= ? AND ${column} = ?${api === undefined ? '' : ' AND api = ?'}`
     const args = api === undefined ? [since, value] : [since, value, api]
     return this.db

@@ -221,7 +221,10 @@ t.test(
       if (next.status === 429) refused = next
     }
     if (!refused) return t.fail('refused once the quota is used up')
-    t.match(refused.body, { code: 'quota_exceeded', error: /200 tokens per day \(API key \w+\); it renews in \d+ s/ })
+    t.match(refused.body, {
+      code: 'quota_exceeded',
+      error: /quota used up: 200 tokens per day \(API key \w+\); it renews in \d+ s/,
+    })
     const midnight = new Date(now)
     const secondsLeft =
       (Date.UTC(midnight.getUTCFullYear(), midnight.getUTCMonth(), midnight.getUTCDate() + 1) - Date.now()) / 1000
@@ -229,3 +232,24 @@ t.test(
     t.match(JSON.parse(cli(['limit', 'get', '--key', id, '--json']).stdout), { daily_tokens: 200 })
   },
 )
+
+t.test('request quotas per calendar month: counted from the rollups, then per request', async (t) => {
+  const rig = await startRig(t)
+  const { headers } = rig.addKey({ username: 'monthly' })
+  await generate(rig, headers)
+  await rig.gateway.accounting.recorder.drain()
+  rig.gateway.store.limits.set({
+    subjectType: 'user',
+    subject: String(rig.gateway.store.users.get('monthly').id),
+    gateway: 'ollama',
+    values: { monthly_requests: 3 },
+  })
+  rig.gateway.authenticator.pollChanges()
+  t.equal((await generate(rig, headers)).status, 200, 'the 2nd of 3')
+  t.equal((await generate(rig, headers)).status, 200, 'the 3rd of 3')
+  const refused = await generate(rig, headers)
+  t.match(refused, {
+    status: 429,
+    body: { code: 'quota_exceeded', error: /3 requests per month \(user monthly on the ollama API\)/ },
+  })
+})

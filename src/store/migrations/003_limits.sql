@@ -15,6 +15,8 @@ CREATE TABLE limits (
   concurrency  INTEGER CHECK (concurrency > 0),
   daily_tokens   INTEGER CHECK (daily_tokens > 0),
   monthly_tokens INTEGER CHECK (monthly_tokens > 0),
+  daily_requests   INTEGER CHECK (daily_requests > 0),
+  monthly_requests INTEGER CHECK (monthly_requests > 0),
   updated_at   INTEGER NOT NULL,
   UNIQUE (subject_type, subject, gateway)
 ) STRICT;
