@@ -5,6 +5,7 @@ import { isRole, type Role } from '../src/auth/permissions.js'
 import {
   isQuota,
   limitKinds,
+  parseRange,
   quotaOf,
   RuleSet,
   type Gateway,
@@ -21,6 +22,10 @@ const subjectOptions = {
   user: { type: 'string', describe: 'a username (its keys share the limit)' },
   role: { type: 'string', describe: 'a role: each of its users gets this limit' },
   default: { type: 'boolean', describe: 'the default: each user gets this limit' },
+  ip: {
+    type: 'string',
+    describe: 'client addresses (CIDR: 10.0.0.0/8, ::1/128): each address gets this limit (rpm, rph, rpd, concurrency)',
+  },
   gateway: {
     choices: ['ollama', 'openai', '*'] as const,
     default: '*' as Gateway,
@@ -46,12 +51,24 @@ function kindHelp(kind: LimitKind): string {
   return `${unit} per ${per}`
 }
 
-type SubjectArgs = StoreArgs & { key?: string; user?: string; role?: string; default?: boolean; gateway: Gateway }
+type SubjectArgs = StoreArgs & {
+  key?: string
+  user?: string
+  role?: string
+  default?: boolean
+  ip?: string
+  gateway: Gateway
+}
 
 /** The one subject the options name, resolved to how the table stores it. */
 function subjectOf(args: SubjectArgs, store: Store): { type: SubjectType; subject: string; shown: string } {
-  const given = [args.key, args.user, args.role, args.default ? '' : undefined].filter((value) => value !== undefined)
-  if (given.length !== 1) throw new CliError('name exactly one of --key, --user, --role or --default', 2)
+  const given = [args.key, args.user, args.role, args.default ? '' : undefined, args.ip].filter((v) => v !== undefined)
+  if (given.length !== 1) throw new CliError('name exactly one of --key, --user, --role, --default or --ip', 2)
+  if (args.ip !== undefined) {
+    if (!parseRange(args.ip))
+      throw new CliError(`--ip: expected an address range such as 10.0.0.0/8, got "${args.ip}"`, 2)
+    return { type: 'ip', subject: args.ip, shown: `addresses ${args.ip}` }
+  }
   if (args.key !== undefined) return { type: 'key', subject: store.keys.get(args.key).id, shown: `key ${args.key}` }
   if (args.user !== undefined) {
     return { type: 'user', subject: String(store.users.get(args.user).id), shown: `user ${args.user}` }
@@ -87,6 +104,13 @@ function set(args: SubjectArgs & Record<string, unknown>) {
   }
   if (Object.keys(values).length === 0) {
     throw new CliError(`set at least one of ${limitKinds.map((kind) => `--${optionName(kind)}`).join(', ')}`, 2)
+  }
+  const notForAddresses = Object.keys(values).filter((kind) => !['rpm', 'rph', 'rpd', 'concurrency'].includes(kind))
+  if (args.ip !== undefined && notForAddresses.length > 0) {
+    throw new CliError(
+      `--ip rules take --rpm, --rph, --rpd and --concurrency only (not ${notForAddresses.join(', ')})`,
+      2,
+    )
   }
   const shown = withStore(args, (store) => {
     const subject = subjectOf(args, store)

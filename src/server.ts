@@ -96,6 +96,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     onEnd,
     usageHeaders: accounting.usageHeaders,
     admit: (principal, api, tokenEstimate) => limiter.admit(principal, api, tokenEstimate),
+    admitAddress: (address, api) => limiter.admitAddress(address, api),
   })
   const { host, port } = config.server
   // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split

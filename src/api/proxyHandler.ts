@@ -42,11 +42,14 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     const startedAt = performance.now()
     const request = snapshotRequest(req, res, req.getUrl())
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
+    const byAddress = context.admitAddress(request.clientIp, spec.api)
     /** Answers an error and reports the refused request (usage rows count rejected requests too). */
     const reject = (error: GatewayError, close: boolean, who?: Principal, model: string | null = null) => {
+      if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
       writeError(res, spec.dialect, request.requestId, error, close)
       context.onEnd?.(refused(request, spec, error, startedAt, who, model))
     }
+    if (byAddress instanceof GatewayError) return reject(byAddress, hasBody)
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
     if (principal instanceof GatewayError) return reject(principal, hasBody)
     let route = fixedRoute
@@ -58,6 +61,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     const backend = context.pick()
     if (!backend) return reject(new GatewayError('no_backend'), true, principal)
     const exchange = new Exchange(res, request, route, context, startedAt, principal)
+    exchange.addressAdmission = byAddress
     /** Takes the request's share of its rate limits; false (answered 429) when a limit refuses it. */
     const admitted = (tokenEstimate: number | undefined, model: string | null = null): boolean => {
       if (!principal) return true

@@ -134,6 +134,40 @@ export class Limiter {
     }
   }
 
+  /**
+   * Admits a request by its client address (address rules guard everything, unauthenticated traffic included):
+   * request buckets and concurrency only. undefined when no address rule applies.
+   */
+  admitAddress(address: string, api: string): Admission | GatewayError | undefined {
+    if (!this.rules.hasAddressRules) return undefined
+    const applied = this.rules.resolveAddress(address, api)
+    if (applied.length === 0) return undefined
+    const now = this.now()
+    const taken: TokenBucket[] = []
+    let slot: string | undefined
+    for (const limit of applied) {
+      if (limit.kind === 'concurrency') {
+        const used = this.inFlight.get(limit.counter) ?? 0
+        if (used < limit.value) {
+          this.inFlight.set(limit.counter, used + 1)
+          slot = limit.counter
+          continue
+        }
+      } else {
+        const bucket = this.bucket(limit, now)
+        if (bucket.take(1, now)) {
+          taken.push(bucket)
+          continue
+        }
+      }
+      for (const bucket of taken) bucket.adjust(1, now)
+      if (slot) this.leave(slot)
+      const wait = limit.kind === 'concurrency' ? 1000 : this.bucket(limit, now).waitMs(now)
+      return addressRefusal(limit, address, wait)
+    }
+    return { headers: [], release: () => slot && this.leave(slot) }
+  }
+
   private bucket(limit: AppliedLimit, now: number): TokenBucket {
     const key = `${limit.counter}|${limit.value}`
     let bucket = this.buckets.get(key)
@@ -206,6 +240,16 @@ function quotaRefusal(limit: AppliedLimit, waitMs: number, principal: Principal)
   return new GatewayError(
     'quota_exceeded',
     `quota used up: ${limit.value} ${counts} per ${period} (${ownerOf(limit, principal)}); it renews in ${seconds} s`,
+    { 'retry-after': String(seconds) },
+  )
+}
+
+function addressRefusal(limit: AppliedLimit, address: string, waitMs: number): GatewayError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000))
+  const scope = limit.rule.gateway === '*' ? '' : ` on the ${limit.rule.gateway} API`
+  return new GatewayError(
+    'rate_limit_exceeded',
+    `rate limit exceeded: ${limit.value} ${describe[limit.kind]} for address ${address} (range ${limit.rule.subject}${scope}); retry in ${seconds} s`,
     { 'retry-after': String(seconds) },
   )
 }

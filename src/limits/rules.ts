@@ -1,6 +1,7 @@
 // Which limits apply to a request, and where each comes from: for every kind of limit, the most specific rule that
 // sets it — the key's, then its user's, then its role's, then the global default — with a rule for the request's
 // API before one shared by both ('*').
+import { BlockList, isIP } from 'node:net'
 import type { Role } from '../auth/permissions.js'
 
 export const limitKinds = [
@@ -17,7 +18,7 @@ export const limitKinds = [
   'monthly_requests',
 ] as const
 export type LimitKind = (typeof limitKinds)[number]
-export type SubjectType = 'key' | 'user' | 'role' | 'default'
+export type SubjectType = 'key' | 'user' | 'role' | 'default' | 'ip'
 export type Gateway = 'ollama' | 'openai' | '*'
 
 export interface LimitRule {
@@ -66,15 +67,46 @@ export interface Caller {
   role: Role
 }
 
+/** Kinds an address rule may set: an address has no token count before it is authenticated. */
+const addressKinds: LimitKind[] = ['rpm', 'rph', 'rpd', 'concurrency']
+
 export class RuleSet {
   private readonly bySubject = new Map<string, LimitRule>()
+  /** Address rules, narrowest range first (the most specific wins). */
+  private readonly addressRules: { rule: LimitRule; range: BlockList; prefix: number }[] = []
 
   constructor(rules: LimitRule[]) {
-    for (const rule of rules) this.bySubject.set(`${rule.subjectType}\u0000${rule.subject}\u0000${rule.gateway}`, rule)
+    for (const rule of rules) {
+      if (rule.subjectType === 'ip') {
+        const range = parseRange(rule.subject)
+        if (range) this.addressRules.push({ rule, ...range })
+      } else this.bySubject.set(`${rule.subjectType}\u0000${rule.subject}\u0000${rule.gateway}`, rule)
+    }
+    this.addressRules.sort((a, b) => b.prefix - a.prefix)
   }
 
   get size(): number {
     return this.bySubject.size
+  }
+
+  get hasAddressRules(): boolean {
+    return this.addressRules.length > 0
+  }
+
+  /** The limits on a client address (every request, before and whatever its credential), per client address. */
+  resolveAddress(address: string, api: string): AppliedLimit[] {
+    const family = address.includes(':') ? 'ipv6' : 'ipv4'
+    const applied: AppliedLimit[] = []
+    for (const kind of addressKinds) {
+      for (const { rule, range } of this.addressRules) {
+        const value = rule.values[kind]
+        if (value === undefined || (rule.gateway !== '*' && rule.gateway !== api)) continue
+        if (!range.check(address, family)) continue
+        applied.push({ kind, value, rule, counter: `${kind}|ip:${address}|${rule.gateway}` })
+        break
+      }
+    }
+    return applied
   }
 
   /** The limits that apply to a caller on an API, most specific first per kind. */
@@ -102,4 +134,24 @@ export class RuleSet {
     }
     return applied
   }
+}
+
+/** A CIDR range (`10.0.0.0/8`, `::1/128`, or a bare address); undefined when it is not one. */
+export function parseRange(cidr: string): { range: BlockList; prefix: number } | undefined {
+  const [address, prefixText] = cidr.split('/')
+  const family = isIP(address ?? '')
+  if (family === 0) return undefined
+  const bits = family === 4 ? 32 : 128
+  const prefix = prefixText === undefined ? bits : Number(prefixText)
+  if (
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > bits ||
+    (prefixText !== undefined && !/^\d+$/.test(prefixText))
+  ) {
+    return undefined
+  }
+  const range = new BlockList()
+  range.addSubnet(address!, prefix, family === 4 ? 'ipv4' : 'ipv6')
+  return { range, prefix }
 }

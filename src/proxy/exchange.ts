@@ -74,6 +74,8 @@ export interface ExchangeContext {
   usageHeaders?: (model: string | null, usage: OllamaUsage) => string[] | undefined
   /** Admission against the caller's rate limits (tokenEstimate undefined: the route spends no tokens). */
   admit: (principal: Principal, api: string, tokenEstimate: number | undefined) => Admission | GatewayError
+  /** Admission by client address (address rules), before anything else; undefined when none applies. */
+  admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {
@@ -98,6 +100,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   model: string | null = null
   /** What the rate limits admitted: its headers go on the response, and it is released when the request ends. */
   admission: Admission | undefined
+  /** What the client address's limits admitted, released when the request ends. */
+  addressAdmission: Admission | undefined
   bytesIn = 0
   private firstByteAt = 0
   private totalTimer: NodeJS.Timeout | undefined
@@ -269,6 +273,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const used =
       this.usage && !this.usage.error ? (this.usage.promptTokens ?? 0) + (this.usage.completionTokens ?? 0) : undefined
     this.admission?.release(used)
+    this.addressAdmission?.release(undefined)
     const onEnd = this.context.onEnd
     if (!onEnd) return
     onEnd({

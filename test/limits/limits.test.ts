@@ -157,7 +157,7 @@ t.test(
     await sleep(600)
     t.equal((await generate(rig, headers)).status, 200, 'and its removal too')
     const errors: [string[], number, RegExp][] = [
-      [['limit', 'set', '--rpm', '5'], 2, /exactly one of --key, --user, --role or --default/],
+      [['limit', 'set', '--rpm', '5'], 2, /exactly one of --key, --user, --role, --default or --ip/],
       [['limit', 'set', '--default'], 2, /set at least one of/],
       [['limit', 'set', '--default', '--rpm', '0'], 2, /--rpm: expected a whole number of at least 1/],
       [['limit', 'set', '--role', 'boss', '--rpm', '5'], 2, /no role "boss"/],
@@ -251,5 +251,29 @@ t.test('request quotas per calendar month: counted from the rollups, then per re
   t.match(refused, {
     status: 429,
     body: { code: 'quota_exceeded', error: /3 requests per month \(user monthly on the ollama API\)/ },
+  })
+})
+
+t.test('address limits guard every request, unauthenticated ones included, per client address', async (t) => {
+  const rig = await startRig(t)
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--db', rig.config.database.path], { encoding: 'utf8' })
+  t.equal(cli(['limit', 'set', '--ip', '127.0.0.0/8', '--rpm', '3']).status, 0)
+  t.match(cli(['limit', 'set', '--ip', '10.0.0.0/33', '--rpm', '3']), {
+    status: 2,
+    stderr: /--ip: expected an address range/,
+  })
+  t.match(cli(['limit', 'set', '--ip', '10.0.0.0/8', '--tpm', '3']), { status: 2, stderr: /--ip rules take --rpm/ })
+  rig.gateway.authenticator.pollChanges()
+  await sleep(300)
+  const statuses: number[] = []
+  for (const headers of [{}, { authorization: 'Bearer nope' }, rig.headers, rig.headers]) {
+    statuses.push((await generate(rig, headers)).status)
+  }
+  t.same(statuses, [401, 401, 200, 429], 'wrong and missing credentials count against the address too')
+  const refused = await generate(rig, rig.headers)
+  t.match(refused.body, {
+    code: 'rate_limit_exceeded',
+    error: /3 requests per minute for address 127\.0\.0\.1 \(range 127\.0\.0\.0\/8\)/,
   })
 })

@@ -1,9 +1,9 @@
--- Rate limits and calendar quotas by subject (an API key, a user, a role's default, the global default) and gateway scope (one API, or
--- '*' shared by both). A NULL limit is "not set here": the next less specific rule decides.
+-- Rate limits and calendar quotas by subject (an API key, a user, a role's default, the global default, or a client
+-- address range given as CIDR) and gateway scope (one API, or '*' shared by both). A NULL limit is "not set here": the next less specific rule decides.
 
 CREATE TABLE limits (
   id           INTEGER PRIMARY KEY,
-  subject_type TEXT    NOT NULL CHECK (subject_type IN ('key', 'user', 'role', 'default')),
+  subject_type TEXT    NOT NULL CHECK (subject_type IN ('key', 'user', 'role', 'default', 'ip')),
   subject      TEXT    NOT NULL,
   gateway      TEXT    NOT NULL CHECK (gateway IN ('ollama', 'openai', '*')),
   rpm          INTEGER CHECK (rpm > 0),
