@@ -92,10 +92,6 @@ function parseObject(body: Buffer): Record<string, unknown> | GatewayError {
 /** Errors with a code of ours answer as themselves; anything else is a bug: logged, answered 500. */
 function failure(error: unknown, logger: Logger, requestId: string): GatewayError {
   if (error instanceof GatewayError) return error
-  const code = (error as { code?: unknown }).code
-  if (typeof code === 'string' && code === 'invalid_key_request') {
-    return new GatewayError('invalid_request', (error as Error).message)
-  }
   logger.error('handler failed', { request_id: requestId, err: error })
   return new GatewayError('internal_error')
 }

@@ -1,4 +1,5 @@
 // Issuing and rotating API keys: the one place a key's secret exists in full, returned once to the caller.
+import { GatewayError } from '../errors.js'
 import type { ApiKey, KeyStore } from '../store/apiKeys.js'
 import { generateKey } from './apiKeyFormat.js'
 import { checkModelPattern } from './modelAllowList.js'
@@ -12,8 +13,11 @@ export interface KeyRequest {
   expiresAt?: number | null
 }
 
-export class KeyRequestError extends Error {
-  readonly code = 'invalid_key_request'
+/** A bad key request: a 400 invalid_request over HTTP, exit 1 with its message in the CLI. */
+export class KeyRequestError extends GatewayError {
+  constructor(message: string) {
+    super('invalid_request', message)
+  }
 }
 
 export interface IssuedKey {

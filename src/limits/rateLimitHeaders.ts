@@ -15,6 +15,17 @@ function openAiDuration(seconds: number): string {
   return minutes > 0 ? `${minutes}m${seconds % 60}s` : `${seconds}s`
 }
 
+function openAiHeaders(unit: 'requests' | 'tokens', state: State): string[] {
+  return [
+    `x-ratelimit-limit-${unit}`,
+    String(state.limit.value),
+    `x-ratelimit-remaining-${unit}`,
+    String(state.remaining),
+    `x-ratelimit-reset-${unit}`,
+    openAiDuration(state.resetSeconds),
+  ]
+}
+
 export function rateLimitHeaders(
   applied: AppliedLimit[],
   bucketOf: (limit: AppliedLimit) => TokenBucket,
@@ -40,31 +51,12 @@ export function rateLimitHeaders(
   const requests = tightest('r')
   const tokens = tightest('t')
   if (requests) {
-    headers.push(
-      'x-ratelimit-limit',
-      String(requests.limit.value),
-      'x-ratelimit-remaining',
-      String(requests.remaining),
-      'x-ratelimit-reset',
-      String(requests.resetSeconds),
-      'x-ratelimit-limit-requests',
-      String(requests.limit.value),
-      'x-ratelimit-remaining-requests',
-      String(requests.remaining),
-      'x-ratelimit-reset-requests',
-      openAiDuration(requests.resetSeconds),
-    )
+    const { value } = requests.limit
+    headers.push('x-ratelimit-limit', String(value), 'x-ratelimit-remaining', String(requests.remaining))
+    headers.push('x-ratelimit-reset', String(requests.resetSeconds))
+    headers.push(...openAiHeaders('requests', requests))
   }
-  if (tokens) {
-    headers.push(
-      'x-ratelimit-limit-tokens',
-      String(tokens.limit.value),
-      'x-ratelimit-remaining-tokens',
-      String(tokens.remaining),
-      'x-ratelimit-reset-tokens',
-      openAiDuration(tokens.resetSeconds),
-    )
-  }
+  if (tokens) headers.push(...openAiHeaders('tokens', tokens))
   const windowSeconds = (kind: string) => ({ m: 60, h: 3600, d: 86400 })[kind.slice(-1) as 'm' | 'h' | 'd']
   headers.push(
     'ratelimit-policy',
