@@ -1,6 +1,7 @@
 // `parallama limit set|get|list|reset|explain`: rate limits by key, user, role or default, for one API or both ('*').
 // A running server applies changes within a second (change feed).
 import type { Argv, CommandModule } from 'yargs'
+import { checkModelPattern, normalizeModel } from '../src/auth/modelAllowList.js'
 import { isRole, type Role } from '../src/auth/permissions.js'
 import {
   isQuota,
@@ -31,6 +32,10 @@ const subjectOptions = {
     default: '*' as Gateway,
     describe: "which API; '*' = both together",
   },
+  model: {
+    type: 'string',
+    describe: 'one model (llama3.2:3b): limits on its requests only, on top of the limits for every model',
+  },
 } as const
 
 /** daily_tokens -> --daily-tokens. */
@@ -58,6 +63,18 @@ type SubjectArgs = StoreArgs & {
   default?: boolean
   ip?: string
   gateway: Gateway
+  model?: string
+}
+
+/** The model a rule is for, in the normal form requests are matched in; '' for every model. */
+function modelOf(args: { model?: string; ip?: string }): string {
+  if (args.model === undefined) return ''
+  if (args.ip !== undefined) throw new CliError('--ip rules apply to every model; leave out --model', 2)
+  const problem = checkModelPattern(args.model)
+  if (problem || args.model.trim().endsWith(':*')) {
+    throw new CliError(`--model: expected one model such as llama3.2:3b, got "${args.model}"`, 2)
+  }
+  return normalizeModel(args.model)
 }
 
 /** The one subject the options name, resolved to how the table stores it. */
@@ -88,6 +105,7 @@ function view(rule: LimitRule, store: Store) {
   return {
     subject: rule.subjectType === 'default' ? 'default' : `${rule.subjectType} ${subject}`,
     gateway: rule.gateway,
+    model: rule.model === '' ? '*' : rule.model,
     ...rule.values,
   }
 }
@@ -112,15 +130,19 @@ function set(args: SubjectArgs & Record<string, unknown>) {
       2,
     )
   }
+  const model = modelOf(args)
   const shown = withStore(args, (store) => {
     const subject = subjectOf(args, store)
-    return view(
-      store.limits.set({ subjectType: subject.type, subject: subject.subject, gateway: args.gateway, values }),
-      store,
-    )
+    const rule = { subjectType: subject.type, subject: subject.subject, gateway: args.gateway, model, values }
+    return view(store.limits.set(rule), store)
   })
   if (args.json) return printJson(shown)
-  process.stdout.write(`limits of ${shown.subject} (${shown.gateway}): ${describeValues(shown)}\n`)
+  process.stdout.write(`limits of ${shown.subject} (${scopeOf(shown)}): ${describeValues(shown)}\n`)
+}
+
+/** `ollama`, or `*, model llama3.2:3b`. */
+function scopeOf(rule: { gateway: string; model: string }): string {
+  return rule.model === '*' || rule.model === '' ? rule.gateway : `${rule.gateway}, model ${rule.model}`
 }
 
 function describeValues(values: Partial<Record<LimitKind, number>>): string {
@@ -135,33 +157,37 @@ function describeValues(values: Partial<Record<LimitKind, number>>): string {
 function get(args: SubjectArgs) {
   const shown = withStore(args, (store) => {
     const subject = subjectOf(args, store)
-    const rule = store.limits.get(subject.type, subject.subject, args.gateway)
-    if (!rule) throw new CliError(`no limits set for ${subject.shown} (${args.gateway})`)
+    const model = modelOf(args)
+    const rule = store.limits.get(subject.type, subject.subject, args.gateway, model)
+    if (!rule) throw new CliError(`no limits set for ${subject.shown} (${scopeOf({ gateway: args.gateway, model })})`)
     return view(rule, store)
   })
   if (args.json) return printJson(shown)
-  process.stdout.write(`${shown.subject} (${shown.gateway}): ${describeValues(shown)}\n`)
+  process.stdout.write(`${shown.subject} (${scopeOf(shown)}): ${describeValues(shown)}\n`)
 }
 
 function list(args: StoreArgs) {
   const rows = withStore(args, (store) => store.limits.all().map((rule) => view(rule, store)))
   if (args.json) return printJson(rows)
-  printTable(rows, ['subject', 'gateway', ...limitKinds])
+  printTable(rows, ['subject', 'gateway', 'model', ...limitKinds])
 }
 
 function reset(args: SubjectArgs) {
+  const model = modelOf(args)
+  const scope = scopeOf({ gateway: args.gateway, model })
   const removed = withStore(args, (store) => {
     const subject = subjectOf(args, store)
-    if (!store.limits.remove(subject.type, subject.subject, args.gateway)) {
-      throw new CliError(`no limits set for ${subject.shown} (${args.gateway})`)
+    if (!store.limits.remove(subject.type, subject.subject, args.gateway, model)) {
+      throw new CliError(`no limits set for ${subject.shown} (${scope})`)
     }
     return subject.shown
   })
-  if (args.json) return printJson({ removed })
-  process.stdout.write(`removed the limits of ${removed} (${args.gateway}); less specific rules apply now\n`)
+  if (args.json) return printJson({ removed, gateway: args.gateway, model: model || '*' })
+  process.stdout.write(`removed the limits of ${removed} (${scope}); less specific rules apply now\n`)
 }
 
-function explain(args: StoreArgs & { key?: string; user?: string; api: string }) {
+function explain(args: StoreArgs & { key?: string; user?: string; api: string; model?: string }) {
+  const model = modelOf(args)
   const rows = withStore(args, (store) => {
     let caller: { keyId: string | null; userId: number; role: Role }
     if (args.key !== undefined && args.user === undefined) {
@@ -171,16 +197,17 @@ function explain(args: StoreArgs & { key?: string; user?: string; api: string })
       const user = store.users.get(args.user)
       caller = { keyId: null, userId: user.id, role: user.role }
     } else throw new CliError('name one of --key or --user', 2)
-    return new RuleSet(store.limits.all()).resolve(caller, args.api).map((limit) => ({
+    return new RuleSet(store.limits.all()).resolve(caller, args.api, model || null).map((limit) => ({
       limit: limit.kind,
       value: limit.value,
       from: view(limit.rule, store).subject,
       gateway: limit.rule.gateway,
+      model: limit.rule.model || '*',
     }))
   })
   if (args.json) return printJson(rows)
   if (rows.length === 0) process.stdout.write('no limits apply\n')
-  else printTable(rows, ['limit', 'value', 'from', 'gateway'])
+  else printTable(rows, ['limit', 'value', 'from', 'gateway', 'model'])
 }
 
 export const limitCommand: CommandModule = {
@@ -211,6 +238,7 @@ export const limitCommand: CommandModule = {
             key: subjectOptions.key,
             user: subjectOptions.user,
             api: { choices: ['ollama', 'openai'] as const, default: 'ollama', describe: 'for requests to this API' },
+            model: { type: 'string', describe: 'for requests for this model (its own limits apply too)' },
           }),
         guard(explain),
       )

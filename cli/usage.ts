@@ -1,5 +1,6 @@
 // `parallama usage report|top|export`: who used what, from the hourly rollups (reports) or the per-request rows
 // (export, streamed so that millions of rows never sit in memory).
+import { normalizeModel } from '../src/auth/modelAllowList.js'
 import { createWriteStream } from 'node:fs'
 import type { Writable } from 'node:stream'
 import type { Argv, CommandModule } from 'yargs'
@@ -45,7 +46,8 @@ function filterOf(args: FilterArgs, store: Store): UsageFilter {
     until: args.until === undefined ? undefined : pointInTime(args.until, 'until'),
     userId: args.user === undefined ? undefined : store.users.get(args.user).id,
     keyId: args.key,
-    model: args.model,
+    // Rows record a model in Ollama's normal form (llama3.2 -> llama3.2:latest).
+    model: args.model === undefined ? undefined : normalizeModel(args.model),
     api: args.api,
   }
 }

@@ -6,7 +6,7 @@ import type { Logger } from './logger.js'
 import { closeBackends, createBackends, pickBackend, type Backend } from './proxy/backends.js'
 import type { ExchangeEnd } from './proxy/exchange.js'
 import { Accounting } from './usage/accounting.js'
-import { Limiter } from './limits/limiter.js'
+import { Limiter, type Admission } from './limits/limiter.js'
 import { RuleSet } from './limits/rules.js'
 import { mountAdminRoutes } from './api/admin.js'
 import { mountAuthRoutes } from './api/auth.js'
@@ -19,7 +19,15 @@ export interface GatewayOptions {
   logger: Logger
   /** Called once per proxied request when it ends (usage accounting and metrics hook in here). */
   onRequestEnd?: ExchangeEnd
+  /**
+   * Bench only (`npm run bench` measures what each part costs; never reachable from config or the CLI): `proxy`
+   * serves every route without credentials, limits or usage rows; `auth` checks credentials but applies no limits
+   * and records no usage. Default: everything.
+   */
+  parts?: 'proxy' | 'auth' | 'all'
 }
+
+const unlimited: Admission = { headers: [], release: () => {} }
 
 export interface Gateway {
   /** The port actually listened on (config may say 0 for any free port). */
@@ -64,15 +72,20 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const authenticate: Authenticate = (credential) => authenticator.authenticate(credential)
   const accounting = new Accounting(store.db, config.database, config.usage, logger)
   accounting.start()
-  const onEnd: ExchangeEnd = options.onRequestEnd
-    ? (result) => {
-        accounting.record(result)
-        options.onRequestEnd!(result)
-      }
-    : accounting.record
+  const parts = options.parts ?? 'all'
+  const onEnd: ExchangeEnd | undefined =
+    parts !== 'all'
+      ? options.onRequestEnd
+      : options.onRequestEnd
+        ? (result) => {
+            accounting.record(result)
+            options.onRequestEnd!(result)
+          }
+        : accounting.record
   const limiter = new Limiter(new RuleSet(store.limits.all()), (limit, principal, since, counts) => {
     const owner = limit.rule.subjectType === 'key' ? { keyId: principal.keyId! } : { userId: principal.userId }
-    return accounting.store.usedSince(since, owner, limit.rule.gateway === '*' ? undefined : limit.rule.gateway, counts)
+    const api = limit.rule.gateway === '*' ? undefined : limit.rule.gateway
+    return accounting.store.usedSince(since, owner, api, limit.rule.model || undefined, counts)
   })
   authenticator.changeListeners.push((changes) => {
     if (changes.some((change) => change.kind === 'limits_changed'))
@@ -95,8 +108,12 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     pick: (skip) => pickBackend(backends, skip),
     onEnd,
     usageHeaders: accounting.usageHeaders,
-    admit: (principal, api, tokenEstimate) => limiter.admit(principal, api, tokenEstimate),
-    admitAddress: (address, api) => limiter.admitAddress(address, api),
+    open: parts === 'proxy',
+    admit:
+      parts === 'all'
+        ? (principal, api, model, tokenEstimate) => limiter.admit(principal, api, model, tokenEstimate)
+        : () => unlimited,
+    admitAddress: parts === 'all' ? (address, api) => limiter.admitAddress(address, api) : () => undefined,
   })
   const { host, port } = config.server
   // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split

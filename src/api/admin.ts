@@ -1,4 +1,5 @@
 // /admin/v1: the usage data over HTTP. Everyone sees their own usage; with view_usage, anyone's.
+import { normalizeModel } from '../auth/modelAllowList.js'
 import type { TemplatedApp } from '../../native/uws.js'
 import type { Principal } from '../auth/principal.js'
 import { parseInstant } from '../config/schemaTypes.js'
@@ -70,7 +71,7 @@ function usageFilter(query: URLSearchParams, principal: Principal, store: Store)
     since,
     until,
     keyId: query.get('key') ?? undefined,
-    model: query.get('model') ?? undefined,
+    model: query.has('model') ? normalizeModel(query.get('model')!) : undefined,
     api: query.get('api') ?? undefined,
   }
   const user = query.get('user')

@@ -10,6 +10,7 @@ import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute
 import type { BodyKind, TokenUse } from './ollama.js'
 import { readOllamaBody, type OllamaRequestFields, type RequiredFields } from './ollamaBody.js'
 import { admit } from '../auth/admit.js'
+import { normalizeModel } from '../auth/modelAllowList.js'
 import { accessFor } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
 
@@ -36,7 +37,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
   })
   const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : undefined
   const limit = context.config.limits.max_body_bytes
-  const access = accessFor(`${spec.dialect}.${spec.name}`)
+  const access = context.open ? 'public' : accessFor(`${spec.dialect}.${spec.name}`)
 
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now()
@@ -65,7 +66,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     /** Takes the request's share of its rate limits; false (answered 429) when a limit refuses it. */
     const admitted = (tokenEstimate: number | undefined, model: string | null = null): boolean => {
       if (!principal) return true
-      const admission = context.admit(principal, spec.api, tokenEstimate)
+      const admission = context.admit(principal, spec.api, model, tokenEstimate)
       if (admission instanceof GatewayError) {
         reject(admission, false, principal, model)
         return false
@@ -92,7 +93,9 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     readBody(res, request.contentLength, limit, (error, body) => {
       if (aborted) return
       const fields = error ?? readOllamaBody(body, spec.required)
-      const model = fields instanceof GatewayError ? null : (fields.models[0] ?? null)
+      // Usage rows and per-model limits count a model by its normal form: `llama3` and `llama3:latest` are one model.
+      const named = fields instanceof GatewayError ? undefined : fields.models[0]
+      const model = named === undefined ? null : normalizeModel(named)
       const checked = fields instanceof GatewayError ? fields : modelRefusal(principal, fields.models)
       if (checked) {
         aborted = true

@@ -67,71 +67,26 @@ export class Limiter {
     this.quotas.clear()
   }
 
-  /** Admits a request (taking from every applicable limit) or says which limit refused it. */
-  admit(principal: Principal, api: string, tokenEstimate: number | undefined): Admission | GatewayError {
+  /**
+   * Admits a request (taking from every applicable limit) or says which limit refused it. `model` is the requested
+   * model in Ollama's normal form, when the request names one: its per-model limits apply too.
+   */
+  admit(
+    principal: Principal,
+    api: string,
+    model: string | null,
+    tokenEstimate: number | undefined,
+  ): Admission | GatewayError {
     if (this.rules.size === 0) return nothingToRelease
-    const applied = this.rules.resolve(principal, api)
+    const applied = this.rules.resolve(principal, api, model)
     if (applied.length === 0) return nothingToRelease
     const now = this.now()
-    const taken: [TokenBucket, number][] = []
-    const reserved: TokenBucket[] = []
-    const quotaReserved: QuotaState[] = []
-    const quotaTaken: [QuotaState, number][] = []
-    let slot: string | undefined
-    const undo = () => {
-      for (const [bucket, amount] of taken) bucket.adjust(amount, now)
-      for (const [quota, amount] of quotaTaken) quota.used -= amount
-      if (slot) this.leave(slot)
-    }
-    for (const limit of applied) {
-      if (limit.kind === 'concurrency') {
-        const used = this.inFlight.get(limit.counter) ?? 0
-        if (used >= limit.value) {
-          undo()
-          return refusal(limit, 1000, principal)
-        }
-        this.inFlight.set(limit.counter, used + 1)
-        slot = limit.counter
-        continue
-      }
-      if (isQuota(limit.kind)) {
-        const { counts, period } = quotaOf(limit.kind)
-        if (counts === 'tokens' && tokenEstimate === undefined) continue
-        const quota = this.quota(limit, principal, now)
-        if (quota.used >= limit.value) {
-          undo()
-          return quotaRefusal(limit, periodEnd(period, now) - now, principal)
-        }
-        const amount = counts === 'tokens' ? tokenEstimate! : 1
-        quota.used += amount
-        quotaTaken.push([quota, amount])
-        if (counts === 'tokens') quotaReserved.push(quota)
-        continue
-      }
-      const tokens = limit.kind.startsWith('t')
-      if (tokens && tokenEstimate === undefined) continue
-      const amount = tokens ? tokenEstimate! : 1
-      const bucket = this.bucket(limit, now)
-      if (!(tokens ? bucket.reserve(amount, now) : bucket.take(amount, now))) {
-        undo()
-        return refusal(limit, bucket.waitMs(now, tokens ? Number.MIN_VALUE : 1), principal)
-      }
-      taken.push([bucket, amount])
-      if (tokens) reserved.push(bucket)
-    }
-    const headers = rateLimitHeaders(applied, (limit) => this.bucket(limit, now), now)
-    return {
-      headers,
-      release: (tokensUsed) => {
-        // Unknown use (an abort before any count): the estimate stands.
-        if (tokensUsed !== undefined) {
-          const at = this.now()
-          for (const bucket of reserved) bucket.adjust(tokenEstimate! - tokensUsed, at)
-          for (const quota of quotaReserved) quota.used += tokensUsed - tokenEstimate!
-        }
-        if (slot) this.leave(slot)
-      },
-    }
+    const admission = this.take(applied, tokenEstimate, principal, now)
+    if (!(admission instanceof Refusal)) return admission
+    const { limit, waitMs } = admission
+    return isQuota(limit.kind)
+      ? quotaRefusal(limit, waitMs, principal)
+      : refusal(limit, waitMs, ownerOf(limit, principal))
   }
 
   /**
@@ -142,38 +97,97 @@ export class Limiter {
     if (!this.rules.hasAddressRules) return undefined
     const applied = this.rules.resolveAddress(address, api)
     if (applied.length === 0) return undefined
-    const now = this.now()
-    const taken: TokenBucket[] = []
-    let slot: string | undefined
+    const admission = this.take(applied, undefined, undefined, this.now())
+    if (!(admission instanceof Refusal)) return admission
+    const scope = admission.limit.rule.gateway === '*' ? '' : ` on the ${admission.limit.rule.gateway} API`
+    return refusal(
+      admission.limit,
+      admission.waitMs,
+      `address ${address}, range ${admission.limit.rule.subject}${scope}`,
+    )
+  }
+
+  /**
+   * Takes one request (and the token estimate, when known) from every limit, or nothing when one refuses. Token
+   * limits are skipped when the request has no estimate (it generates nothing); quotas need the principal whose
+   * usage they count (address rules have none).
+   */
+  private take(
+    applied: AppliedLimit[],
+    tokenEstimate: number | undefined,
+    principal: Principal | undefined,
+    now: number,
+  ): Admission | Refusal {
+    const taken: [TokenBucket, number][] = []
+    const reserved: TokenBucket[] = []
+    const quotaTaken: [QuotaState, number][] = []
+    const quotaReserved: QuotaState[] = []
+    const slots: string[] = []
+    /** Every request or token limit with its bucket, for the headers. */
+    const buckets: [AppliedLimit, TokenBucket][] = []
+    const undo = () => {
+      for (const [bucket, amount] of taken) bucket.adjust(amount, now)
+      for (const [quota, amount] of quotaTaken) quota.used -= amount
+      for (const slot of slots) this.leave(slot)
+    }
     for (const limit of applied) {
       if (limit.kind === 'concurrency') {
         const used = this.inFlight.get(limit.counter) ?? 0
-        if (used < limit.value) {
-          this.inFlight.set(limit.counter, used + 1)
-          slot = limit.counter
-          continue
+        if (used >= limit.value) {
+          undo()
+          return new Refusal(limit, 1000)
         }
-      } else {
-        const bucket = this.bucket(limit, now)
-        if (bucket.take(1, now)) {
-          taken.push(bucket)
-          continue
-        }
+        this.inFlight.set(limit.counter, used + 1)
+        slots.push(limit.counter)
+        continue
       }
-      for (const bucket of taken) bucket.adjust(1, now)
-      if (slot) this.leave(slot)
-      const wait = limit.kind === 'concurrency' ? 1000 : this.bucket(limit, now).waitMs(now)
-      return addressRefusal(limit, address, wait)
+      if (isQuota(limit.kind)) {
+        const { counts, period } = quotaOf(limit.kind)
+        if (!principal || (counts === 'tokens' && tokenEstimate === undefined)) continue
+        const quota = this.quota(limit, principal, now)
+        if (quota.used >= limit.value) {
+          undo()
+          return new Refusal(limit, periodEnd(period, now) - now)
+        }
+        const amount = counts === 'tokens' ? tokenEstimate! : 1
+        quota.used += amount
+        quotaTaken.push([quota, amount])
+        if (counts === 'tokens') quotaReserved.push(quota)
+        continue
+      }
+      const tokens = limit.kind.startsWith('t')
+      const bucket = this.bucket(limit, now)
+      buckets.push([limit, bucket])
+      if (tokens && tokenEstimate === undefined) continue
+      const amount = tokens ? tokenEstimate! : 1
+      if (!(tokens ? bucket.reserve(amount, now) : bucket.take(amount, now))) {
+        undo()
+        return new Refusal(limit, bucket.waitMs(now, tokens ? Number.MIN_VALUE : 1))
+      }
+      taken.push([bucket, amount])
+      if (tokens) reserved.push(bucket)
     }
-    return { headers: [], release: () => slot && this.leave(slot) }
+    const headers = principal ? rateLimitHeaders(buckets, now) : []
+    return {
+      headers,
+      release: (tokensUsed) => {
+        // Unknown use (an abort before any count): the estimate stands.
+        if (tokensUsed !== undefined && tokenEstimate !== undefined) {
+          const at = this.now()
+          for (const bucket of reserved) bucket.adjust(tokenEstimate - tokensUsed, at)
+          for (const quota of quotaReserved) quota.used += tokensUsed - tokenEstimate
+        }
+        for (const slot of slots) this.leave(slot)
+      },
+    }
   }
 
   private bucket(limit: AppliedLimit, now: number): TokenBucket {
-    const key = `${limit.counter}|${limit.value}`
-    let bucket = this.buckets.get(key)
+    // Changed rules clear every bucket (replaceRules), so the counter alone names one.
+    let bucket = this.buckets.get(limit.counter)
     if (!bucket) {
       bucket = new TokenBucket(limit.value, windowMs[limit.kind as BucketKind], now)
-      this.buckets.set(key, bucket)
+      this.buckets.set(limit.counter, bucket)
     }
     return bucket
   }
@@ -197,11 +211,19 @@ export class Limiter {
   }
 }
 
-function refusal(limit: AppliedLimit, waitMs: number, principal: Principal): GatewayError {
+/** Which limit refused a request, and how long until it would admit one. */
+class Refusal {
+  constructor(
+    readonly limit: AppliedLimit,
+    readonly waitMs: number,
+  ) {}
+}
+
+function refusal(limit: AppliedLimit, waitMs: number, owner: string): GatewayError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000))
   return new GatewayError(
     'rate_limit_exceeded',
-    `rate limit exceeded: ${limit.value} ${describe[limit.kind]} (${ownerOf(limit, principal)}); retry in ${seconds} s`,
+    `rate limit exceeded: ${limit.value} ${describe[limit.kind]} (${owner}); retry in ${seconds} s`,
     { 'retry-after': String(seconds) },
   )
 }
@@ -216,7 +238,8 @@ function ownerOf(limit: AppliedLimit, principal: Principal): string {
         : limit.rule.subjectType === 'role'
           ? `the ${principal.role} role's limit for each user`
           : `the default limit for each user`
-  return limit.rule.gateway === '*' ? whose : `${whose} on the ${limit.rule.gateway} API`
+  const forModel = limit.rule.model === '' ? whose : `${whose} for model ${limit.rule.model}`
+  return limit.rule.gateway === '*' ? forModel : `${forModel} on the ${limit.rule.gateway} API`
 }
 
 /** Calendar periods in UTC: a day from midnight, a month from its first day. */
@@ -240,16 +263,6 @@ function quotaRefusal(limit: AppliedLimit, waitMs: number, principal: Principal)
   return new GatewayError(
     'quota_exceeded',
     `quota used up: ${limit.value} ${counts} per ${period} (${ownerOf(limit, principal)}); it renews in ${seconds} s`,
-    { 'retry-after': String(seconds) },
-  )
-}
-
-function addressRefusal(limit: AppliedLimit, address: string, waitMs: number): GatewayError {
-  const seconds = Math.max(1, Math.ceil(waitMs / 1000))
-  const scope = limit.rule.gateway === '*' ? '' : ` on the ${limit.rule.gateway} API`
-  return new GatewayError(
-    'rate_limit_exceeded',
-    `rate limit exceeded: ${limit.value} ${describe[limit.kind]} for address ${address} (range ${limit.rule.subject}${scope}); retry in ${seconds} s`,
     { 'retry-after': String(seconds) },
   )
 }

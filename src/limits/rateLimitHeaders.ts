@@ -1,6 +1,6 @@
 // The rate-limit headers clients already read, from the limits that apply: the classic X-RateLimit-* (requests),
 // OpenAI's x-ratelimit-*-requests / -tokens, and the IETF draft's RateLimit-Policy / RateLimit.
-import { isQuota, type AppliedLimit } from './rules.js'
+import type { AppliedLimit } from './rules.js'
 import type { TokenBucket } from './tokenBucket.js'
 
 interface State {
@@ -26,15 +26,10 @@ function openAiHeaders(unit: 'requests' | 'tokens', state: State): string[] {
   ]
 }
 
-export function rateLimitHeaders(
-  applied: AppliedLimit[],
-  bucketOf: (limit: AppliedLimit) => TokenBucket,
-  now: number,
-): string[] {
+/** The headers for the request and token limits that apply, each with its bucket. */
+export function rateLimitHeaders(buckets: [AppliedLimit, TokenBucket][], now: number): string[] {
   const states: State[] = []
-  for (const limit of applied) {
-    if (limit.kind === 'concurrency' || isQuota(limit.kind)) continue
-    const bucket = bucketOf(limit)
+  for (const [limit, bucket] of buckets) {
     states.push({
       limit,
       remaining: Math.max(0, Math.floor(bucket.available(now))),

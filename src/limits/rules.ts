@@ -1,6 +1,6 @@
 // Which limits apply to a request, and where each comes from: for every kind of limit, the most specific rule that
 // sets it — the key's, then its user's, then its role's, then the global default — with a rule for the request's
-// API before one shared by both ('*').
+// API before one shared by both ('*'). Rules for one model are resolved the same way and apply in addition.
 import { BlockList, isIP } from 'node:net'
 import type { Role } from '../auth/permissions.js'
 
@@ -26,6 +26,8 @@ export interface LimitRule {
   /** Key id, user id (as text), role name, or '' for the default. */
   subject: string
   gateway: Gateway
+  /** One model in Ollama's normal form (see normalizeModel), or '' for every model. */
+  model: string
   values: Partial<Record<LimitKind, number>>
 }
 
@@ -72,6 +74,8 @@ const addressKinds: LimitKind[] = ['rpm', 'rph', 'rpd', 'concurrency']
 
 export class RuleSet {
   private readonly bySubject = new Map<string, LimitRule>()
+  private readonly models = new Set<string>()
+  private readonly resolved = new Map<string, AppliedLimit[]>()
   /** Address rules, narrowest range first (the most specific wins). */
   private readonly addressRules: { rule: LimitRule; range: BlockList; prefix: number }[] = []
 
@@ -80,7 +84,10 @@ export class RuleSet {
       if (rule.subjectType === 'ip') {
         const range = parseRange(rule.subject)
         if (range) this.addressRules.push({ rule, ...range })
-      } else this.bySubject.set(`${rule.subjectType}\u0000${rule.subject}\u0000${rule.gateway}`, rule)
+      } else {
+        this.bySubject.set(ruleKey(rule.subjectType, rule.subject, rule.gateway, rule.model), rule)
+        if (rule.model !== '') this.models.add(rule.model)
+      }
     }
     this.addressRules.sort((a, b) => b.prefix - a.prefix)
   }
@@ -109,31 +116,55 @@ export class RuleSet {
     return applied
   }
 
-  /** The limits that apply to a caller on an API, most specific first per kind. */
-  resolve(caller: Caller, api: string): AppliedLimit[] {
+  /**
+   * The limits that apply to a caller on an API, most specific first per kind; with a model (normal form), also the
+   * limits set for that model. Resolved once per caller, API and model, then cached (a RuleSet never changes: new
+   * rules make a new one).
+   */
+  resolve(caller: Caller, api: string, model: string | null = null): AppliedLimit[] {
+    const scoped = model !== null && this.models.has(model) ? model : ''
+    const cacheKey = `${caller.keyId}\u0000${caller.userId}\u0000${caller.role}\u0000${api}\u0000${scoped}`
+    let applied = this.resolved.get(cacheKey)
+    if (applied) return applied
+    applied = []
+    this.resolveFor(caller, api, '', applied)
+    if (scoped !== '') this.resolveFor(caller, api, scoped, applied)
+    // Bounded by the callers in the database times APIs and model rules; the cap only guards against surprises.
+    if (this.resolved.size >= maxResolved) this.resolved.clear()
+    this.resolved.set(cacheKey, applied)
+    return applied
+  }
+
+  private resolveFor(caller: Caller, api: string, model: string, applied: AppliedLimit[]): void {
     const candidates: [SubjectType, string][] = [
       ['key', caller.keyId ?? ''],
       ['user', String(caller.userId)],
       ['role', caller.role],
       ['default', ''],
     ]
-    const applied: AppliedLimit[] = []
-    for (const kind of limitKinds) {
-      found: for (const [type, subject] of candidates) {
-        if (type === 'key' && caller.keyId === null) continue
-        for (const gateway of [api, '*']) {
-          const rule = this.bySubject.get(`${type}\u0000${subject}\u0000${gateway}`)
-          const value = rule?.values[kind]
-          if (rule && value !== undefined) {
-            const owner = type === 'key' ? `key:${subject}` : `user:${caller.userId}`
-            applied.push({ kind, value, rule, counter: `${kind}|${owner}|${gateway}` })
-            break found
-          }
-        }
+    // The rules that could apply, most specific first.
+    const found: LimitRule[] = []
+    for (const [type, subject] of candidates) {
+      if (type === 'key' && caller.keyId === null) continue
+      for (const gateway of [api, '*']) {
+        const rule = this.bySubject.get(ruleKey(type, subject, gateway, model))
+        if (rule) found.push(rule)
       }
     }
-    return applied
+    const scope = model === '' ? '' : `|${model}`
+    for (const kind of limitKinds) {
+      const rule = found.find((candidate) => candidate.values[kind] !== undefined)
+      if (!rule) continue
+      const owner = rule.subjectType === 'key' ? `key:${rule.subject}` : `user:${caller.userId}`
+      applied.push({ kind, value: rule.values[kind]!, rule, counter: `${kind}|${owner}|${rule.gateway}${scope}` })
+    }
   }
+}
+
+const maxResolved = 100_000
+
+function ruleKey(type: string, subject: string, gateway: string, model: string): string {
+  return `${type}\u0000${subject}\u0000${gateway}\u0000${model}`
 }
 
 /** A CIDR range (`10.0.0.0/8`, `::1/128`, or a bare address); undefined when it is not one. */

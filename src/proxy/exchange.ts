@@ -73,9 +73,16 @@ export interface ExchangeContext {
   /** Headers naming the tokens (and cost) of a whole reply, flat [name, value, ...]. */
   usageHeaders?: (model: string | null, usage: OllamaUsage) => string[] | undefined
   /** Admission against the caller's rate limits (tokenEstimate undefined: the route spends no tokens). */
-  admit: (principal: Principal, api: string, tokenEstimate: number | undefined) => Admission | GatewayError
+  admit: (
+    principal: Principal,
+    api: string,
+    model: string | null,
+    tokenEstimate: number | undefined,
+  ) => Admission | GatewayError
   /** Admission by client address (address rules), before anything else; undefined when none applies. */
   admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
+  /** Bench only: every route public, to measure what identity costs (see GatewayOptions.parts). */
+  open?: boolean
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {

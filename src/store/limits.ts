@@ -14,14 +14,15 @@ export class LimitStore {
     private readonly now: () => number = Date.now,
   ) {
     this.statements = {
-      all: db.prepare(`SELECT * FROM limits ORDER BY subject_type, subject, gateway`),
-      one: db.prepare(`SELECT * FROM limits WHERE subject_type = ? AND subject = ? AND gateway = ?`),
-      upsert: db.prepare(`INSERT INTO limits (subject_type, subject, gateway, ${limitKinds.join(', ')}, updated_at)
-        VALUES (?, ?, ?, ${limitKinds.map(() => '?').join(', ')}, ?)
-        ON CONFLICT (subject_type, subject, gateway) DO UPDATE SET
+      all: db.prepare(`SELECT * FROM limits ORDER BY subject_type, subject, gateway, model`),
+      one: db.prepare(`SELECT * FROM limits WHERE subject_type = ? AND subject = ? AND gateway = ? AND model = ?`),
+      upsert:
+        db.prepare(`INSERT INTO limits (subject_type, subject, gateway, model, ${limitKinds.join(', ')}, updated_at)
+        VALUES (?, ?, ?, ?, ${limitKinds.map(() => '?').join(', ')}, ?)
+        ON CONFLICT (subject_type, subject, gateway, model) DO UPDATE SET
         ${limitKinds.map((kind) => `${kind} = COALESCE(excluded.${kind}, ${kind})`).join(', ')},
         updated_at = excluded.updated_at`),
-      remove: db.prepare(`DELETE FROM limits WHERE subject_type = ? AND subject = ? AND gateway = ?`),
+      remove: db.prepare(`DELETE FROM limits WHERE subject_type = ? AND subject = ? AND gateway = ? AND model = ?`),
     }
   }
 
@@ -29,8 +30,8 @@ export class LimitStore {
     return this.statements.all.all().map(toRule)
   }
 
-  get(subjectType: SubjectType, subject: string, gateway: Gateway): LimitRule | undefined {
-    const row = this.statements.one.get(subjectType, subject, gateway)
+  get(subjectType: SubjectType, subject: string, gateway: Gateway, model = ''): LimitRule | undefined {
+    const row = this.statements.one.get(subjectType, subject, gateway, model)
     return row ? toRule(row) : undefined
   }
 
@@ -43,19 +44,20 @@ export class LimitStore {
           rule.subjectType,
           rule.subject,
           rule.gateway,
+          rule.model,
           ...limitKinds.map((kind) => rule.values[kind] ?? null),
           at,
         )
         this.feed.record('limits_changed', at, {})
-        return this.get(rule.subjectType, rule.subject, rule.gateway)!
+        return this.get(rule.subjectType, rule.subject, rule.gateway, rule.model)!
       })
       .immediate()
   }
 
-  remove(subjectType: SubjectType, subject: string, gateway: Gateway): boolean {
+  remove(subjectType: SubjectType, subject: string, gateway: Gateway, model = ''): boolean {
     return this.db
       .transaction(() => {
-        const removed = this.statements.remove.run(subjectType, subject, gateway).changes > 0
+        const removed = this.statements.remove.run(subjectType, subject, gateway, model).changes > 0
         if (removed) this.feed.record('limits_changed', this.now(), {})
         return removed
       })
@@ -66,5 +68,5 @@ export class LimitStore {
 function toRule(row: any): LimitRule {
   const values: Partial<Record<LimitKind, number>> = {}
   for (const kind of limitKinds) if (row[kind] !== null) values[kind] = row[kind]
-  return { subjectType: row.subject_type, subject: row.subject, gateway: row.gateway, values }
+  return { subjectType: row.subject_type, subject: row.subject, gateway: row.gateway, model: row.model, values }
 }

@@ -125,14 +125,17 @@ export class UsageStore {
     since: number,
     owner: { keyId: string } | { userId: number },
     api: string | undefined,
+    model: string | undefined,
     counts: 'tokens' | 'requests',
   ): number {
     const column = 'keyId' in owner ? 'key_id' : 'user_id'
     const value = 'keyId' in owner ? owner.keyId : owner.userId
     const sum = counts === 'tokens' ? 'prompt_tokens + completion_tokens' : 'requests'
     const sql = `SELECT COALESCE(SUM(${sum}), 0) FROM usage_hourly
-      WHERE hour >= ? AND ${column} = ?${api === undefined ? '' : ' AND api = ?'}`
-    const args = api === undefined ? [since, value] : [since, value, api]
+      WHERE hour >= ? AND ${column} = ?${api === undefined ? '' : ' AND api = ?'}${model === undefined ? '' : ' AND model = ?'}`
+    const args: (string | number)[] = [since, value]
+    if (api !== undefined) args.push(api)
+    if (model !== undefined) args.push(model)
     return this.db
       .prepare(sql)
       .pluck()

@@ -25,10 +25,10 @@ t.test('a token bucket: a full window at once, then the steady rate; debts are w
 
 t.test('the most specific rule sets each limit; an API-specific rule beats a shared one', async (t) => {
   const rules = new RuleSet([
-    { subjectType: 'default', subject: '', gateway: '*', values: { rpm: 10, tpm: 1000, concurrency: 2 } },
-    { subjectType: 'role', subject: 'user', gateway: '*', values: { rpm: 20 } },
-    { subjectType: 'user', subject: '7', gateway: 'ollama', values: { rpm: 30 } },
-    { subjectType: 'key', subject: 'k1', gateway: '*', values: { tpm: 500 } },
+    { subjectType: 'default', subject: '', gateway: '*', model: '', values: { rpm: 10, tpm: 1000, concurrency: 2 } },
+    { subjectType: 'role', subject: 'user', gateway: '*', model: '', values: { rpm: 20 } },
+    { subjectType: 'user', subject: '7', gateway: 'ollama', model: '', values: { rpm: 30 } },
+    { subjectType: 'key', subject: 'k1', gateway: '*', model: '', values: { tpm: 500 } },
   ])
   const applied = rules.resolve({ keyId: 'k1', userId: 7, role: 'user' }, 'ollama')
   const from = Object.fromEntries(applied.map((limit) => [limit.kind, [limit.value, limit.rule.subjectType]]))
@@ -63,7 +63,7 @@ t.test(
   async (t) => {
     const rig = await startRig(t)
     const { id, headers } = rig.addKey({ username: 'quick' })
-    rig.gateway.store.limits.set({ subjectType: 'key', subject: id, gateway: '*', values: { rpm: 3 } })
+    rig.gateway.store.limits.set({ subjectType: 'key', subject: id, gateway: '*', model: '', values: { rpm: 3 } })
     rig.gateway.authenticator.pollChanges()
     const first = await generate(rig, headers)
     t.equal(first.status, 200)
@@ -92,7 +92,13 @@ t.test(
 t.test('concurrency slots: held while a request runs, freed when it ends (also on abort)', async (t) => {
   const rig = await startRig(t)
   const { headers } = rig.addKey({ username: 'one-at-a-time' })
-  rig.gateway.store.limits.set({ subjectType: 'default', subject: '', gateway: 'ollama', values: { concurrency: 1 } })
+  rig.gateway.store.limits.set({
+    subjectType: 'default',
+    subject: '',
+    gateway: 'ollama',
+    model: '',
+    values: { concurrency: 1 },
+  })
   rig.gateway.authenticator.pollChanges()
   const controller = new AbortController()
   const slow = await request(`${rig.url}/api/generate`, {
@@ -116,7 +122,7 @@ t.test('concurrency slots: held while a request runs, freed when it ends (also o
 t.test('a token limit holds under 50 concurrent requests: overshoot within one request’s estimate', async (t) => {
   const rig = await startRig(t)
   const { id, headers } = rig.addKey({ username: 'burst' })
-  rig.gateway.store.limits.set({ subjectType: 'key', subject: id, gateway: '*', values: { tpm: 200 } })
+  rig.gateway.store.limits.set({ subjectType: 'key', subject: id, gateway: '*', model: '', values: { tpm: 200 } })
   rig.gateway.authenticator.pollChanges()
   const body = { options: { num_predict: 20 } }
   const results = await Promise.all(Array.from({ length: 50 }, () => generate(rig, headers, body)))
@@ -144,7 +150,7 @@ t.test(
       })
     t.equal(cli(['limit', 'set', '--user', 'cli-limited', '--rpm', '1']).status, 0)
     const explained = JSON.parse(cli(['limit', 'explain', '--key', id, '--json']).stdout)
-    t.same(explained, [{ limit: 'rpm', value: 1, from: 'user cli-limited', gateway: '*' }])
+    t.same(explained, [{ limit: 'rpm', value: 1, from: 'user cli-limited', gateway: '*', model: '*' }])
     const deadline = Date.now() + 1000
     let statuses: number[] = []
     while (Date.now() < deadline) {
@@ -242,6 +248,7 @@ t.test('request quotas per calendar month: counted from the rollups, then per re
     subjectType: 'user',
     subject: String(rig.gateway.store.users.get('monthly').id),
     gateway: 'ollama',
+    model: '',
     values: { monthly_requests: 3 },
   })
   rig.gateway.authenticator.pollChanges()
@@ -274,6 +281,59 @@ t.test('address limits guard every request, unauthenticated ones included, per c
   const refused = await generate(rig, rig.headers)
   t.match(refused.body, {
     code: 'rate_limit_exceeded',
-    error: /3 requests per minute for address 127\.0\.0\.1 \(range 127\.0\.0\.0\/8\)/,
+    error: /3 requests per minute \(address 127\.0\.0\.1, range 127\.0\.0\.0\/8\)/,
   })
+})
+
+t.test('a model rule applies on top of the rules for every model, counted for that model only', async (t) => {
+  const rules = new RuleSet([
+    { subjectType: 'user', subject: '7', gateway: '*', model: '', values: { rpm: 100, daily_tokens: 10_000 } },
+    { subjectType: 'default', subject: '', gateway: '*', model: 'llama3.1:70b', values: { daily_tokens: 500 } },
+  ])
+  const caller = { keyId: 'k1', userId: 7, role: 'user' as const }
+  const big = rules.resolve(caller, 'openai', 'llama3.1:70b')
+  t.same(
+    big.map((limit) => [limit.kind, limit.value, limit.counter]),
+    [
+      ['rpm', 100, 'rpm|user:7|*'],
+      ['daily_tokens', 10_000, 'daily_tokens|user:7|*'],
+      ['daily_tokens', 500, 'daily_tokens|user:7|*|llama3.1:70b'],
+    ],
+  )
+  t.equal(rules.resolve(caller, 'openai', 'llama3.2:3b').length, 2, 'other models: only the rules for every model')
+})
+
+t.test('per-model request quotas: rebuilt from that model’s usage, no bypass by spelling', async (t) => {
+  const rig = await startRig(t)
+  const { headers } = rig.addKey({ username: 'modelled' })
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--db', rig.config.database.path], { encoding: 'utf8' })
+  t.equal((await generate(rig, headers)).status, 200, 'one llama3.2:3b request before the quota')
+  t.equal((await generate(rig, headers, { model: 'qwen2.5:0.5b' })).status, 200, 'and one for another model')
+  await rig.gateway.accounting.recorder.drain()
+  const set = cli(['limit', 'set', '--user', 'modelled', '--model', 'Llama3.2:3b', '--daily-requests', '2', '--json'])
+  t.equal(set.status, 0, set.stderr)
+  t.match(JSON.parse(set.stdout), { subject: 'user modelled', model: 'llama3.2:3b', daily_requests: 2 })
+  rig.gateway.authenticator.pollChanges()
+  await sleep(300)
+  t.equal((await generate(rig, headers)).status, 200, 'the 2nd llama3.2:3b request of 2 today')
+  const refused = await generate(rig, headers, { model: 'registry.ollama.ai/library/LLAMA3.2:3b' })
+  t.match(refused, {
+    status: 429,
+    body: { code: 'quota_exceeded', error: /2 requests per day \(user modelled for model llama3\.2:3b\)/ },
+  })
+  t.equal((await generate(rig, headers, { model: 'qwen2.5:0.5b' })).status, 200, 'other models are not affected')
+  t.match(JSON.parse(cli(['limit', 'explain', '--user', 'modelled', '--model', 'llama3.2:3b', '--json']).stdout), [
+    { limit: 'daily_requests', value: 2, from: 'user modelled', model: 'llama3.2:3b' },
+  ])
+  t.match(cli(['limit', 'set', '--ip', '10.0.0.0/8', '--model', 'x', '--rpm', '1']), {
+    status: 2,
+    stderr: /--ip rules apply to every model/,
+  })
+  t.match(cli(['limit', 'set', '--default', '--model', 'llama3:*', '--rpm', '1']), {
+    status: 2,
+    stderr: /--model: expected one model such as llama3\.2:3b, got "llama3:\*"/,
+  })
+  t.match(cli(['limit', 'get', '--user', 'modelled']), { status: 1, stderr: /no limits set for user modelled \(\*\)/ })
+  t.equal(cli(['limit', 'reset', '--user', 'modelled', '--model', 'llama3.2:3b']).status, 0)
 })
