@@ -60,11 +60,20 @@ export async function startEmulatorProcess(): Promise<Started> {
   return started('emulator', url, child)
 }
 
+/** Which parts of the gateway run: everything (`parallama serve`), credentials only, or the bare proxy. */
+export type GatewayParts = 'all' | 'auth' | 'proxy'
+
+const partsName: Record<GatewayParts, string> = { all: 'parallama', auth: 'auth-only', proxy: 'no-auth' }
+
 /**
  * Parallama on a fresh database in a temp folder, with one user and API key made by its own CLI. Every target gets
- * the key's Authorization header, so all three receive the same request bytes.
+ * the key's Authorization header, so all of them receive the same request bytes. With every part on, a default
+ * limit rule (high enough never to refuse) makes each request go through the limiter's bookkeeping too.
  */
-export async function startParallama(upstream: string): Promise<Started & { authorization: string }> {
+export async function startParallama(
+  upstream: string,
+  parts: GatewayParts = 'all',
+): Promise<Started & { authorization: string }> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'parallama-bench-'))
   const files = {
@@ -78,9 +87,11 @@ export async function startParallama(upstream: string): Promise<Started & { auth
     })
   cli(['user', 'add', 'bench', '--no-password'])
   const key = cli(['key', 'create', '--user', 'bench']).trim()
+  if (parts === 'all') cli(['limit', 'set', '--default', '--rpm', '100000000', '--tpm', '1000000000000'])
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the gateway there when it stops (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
-  const child = spawn(process.execPath, [...profile, 'dist/cli/index.js', 'serve', '--config', 'conf/parallama.yaml'], {
+  const entry = parts === 'all' ? ['dist/cli/index.js', 'serve', '--config'] : ['dist/bench/gatewayParts.js', parts]
+  const child = spawn(process.execPath, [...profile, ...entry, 'conf/parallama.yaml'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
@@ -92,7 +103,7 @@ export async function startParallama(upstream: string): Promise<Started & { auth
   })
   const url = `http://127.0.0.1:${port}`
   await waitUntilUp(`${url}/`, child)
-  return { ...started('parallama', url, child), authorization: `Bearer ${key}` }
+  return { ...started(partsName[parts], url, child), authorization: `Bearer ${key}` }
 }
 
 export function nginxPath(): string | undefined {

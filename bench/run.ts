@@ -1,5 +1,7 @@
 // `npm run bench [-- --seconds 5] [--only stream]`: each scenario against the emulator directly, through Parallama,
-// and through nginx (when installed), one after the other in the same run; prints ratios and writes JSON results.
+// and through nginx (when installed), one after the other in the same run; the 50-connection scenarios also through
+// Parallama with credentials only and with no credentials at all (what limits and usage cost). Prints ratios and
+// writes JSON results.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -14,6 +16,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     only: { type: 'string' },
     'no-nginx': { type: 'boolean', default: false },
+    'no-parts': { type: 'boolean', default: false },
   },
 })
 const seconds = Number(values.seconds)
@@ -31,8 +34,11 @@ try {
 
 const emulator = await startEmulatorProcess()
 const parallama = await startParallama(emulator.url)
-const targets: Started[] = [{ ...emulator, name: 'direct' }, parallama]
-const authorization = { authorization: parallama.authorization }
+const targets: (Started & { authorization?: string })[] = [{ ...emulator, name: 'direct' }, parallama]
+if (!values['no-parts'])
+  targets.push(await startParallama(emulator.url, 'auth'), await startParallama(emulator.url, 'proxy'))
+/** The variants with parts left out run only where the per-request cost shows: many small requests or streams. */
+const partsOnly = new Set(['auth-only', 'no-auth'])
 const nginx = values['no-nginx'] ? undefined : nginxPath()
 if (nginx) targets.push(await startNginx(nginx, emulator.url))
 else process.stderr.write('bench: nginx not found (apt-get install nginx-light); comparing with direct only\n')
@@ -41,7 +47,10 @@ const measurements: Measurement[] = []
 try {
   for (const scenario of allScenarios.filter((entry) => !values.only || entry.name.includes(values.only))) {
     for (const target of targets) {
-      const load = { ...scenario.load, headers: { ...scenario.load.headers, ...authorization } }
+      if (partsOnly.has(target.name) && scenario.kind !== 'small' && scenario.kind !== 'stream') continue
+      // Each gateway has its own database and key; direct and nginx get the same bytes as the first one.
+      const authorization = target.authorization ?? parallama.authorization
+      const load = { ...scenario.load, headers: { ...scenario.load.headers, authorization } }
       await runLoad(target.url, { ...load, seconds: warmup })
       const proxyPid = target.name === 'direct' ? undefined : target.pid
       const before = { proxy: proxyPid ? cpuSeconds(proxyPid) : 0, upstream: cpuSeconds(emulator.pid) }
