@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { cpuSeconds, nginxPath, startEmulatorProcess, startNginx, startParallama, type Started } from './processes.js'
 import { printReport, type Measurement } from './report.js'
-import { allScenarios } from './scenarios.js'
+import { allScenarios, type Scenario } from './scenarios.js'
 import { runLoad } from './wrk.js'
 
 const { values } = parseArgs({
@@ -17,10 +17,13 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'no-nginx': { type: 'boolean', default: false },
     'no-parts': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
   },
 })
 const seconds = Number(values.seconds)
 const warmup = Number(values.warmup)
+/** Each scenario runs every target this many times, interleaved, and keeps the median (this VM's noise is ±20 %). */
+const rounds = Number(values.rounds)
 
 try {
   execFileSync('wrk', ['--version'], { stdio: 'ignore' })
@@ -46,33 +49,47 @@ else process.stderr.write('bench: nginx not found (apt-get install nginx-light);
 const measurements: Measurement[] = []
 try {
   for (const scenario of allScenarios.filter((entry) => !values.only || entry.name.includes(values.only))) {
-    for (const target of targets) {
-      if (partsOnly.has(target.name) && scenario.kind !== 'small' && scenario.kind !== 'stream') continue
-      // Each gateway has its own database and key; direct and nginx get the same bytes as the first one.
-      const authorization = target.authorization ?? parallama.authorization
-      const load = { ...scenario.load, headers: { ...scenario.load.headers, authorization } }
-      await runLoad(target.url, { ...load, seconds: warmup })
-      const proxyPid = target.name === 'direct' ? undefined : target.pid
-      const before = { proxy: proxyPid ? cpuSeconds(proxyPid) : 0, upstream: cpuSeconds(emulator.pid) }
-      const result = await runLoad(target.url, { ...load, seconds })
-      const proxyCpu = proxyPid ? cpuSeconds(proxyPid) - before.proxy : 0
-      const upstreamCpu = cpuSeconds(emulator.pid) - before.upstream
-      measurements.push({
-        scenario: scenario.name,
-        kind: scenario.kind,
-        target: target.name,
-        ...result,
-        proxyCpuUsPerRequest: proxyPid ? (proxyCpu * 1e6) / result.requests : 0,
-        upstreamCpuUsPerRequest: (upstreamCpu * 1e6) / result.requests,
-      })
-      process.stderr.write(
-        `  ${scenario.name.padEnd(16)} ${target.name.padEnd(10)} ${result.rps.toFixed(0).padStart(7)} req/s\n`,
-      )
+    const runs = new Map<string, Measurement[]>()
+    for (let round = 0; round < rounds; round++) {
+      for (const target of targets) {
+        if (partsOnly.has(target.name) && scenario.kind !== 'small' && scenario.kind !== 'stream') continue
+        const measured = await measure(scenario, target)
+        runs.set(target.name, [...(runs.get(target.name) ?? []), measured])
+        process.stderr.write(
+          `  ${scenario.name.padEnd(16)} ${target.name.padEnd(10)} ${measured.rps.toFixed(0).padStart(7)} req/s\n`,
+        )
+      }
     }
+    for (const measured of runs.values()) measurements.push(median(measured))
   }
 } finally {
   for (const target of targets.slice(1)) await target.stop()
   await emulator.stop()
+}
+
+async function measure(scenario: Scenario, target: (typeof targets)[number]): Promise<Measurement> {
+  // Each gateway has its own database and key; direct and nginx get the same bytes as the first one.
+  const authorization = target.authorization ?? parallama.authorization
+  const load = { ...scenario.load, headers: { ...scenario.load.headers, authorization } }
+  await runLoad(target.url, { ...load, seconds: warmup })
+  const proxyPid = target.name === 'direct' ? undefined : target.pid
+  const before = { proxy: proxyPid ? cpuSeconds(proxyPid) : 0, upstream: cpuSeconds(emulator.pid) }
+  const result = await runLoad(target.url, { ...load, seconds })
+  const proxyCpu = proxyPid ? cpuSeconds(proxyPid) - before.proxy : 0
+  const upstreamCpu = cpuSeconds(emulator.pid) - before.upstream
+  return {
+    scenario: scenario.name,
+    kind: scenario.kind,
+    target: target.name,
+    ...result,
+    proxyCpuUsPerRequest: proxyPid ? (proxyCpu * 1e6) / result.requests : 0,
+    upstreamCpuUsPerRequest: (upstreamCpu * 1e6) / result.requests,
+  }
+}
+
+/** The run with the median throughput. */
+function median(runs: Measurement[]): Measurement {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!
 }
 
 const summary = printReport(measurements)
@@ -80,7 +97,10 @@ mkdirSync('bench/results', { recursive: true })
 const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`
 writeFileSync(
   file,
-  JSON.stringify({ when: new Date().toISOString(), seconds, node: process.version, measurements, summary }, null, 2) +
-    '\n',
+  JSON.stringify(
+    { when: new Date().toISOString(), seconds, rounds, node: process.version, measurements, summary },
+    null,
+    2,
+  ) + '\n',
 )
 process.stdout.write(`\nresults written to ${file}\n`)

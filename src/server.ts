@@ -14,6 +14,7 @@ import type { Authenticate } from './auth/admit.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { createIdentity, type Identity } from './auth/identity.js'
 import { openStore, type Store } from './store/store.js'
+import { ModelAliases } from './models/aliases.js'
 
 export interface GatewayOptions {
   logger: Logger
@@ -108,6 +109,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     pick: (skip) => pickBackend(backends, skip),
     onEnd,
     usageHeaders: accounting.usageHeaders,
+    aliases: new ModelAliases(config.models.aliases),
     open: parts === 'proxy',
     admit:
       parts === 'all'

@@ -106,13 +106,18 @@ export function embeddings(context: OpenAIContext): void {
     object: 'list',
     data: inputs.map((input, index) => ({
       object: 'embedding',
-      embedding: embeddingVector(input, knobs.dimensions),
+      embedding: encoded(embeddingVector(input, knobs.dimensions), body.encoding_format),
       index,
     })),
     model: body.model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },
   })
   context.done()
+}
+
+/** `encoding_format: "base64"` (what the openai SDK asks for by default): little-endian float32s, base64. */
+function encoded(vector: number[], format: unknown): number[] | string {
+  return format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector
 }
 
 function modelObject(entry: EmulatedModel) {

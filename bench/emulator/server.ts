@@ -1,5 +1,6 @@
 // An Ollama emulator on node:http, faithful to shared/reference/ollama-api.md, for tests and benchmarks. Only Ollama is
 // emulated in this project; everything else in a test is real.
+import * as responses from './responses.js'
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -116,6 +117,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       '/v1/chat/completions': (body) => openai.completions(context(body), true),
       '/v1/completions': (body) => openai.completions(context(body), false),
       '/v1/embeddings': (body) => openai.embeddings(context(body)),
+      '/v1/responses': (body) => responses.responses(context(body)),
+      '/v1/messages': (body) => responses.messages(context(body)),
     }
     if ((method === 'GET' || method === 'HEAD') && get[path]) return get[path]()
     if (method === 'GET' && path.startsWith('/v1/models/')) {
@@ -129,7 +132,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     readJson(req, (error, body) => {
       if (error) {
-        if (path.startsWith('/v1/')) openai.sendOpenAIError(res, 400, error)
+        if (path === '/v1/messages') responses.sendAnthropicError(res, 400, error)
+        else if (path.startsWith('/v1/')) openai.sendOpenAIError(res, 400, error)
         else native.sendError(res, 400, error)
         return done()
       }

@@ -1,36 +1,23 @@
 // The fields the gateway itself needs from a native API request body, checked the way Ollama checks them.
 import { GatewayError } from '../errors.js'
+import type { ModelAliases } from '../models/aliases.js'
+import { parseObject, positive, resolveAlias, type RequestFields } from './requestFields.js'
 
 export type RequiredFields = 'model' | 'copy' | 'none'
 
-export interface OllamaRequestFields {
-  /** The models the request names (copy names two; a request naming none, none). */
-  models: string[]
-  /** Whether the reply streams (Ollama's default is true). */
-  stream: boolean
-  /** options.num_predict, when the request sets a positive one. */
-  predict: number | undefined
-}
-
-export function readOllamaBody(body: Buffer, required: RequiredFields): OllamaRequestFields | GatewayError {
-  if (body.length === 0) return new GatewayError('invalid_request', 'missing request body')
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(body.toString('utf8'))
-  } catch (error) {
-    return new GatewayError('invalid_json', `request body is not valid JSON: ${(error as Error).message}`)
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return new GatewayError('invalid_json', 'request body must be a JSON object')
-  }
-  const fields = parsed as Record<string, unknown>
+/** `aliases`: resolve a model alias (inference routes only; managing models by an alias name would mislead). */
+export function readOllamaBody(
+  body: Buffer,
+  required: RequiredFields,
+  aliases?: ModelAliases,
+): RequestFields | GatewayError {
+  const fields = parseObject(body)
+  if (fields instanceof GatewayError) return fields
   if (fields.stream !== undefined && typeof fields.stream !== 'boolean') {
     return new GatewayError('invalid_request', '"stream" must be true or false')
   }
   const stream = fields.stream !== false
-  const options = fields.options as { num_predict?: unknown } | undefined
-  const predict =
-    typeof options?.num_predict === 'number' && options.num_predict > 0 ? Math.ceil(options.num_predict) : undefined
+  const predict = positive((fields.options as { num_predict?: unknown } | undefined)?.num_predict)
   if (required === 'copy') {
     for (const key of ['source', 'destination']) {
       if (typeof fields[key] !== 'string' || fields[key] === '') {
@@ -40,9 +27,13 @@ export function readOllamaBody(body: Buffer, required: RequiredFields): OllamaRe
     return { models: [fields.source as string, fields.destination as string], stream, predict }
   }
   // Older clients name the model `name` (pull, push, show, delete); Ollama accepts both.
-  const model = fields.model ?? fields.name
-  if (required === 'model' && (typeof model !== 'string' || model === '')) {
+  const key = fields.model !== undefined ? 'model' : 'name'
+  if (required === 'model' && (typeof fields[key] !== 'string' || fields[key] === '')) {
     return new GatewayError('invalid_request', 'model is required')
   }
-  return { models: typeof model === 'string' && model !== '' ? [model] : [], stream, predict }
+  const alias = resolveAlias(fields, key, aliases)
+  const model = fields[key]
+  const models = typeof model === 'string' && model !== '' ? [model] : []
+  if (alias === undefined) return { models, stream, predict }
+  return { models, stream, predict, alias, rewritten: Buffer.from(JSON.stringify(fields)) }
 }

@@ -8,7 +8,8 @@ import { writeError, type Dialect } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
 import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute } from '../proxy/exchange.js'
 import type { BodyKind, TokenUse } from './ollama.js'
-import { readOllamaBody, type OllamaRequestFields, type RequiredFields } from './ollamaBody.js'
+import type { RequestFields } from './requestFields.js'
+import type { TapFactory } from '../proxy/responseTap.js'
 import { admit } from '../auth/admit.js'
 import { normalizeModel } from '../auth/modelAllowList.js'
 import { accessFor } from '../auth/permissions.js'
@@ -16,15 +17,19 @@ import type { Principal } from '../auth/principal.js'
 
 export interface ProxyRouteSpec {
   dialect: Dialect
-  /** The API the route belongs to, for usage rows. */
+  /** The API the route belongs to, for usage rows, limits and the permission table. */
   api: string
   name: string
-  /** Fixed upstream path, or a function of the request path params for parametrised routes. */
-  upstreamPath: string | ((req: HttpRequest) => string | GatewayError)
+  /** Fixed upstream path, or one made from the request (its path params, or the model its path names). */
+  upstreamPath: string | ((req: HttpRequest, fields: RequestFields | undefined) => string | GatewayError)
   body: BodyKind
-  required: RequiredFields
-  sniffUsage: boolean
+  /** Reads a JSON body: the model (aliases resolved), streaming, the token limit, the body to send if changed. */
+  readFields?: (body: Buffer) => RequestFields | GatewayError
+  /** Routes whose path names the model (GET /v1/models/{model}): the fields that model gives. */
+  pathFields?: (req: HttpRequest) => RequestFields | GatewayError
   tokens: TokenUse
+  /** The response tap for one request (token counts; what the API changes in the reply). */
+  tap?: (fields: RequestFields | undefined, principal: Principal | undefined) => TapFactory | undefined
 }
 
 export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
@@ -33,11 +38,10 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     api: spec.api,
     name: spec.name,
     upstreamPath,
-    sniffUsage: spec.sniffUsage,
   })
   const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : undefined
   const limit = context.config.limits.max_body_bytes
-  const access = context.open ? 'public' : accessFor(`${spec.dialect}.${spec.name}`)
+  const access = context.open ? 'public' : accessFor(`${spec.api}.${spec.name}`)
 
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now()
@@ -53,9 +57,15 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     if (byAddress instanceof GatewayError) return reject(byAddress, hasBody)
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
     if (principal instanceof GatewayError) return reject(principal, hasBody)
+    const pathFields = spec.pathFields?.(req)
+    if (pathFields instanceof GatewayError) return reject(pathFields, hasBody, principal)
+    if (pathFields) {
+      const refusal = modelRefusal(principal, pathFields)
+      if (refusal) return reject(refusal, hasBody, principal, normalizeModel(pathFields.models[0]!))
+    }
     let route = fixedRoute
     if (!route) {
-      const path = (spec.upstreamPath as (req: HttpRequest) => string | GatewayError)(req)
+      const path = (spec.upstreamPath as Exclude<ProxyRouteSpec['upstreamPath'], string>)(req, pathFields)
       if (path instanceof GatewayError) return reject(path, true, principal)
       route = routeFor(path)
     }
@@ -75,11 +85,14 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       return true
     }
     if (!hasBody || spec.body === 'none') {
-      if (!admitted(undefined)) return
+      const model = pathFields ? normalizeModel(pathFields.models[0]!) : null
+      if (!admitted(undefined, model)) return
+      exchange.model = model
+      exchange.tapFactory = spec.tap?.(pathFields, principal)
       res.onAborted(exchange.clientAborted)
       return exchange.start(null, backend)
     }
-    if (spec.body === 'stream') {
+    if (spec.body === 'stream' || !spec.readFields) {
       if (!admitted(undefined)) return
       res.onAborted(exchange.clientAborted)
       exchange.bytesIn = Math.max(request.contentLength, 0)
@@ -90,35 +103,49 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       aborted = true
       exchange.clientAborted()
     })
+    const readFields = spec.readFields
     readBody(res, request.contentLength, limit, (error, body) => {
       if (aborted) return
-      const fields = error ?? readOllamaBody(body, spec.required)
+      const fields = error ?? readFields(body)
       // Usage rows and per-model limits count a model by its normal form: `llama3` and `llama3:latest` are one model.
       const named = fields instanceof GatewayError ? undefined : fields.models[0]
       const model = named === undefined ? null : normalizeModel(named)
-      const checked = fields instanceof GatewayError ? fields : modelRefusal(principal, fields.models)
+      const checked = fields instanceof GatewayError ? fields : modelRefusal(principal, fields)
       if (checked) {
         aborted = true
         // Past the size cap the rest of the body is unread: close the connection after answering.
         return res.cork(() => reject(checked, checked.code === 'body_too_large', principal, model))
       }
-      // Tokens: what the request asks to generate (or the configured guess) plus ~4 bytes of prompt per token.
-      const estimate =
-        spec.sniffUsage || spec.name === 'embeddings' ? (fields as OllamaRequestFields).predict : undefined
-      const tokens = estimate ?? (spec.sniffUsage ? context.config.limits.default_token_estimate : undefined)
+      const read = fields as RequestFields
+      const sent = read.rewritten ?? body
       let refused = false
-      res.cork(
-        () => (refused = !admitted(tokens === undefined ? undefined : tokens + Math.ceil(body.length / 4), model)),
-      )
+      res.cork(() => (refused = !admitted(tokenEstimate(spec.tokens, read, sent.length, context), model)))
       if (refused) {
         aborted = true
         return
       }
       exchange.model = model
       exchange.bytesIn = body.length
-      exchange.start(body, backend)
+      exchange.tapFactory = spec.tap?.(read, principal)
+      exchange.start(sent, backend)
     })
   }
+}
+
+/**
+ * Tokens a request reserves against token limits: what it may generate (its own limit, else the configured guess)
+ * plus about one token per 4 bytes of prompt; an embedding only its prompt; other routes none.
+ */
+function tokenEstimate(
+  use: TokenUse,
+  fields: RequestFields,
+  bodyBytes: number,
+  context: ExchangeContext,
+): number | undefined {
+  if (use === 'none') return undefined
+  const prompt = Math.ceil(bodyBytes / 4)
+  if (use === 'embed') return prompt
+  return (fields.predict ?? context.config.limits.default_token_estimate) + prompt
 }
 
 function refused(
@@ -153,11 +180,13 @@ function refused(
   }
 }
 
-function modelRefusal(principal: Principal | undefined, models: string[]): GatewayError | undefined {
+/** The allow-list applies to the model that really runs; a refused alias is named as the client sent it. */
+function modelRefusal(principal: Principal | undefined, fields: RequestFields): GatewayError | undefined {
   if (!principal) return undefined
-  for (const model of models) {
-    if (!principal.allowsModel(model))
-      return new GatewayError('model_not_allowed', `this credential may not use model "${model}"`)
+  for (const model of fields.models) {
+    if (principal.allowsModel(model)) continue
+    const named = fields.alias !== undefined && model === fields.models[0] ? `${fields.alias}" (${model})` : `${model}"`
+    return new GatewayError('model_not_allowed', `this credential may not use model "${named}`)
   }
   return undefined
 }

@@ -1,5 +1,5 @@
 // Mounts route tables on the uWS app: each path answers its methods, 405 (with Allow) for the others, and every
-// unknown path gets a 404 in Ollama's error shape.
+// unknown path gets a 404 in its API's error shape.
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../../native/uws.js'
 import { GatewayError } from '../errors.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
@@ -7,10 +7,15 @@ import { pickRequestId } from '../http/requestId.js'
 import type { ExchangeContext } from '../proxy/exchange.js'
 import { ollamaMounts, ollamaRoutes, rootRoute, type OllamaRoute } from './ollama.js'
 import { proxyHandler, type ProxyRouteSpec } from './proxyHandler.js'
+import { readOllamaBody } from './ollamaBody.js'
+import { openAiMounts, openAiRoutes, openAiSpec } from './openai.js'
+import { NativeUsageTap, type TapFactory } from '../proxy/responseTap.js'
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void
 
 const blobDigest = /^sha256[:-][0-9a-f]{64}$/
+
+const nativeTap = (): TapFactory => () => new NativeUsageTap()
 
 export function mountRoutes(app: TemplatedApp, context: ExchangeContext): void {
   mountOllama(app, rootRoute, ['/', '/ollama/v1', '/ollama/v1/'], context)
@@ -22,7 +27,18 @@ export function mountRoutes(app: TemplatedApp, context: ExchangeContext): void {
       context,
     )
   }
-  app.any('/*', (res, req) => answer(res, req, 'ollama', new GatewayError('not_found', `no route for ${req.getUrl()}`)))
+  for (const mount of openAiMounts) {
+    for (const route of openAiRoutes) {
+      const handler = proxyHandler(openAiSpec(route, mount, context.config, context.aliases), context)
+      mountMethods(app, mount + route.path, [route.method], handler, route.dialect)
+    }
+    app.any(`${mount}/*`, (res, req) => answer(res, req, 'openai', notFound(req)))
+  }
+  app.any('/*', (res, req) => answer(res, req, 'ollama', notFound(req)))
+}
+
+function notFound(req: HttpRequest): GatewayError {
+  return new GatewayError('not_found', `no route for ${req.getCaseSensitiveMethod()} ${req.getUrl()}`)
 }
 
 function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], context: ExchangeContext): void {
@@ -32,9 +48,10 @@ function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], con
     name: route.name,
     upstreamPath: route === rootRoute ? '/' : route.path.includes(':') ? blobPath : `/api${route.path}`,
     body: route.body,
-    required: route.required,
-    sniffUsage: route.sniffUsage,
     tokens: route.tokens,
+    // Aliases stand for models on the routes that run one; managing models by an alias name would mislead.
+    readFields: (body) => readOllamaBody(body, route.required, route.tokens === 'none' ? undefined : context.aliases),
+    tap: route.sniffUsage ? nativeTap : undefined,
   }
   const handler = proxyHandler(spec, context)
   for (const path of paths) mountMethods(app, path, route.methods, handler, 'ollama')

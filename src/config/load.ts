@@ -1,5 +1,6 @@
 // Loading order: built-in defaults < YAML file < PARALLAMA_<SECTION>__<KEY> env vars. Every problem found is reported
 // at once, with the key's path, the value and what was expected.
+import { aliasProblems } from '../models/aliases.js'
 import { existsSync, readFileSync } from 'node:fs'
 import { parseDocument } from 'yaml'
 import { schema, type Config } from './schema.js'
@@ -129,4 +130,8 @@ function finish(config: Config, problems: Problem[]): void {
     }
     seen.add(backend.name)
   })
+  for (const { index, expected } of aliasProblems(config.models.aliases)) {
+    const entry = config.models.aliases[index]!
+    problems.push({ path: `models.aliases[${index}]`, value: `${entry.alias} -> ${entry.model}`, expected })
+  }
 }

@@ -36,6 +36,21 @@ const price = section('The price of one model.', {
   completion: decimal({ doc: 'Price per million completion tokens.', default: 0, min: 0, max: 1e6 }),
 })
 
+const alias = section('A model name clients may use for another model.', {
+  alias: string({
+    doc: 'The name clients send (e.g. gpt-4o-mini).',
+    default: '',
+    pattern: /^[^\s]{1,200}$/,
+    describe: 'a model name without spaces',
+  }),
+  model: string({
+    doc: 'The Ollama model it stands for (e.g. llama3.2:3b).',
+    default: '',
+    pattern: /^[^\s]{1,200}$/,
+    describe: 'a model name without spaces',
+  }),
+})
+
 export const schema = section('Parallama configuration.', {
   server: section('Where the gateway listens.', {
     host: string({
@@ -219,6 +234,17 @@ export const schema = section('Parallama configuration.', {
       price,
       { default: [], minItems: 0, envShorthandField: 'model' },
     ),
+  }),
+  models: section('Model names as clients see them.', {
+    aliases: list(
+      'Aliases applied to requests on both APIs before allow-lists, limits and accounting, which all see the real model.',
+      alias,
+      { default: [], minItems: 0, envShorthandField: 'alias' },
+    ),
+    answer_with_alias: boolean({
+      doc: 'Replies to a request that used an alias name the alias in their model field, as the client asked.',
+      default: true,
+    }),
   }),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({

@@ -3,17 +3,56 @@ import type { HttpResponse } from '../../native/uws.js'
 import { errorTable, type GatewayError } from '../errors.js'
 import { statusLine } from './status.js'
 
-/** `ollama`: the native API's `{"error": "..."}`; `problem`: RFC 9457 problem details, for the auth and admin API. */
-export type Dialect = 'ollama' | 'problem'
+/**
+ * `ollama`: the native API's `{"error": "..."}`; `openai`: OpenAI's error object, for /v1; `anthropic`: Anthropic's, for
+ * /v1/messages; `problem`: RFC 9457 problem details, for the auth and admin API.
+ */
+export type Dialect = 'ollama' | 'openai' | 'anthropic' | 'problem'
 
 const contentTypes: Record<Dialect, string> = {
   ollama: 'application/json; charset=utf-8',
+  openai: 'application/json; charset=utf-8',
+  anthropic: 'application/json; charset=utf-8',
   problem: 'application/problem+json',
+}
+
+/**
+ * OpenAI's `code` for ours where its clients look for one: every refused credential is `invalid_api_key`, a used-up
+ * quota `insufficient_quota`. The rest keep our code (it is in the x-parallama-error header either way).
+ */
+export function openAiCode(error: GatewayError): string {
+  if (error.status === 401 && error.code !== 'invalid_credentials') return 'invalid_api_key'
+  if (error.code === 'quota_exceeded') return 'insufficient_quota'
+  return error.code
+}
+
+/** OpenAI's error `type` for a status (what its SDKs and tools branch on). */
+export function openAiType(error: GatewayError): string {
+  if (error.code === 'quota_exceeded') return 'insufficient_quota'
+  if (error.status === 401) return 'authentication_error'
+  if (error.status === 403) return 'permission_error'
+  if (error.status === 429) return 'rate_limit_error'
+  return error.status < 500 ? 'invalid_request_error' : 'api_error'
+}
+
+function anthropicType(error: GatewayError): string {
+  if (error.status === 404) return 'not_found_error'
+  if (error.status === 413) return 'request_too_large'
+  if (error.status === 429 || error.status === 401 || error.status === 403) return openAiType(error)
+  return error.status < 500 ? 'invalid_request_error' : 'api_error'
 }
 
 /** Body of an error in the route's dialect; the stable code rides along in each. */
 export function errorBody(dialect: Dialect, error: GatewayError, requestId: string): string {
   if (dialect === 'ollama') return JSON.stringify({ error: error.message, code: error.code })
+  if (dialect === 'openai') {
+    return JSON.stringify({
+      error: { message: error.message, type: openAiType(error), param: null, code: openAiCode(error) },
+    })
+  }
+  if (dialect === 'anthropic') {
+    return JSON.stringify({ type: 'error', error: { type: anthropicType(error), message: error.message } })
+  }
   return JSON.stringify({
     type: `urn:parallama:error:${error.code}`,
     title: errorTable[error.code].message,
@@ -38,6 +77,18 @@ export function writeError(
   res.writeStatus(statusLine(error.status))
   res.writeHeader('content-type', contentTypes[dialect])
   res.writeHeader('x-request-id', requestId)
+  res.writeHeader('x-parallama-error', error.code)
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.writeHeader(name, value)
   res.end(errorBody(dialect, error, requestId), close)
+}
+
+/** The last event of an SSE stream that failed after it began, in the route's dialect; undefined: none exists. */
+export function errorEvent(dialect: Dialect, message: string): string | undefined {
+  if (dialect === 'openai') {
+    return `data: ${JSON.stringify({ error: { message, type: 'api_error', param: null, code: 'upstream_failed' } })}\n\n`
+  }
+  if (dialect === 'anthropic') {
+    return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`
+  }
+  return undefined
 }

@@ -1,6 +1,7 @@
 // One proxied request: dispatched to a backend through undici's handler interface, its response streamed to the uWS
 // client as it arrives. It is the hot path: no per-chunk allocation beyond what uWS and undici need, no parse of the
 // body except the final line's fields (for routes that report usage).
+import type { ModelAliases } from '../models/aliases.js'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { HttpResponse } from '../../native/uws.js'
@@ -9,7 +10,8 @@ import type { Authenticate } from '../auth/admit.js'
 import type { Principal } from '../auth/principal.js'
 import type { ErrorCode, GatewayError } from '../errors.js'
 import type { Admission } from '../limits/limiter.js'
-import { writeError, type Dialect } from '../http/errorResponse.js'
+import { errorEvent, writeError, type Dialect } from '../http/errorResponse.js'
+import type { ResponseTap, TapFactory } from './responseTap.js'
 import type { RequestSnapshot } from '../http/requestSnapshot.js'
 import { ResponseStreamer } from '../http/responseStreamer.js'
 import { statusLine } from '../http/status.js'
@@ -29,8 +31,6 @@ export interface ExchangeRoute {
   name: string
   /** Path sent upstream. */
   upstreamPath: string
-  /** Read the final object's metrics (generate, chat, embed). */
-  sniffUsage: boolean
 }
 
 /** How one request ended, proxied or refused: what usage accounting, metrics and tests read. */
@@ -81,6 +81,8 @@ export interface ExchangeContext {
   ) => Admission | GatewayError
   /** Admission by client address (address rules), before anything else; undefined when none applies. */
   admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
+  /** Model aliases from the config, resolved in request bodies. */
+  aliases: ModelAliases
   /** Bench only: every route public, to measure what identity costs (see GatewayOptions.parts). */
   open?: boolean
 }
@@ -112,7 +114,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   bytesIn = 0
   private firstByteAt = 0
   private totalTimer: NodeJS.Timeout | undefined
-  private readonly sniffer: UsageSniffer | undefined
+  /** Makes the response's tap (token counts, and the changes an API makes to what the client gets). */
+  tapFactory: TapFactory | undefined
+  private tap: ResponseTap | undefined
+  private sse = false
   private usage: OllamaUsage | undefined
   private readonly tried: Backend[] = []
   private backend!: Backend
@@ -126,9 +131,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly context: ExchangeContext,
     private readonly startedAt: number,
     private readonly principal: Principal | undefined,
-  ) {
-    this.sniffer = route.sniffUsage ? new UsageSniffer() : undefined
-  }
+  ) {}
 
   /** Starts the upstream request; `res.onAborted` must already point at `clientAborted`. */
   start(body: Buffer | Readable | null, backend: Backend): void {
@@ -190,6 +193,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // Ollama's "server busy" carries no Retry-After; clients that back off on 503 look for one.
     if (status === 503 && !head.hasRetryAfter) head.headers.push('retry-after', '1')
     this.ndjson = head.contentType.startsWith('application/x-ndjson')
+    this.sse = head.contentType.startsWith('text/event-stream')
+    this.tap = this.tapFactory?.(status, head.contentType)
     this.head = head.headers
     this.contentLength = head.contentLength
     if (this.clientGone || this.answered) return false
@@ -206,18 +211,25 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    this.bytesOut += chunk.length
     this.chunks++
-    this.sniffer?.push(chunk)
+    const out = this.tap ? this.tap.push(chunk) : chunk
+    if (out === undefined) return true
+    this.bytesOut += out.length
     if (this.wholeBody) {
-      this.wholeBody.push(chunk)
+      this.wholeBody.push(out)
       return true
     }
-    return this.streamer ? this.streamer.push(chunk) : false
+    return this.streamer ? this.streamer.push(out) : false
   }
 
   onComplete(): void {
-    this.usage = this.sniffer?.finish()
+    const rest = this.tap?.end()
+    this.usage = this.tap?.usage()
+    if (rest) {
+      this.bytesOut += rest.length
+      if (this.wholeBody) this.wholeBody.push(rest)
+      else this.streamer?.push(rest)
+    }
     if (!this.clientGone && !this.answered) {
       if (this.wholeBody) this.res.cork(this.sendWhole)
       else this.streamer?.end()
@@ -239,8 +251,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // Mid-stream: end NDJSON with Ollama's own error line; anything else must not look complete. (Recorded first:
     // closing the connection runs onAborted, which would make this look like the client's doing.)
     this.finish(errorBeforeResponse(error, backend.name))
+    const lastEvent = this.sse ? errorEvent(this.route.dialect, errorMidStream(error, backend.name)) : undefined
     if (this.ndjson) {
       this.streamer.push(Buffer.from(JSON.stringify({ error: errorMidStream(error, backend.name) }) + '\n'))
+      this.streamer.end()
+    } else if (lastEvent) {
+      // OpenAI's and Anthropic's clients raise an error event as an error; the missing [DONE] says it is incomplete.
+      this.streamer.push(Buffer.from(lastEvent))
       this.streamer.end()
     } else {
       this.streamer.close()

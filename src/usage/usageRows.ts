@@ -5,7 +5,17 @@ import type { Pricing } from './pricing.js'
 import type { TokenSource, UsageRow } from './usageRow.js'
 
 /** Routes whose requests spend model tokens. */
-const tokenRoutes = new Set(['ollama.generate', 'ollama.chat', 'ollama.embed', 'ollama.embeddings'])
+const tokenRoutes = new Set([
+  'ollama.generate',
+  'ollama.chat',
+  'ollama.embed',
+  'ollama.embeddings',
+  'openai.chat_completions',
+  'openai.completions',
+  'openai.embeddings',
+  'openai.responses',
+  'openai.messages',
+])
 
 export function usageRowOf(result: ExchangeResult, pricing: Pricing): UsageRow {
   const { tokens, promptTokens, completionTokens } = countTokens(result)

@@ -1,0 +1,154 @@
+// The OpenAI-compatible API (and the Anthropic-style messages Ollama also serves), mounted at /v1 and /openai/v1 and
+// forwarded to Ollama's own /v1 endpoints. What the gateway changes is only what it must: aliases, the usage chunk a
+// client did not ask for, the model list a key may see, and the model name an alias-using client expects back.
+import type { HttpRequest } from '../../native/uws.js'
+import type { Principal } from '../auth/principal.js'
+import type { Config } from '../config/schema.js'
+import { GatewayError } from '../errors.js'
+import type { Dialect } from '../http/errorResponse.js'
+import type { ModelAliases } from '../models/aliases.js'
+import { JsonTap, type JsonRewrite } from '../proxy/jsonTap.js'
+import type { TapFactory } from '../proxy/responseTap.js'
+import { SseTap } from '../proxy/sseTap.js'
+import type { TokenUse } from './ollama.js'
+import { readOpenAiBody, type OpenAiBody } from './openaiBody.js'
+import type { ProxyRouteSpec } from './proxyHandler.js'
+import type { RequestFields } from './requestFields.js'
+
+export const openAiMounts = ['/v1', '/openai/v1']
+
+export interface OpenAiRoute {
+  name: string
+  method: 'GET' | 'POST'
+  /** Path under /v1 (`/models/*`: the rest of the path is a model name, which may contain slashes). */
+  path: string
+  dialect: Dialect
+  body: OpenAiBody | 'none'
+  tokens: TokenUse
+}
+
+export const openAiRoutes: OpenAiRoute[] = [
+  {
+    name: 'chat_completions',
+    method: 'POST',
+    path: '/chat/completions',
+    dialect: 'openai',
+    body: 'completions',
+    tokens: 'generate',
+  },
+  {
+    name: 'completions',
+    method: 'POST',
+    path: '/completions',
+    dialect: 'openai',
+    body: 'completions',
+    tokens: 'generate',
+  },
+  { name: 'embeddings', method: 'POST', path: '/embeddings', dialect: 'openai', body: 'embeddings', tokens: 'embed' },
+  { name: 'responses', method: 'POST', path: '/responses', dialect: 'openai', body: 'responses', tokens: 'generate' },
+  { name: 'messages', method: 'POST', path: '/messages', dialect: 'anthropic', body: 'messages', tokens: 'generate' },
+  { name: 'models', method: 'GET', path: '/models', dialect: 'openai', body: 'none', tokens: 'none' },
+  { name: 'model', method: 'GET', path: '/models/*', dialect: 'openai', body: 'none', tokens: 'none' },
+]
+
+/** The proxy spec of an OpenAI route at one mount (the model route reads its model from the path there). */
+export function openAiSpec(route: OpenAiRoute, mount: string, config: Config, aliases: ModelAliases): ProxyRouteSpec {
+  const answerWithAlias = config.models.answer_with_alias
+  const spec: ProxyRouteSpec = {
+    dialect: route.dialect,
+    api: 'openai',
+    name: route.name,
+    upstreamPath: `/v1${route.path}`,
+    body: route.body === 'none' ? 'none' : 'json',
+    tokens: route.tokens,
+  }
+  const body = route.body
+  if (body !== 'none') {
+    spec.readFields = (raw) => readOpenAiBody(raw, body, aliases)
+    spec.tap = (fields) => generationTap(fields, answerWithAlias)
+  }
+  if (route.name === 'models') spec.tap = (_fields, principal) => () => new JsonTap(modelList(principal, aliases))
+  if (route.name === 'model') {
+    const prefix = `${mount}/models/`
+    spec.pathFields = (req) => modelInPath(req, prefix, aliases)
+    spec.upstreamPath = (_req, fields) => `/v1/models/${encodeURIComponent(fields!.models[0]!)}`
+    spec.tap = (fields) => () => new JsonTap(oneModel(fields!, answerWithAlias))
+  }
+  return spec
+}
+
+/** Streams: SSE events (usage read, and removed if the client did not ask); whole replies: the usage object. */
+function generationTap(fields: RequestFields | undefined, answerWithAlias: boolean): TapFactory {
+  const rename =
+    answerWithAlias && fields?.alias !== undefined ? { from: fields.models[0]!, to: fields.alias } : undefined
+  return (status, contentType) => {
+    if (contentType.startsWith('text/event-stream')) {
+      return new SseTap({ stripUsage: fields?.clientWantsUsage === false, rename })
+    }
+    if (status >= 400) return new JsonTap(completeError)
+    return new JsonTap(rename ? (reply) => renamed(reply, rename.to) : undefined)
+  }
+}
+
+function renamed(reply: any, model: string): unknown {
+  if (reply && typeof reply === 'object' && typeof reply.model === 'string') reply.model = model
+  return reply
+}
+
+/**
+ * Ollama's /v1 errors carry `code: null`; OpenAI's clients look for `model_not_found` on a 404 for a model. Anything
+ * else passes as Ollama wrote it.
+ */
+const completeError: JsonRewrite = (reply) => {
+  const error = reply?.error
+  if (error && typeof error === 'object' && (error.code === null || error.code === undefined)) {
+    if (error.type === 'not_found_error' || /not found/i.test(String(error.message))) error.code = 'model_not_found'
+  }
+  return reply
+}
+
+/** GET /models: only what the caller may use, and the aliases of those, named as clients will ask for them. */
+function modelList(principal: Principal | undefined, aliases: ModelAliases): JsonRewrite {
+  return (reply) => {
+    if (!reply || !Array.isArray(reply.data)) return completeError(reply)
+    const allowed = reply.data.filter(
+      (entry: { id?: unknown }) => typeof entry?.id === 'string' && (!principal || principal.allowsModel(entry.id)),
+    )
+    const byId = new Map(allowed.map((entry: { id: string }) => [entry.id, entry]))
+    for (const { alias, model } of aliases.entries) {
+      const target = byId.get(model) ?? allowed.find((entry: { id: string }) => sameModel(entry.id, model))
+      if (target) allowed.push({ ...target, id: alias })
+    }
+    return { ...reply, data: allowed }
+  }
+}
+
+function sameModel(a: string, b: string): boolean {
+  const tagged = (name: string) => (name.slice(name.lastIndexOf('/') + 1).includes(':') ? name : `${name}:latest`)
+  return tagged(a.toLowerCase()) === tagged(b.toLowerCase())
+}
+
+/** GET /models/{model}: the model as the client named it (an alias), and OpenAI's code when there is none. */
+function oneModel(fields: RequestFields, answerWithAlias: boolean): JsonRewrite {
+  return (reply) => {
+    if (reply?.error) return completeError(reply)
+    if (answerWithAlias && fields.alias !== undefined && reply && typeof reply === 'object') reply.id = fields.alias
+    return reply
+  }
+}
+
+/** The model a /models/{model} path names (URL-decoded, slashes allowed), with its alias resolved. */
+function modelInPath(req: HttpRequest, prefix: string, aliases: ModelAliases): RequestFields | GatewayError {
+  const url = req.getUrl()
+  let name: string
+  try {
+    name = decodeURIComponent(url.slice(prefix.length))
+  } catch {
+    return new GatewayError('invalid_request', `invalid model name in the path: ${url.slice(prefix.length)}`)
+  }
+  if (name === '') return new GatewayError('invalid_request', 'name a model: /models/{model}')
+  const target = aliases.targetOf(name)
+  const fields: RequestFields = { models: [target ?? name], stream: false, predict: undefined }
+  if (target !== undefined) fields.alias = name
+  return fields
+}
