@@ -69,7 +69,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (requestKnobs.fault === 'reset') return void req.socket.destroy()
     if (requestKnobs.fault === 'stall') return
     if (requestKnobs.fault === 'busy') {
-      native.sendError(res, 503, 'server busy, please try again.  maximum pending requests exceeded')
+      const busy = 'server busy, please try again.  maximum pending requests exceeded'
+      // Each API's middleware shapes Ollama's errors its own way.
+      const path = req.url ?? ''
+      if (path.startsWith('/v1/messages')) responses.sendAnthropicError(res, 503, busy)
+      else if (path.startsWith('/v1/')) openai.sendOpenAIError(res, 503, busy)
+      else native.sendError(res, 503, busy)
       return done()
     }
     route(req, res, requestKnobs, done)

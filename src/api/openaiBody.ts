@@ -31,11 +31,11 @@ export function readOpenAiBody(body: Buffer, kind: OpenAiBody, aliases: ModelAli
     }
     clientWantsUsage = (options as { include_usage?: unknown } | null | undefined)?.include_usage === true
     if (!clientWantsUsage) {
-      fields.stream_options = { ...(options as object | null | undefined), include_usage: true }
+      fields.stream_options = { ...options, include_usage: true }
       changed = true
     }
   }
-  const fieldsRead: RequestFields = { models: [fields.model as string], stream, predict }
+  const fieldsRead: RequestFields = { models: [fields.model], stream, predict }
   if (alias !== undefined) fieldsRead.alias = alias
   if (clientWantsUsage !== undefined) fieldsRead.clientWantsUsage = clientWantsUsage
   if (changed) fieldsRead.rewritten = Buffer.from(JSON.stringify(fields))

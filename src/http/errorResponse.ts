@@ -1,6 +1,6 @@
 // Gateway-made error responses, in the dialect of the API the route belongs to.
 import type { HttpResponse } from '../../native/uws.js'
-import { errorTable, type GatewayError } from '../errors.js'
+import { errorTable, type ErrorCode, type GatewayError } from '../errors.js'
 import { statusLine } from './status.js'
 
 /**
@@ -83,9 +83,9 @@ export function writeError(
 }
 
 /** The last event of an SSE stream that failed after it began, in the route's dialect; undefined: none exists. */
-export function errorEvent(dialect: Dialect, message: string): string | undefined {
+export function errorEvent(dialect: Dialect, message: string, code: ErrorCode): string | undefined {
   if (dialect === 'openai') {
-    return `data: ${JSON.stringify({ error: { message, type: 'api_error', param: null, code: 'upstream_failed' } })}\n\n`
+    return `data: ${JSON.stringify({ error: { message, type: 'api_error', param: null, code } })}\n\n`
   }
   if (dialect === 'anthropic') {
     return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`

@@ -18,7 +18,7 @@ import { statusLine } from '../http/status.js'
 import { markDown, type Backend } from './backends.js'
 import { readUpstreamHead } from './responseHeaders.js'
 import { errorBeforeResponse, errorMidStream, ExchangeAbort, neverReachedBackend } from './upstreamErrors.js'
-import { UsageSniffer, type OllamaUsage } from './usageSniffer.js'
+import type { OllamaUsage } from './usageSniffer.js'
 
 /** Bodies up to this size are sent with one `end(body)`; larger ones stream (uWS's cork buffer is 16 KiB). */
 const wholeBodyLimit = 14 * 1024
@@ -250,8 +250,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     // Mid-stream: end NDJSON with Ollama's own error line; anything else must not look complete. (Recorded first:
     // closing the connection runs onAborted, which would make this look like the client's doing.)
-    this.finish(errorBeforeResponse(error, backend.name))
-    const lastEvent = this.sse ? errorEvent(this.route.dialect, errorMidStream(error, backend.name)) : undefined
+    const failure = errorBeforeResponse(error, backend.name)
+    this.finish(failure)
+    const message = errorMidStream(error, backend.name)
+    const lastEvent = this.sse ? errorEvent(this.route.dialect, message, failure.code) : undefined
     if (this.ndjson) {
       this.streamer.push(Buffer.from(JSON.stringify({ error: errorMidStream(error, backend.name) }) + '\n'))
       this.streamer.end()

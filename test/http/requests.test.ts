@@ -63,7 +63,7 @@ t.test('unknown paths: 404; known paths with the wrong method: 405 with Allow', 
   const rig = await startRig(t)
   const missing = await call(rig, 'GET', '/api/nothing')
   t.equal(missing.status, 404)
-  t.same(missing.json(), { error: 'no route for /api/nothing', code: 'not_found' })
+  t.same(missing.json(), { error: 'no route for GET /api/nothing', code: 'not_found' })
   const wrong = await call(rig, 'GET', '/api/generate')
   t.equal(wrong.status, 405)
   t.equal(wrong.headers.allow, 'POST')
