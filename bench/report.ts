@@ -77,6 +77,18 @@ export function printReport(measurements: Measurement[]): Goal[] {
       met: cpuRatio <= 2,
     })
   }
+  const rewritten = find('v1chat32 c50', 'parallama')
+  const passed = find('v1chat32+usage c50', 'parallama')
+  if (rewritten && passed) {
+    const ratio = rewritten.rps / passed.rps
+    goals.push({
+      goal: 'SSE usage rewriting vs pass-through throughput ≥ 0.95',
+      scenario: 'v1chat32 c50',
+      value: round(ratio),
+      target: 0.95,
+      met: ratio >= 0.95,
+    })
+  }
   for (const scenario of new Set(measurements.map((entry) => entry.scenario))) {
     const ours = find(scenario, 'parallama')
     const bare = find(scenario, 'no-auth')

@@ -6,12 +6,26 @@ export interface Scenario {
   name: string
   describe: string
   /** Which goal the scenario checks. */
-  kind: 'latency' | 'small' | 'stream' | 'realistic'
+  kind: 'latency' | 'small' | 'stream' | 'realistic' | 'sse'
   load: Omit<LoadSpec, 'seconds'>
 }
 
 const generateBody = (stream: boolean) =>
   JSON.stringify({ model: 'llama3.2:3b', prompt: 'Why is the sky blue?', stream })
+
+/** A streamed OpenAI chat of 32 tokens, with or without the client asking for usage. */
+const chat = (includeUsage: boolean) =>
+  ({
+    method: 'POST',
+    path: '/v1/chat/completions',
+    body: JSON.stringify({
+      model: 'llama3.2:3b',
+      messages: [{ role: 'user', content: 'Why is the sky blue?' }],
+      stream: true,
+      ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+    }),
+    headers: { 'x-emulator-tokens': '32' },
+  }) as const
 
 function scenarios(): Scenario[] {
   const tags = { method: 'GET', path: '/api/tags' } as const
@@ -48,6 +62,19 @@ function scenarios(): Scenario[] {
       describe: 'streamed generate, 32 tokens, 50 connections',
       kind: 'stream',
       load: { ...stream, connections: 50 },
+    },
+    {
+      name: 'v1chat32 c50',
+      describe:
+        'streamed /v1/chat/completions, 32 tokens, 50 connections; the gateway adds include_usage and strips it',
+      kind: 'sse',
+      load: { ...chat(false), connections: 50 },
+    },
+    {
+      name: 'v1chat32+usage c50',
+      describe: 'the same with include_usage asked by the client: the SSE events pass through untouched',
+      kind: 'sse',
+      load: { ...chat(true), connections: 50 },
     },
     {
       name: 'realistic c400',

@@ -92,6 +92,13 @@ t.test('a key sees and uses only its models, however the request spells or route
     t.equal(await status(() => openai.models.retrieve('cheap')), 403, 'an alias of one in the path')
     t.equal(await status(() => openai.embeddings.create({ model: 'nomic-embed-text', input: 'x' })), 403)
   }
+  const native = await request(`${rig.url}/api/generate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'cheap', prompt: 'x', stream: false }),
+  })
+  t.equal(native.statusCode, 403, 'the native API resolves aliases before its allow-list too')
+  t.match(await native.body.json(), { code: 'model_not_allowed', error: /"cheap" \(qwen2\.5:0\.5b\)/ })
   const family = rig.addKey({ models: ['llama3:*'] })
   const openai = client(rig, family.key)
   t.equal(
