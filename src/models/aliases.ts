@@ -32,7 +32,9 @@ export function aliasProblems(entries: readonly AliasEntry[]): { index: number; 
   const seen = new Set<string>()
   entries.forEach(({ alias, model }, index) => {
     const normal = normalizeModel(alias)
-    if (seen.has(normal)) problems.push({ index, expected: `an alias no other entry defines ("${alias}" is twice)` })
+    if (alias === '' || model === '') problems.push({ index, expected: 'both an alias and the model it stands for' })
+    else if (seen.has(normal))
+      problems.push({ index, expected: `an alias no other entry defines ("${alias}" is twice)` })
     else if (normal === normalizeModel(model)) problems.push({ index, expected: 'an alias of another model' })
     else if (aliases.has(normalizeModel(model))) {
       problems.push({ index, expected: `a real model as target ("${model}" is itself an alias; aliases do not chain)` })

@@ -133,6 +133,44 @@ t.test('every kind of wrong value names its path, the value and what was expecte
     ['size unit', { limits: { max_body_bytes: '10 parsecs' } }, {}, /^limits.max_body_bytes: a size such as/],
     ['size too small', { limits: { max_body_bytes: 10 } }, {}, /^limits.max_body_bytes: a size .* from 1024/],
     ['level', { log: { level: 'loud' } }, {}, /^log.level: one of debug, info, warn, error, silent/],
+    [
+      'alias twice',
+      {
+        models: {
+          aliases: [
+            { alias: 'gpt-4o', model: 'a:1' },
+            { alias: 'GPT-4o', model: 'b:1' },
+          ],
+        },
+      },
+      {},
+      /^models.aliases\[1\]: an alias no other entry defines \("GPT-4o" is twice\)/,
+    ],
+    [
+      'alias chain',
+      {
+        models: {
+          aliases: [
+            { alias: 'a', model: 'b' },
+            { alias: 'b', model: 'c:1' },
+          ],
+        },
+      },
+      {},
+      /^models.aliases\[0\]: a real model as target \("b" is itself an alias/,
+    ],
+    [
+      'alias of itself',
+      { models: { aliases: [{ alias: 'llama3', model: 'llama3:latest' }] } },
+      {},
+      /^models.aliases\[0\]: an alias of another model/,
+    ],
+    [
+      'alias without model',
+      { models: { aliases: [{ alias: 'x' }] } },
+      {},
+      /^models.aliases\[0\]: both an alias and the model/,
+    ],
     ['env not a key', {}, { PARALLAMA_SERVER__PROT: '1' }, /^PARALLAMA_SERVER__PROT: an env var naming a config key/],
     ['env names a section', {}, { PARALLAMA_SERVER: '1' }, /^PARALLAMA_SERVER: an env var naming/],
     ['env wrong type', {}, { PARALLAMA_SERVER__PORT: 'eighty' }, /^server.port: an integer/],

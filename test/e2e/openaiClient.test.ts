@@ -89,6 +89,15 @@ t.test('legacy completions: per-chunk usage only when asked; embeddings count th
   )
   t.equal(asked.length, 5)
   t.match(asked.at(-1), { choices: [], usage: { prompt_tokens: 3, completion_tokens: 3 } })
+  const split = rig.nextEnd()
+  const straddling = await collect(
+    await openai.chat.completions.create(
+      { model: 'qwen2.5:0.5b', messages: [{ role: 'user', content: 'once upon' }], stream: true, max_tokens: 6 },
+      { headers: { 'x-emulator-chunk-bytes': '7' } },
+    ),
+  )
+  t.equal(straddling.length, 7, 'events split across 7-byte chunks arrive whole, the usage chunk still removed')
+  t.match((await split).usage, { promptTokens: 3, completionTokens: 6 })
   const ended = rig.nextEnd()
   const whole = await openai.completions.create({ model: 'qwen2.5:0.5b', prompt: 'once upon', max_tokens: 4 })
   t.equal(whole.choices[0]!.text, 'The quick brown fox')
