@@ -49,7 +49,13 @@ interface QuotaState {
 }
 
 export class Limiter {
-  private readonly buckets = new LRUCache<string, TokenBucket>({ max: 1_000_000 })
+  /**
+   * Buckets of keys and users: a plain map (several times cheaper to read than the LRU), as their number is bounded by
+   * the database's keys and users times the kinds of limit; cleared when the rules change.
+   */
+  private readonly buckets = new Map<string, TokenBucket>()
+  /** Buckets of client addresses, which anyone can multiply: bounded. */
+  private readonly addressBuckets = new LRUCache<string, TokenBucket>({ max: 1_000_000 })
   private readonly inFlight = new Map<string, number>()
   private readonly quotas = new LRUCache<string, QuotaState>({ max: 1_000_000 })
 
@@ -64,6 +70,7 @@ export class Limiter {
     // Changed limits start over with full buckets (a bucket sized for the old limit would mislead); quotas are read
     // again from the rollups.
     this.buckets.clear()
+    this.addressBuckets.clear()
     this.quotas.clear()
   }
 
@@ -184,10 +191,11 @@ export class Limiter {
 
   private bucket(limit: AppliedLimit, now: number): TokenBucket {
     // Changed rules clear every bucket (replaceRules), so the counter alone names one.
-    let bucket = this.buckets.get(limit.counter)
+    const buckets = limit.rule.subjectType === 'ip' ? this.addressBuckets : this.buckets
+    let bucket = buckets.get(limit.counter)
     if (!bucket) {
       bucket = new TokenBucket(limit.value, windowMs[limit.kind as BucketKind], now)
-      this.buckets.set(limit.counter, bucket)
+      buckets.set(limit.counter, bucket)
     }
     return bucket
   }
