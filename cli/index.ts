@@ -7,19 +7,21 @@ import { dbCommand } from './db.js'
 import { keyCommand } from './key.js'
 import { limitCommand } from './limit.js'
 import { serveCommand } from './serve.js'
+import { statusCommand } from './status.js'
 import { usageCommand } from './usage.js'
 import { userCommand } from './user.js'
 
 await yargs(hideBin(process.argv))
   .scriptName('parallama')
   .command(serveCommand)
+  .command(statusCommand)
   .command(configCommand)
   .command(dbCommand)
   .command(userCommand)
   .command(keyCommand)
   .command(usageCommand)
   .command(limitCommand)
-  .demandCommand(1, 'name a command: serve, config, db, user, key, usage or limit')
+  .demandCommand(1, 'name a command: serve, status, config, db, user, key, usage or limit')
   .strict()
   .recommendCommands()
   .completion('completion', 'print a shell completion script')

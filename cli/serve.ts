@@ -1,7 +1,11 @@
-// `parallama serve`: runs the gateway in the foreground (what systemd starts) until SIGINT or SIGTERM.
+// `parallama serve`: runs the gateway in the foreground (what systemd starts). SIGTERM/SIGINT: a graceful stop
+// (requests in flight may finish within server.drain_timeout), exit 0. SIGHUP: reload the config file; what cannot
+// change while running is reported, and a config with problems is refused (the running one stays).
 import type { CommandModule } from 'yargs'
-import { createLogger } from '../src/logger.js'
-import { startGateway } from '../src/server.js'
+import { loadConfig } from '../src/config/load.js'
+import { ConfigError } from '../src/config/validate.js'
+import { createLogger, flushStdout, type Logger } from '../src/logger.js'
+import { startGateway, type Gateway } from '../src/server.js'
 import { configOption, loadConfigOrExit } from './options.js'
 
 export const serveCommand: CommandModule = {
@@ -9,27 +13,49 @@ export const serveCommand: CommandModule = {
   describe: 'run the gateway in the foreground',
   builder: (yargs) => yargs.options(configOption),
   handler: async (argv) => {
-    const { config, source } = loadConfigOrExit(argv.config as string | undefined)
+    const path = argv.config as string | undefined
+    const { config, source } = loadConfigOrExit(path)
     const logger = createLogger(config.log.level)
     logger.info('starting', { config: source, pid: process.pid, node: process.version })
-    let gateway
+    let gateway: Gateway
     try {
       gateway = await startGateway(config, { logger })
     } catch (error) {
       logger.error('cannot start', { err: error })
+      flushStdout()
       process.exit(1)
     }
     const stop = (signal: string): void => {
-      logger.info('stopping', { signal })
+      logger.info('stopping', { signal, requests: gateway.inFlight })
       gateway.close().then(
-        () => process.exit(0),
+        () => {
+          logger.info('stopped')
+          flushStdout()
+          process.exit(0)
+        },
         (error: unknown) => {
           logger.error('error while stopping', { err: error })
+          flushStdout()
           process.exit(1)
         },
       )
     }
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
+    process.on('SIGHUP', () => reload(gateway, path ?? source, logger))
   },
+}
+
+function reload(gateway: Gateway, path: string, logger: Logger): void {
+  let next
+  try {
+    next = loadConfig({ path: path === '(built-in defaults)' ? undefined : path }).config
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    logger.error('config reload refused; the running config stays', { config: path, problems: error.message })
+    return
+  }
+  const restart = gateway.reload(next)
+  logger.info('config reloaded', { config: path })
+  if (restart.length > 0) logger.warn('changed settings that apply only after a restart', { keys: restart })
 }

@@ -28,6 +28,7 @@ export const errorTable = {
   permission_denied: { status: 403, message: 'this credential may not use this route' },
   model_not_allowed: { status: 403, message: 'this credential may not use this model' },
   no_backend: { status: 503, message: 'no backend is available' },
+  shutting_down: { status: 503, message: 'the gateway is shutting down; retry (another instance may answer)' },
   upstream_unreachable: { status: 502, message: 'the backend could not be reached' },
   upstream_timeout: { status: 504, message: 'the backend did not answer in time' },
   upstream_failed: { status: 502, message: 'the backend failed while answering' },

@@ -29,9 +29,24 @@ export function createLogger(level: LogLevel, write: (line: string) => void = wr
   return logger
 }
 
+/**
+ * Lines written in one turn of the event loop go out in one write (a request log line each would otherwise cost a
+ * syscall per request); what is pending is written at exit too.
+ */
+let pending = ''
 function writeStdout(line: string): void {
-  process.stdout.write(line)
+  if (pending === '') setImmediate(flushStdout)
+  pending += line
 }
+
+export function flushStdout(): void {
+  if (pending === '') return
+  const out = pending
+  pending = ''
+  process.stdout.write(out)
+}
+
+process.on('exit', flushStdout)
 
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) {

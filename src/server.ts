@@ -4,7 +4,10 @@ import { mountRoutes } from './api/routes.js'
 import type { Config } from './config/schema.js'
 import type { Logger } from './logger.js'
 import { closeBackends, createBackends, pickBackend, type Backend } from './proxy/backends.js'
-import type { ExchangeEnd } from './proxy/exchange.js'
+import type { Exchange, ExchangeContext, ExchangeEnd, ExchangeResult } from './proxy/exchange.js'
+import { markServer, rotateBackup } from './store/backup.js'
+import { mkdirSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Accounting } from './usage/accounting.js'
 import { Limiter, type Admission } from './limits/limiter.js'
 import { RuleSet } from './limits/rules.js'
@@ -37,7 +40,18 @@ export interface Gateway {
   store: Store
   authenticator: Authenticator
   accounting: Accounting
-  close(): Promise<void>
+  /** Requests being proxied now. */
+  readonly inFlight: number
+  /**
+   * Applies a new config without dropping a connection: backends, timeouts, request limits, log level, aliases and
+   * prices. Returns the keys that changed but need a restart (listen address, database, ...).
+   */
+  reload(config: Config): string[]
+  /**
+   * Stops: no new connections or requests, requests in flight may finish within `drainMs` (default
+   * server.drain_timeout) and are ended after it, usage is flushed, the database closed.
+   */
+  close(drainMs?: number): Promise<void>
 }
 
 /** The binding takes (host, port, options, callback); its published types omit that form. */
@@ -92,7 +106,12 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     if (changes.some((change) => change.kind === 'limits_changed'))
       limiter.replaceRules(new RuleSet(store.limits.all()))
   })
-  const backends = createBackends(config)
+  let backends = createBackends(config)
+  const aliases = new ModelAliases(config.models.aliases)
+  const live = new Set<Exchange>()
+  const requestLog = (result: ExchangeResult) => {
+    if (context.config.log.requests && logger.enabled('info')) logger.info('request', requestLine(result))
+  }
   const app = uws.App()
   mountAuthRoutes(app, { authenticate, logger, sessions, store })
   mountAdminRoutes(app, {
@@ -102,21 +121,28 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     usage: accounting.store,
     flushUsage: () => accounting.recorder.drain(),
   })
-  mountRoutes(app, {
+  const context: ExchangeContext = {
     config,
     authenticate,
     backends,
     pick: (skip) => pickBackend(backends, skip),
-    onEnd,
+    onEnd: onEnd
+      ? (result) => {
+          onEnd(result)
+          requestLog(result)
+        }
+      : requestLog,
     usageHeaders: accounting.usageHeaders,
-    aliases: new ModelAliases(config.models.aliases),
+    aliases,
+    live,
     open: parts === 'proxy',
     admit:
       parts === 'all'
         ? (principal, api, model, tokenEstimate) => limiter.admit(principal, api, model, tokenEstimate)
         : () => unlimited,
     admitAddress: parts === 'all' ? (address, api) => limiter.admitAddress(address, api) : () => undefined,
-  })
+  }
+  mountRoutes(app, context)
   const { host, port } = config.server
   // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split
   // traffic. (The JS fallback listens with node:net, which never shares, and has no options argument.)
@@ -133,22 +159,117 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   }
   const actualPort = uws.us_socket_local_port(listenSocket)
   logger.info('listening', { host, port: actualPort, native, backends: backends.map((backend) => backend.url) })
+  const unmark = markServer(config.database.path)
+  const backups = scheduleBackups(config.database, logger)
   let closed = false
   return {
     port: actualPort,
-    backends,
+    get backends() {
+      return backends
+    },
     store,
     authenticator,
     accounting,
-    async close() {
+    get inFlight() {
+      return live.size
+    },
+    reload(next) {
+      const restart = needsRestart(context.config, next)
+      if (JSON.stringify(next.backends) !== JSON.stringify(context.config.backends)) {
+        const old = backends
+        backends = createBackends(next)
+        context.backends = backends
+        // Requests on the old pools finish there; the pools close once they are done.
+        void closeBackends(old)
+      }
+      context.config = next
+      aliases.replace(next.models.aliases)
+      accounting.reprice(next.usage)
+      logger.level = next.log.level
+      return restart
+    },
+    async close(drainMs = context.config.server.drain_timeout) {
       if (closed) return
       closed = true
       uws.us_listen_socket_close(listenSocket)
+      context.draining = true
+      await waitFor(() => live.size === 0, drainMs)
+      if (live.size > 0) {
+        logger.warn('ending requests still running after the drain timeout', { requests: live.size })
+        for (const exchange of live) exchange.shutdown()
+        await waitFor(() => live.size === 0, 2000)
+      }
+      clearInterval(backups)
       ;(app as unknown as { close(): void }).close()
       await closeBackends(backends)
       await accounting.close()
       authenticator.stop()
+      unmark()
       store.close()
     },
   }
+}
+
+/** Resolves when `done()` holds, or after `ms`. */
+async function waitFor(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!done() && Date.now() < deadline) await sleep(Math.min(50, Math.max(1, deadline - Date.now())))
+}
+
+/** What a reload cannot change while running: listening, the database, credentials' secrets and pools' sizes. */
+function needsRestart(current: Config, next: Config): string[] {
+  const keys: string[] = []
+  const sections = ['server', 'database', 'auth', 'upstream', 'usage'] as const
+  const live = new Set([
+    'server.drain_timeout',
+    'usage.currency',
+    'usage.default_prompt_price',
+    'usage.default_completion_price',
+    'usage.prices',
+  ])
+  for (const section of sections) {
+    const before = current[section] as Record<string, unknown>
+    const after = next[section] as Record<string, unknown>
+    for (const key of Object.keys(after)) {
+      const name = `${section}.${key}`
+      if (!live.has(name) && JSON.stringify(before[key]) !== JSON.stringify(after[key])) keys.push(name)
+    }
+  }
+  return keys
+}
+
+/** The request's log line: who (ids, never a credential), what, how it ended, its tokens and timings. */
+function requestLine(result: ExchangeResult): Record<string, unknown> {
+  return {
+    request_id: result.requestId,
+    user_id: result.userId,
+    key_id: result.keyId,
+    api: result.api,
+    route: result.route,
+    model: result.model,
+    backend: result.backend,
+    status: result.status,
+    error: result.errorCode,
+    prompt_tokens: result.usage?.promptTokens,
+    completion_tokens: result.usage?.completionTokens,
+    ttfb_ms: result.firstByteAt > 0 ? Math.round((result.firstByteAt - result.startedAt) * 10) / 10 : undefined,
+    duration_ms: Math.round((result.endedAt - result.startedAt) * 10) / 10,
+    client_ip: result.clientIp,
+    aborted: result.clientAborted || undefined,
+  }
+}
+
+/** The scheduled backup (database.backup_dir), if configured. */
+function scheduleBackups(database: Config['database'], logger: Logger): NodeJS.Timeout | undefined {
+  if (!database.backup_dir) return undefined
+  const run = () => {
+    mkdirSync(database.backup_dir, { recursive: true, mode: 0o750 })
+    rotateBackup(database.path, database.backup_dir, database.backup_keep).then(
+      (file) => logger.info('scheduled backup written', { file }),
+      (error: unknown) => logger.error('scheduled backup failed', { err: error }),
+    )
+  }
+  const timer = setInterval(run, database.backup_interval)
+  timer.unref()
+  return timer
 }

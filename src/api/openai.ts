@@ -52,8 +52,14 @@ export const openAiRoutes: OpenAiRoute[] = [
 ]
 
 /** The proxy spec of an OpenAI route at one mount (the model route reads its model from the path there). */
-export function openAiSpec(route: OpenAiRoute, mount: string, config: Config, aliases: ModelAliases): ProxyRouteSpec {
-  const answerWithAlias = config.models.answer_with_alias
+export function openAiSpec(
+  route: OpenAiRoute,
+  mount: string,
+  context: { config: Config; aliases: ModelAliases },
+): ProxyRouteSpec {
+  const { aliases } = context
+  // Read per request: a reload (SIGHUP) may change it.
+  const answerWithAlias = () => context.config.models.answer_with_alias
   const spec: ProxyRouteSpec = {
     dialect: route.dialect,
     api: 'openai',
@@ -65,14 +71,14 @@ export function openAiSpec(route: OpenAiRoute, mount: string, config: Config, al
   const body = route.body
   if (body !== 'none') {
     spec.readFields = (raw) => readOpenAiBody(raw, body, aliases)
-    spec.tap = (fields) => generationTap(fields, answerWithAlias)
+    spec.tap = (fields) => generationTap(fields, answerWithAlias())
   }
   if (route.name === 'models') spec.tap = (_fields, principal) => () => new JsonTap(modelList(principal, aliases))
   if (route.name === 'model') {
     const prefix = `${mount}/models/`
     spec.pathFields = (req) => modelInPath(req, prefix, aliases)
     spec.upstreamPath = (_req, fields) => `/v1/models/${encodeURIComponent(fields!.models[0]!)}`
-    spec.tap = (fields) => () => new JsonTap(oneModel(fields!, answerWithAlias))
+    spec.tap = (fields) => () => new JsonTap(oneModel(fields!, answerWithAlias()))
   }
   return spec
 }

@@ -32,6 +32,8 @@ export interface ProxyRouteSpec {
   tap?: (fields: RequestFields | undefined, principal: Principal | undefined) => TapFactory | undefined
 }
 
+const shuttingDown = new GatewayError('shutting_down', undefined, { 'retry-after': '1' })
+
 export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
   const routeFor = (upstreamPath: string): ExchangeRoute => ({
     dialect: spec.dialect,
@@ -40,13 +42,16 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     upstreamPath,
   })
   const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : undefined
-  const limit = context.config.limits.max_body_bytes
   const access = context.open ? 'public' : accessFor(`${spec.api}.${spec.name}`)
 
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now()
     const request = snapshotRequest(req, res, req.getUrl())
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
+    if (context.draining) {
+      writeError(res, spec.dialect, request.requestId, shuttingDown, true)
+      return
+    }
     const byAddress = context.admitAddress(request.clientIp, spec.api)
     /** Answers an error and reports the refused request (usage rows count rejected requests too). */
     const reject = (error: GatewayError, close: boolean, who?: Principal, model: string | null = null) => {
@@ -104,7 +109,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       exchange.clientAborted()
     })
     const readFields = spec.readFields
-    readBody(res, request.contentLength, limit, (error, body) => {
+    readBody(res, request.contentLength, context.config.limits.max_body_bytes, (error, body) => {
       if (aborted) return
       const fields = error ?? readFields(body)
       // Usage rows and per-model limits count a model by its normal form: `llama3` and `llama3:latest` are one model.

@@ -29,7 +29,7 @@ export function mountRoutes(app: TemplatedApp, context: ExchangeContext): void {
   }
   for (const mount of openAiMounts) {
     for (const route of openAiRoutes) {
-      const handler = proxyHandler(openAiSpec(route, mount, context.config, context.aliases), context)
+      const handler = proxyHandler(openAiSpec(route, mount, context), context)
       mountMethods(app, mount + route.path, [route.method], handler, route.dialect)
     }
     app.any(`${mount}/*`, (res, req) => answer(res, req, 'openai', notFound(req)))

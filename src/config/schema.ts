@@ -65,6 +65,11 @@ export const schema = section('Parallama configuration.', {
       min: 0,
       max: 65535,
     }),
+    drain_timeout: duration({
+      doc: 'On SIGTERM, how long requests in flight (streams too) may run on before they are ended.',
+      default: 30_000,
+      min: 0,
+    }),
     max_header_bytes: bytes({
       doc: 'Largest request header block accepted (long JWTs need more than the 4 KiB default of uWS).',
       default: 16384,
@@ -137,6 +142,19 @@ export const schema = section('Parallama configuration.', {
       doc: 'How long a write waits for another process (the CLI) holding the write lock.',
       default: 5000,
       min: 1,
+    }),
+    backup_dir: string({
+      doc: "Folder for scheduled online backups (parallama-<time>.db, verified, written atomically); '' for none.",
+      default: '',
+      pattern: /^.*$/,
+      describe: 'a folder path, or empty',
+    }),
+    backup_interval: duration({ doc: 'How often the scheduled backup runs.', default: 86_400_000, min: 60_000 }),
+    backup_keep: integer({
+      doc: 'How many scheduled backups are kept (the oldest go).',
+      default: 7,
+      min: 1,
+      max: 1000,
     }),
   }),
   auth: section('Credentials: API keys and login sessions.', {
@@ -251,6 +269,10 @@ export const schema = section('Parallama configuration.', {
       doc: 'Least severe level written.',
       default: 'info',
       values: ['debug', 'info', 'warn', 'error', 'silent'],
+    }),
+    requests: boolean({
+      doc: 'One info line per request: id, user and key id (never the key), route, model, status, tokens, durations.',
+      default: true,
     }),
   }),
 })

@@ -11,7 +11,14 @@ export class ModelAliases {
   /** Normal form of an alias -> the model as configured. */
   private readonly targets = new Map<string, string>()
 
-  constructor(readonly entries: readonly AliasEntry[]) {
+  constructor(public entries: readonly AliasEntry[]) {
+    this.replace(entries)
+  }
+
+  /** New aliases from a reloaded config; requests already read keep the model they resolved. */
+  replace(entries: readonly AliasEntry[]): void {
+    this.entries = entries
+    this.targets.clear()
     for (const { alias, model } of entries) this.targets.set(normalizeModel(alias), model)
   }
 

@@ -83,6 +83,10 @@ export interface ExchangeContext {
   admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
   /** Model aliases from the config, resolved in request bodies. */
   aliases: ModelAliases
+  /** Exchanges in progress, for a graceful shutdown to wait for (and, past its deadline, to end). */
+  live?: Set<Exchange>
+  /** Set while shutting down: new requests are refused (503 shutting_down) so that the drain can end. */
+  draining?: boolean
   /** Bench only: every route public, to measure what identity costs (see GatewayOptions.parts). */
   open?: boolean
 }
@@ -141,6 +145,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.backend = backend
     this.tried.push(backend)
+    this.context.live?.add(this)
     backend.outstanding++
     this.body = body
     const { request, context } = this
@@ -164,6 +169,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.cancel(new ExchangeAbort('client_gone'))
   }
 
+  /** Ends the request because the gateway stops: the client gets an error answer, or its stream's error ending. */
+  shutdown(): void {
+    this.cancel(new ExchangeAbort('shutdown'))
+  }
+
   /**
    * Cancels the upstream request. One still queued in the pool has no abort function yet: it is cancelled when undici
    * connects it, and a client waiting past timeouts.total is answered now rather than then.
@@ -171,7 +181,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private cancel(reason: ExchangeAbort): void {
     this.abortReason ??= reason
     if (this.abortUpstream) return this.abortUpstream(reason)
-    if (reason.reason === 'total_timeout' && !this.clientGone) {
+    if (reason.reason !== 'client_gone' && !this.clientGone) {
       this.gatewayError = errorBeforeResponse(reason, this.backend.name)
       this.status = this.gatewayError.status
       this.answered = true
@@ -294,6 +304,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private finish(error: GatewayError | undefined): void {
     if (this.finished) return
     this.finished = true
+    this.context.live?.delete(this)
     this.backend.outstanding--
     if (this.totalTimer) clearTimeout(this.totalTimer)
     const used =

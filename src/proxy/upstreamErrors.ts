@@ -4,13 +4,23 @@ import { GatewayError } from '../errors.js'
 
 /** Why we aborted the upstream ourselves. */
 export class ExchangeAbort extends Error {
-  constructor(readonly reason: 'client_gone' | 'total_timeout') {
-    super(reason === 'client_gone' ? 'the client went away' : 'the request took longer than timeouts.total')
+  constructor(readonly reason: 'client_gone' | 'total_timeout' | 'shutdown') {
+    super(abortMessages[reason])
   }
 }
 
+const abortMessages = {
+  client_gone: 'the client went away',
+  total_timeout: 'the request took longer than timeouts.total',
+  shutdown: 'the gateway is shutting down and could not wait for this request any longer',
+}
+
 export function errorBeforeResponse(error: unknown, backendName: string): GatewayError {
-  if (error instanceof ExchangeAbort) return new GatewayError('upstream_timeout', error.message)
+  if (error instanceof ExchangeAbort) {
+    return error.reason === 'shutdown'
+      ? new GatewayError('shutting_down', error.message, { 'retry-after': '1' })
+      : new GatewayError('upstream_timeout', error.message)
+  }
   const code = (error as { code?: string }).code
   switch (code) {
     case 'UND_ERR_HEADERS_TIMEOUT':

@@ -25,7 +25,10 @@ export interface StoreOptions {
   now?: () => number
 }
 
-export function openStore(config: Config['database'], options: StoreOptions): Store {
+export function openStore(
+  config: Pick<Config['database'], 'path' | 'migrate_on_start' | 'busy_timeout'>,
+  options: StoreOptions,
+): Store {
   const db = openDatabase(config.path, { busyTimeoutMs: config.busy_timeout })
   try {
     if (options.migrate) migrate(db)

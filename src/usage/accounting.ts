@@ -15,13 +15,13 @@ const hourMs = 3_600_000
 export class Accounting {
   readonly store: UsageStore
   readonly recorder: UsageRecorder
-  readonly pricing: Pricing
+  pricing: Pricing
   private cleanupTimer: NodeJS.Timeout | undefined
 
   constructor(
     db: Db,
     database: Config['database'],
-    private readonly config: Config['usage'],
+    private config: Config['usage'],
     private readonly logger: Logger,
   ) {
     this.store = new UsageStore(db)
@@ -31,6 +31,12 @@ export class Accounting {
       { flushIntervalMs: config.flush_interval, flushRows: config.flush_rows },
       logger,
     )
+  }
+
+  /** Prices from a reloaded config (retention and flushing keep their start-up values). */
+  reprice(config: Config['usage']): void {
+    this.config = config
+    this.pricing = new Pricing(config)
   }
 
   start(): void {

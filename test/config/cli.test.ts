@@ -1,5 +1,5 @@
 // The `parallama` command as an admin runs it: config check, serve, and the refusal of uWS's slow JS fallback.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import net from 'node:net'
@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
+import { serveProcess } from '../helpers/serveProcess.js'
 
 const cli = 'dist/cli/index.js'
 if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first (npm test does)`)
@@ -55,28 +56,13 @@ t.test('config defaults prints the documented file', async (t) => {
   t.match(out.stdout, /# Where the gateway listens\.\nserver:\n/)
 })
 
-/** Starts `parallama serve` and resolves once it logs `listening` (or rejects with what it printed). */
+/** Starts `parallama serve` on this file's database. */
 function serve(env: Record<string, string>) {
-  const child = spawn(process.execPath, [cli, 'serve', '--config', join(dir, 'none.yaml')], {
-    env: {
-      PATH: process.env.PATH,
-      PARALLAMA_DATABASE__PATH: database,
-      PARALLAMA_AUTH__JWT_SECRET_FILE: join(dir, 'jwt.key'),
-      ...env,
-    },
+  return serveProcess(join(dir, 'none.yaml'), {
+    PARALLAMA_DATABASE__PATH: database,
+    PARALLAMA_AUTH__JWT_SECRET_FILE: join(dir, 'jwt.key'),
+    ...env,
   })
-  let output = ''
-  const listening = new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (data: Buffer) => {
-      output += data.toString()
-      const match = /"msg":"listening".*"port":(\d+)/.exec(output)
-      if (match) resolve(Number(match[1]))
-    })
-    child.stderr.on('data', (data: Buffer) => (output += data.toString()))
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${output}`)))
-  })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-  return { child, listening, exited, output: () => output }
 }
 
 t.test('serve runs in the foreground, proxies, and stops on SIGTERM with exit 0', async (t) => {
