@@ -1,7 +1,8 @@
 // `parallama config check`: validates a config file and prints the effective configuration, secrets masked.
 // `parallama config defaults`: prints the documented default file (what conf/parallama.yaml holds).
+// `parallama config reference`: every key as a Markdown table (the admin guide's reference section).
 import type { CommandModule } from 'yargs'
-import { renderDocumented, renderEffective } from '../src/config/describe.js'
+import { renderDocumented, renderEffective, renderReference } from '../src/config/describe.js'
 import { configOption, loadConfigOrExit } from './options.js'
 
 export const configCommand: CommandModule = {
@@ -10,13 +11,18 @@ export const configCommand: CommandModule = {
   builder: (yargs) =>
     yargs
       .positional('action', {
-        choices: ['check', 'defaults'] as const,
-        describe: 'check: validate and print the effective config; defaults: print the documented default file',
+        choices: ['check', 'defaults', 'reference'] as const,
+        describe:
+          'check: validate and print the effective config; defaults: print the documented default file; reference: every key as a Markdown table',
       })
       .options({ ...configOption, json: { type: 'boolean', default: false, describe: 'print as JSON' } }),
   handler: (argv) => {
     if (argv.action === 'defaults') {
       process.stdout.write(renderDocumented(defaultsHeader))
+      return
+    }
+    if (argv.action === 'reference') {
+      process.stdout.write(renderReference())
       return
     }
     const { config, source } = loadConfigOrExit(argv.config as string | undefined)

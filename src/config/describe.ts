@@ -60,3 +60,33 @@ function renderFields(node: SectionNode, indent: string, path: string): string[]
 function scalar(value: unknown): string {
   return stringify(value, { lineWidth: 0 }).trimEnd()
 }
+
+/** Every key as a Markdown table row (key, default, what it does, environment variable): the admin guide's reference. */
+export function renderReference(): string {
+  const rows = ['| key | default | meaning | environment |', '| --- | --- | --- | --- |']
+  const walk = (node: SchemaNode, path: string): void => {
+    if (node.kind === 'section') {
+      for (const [key, child] of Object.entries(node.fields)) walk(child, path ? `${path}.${key}` : key)
+      return
+    }
+    const shown =
+      node.kind === 'list'
+        ? node.default.length === 0
+          ? '[]'
+          : JSON.stringify(node.default)
+        : node.secret
+          ? '(environment only)'
+          : node.format
+            ? node.format(node.default)
+            : JSON.stringify(node.default)
+    const doc =
+      node.kind === 'leaf'
+        ? `${node.doc} Expects ${node.expects}.`
+        : `${node.doc} Each entry: ${Object.keys(node.item.fields).join(', ')}.`
+    rows.push(
+      `| \`${path}\` | \`${shown.replace(/\|/g, '\\|')}\` | ${doc.replace(/\|/g, '\\|')} | \`${envName(path)}\` |`,
+    )
+  }
+  walk(schema, '')
+  return rows.join('\n') + '\n'
+}

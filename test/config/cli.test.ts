@@ -1,6 +1,6 @@
 // The `parallama` command as an admin runs it: config check, serve, and the refusal of uWS's slow JS fallback.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import net from 'node:net'
 import { join } from 'node:path'
@@ -140,4 +140,13 @@ t.test('serve on a port already taken exits 1 (no silent port sharing)', async (
   })
   t.equal(result.status, 1)
   t.match(result.stdout, new RegExp(`cannot listen on 127.0.0.1:${port}`))
+})
+
+t.test('the admin guide holds the reference of every config key', async (t) => {
+  const reference = run(['config', 'reference'])
+  t.equal(reference.code, 0)
+  const guide = readFileSync('docs/admin-guide.md', 'utf8')
+  const keys = [...reference.stdout.matchAll(/^\| `([a-z_.]+)` \|/gm)].map((match) => match[1]!)
+  t.ok(keys.length > 40, `${keys.length} keys`)
+  for (const key of keys) t.match(guide, new RegExp(`^\\| \`${key.replace(/\./g, '\\.')}\` +\\|`, 'm'), key)
 })
