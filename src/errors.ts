@@ -44,6 +44,8 @@ export class GatewayError extends Error {
     readonly code: ErrorCode,
     message: string = errorTable[code].message,
     readonly headers?: Record<string, string>,
+    /** A detail for metrics, e.g. which kind of limit refused (rpm, tpm, daily_tokens). */
+    readonly detail?: string,
   ) {
     super(message)
     this.status = errorTable[code].status

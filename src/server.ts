@@ -18,6 +18,9 @@ import type { Authenticator } from './auth/authenticator.js'
 import { createIdentity, type Identity } from './auth/identity.js'
 import { openStore, type Store } from './store/store.js'
 import { ModelAliases } from './models/aliases.js'
+import { GatewayMetrics } from './metrics/gatewayMetrics.js'
+import { BackendHealth } from './proxy/backendHealth.js'
+import { mountOpsRoutes } from './api/ops.js'
 
 export interface GatewayOptions {
   logger: Logger
@@ -109,7 +112,29 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   let backends = createBackends(config)
   const aliases = new ModelAliases(config.models.aliases)
   const live = new Set<Exchange>()
+  const metrics = config.metrics.enabled
+    ? new GatewayMetrics(
+        {
+          backends: () => backends,
+          inFlight: () => {
+            let streams = 0
+            for (const exchange of live) if (exchange.streaming) streams++
+            return { requests: live.size, streams }
+          },
+          usageQueue: () => ({
+            ...accounting.recorder.stats,
+            queued: accounting.recorder.queued,
+            pending: accounting.recorder.pending,
+          }),
+          keyCache: () => authenticator.keys.stats,
+        },
+        config.metrics.key_labels,
+      )
+    : undefined
+  const health = new BackendHealth(() => backends, config.metrics.backend_check_interval)
+  health.start()
   const requestLog = (result: ExchangeResult) => {
+    metrics?.observe(result)
     if (context.config.log.requests && logger.enabled('info')) logger.info('request', requestLine(result))
   }
   const app = uws.App()
@@ -123,6 +148,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   })
   const context: ExchangeContext = {
     config,
+    logger,
     authenticate,
     backends,
     pick: (skip) => pickBackend(backends, skip),
@@ -142,6 +168,16 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         : () => unlimited,
     admitAddress: parts === 'all' ? (address, api) => limiter.admitAddress(address, api) : () => undefined,
   }
+  mountOpsRoutes(app, {
+    authenticate,
+    logger,
+    config: () => context.config,
+    db: store.db,
+    backends: () => backends,
+    health,
+    metrics,
+    aliases,
+  })
   mountRoutes(app, context)
   const { host, port } = config.server
   // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split
@@ -151,6 +187,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     else app.listen(host, port, resolve)
   })
   if (!listenSocket) {
+    health.stop()
+    metrics?.close()
     await accounting.close()
     authenticator.stop()
     store.close()
@@ -200,6 +238,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         await waitFor(() => live.size === 0, 2000)
       }
       clearInterval(backups)
+      health.stop()
+      metrics?.close()
       ;(app as unknown as { close(): void }).close()
       await closeBackends(backends)
       await accounting.close()

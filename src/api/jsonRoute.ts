@@ -23,7 +23,9 @@ export interface JsonCall {
   address: string
 }
 
-export type JsonReply = { status: number; body: unknown } | GatewayError
+/** A JSON body, or (`text`) a body sent as it is with its own content type (the Prometheus exposition). */
+export type JsonReply =
+  { status: number; body: unknown } | { status: number; text: string; contentType: string } | GatewayError
 
 export interface JsonRouteContext {
   authenticate: Authenticate
@@ -51,10 +53,10 @@ export function jsonRoute(
       res.cork(() => {
         if (reply instanceof GatewayError) return writeError(res, 'problem', request.requestId, reply)
         res.writeStatus(statusLine(reply.status))
-        res.writeHeader('content-type', 'application/json; charset=utf-8')
+        res.writeHeader('content-type', 'text' in reply ? reply.contentType : 'application/json; charset=utf-8')
         res.writeHeader('cache-control', 'no-store')
         res.writeHeader('x-request-id', request.requestId)
-        res.end(JSON.stringify(reply.body))
+        res.end('text' in reply ? reply.text : JSON.stringify(reply.body))
       })
     }
     const run = (body: Record<string, unknown>): void => {

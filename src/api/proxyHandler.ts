@@ -44,9 +44,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
   const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : undefined
   const access = context.open ? 'public' : accessFor(`${spec.api}.${spec.name}`)
 
-  return (res: HttpResponse, req: HttpRequest): void => {
-    const startedAt = performance.now()
-    const request = snapshotRequest(req, res, req.getUrl())
+  const handle = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
     if (context.draining) {
       writeError(res, spec.dialect, request.requestId, shuttingDown, true)
@@ -109,7 +107,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       exchange.clientAborted()
     })
     const readFields = spec.readFields
-    readBody(res, request.contentLength, context.config.limits.max_body_bytes, (error, body) => {
+    const onBody = (error: GatewayError | undefined, body: Buffer): void => {
       if (aborted) return
       const fields = error ?? readFields(body)
       // Usage rows and per-model limits count a model by its normal form: `llama3` and `llama3:latest` are one model.
@@ -119,7 +117,8 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       if (checked) {
         aborted = true
         // Past the size cap the rest of the body is unread: close the connection after answering.
-        return res.cork(() => reject(checked, checked.code === 'body_too_large', principal, model))
+        res.cork(() => reject(checked, checked.code === 'body_too_large', principal, model))
+        return
       }
       const read = fields as RequestFields
       const sent = read.rewritten ?? body
@@ -133,8 +132,46 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       exchange.bytesIn = body.length
       exchange.tapFactory = spec.tap?.(read, principal)
       exchange.start(sent, backend)
+    }
+    readBody(res, request.contentLength, context.config.limits.max_body_bytes, (error, body) => {
+      try {
+        onBody(error, body)
+      } catch (failure) {
+        internalError(res, spec, request, startedAt, failure, context)
+      }
     })
   }
+  return (res: HttpResponse, req: HttpRequest): void => {
+    const startedAt = performance.now()
+    const request = snapshotRequest(req, res, req.getUrl())
+    try {
+      handle(res, req, request, startedAt)
+    } catch (error) {
+      internalError(res, spec, request, startedAt, error, context)
+    }
+  }
+}
+
+/**
+ * A bug in a handler: logged with its stack and the request id, answered 500 in the route's dialect (unless an answer
+ * already went out), counted like any refused request. The process and the next request go on.
+ */
+function internalError(
+  res: HttpResponse,
+  spec: ProxyRouteSpec,
+  request: RequestSnapshot,
+  startedAt: number,
+  error: unknown,
+  context: ExchangeContext,
+): void {
+  context.logger?.error('request handler failed', { request_id: request.requestId, route: spec.name, err: error })
+  const failure = new GatewayError('internal_error')
+  try {
+    res.cork(() => writeError(res, spec.dialect, request.requestId, failure, true))
+  } catch {
+    // The response was already ended or the client is gone: nothing more to say.
+  }
+  context.onEnd?.(refused(request, spec, failure, startedAt, undefined, null))
 }
 
 /**
@@ -173,6 +210,7 @@ function refused(
     backend: null,
     status: error.status,
     errorCode: error.code,
+    limitKind: error.detail,
     usage: undefined,
     chunks: 0,
     clientAborted: false,
@@ -180,6 +218,7 @@ function refused(
     bytesOut: 0,
     clientIp: request.clientIp,
     startedAt,
+    dispatchedAt: 0,
     firstByteAt: 0,
     endedAt: performance.now(),
   }

@@ -60,6 +60,11 @@ export const routeAccess: Record<string, RouteAccess> = {
   'auth.keys_create': 'manage_own_keys',
   'auth.keys_revoke': 'manage_own_keys',
   'admin.usage': 'view_own_usage',
+  'ops.health': 'public',
+  'ops.ready': 'public',
+  // Public at the door: the handler lets allow-listed addresses in, and asks anyone else for view_metrics.
+  'ops.metrics': 'public',
+  'ops.discovery': 'authenticated',
   'admin.usage_requests': 'view_own_usage',
 }
 

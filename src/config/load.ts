@@ -1,5 +1,6 @@
 // Loading order: built-in defaults < YAML file < PARALLAMA_<SECTION>__<KEY> env vars. Every problem found is reported
 // at once, with the key's path, the value and what was expected.
+import { parseRange } from '../limits/rules.js'
 import { aliasProblems } from '../models/aliases.js'
 import { existsSync, readFileSync } from 'node:fs'
 import { parseDocument } from 'yaml'
@@ -130,6 +131,14 @@ function finish(config: Config, problems: Problem[]): void {
     }
     seen.add(backend.name)
   })
+  for (const range of config.metrics.allow_from
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    if (!parseRange(range)) {
+      problems.push({ path: 'metrics.allow_from', value: range, expected: 'address ranges such as 127.0.0.1/32' })
+    }
+  }
   for (const { index, expected } of aliasProblems(config.models.aliases)) {
     const entry = config.models.aliases[index]!
     problems.push({ path: `models.aliases[${index}]`, value: `${entry.alias} -> ${entry.model}`, expected })

@@ -264,6 +264,24 @@ export const schema = section('Parallama configuration.', {
       default: true,
     }),
   }),
+  metrics: section('Prometheus metrics at GET /metrics, and the health checks.', {
+    enabled: boolean({ doc: 'Serve /metrics and count requests for it.', default: true }),
+    allow_from: string({
+      doc: 'Client addresses (comma-separated CIDR) that may scrape /metrics without a credential; others need view_metrics.',
+      default: '127.0.0.1/32,::1/128',
+      pattern: /^[0-9a-fA-F.:/, ]*$/,
+      describe: 'comma-separated address ranges, such as 10.0.0.0/8,::1/128',
+    }),
+    key_labels: boolean({
+      doc: 'Label request counts with user and key ids too (one series per key: mind the cardinality).',
+      default: false,
+    }),
+    backend_check_interval: duration({
+      doc: 'How often each backend is asked for /api/version; /ready needs one that answered within 3 intervals.',
+      default: 5000,
+      min: 100,
+    }),
+  }),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({
       doc: 'Least severe level written.',

@@ -233,6 +233,7 @@ function refusal(limit: AppliedLimit, waitMs: number, owner: string): GatewayErr
     'rate_limit_exceeded',
     `rate limit exceeded: ${limit.value} ${describe[limit.kind]} (${owner}); retry in ${seconds} s`,
     { 'retry-after': String(seconds) },
+    limit.kind,
   )
 }
 
@@ -272,5 +273,6 @@ function quotaRefusal(limit: AppliedLimit, waitMs: number, principal: Principal)
     'quota_exceeded',
     `quota used up: ${limit.value} ${counts} per ${period} (${ownerOf(limit, principal)}); it renews in ${seconds} s`,
     { 'retry-after': String(seconds) },
+    limit.kind,
   )
 }

@@ -12,6 +12,9 @@ export interface Backend {
   outstanding: number
   /** Date.now() until which the backend is passed over after refusing a connection. */
   downUntil: number
+  /** Date.now() of the last health check it answered (0: none yet), and why the last one failed. */
+  lastOkAt: number
+  lastError: string | undefined
 }
 
 export function createBackends(config: Config): Backend[] {
@@ -21,6 +24,8 @@ export function createBackends(config: Config): Backend[] {
     weight: backend.weight,
     outstanding: 0,
     downUntil: 0,
+    lastOkAt: 0,
+    lastError: undefined,
     pool: new Pool(backend.url, {
       connections: config.upstream.connections,
       keepAliveTimeout: config.upstream.keep_alive_timeout,

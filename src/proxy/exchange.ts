@@ -1,6 +1,7 @@
 // One proxied request: dispatched to a backend through undici's handler interface, its response streamed to the uWS
 // client as it arrives. It is the hot path: no per-chunk allocation beyond what uWS and undici need, no parse of the
 // body except the final line's fields (for routes that report usage).
+import type { Logger } from '../logger.js'
 import type { ModelAliases } from '../models/aliases.js'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
@@ -56,10 +57,13 @@ export interface ExchangeResult {
   bytesIn: number
   bytesOut: number
   clientIp: string
-  /** performance.now() marks; firstByteAt is 0 when no response started. */
+  /** performance.now() marks; dispatchedAt (sent upstream) and firstByteAt are 0 when that never happened. */
   startedAt: number
+  dispatchedAt: number
   firstByteAt: number
   endedAt: number
+  /** For a refusal by a limit: which kind (rpm, tpm, daily_tokens, ...). */
+  limitKind?: string
 }
 
 export type ExchangeEnd = (result: ExchangeResult) => void
@@ -81,6 +85,8 @@ export interface ExchangeContext {
   ) => Admission | GatewayError
   /** Admission by client address (address rules), before anything else; undefined when none applies. */
   admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
+  /** Where a handler's unexpected failure is logged. */
+  logger?: Logger
   /** Model aliases from the config, resolved in request bodies. */
   aliases: ModelAliases
   /** Exchanges in progress, for a graceful shutdown to wait for (and, past its deadline, to end). */
@@ -117,6 +123,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   addressAdmission: Admission | undefined
   bytesIn = 0
   private firstByteAt = 0
+  private dispatchedAt = 0
+  /** The Server-Timing value of the response head: what the gateway took, and the upstream's first byte. */
+  private timing = ''
   private totalTimer: NodeJS.Timeout | undefined
   /** Makes the response's tap (token counts, and the changes an API makes to what the client gets). */
   tapFactory: TapFactory | undefined
@@ -148,6 +157,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.context.live?.add(this)
     backend.outstanding++
     this.body = body
+    this.dispatchedAt = performance.now()
     const { request, context } = this
     backend.pool.dispatch(
       {
@@ -167,6 +177,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.streamer?.abort()
     if (this.body && !Buffer.isBuffer(this.body)) this.body.destroy()
     this.cancel(new ExchangeAbort('client_gone'))
+  }
+
+  /** Whether the response streams (a long reply) rather than going out whole. */
+  get streaming(): boolean {
+    return this.streamer !== undefined
   }
 
   /** Ends the request because the gateway stops: the client gets an error answer, or its stream's error ending. */
@@ -200,6 +215,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.resumeUpstream = resume
     const head = readUpstreamHead(rawHeaders, this.request.requestId)
     if (this.admission) head.headers.push(...this.admission.headers)
+    // What Parallama itself took before the request went upstream, then the backend's time to its first byte.
+    this.timing = `gateway;dur=${ms(this.dispatchedAt - this.startedAt)}, upstream;dur=${ms(this.firstByteAt - this.dispatchedAt)}`
     // Ollama's "server busy" carries no Retry-After; clients that back off on 503 look for one.
     if (status === 503 && !head.hasRetryAfter) head.headers.push('retry-after', '1')
     this.ndjson = head.contentType.startsWith('application/x-ndjson')
@@ -215,6 +232,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     } else {
       this.streamer = new ResponseStreamer(this.res)
       this.streamer.onDrain = this.resumeUpstream
+      head.headers.push('server-timing', this.timing)
       this.streamer.start(status, head.headers)
     }
     return true
@@ -292,6 +310,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     res.writeStatus(statusLine(this.status))
     const head = this.head!
     for (let i = 0; i < head.length; i += 2) res.writeHeader(head[i]!, head[i + 1]!)
+    res.writeHeader('server-timing', `${this.timing}, total;dur=${ms(performance.now() - this.startedAt)}`)
     // A whole reply's counts are known before its headers go out: say what it cost.
     const costHeaders = this.usage && this.context.usageHeaders?.(this.model, this.usage)
     if (costHeaders)
@@ -332,8 +351,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
       bytesOut: this.bytesOut,
       clientIp: this.request.clientIp,
       startedAt: this.startedAt,
+      dispatchedAt: this.dispatchedAt,
       firstByteAt: this.firstByteAt,
       endedAt: performance.now(),
     })
   }
+}
+
+/** Milliseconds with 0.1 precision, as Server-Timing durations are read. */
+function ms(value: number): string {
+  return (Math.round(value * 10) / 10).toString()
 }

@@ -49,6 +49,8 @@ export async function startRig(
     log: { level: 'debug', ...settings.log },
     database: { path: join(dir, 'parallama.db'), ...settings.database },
     auth: { jwt_secret_file: join(dir, 'jwt.key'), ...settings.auth },
+    // Tests count the requests the emulator sees: no health checks unless a test asks for them.
+    metrics: { backend_check_interval: '1h', ...settings.metrics },
   })
   const logs: string[] = []
   const ended: ExchangeResult[] = []

@@ -1,0 +1,235 @@
+// What /metrics exposes: every request counted when it ends (by API, route, status class, model, backend), its
+// timings and tokens, refusals by reason, and at scrape time the state of backends, the usage queue, the key cache,
+// the event loop and the process. Labels are bounded: a model is a label once a request for it succeeded, up to
+// `maxModels` (then "other"), and user or key ids appear only when metrics.key_labels allows it.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { Backend } from '../proxy/backends.js'
+import type { ExchangeResult } from '../proxy/exchange.js'
+import { Counter, Gauge, Histogram, Registry } from './registry.js'
+
+const maxModels = 100
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]
+const rateBuckets = [1, 5, 10, 20, 30, 50, 75, 100, 150, 200, 500, 1000]
+
+export interface MetricsSources {
+  backends: () => Backend[]
+  inFlight: () => { requests: number; streams: number }
+  usageQueue: () => { queued: number; pending: number; lastFlushMs: number; flushes: number; failures: number }
+  keyCache: () => { hits: number; lookups: number; negativeHits: number }
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry()
+  private readonly models = new Set<string>()
+  private readonly requests: Counter
+  private readonly errors: Counter
+  private readonly authFailures: Counter
+  private readonly limitRejections: Counter
+  private readonly promptTokens: Counter
+  private readonly completionTokens: Counter
+  private readonly overhead: Histogram
+  private readonly ttfb: Histogram
+  private readonly duration: Histogram
+  private readonly tokenRate: Histogram
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+
+  constructor(
+    sources: MetricsSources,
+    private readonly keyLabels: boolean,
+  ) {
+    const r = this.registry
+    const requestLabels = keyLabels
+      ? ['api', 'route', 'status_class', 'model', 'backend', 'user_id', 'key_id']
+      : ['api', 'route', 'status_class', 'model', 'backend']
+    this.requests = r.add(
+      new Counter('parallama_requests_total', 'Requests that ended, refused ones included.', requestLabels),
+    )
+    this.errors = r.add(new Counter('parallama_errors_total', 'Gateway-made errors by their stable code.', ['code']))
+    this.authFailures = r.add(
+      new Counter('parallama_auth_failures_total', 'Refused credentials by reason.', ['reason']),
+    )
+    this.limitRejections = r.add(
+      new Counter('parallama_limit_rejections_total', 'Requests refused by a rate limit or quota.', ['code', 'kind']),
+    )
+    this.promptTokens = r.add(
+      new Counter('parallama_prompt_tokens_total', 'Prompt tokens, as Ollama counted them.', ['model']),
+    )
+    this.completionTokens = r.add(
+      new Counter('parallama_completion_tokens_total', 'Completion tokens, as Ollama counted them.', ['model']),
+    )
+    this.overhead = r.add(
+      new Histogram(
+        'parallama_gateway_overhead_seconds',
+        'Time from a request’s arrival to its dispatch upstream (body, credential, limits).',
+        ['api'],
+        overheadBuckets,
+      ),
+    )
+    this.ttfb = r.add(
+      new Histogram(
+        'parallama_upstream_ttfb_seconds',
+        'Backend time to the response head.',
+        ['api', 'backend'],
+        latencyBuckets,
+      ),
+    )
+    this.duration = r.add(
+      new Histogram(
+        'parallama_request_duration_seconds',
+        'Whole request, arrival to last byte.',
+        ['api', 'route'],
+        latencyBuckets,
+      ),
+    )
+    this.tokenRate = r.add(
+      new Histogram(
+        'parallama_tokens_per_second',
+        'Completion tokens per second of generation.',
+        ['model'],
+        rateBuckets,
+      ),
+    )
+    r.add(
+      new Gauge('parallama_in_flight', 'Requests being proxied now, and how many of them stream.', ['kind'], () => {
+        const now = sources.inFlight()
+        return [
+          [['requests'], now.requests],
+          [['streams'], now.streams],
+        ]
+      }),
+    )
+    r.add(
+      new Gauge('parallama_backend_up', '1 when the backend answered its last health check.', ['backend'], () =>
+        sources
+          .backends()
+          .map((backend) => [[backend.name], backend.lastError === undefined && backend.lastOkAt > 0 ? 1 : 0]),
+      ),
+    )
+    r.add(
+      new Gauge('parallama_backend_outstanding', 'Requests sent to the backend and not finished.', ['backend'], () =>
+        sources.backends().map((backend) => [[backend.name], backend.outstanding]),
+      ),
+    )
+    r.add(
+      new Gauge(
+        'parallama_usage_queue_rows',
+        'Usage rows not yet written (queued, or with the writer).',
+        ['state'],
+        () => {
+          const queue = sources.usageQueue()
+          return [
+            [['queued'], queue.queued],
+            [['pending'], queue.pending],
+          ]
+        },
+      ),
+    )
+    r.add(
+      new Gauge('parallama_usage_last_flush_seconds', 'How long the writer thread took for its last batch.', [], () => [
+        [[], sources.usageQueue().lastFlushMs / 1000],
+      ]),
+    )
+    r.add(
+      new Gauge('parallama_usage_flushes', 'Usage batches written, and refused (retried).', ['result'], () => {
+        const queue = sources.usageQueue()
+        return [
+          [['written'], queue.flushes],
+          [['failed'], queue.failures],
+        ]
+      }),
+    )
+    r.add(
+      new Gauge(
+        'parallama_key_cache_lookups',
+        'API key checks: cache hits, known-bad hits, database lookups.',
+        ['result'],
+        () => {
+          const cache = sources.keyCache()
+          return [
+            [['hit'], cache.hits],
+            [['negative_hit'], cache.negativeHits],
+            [['lookup'], cache.lookups],
+          ]
+        },
+      ),
+    )
+    this.loopDelay.enable()
+    r.add(
+      new Gauge('parallama_event_loop_lag_seconds', 'Event-loop delay since the last scrape.', ['quantile'], () => {
+        const lag = this.loopDelay
+        const samples: [string[], number][] = [
+          [['0.5'], lag.percentile(50) / 1e9],
+          [['0.99'], lag.percentile(99) / 1e9],
+          [['1'], lag.max / 1e9],
+        ]
+        lag.reset()
+        return samples
+      }),
+    )
+    r.add(
+      new Gauge('process_memory_bytes', 'Process memory by kind.', ['kind'], () => {
+        const memory = process.memoryUsage()
+        return [
+          [['rss'], memory.rss],
+          [['heap_used'], memory.heapUsed],
+          [['heap_total'], memory.heapTotal],
+          [['external'], memory.external],
+        ]
+      }),
+    )
+    r.add(
+      new Gauge('process_active_resources', 'Handles and requests keeping the event loop alive.', [], () => [
+        [[], process.getActiveResourcesInfo().length],
+      ]),
+    )
+  }
+
+  /** Counts one finished request. */
+  readonly observe = (result: ExchangeResult): void => {
+    const model = this.modelLabel(result.model, result.status < 400)
+    const labels = [result.api, result.route, `${Math.floor(result.status / 100)}xx`, model, result.backend ?? '']
+    if (this.keyLabels) labels.push(result.userId === null ? '' : String(result.userId), result.keyId ?? '')
+    this.requests.inc(labels)
+    const code = result.errorCode
+    if (code !== undefined) {
+      this.errors.inc([code])
+      if (result.status === 401) this.authFailures.inc([code])
+      if (code === 'rate_limit_exceeded' || code === 'quota_exceeded')
+        this.limitRejections.inc([code, result.limitKind ?? ''])
+    }
+    const end = result.endedAt
+    this.duration.observe([result.api, result.route], (end - result.startedAt) / 1000)
+    if (result.dispatchedAt > 0) this.overhead.observe([result.api], (result.dispatchedAt - result.startedAt) / 1000)
+    if (result.firstByteAt > 0 && result.backend) {
+      this.ttfb.observe([result.api, result.backend], (result.firstByteAt - result.dispatchedAt) / 1000)
+    }
+    const usage = result.usage
+    if (usage && usage.error === undefined) {
+      if (usage.promptTokens) this.promptTokens.inc([model], usage.promptTokens)
+      if (usage.completionTokens) {
+        this.completionTokens.inc([model], usage.completionTokens)
+        const generating = (end - result.firstByteAt) / 1000
+        if (generating > 0 && result.firstByteAt > 0)
+          this.tokenRate.observe([model], usage.completionTokens / generating)
+      }
+    }
+  }
+
+  render(): string {
+    return this.registry.render()
+  }
+
+  close(): void {
+    this.loopDelay.disable()
+  }
+
+  /** A model becomes a label value once a request for it succeeded (made-up names cannot fill the set). */
+  private modelLabel(model: string | null, ok: boolean): string {
+    if (model === null) return ''
+    if (this.models.has(model)) return model
+    if (!ok || this.models.size >= maxModels) return 'other'
+    this.models.add(model)
+    return model
+  }
+}

@@ -1,0 +1,59 @@
+// Asks each backend for /api/version on an interval, so that /ready, /discovery and the backend_up metric say which
+// backends answer — before a user's request finds out.
+import type { Backend } from './backends.js'
+
+export class BackendHealth {
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly backends: () => Backend[],
+    private intervalMs: number,
+  ) {}
+
+  /** Checks on the interval; the first check runs at the first tick, or sooner when someone asks (ensureChecked). */
+  start(): void {
+    this.timer = setInterval(() => void this.checkAll(), this.intervalMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  /** Whether a backend answered within three intervals. */
+  anyUp(now = Date.now()): boolean {
+    return this.backends().some((backend) => this.isUp(backend, now))
+  }
+
+  isUp(backend: Backend, now = Date.now()): boolean {
+    return backend.lastError === undefined && now - backend.lastOkAt <= 3 * this.intervalMs
+  }
+
+  /** Runs a first check if none ran yet (a /ready asked right after start-up). */
+  async ensureChecked(): Promise<void> {
+    if (this.backends().every((backend) => backend.lastOkAt === 0 && backend.lastError === undefined)) {
+      await this.checkAll()
+    }
+  }
+
+  async checkAll(): Promise<void> {
+    await Promise.all(this.backends().map((backend) => this.check(backend)))
+  }
+
+  private async check(backend: Backend): Promise<void> {
+    try {
+      const response = await backend.pool.request({
+        path: '/api/version',
+        method: 'GET',
+        headersTimeout: Math.min(2000, this.intervalMs),
+        bodyTimeout: Math.min(2000, this.intervalMs),
+      })
+      await response.body.dump()
+      if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+      backend.lastOkAt = Date.now()
+      backend.lastError = undefined
+    } catch (error) {
+      backend.lastError = (error as { code?: string }).code ?? (error as Error).message
+    }
+  }
+}
