@@ -18,6 +18,7 @@ import type { Authenticator } from './auth/authenticator.js'
 import { createIdentity, type Identity } from './auth/identity.js'
 import { openStore, type Store } from './store/store.js'
 import { ModelAliases } from './models/aliases.js'
+import { AlertDispatcher } from './alerts/alertDispatcher.js'
 import { GatewayMetrics } from './metrics/gatewayMetrics.js'
 import { BackendHealth } from './proxy/backendHealth.js'
 import { mountOpsRoutes } from './api/ops.js'
@@ -100,11 +101,28 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
             options.onRequestEnd!(result)
           }
         : accounting.record
-  const limiter = new Limiter(new RuleSet(store.limits.all()), (limit, principal, since, counts) => {
-    const owner = limit.rule.subjectType === 'key' ? { keyId: principal.keyId! } : { userId: principal.userId }
-    const api = limit.rule.gateway === '*' ? undefined : limit.rule.gateway
-    return accounting.store.usedSince(since, owner, api, limit.rule.model || undefined, counts)
-  })
+  const alerts = new AlertDispatcher(
+    store.db,
+    {
+      thresholds: config.alerts.thresholds.split(',').map(Number),
+      webhookUrl: config.alerts.webhook_url,
+      webhookSecret: config.alerts.webhook_secret,
+      retries: config.alerts.retries,
+      retryDelayMs: config.alerts.retry_delay,
+      timeoutMs: config.alerts.timeout,
+    },
+    logger,
+  )
+  const limiter = new Limiter(
+    new RuleSet(store.limits.all()),
+    (limit, principal, since, counts) => {
+      const owner = limit.rule.subjectType === 'key' ? { keyId: principal.keyId! } : { userId: principal.userId }
+      const api = limit.rule.gateway === '*' ? undefined : limit.rule.gateway
+      return accounting.store.usedSince(since, owner, api, limit.rule.model || undefined, counts)
+    },
+    Date.now,
+    alerts,
+  )
   authenticator.changeListeners.push((changes) => {
     if (changes.some((change) => change.kind === 'limits_changed'))
       limiter.replaceRules(new RuleSet(store.limits.all()))
@@ -127,6 +145,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
             pending: accounting.recorder.pending,
           }),
           keyCache: () => authenticator.keys.stats,
+          alerts: () => alerts.stats,
         },
         config.metrics.key_labels,
       )

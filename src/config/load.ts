@@ -139,6 +139,14 @@ function finish(config: Config, problems: Problem[]): void {
       problems.push({ path: 'metrics.allow_from', value: range, expected: 'address ranges such as 127.0.0.1/32' })
     }
   }
+  const thresholds = config.alerts.thresholds.split(',').map(Number)
+  if (thresholds.some((value) => value < 1 || value > 1000)) {
+    problems.push({
+      path: 'alerts.thresholds',
+      value: config.alerts.thresholds,
+      expected: 'percentages from 1 to 1000',
+    })
+  }
   for (const { index, expected } of aliasProblems(config.models.aliases)) {
     const entry = config.models.aliases[index]!
     problems.push({ path: `models.aliases[${index}]`, value: `${entry.alias} -> ${entry.model}`, expected })

@@ -282,6 +282,32 @@ export const schema = section('Parallama configuration.', {
       min: 100,
     }),
   }),
+  alerts: section('Quota alerts: once per threshold and period, logged, counted and posted to a webhook.', {
+    thresholds: string({
+      doc: 'Percentages of a daily or monthly quota (of a key or a user) that raise an alert.',
+      default: '80,100',
+      pattern: /^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/,
+      describe: 'comma-separated percentages such as 80,100',
+    }),
+    webhook_url: string({
+      doc: "Where alerts are POSTed as JSON; '' for none (they are still logged and counted).",
+      default: '',
+      pattern: /^(https?:\/\/\S+)?$/,
+      describe: 'an http:// or https:// URL, or empty',
+    }),
+    webhook_secret: string({
+      doc: 'HMAC-SHA256 key for the x-parallama-signature header (environment only: PARALLAMA_ALERTS__WEBHOOK_SECRET).',
+      default: '',
+      secret: true,
+    }),
+    retries: integer({ doc: 'Further attempts after a failed delivery.', default: 5, min: 0, max: 20 }),
+    retry_delay: duration({
+      doc: 'Wait before the first retry; doubled each time, at most 60s.',
+      default: 1000,
+      min: 1,
+    }),
+    timeout: duration({ doc: 'How long one delivery may take.', default: 5000, min: 1 }),
+  }),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({
       doc: 'Least severe level written.',

@@ -46,6 +46,31 @@ export type UsedSince = (
 interface QuotaState {
   periodStart: number
   used: number
+  /** Alert thresholds (percent) already announced for this period. */
+  fired: Set<number>
+}
+
+/** A quota reaching one of the alert thresholds: announced once per threshold and period. */
+export interface QuotaAlert {
+  threshold: number
+  quota: QuotaKind
+  limit: number
+  used: number
+  periodStart: number
+  periodEnd: number
+  subject: { type: 'key' | 'user'; id: string; username: string }
+  gateway: string
+  model: string | null
+  /** The limiter's counter: with periodStart and threshold, what makes an alert unique. */
+  counter: string
+}
+
+export interface QuotaAlerts {
+  /** Percentages, ascending (e.g. 80, 100). */
+  thresholds: number[]
+  /** Thresholds already announced for a counter's period (they survive restarts). */
+  sent(counter: string, periodStart: number): number[]
+  fire(alert: QuotaAlert): void
 }
 
 export class Limiter {
@@ -63,6 +88,7 @@ export class Limiter {
     private rules: RuleSet,
     private readonly usedSince: UsedSince,
     private readonly now: () => number = Date.now,
+    private readonly alerts?: QuotaAlerts,
   ) {}
 
   replaceRules(rules: RuleSet): void {
@@ -128,7 +154,7 @@ export class Limiter {
     const taken: [TokenBucket, number][] = []
     const reserved: TokenBucket[] = []
     const quotaTaken: [QuotaState, number][] = []
-    const quotaReserved: QuotaState[] = []
+    const quotaReserved: [AppliedLimit, QuotaState][] = []
     const slots: string[] = []
     /** Every request or token limit with its bucket, for the headers. */
     const buckets: [AppliedLimit, TokenBucket][] = []
@@ -159,7 +185,9 @@ export class Limiter {
         const amount = counts === 'tokens' ? tokenEstimate! : 1
         quota.used += amount
         quotaTaken.push([quota, amount])
-        if (counts === 'tokens') quotaReserved.push(quota)
+        // Token quotas are announced once the reservation is settled; a request counts whole at once.
+        if (counts === 'tokens') quotaReserved.push([limit, quota])
+        else this.announce(limit, quota, principal)
         continue
       }
       const tokens = limit.kind.startsWith('t')
@@ -182,8 +210,9 @@ export class Limiter {
         if (tokensUsed !== undefined && tokenEstimate !== undefined) {
           const at = this.now()
           for (const bucket of reserved) bucket.adjust(tokenEstimate - tokensUsed, at)
-          for (const quota of quotaReserved) quota.used += tokensUsed - tokenEstimate
+          for (const [, quota] of quotaReserved) quota.used += tokensUsed - tokenEstimate
         }
+        for (const [limit, quota] of quotaReserved) this.announce(limit, quota, principal!)
         for (const slot of slots) this.leave(slot)
       },
     }
@@ -206,10 +235,36 @@ export class Limiter {
     const periodStart = periodStartOf(period, now)
     let state = this.quotas.get(limit.counter)
     if (!state || state.periodStart !== periodStart) {
-      state = { periodStart, used: this.usedSince(limit, principal, periodStart, counts) }
+      const fired = new Set(this.alerts?.sent(limit.counter, periodStart) ?? [])
+      state = { periodStart, used: this.usedSince(limit, principal, periodStart, counts), fired }
       this.quotas.set(limit.counter, state)
     }
     return state
+  }
+
+  /** Fires each alert threshold the quota has reached and not yet announced this period. */
+  private announce(limit: AppliedLimit, quota: QuotaState, principal: Principal): void {
+    if (!this.alerts) return
+    for (const threshold of this.alerts.thresholds) {
+      if (quota.used * 100 < threshold * limit.value || quota.fired.has(threshold)) continue
+      quota.fired.add(threshold)
+      const kind = limit.kind as QuotaKind
+      const byKey = limit.rule.subjectType === 'key'
+      this.alerts.fire({
+        threshold,
+        quota: kind,
+        limit: limit.value,
+        used: quota.used,
+        periodStart: quota.periodStart,
+        periodEnd: periodEnd(quotaOf(kind).period, quota.periodStart),
+        subject: byKey
+          ? { type: 'key', id: principal.keyId!, username: principal.username }
+          : { type: 'user', id: String(principal.userId), username: principal.username },
+        gateway: limit.rule.gateway,
+        model: limit.rule.model || null,
+        counter: limit.counter,
+      })
+    }
   }
 
   private leave(counter: string): void {

@@ -17,6 +17,7 @@ export interface MetricsSources {
   inFlight: () => { requests: number; streams: number }
   usageQueue: () => { queued: number; pending: number; lastFlushMs: number; flushes: number; failures: number }
   keyCache: () => { hits: number; lookups: number; negativeHits: number }
+  alerts: () => { fired: number; delivered: number; failed: number }
 }
 
 export class GatewayMetrics {
@@ -153,6 +154,16 @@ export class GatewayMetrics {
           ]
         },
       ),
+    )
+    r.add(
+      new Gauge('parallama_quota_alerts', 'Quota alerts fired, delivered to the webhook, given up.', ['result'], () => {
+        const alerts = sources.alerts()
+        return [
+          [['fired'], alerts.fired],
+          [['delivered'], alerts.delivered],
+          [['failed'], alerts.failed],
+        ]
+      }),
     )
     this.loopDelay.enable()
     r.add(

@@ -134,7 +134,7 @@ t.test(
     const backup = join(dir, 'backup.db')
     const made = cli(['db', 'backup', backup, '--json'])
     t.equal(made.code, 0, made.stderr)
-    t.match(JSON.parse(made.stdout), { file: backup, verified: true, version: 4 })
+    t.match(JSON.parse(made.stdout), { file: backup, verified: true, version: 5 })
     t.equal(statSync(backup).mode & 0o777, 0o600, 'the backup is private like the database')
     t.match(cli(['db', 'backup', backup]), { code: 2, stderr: /exists; pass --force/ })
     t.equal(cli(['user', 'add', 'after', '--no-password']).code, 0)
@@ -143,7 +143,7 @@ t.test(
       stderr: /a server \(pid \d+\) is using .*; stop it first/,
     })
     t.match(cli(['db', 'restore', backup]), { code: 2, stderr: /pass --yes/ })
-    t.match(cli(['db', 'check']), { code: 0, stdout: /: ok \(schema version 4\)/ })
+    t.match(cli(['db', 'check']), { code: 0, stdout: /: ok \(schema version 5\)/ })
     t.equal(cli(['db', 'vacuum']).code, 0, 'vacuum works beside the running server')
     void port
     server.child.kill('SIGTERM')

@@ -38,20 +38,26 @@ export async function startRig(
   t: Test,
   settings: Record<string, any> = {},
   emulatorOptions: EmulatorOptions = {},
+  /** Environment overrides (secrets can only come from there). */
+  env: Record<string, string> = {},
 ): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'parallama-test-'))
   const emulator = await startEmulator(emulatorOptions)
   t.teardown(() => emulator.close())
-  const config = configFrom({
-    ...settings,
-    server: { host: '127.0.0.1', port: 0, ...settings.server },
-    backends: settings.backends ?? [{ url: emulator.url, name: 'emulator' }],
-    log: { level: 'debug', ...settings.log },
-    database: { path: join(dir, 'parallama.db'), ...settings.database },
-    auth: { jwt_secret_file: join(dir, 'jwt.key'), ...settings.auth },
-    // Tests count the requests the emulator sees: no health checks unless a test asks for them.
-    metrics: { backend_check_interval: '1h', ...settings.metrics },
-  })
+  const config = configFrom(
+    {
+      ...settings,
+      server: { host: '127.0.0.1', port: 0, ...settings.server },
+      backends: settings.backends ?? [{ url: emulator.url, name: 'emulator' }],
+      log: { level: 'debug', ...settings.log },
+      database: { path: join(dir, 'parallama.db'), ...settings.database },
+      auth: { jwt_secret_file: join(dir, 'jwt.key'), ...settings.auth },
+      // Tests count the requests the emulator sees: no health checks unless a test asks for them.
+      metrics: { backend_check_interval: '1h', ...settings.metrics },
+    },
+    env,
+  )
+
   const logs: string[] = []
   const ended: ExchangeResult[] = []
   let waiters: ((result: ExchangeResult) => void)[] = []
