@@ -61,9 +61,14 @@ export async function startEmulatorProcess(): Promise<Started> {
 }
 
 /** Which parts of the gateway run: everything (`parallama serve`), credentials only, or the bare proxy. */
-export type GatewayParts = 'all' | 'auth' | 'proxy'
+export type GatewayParts = 'all' | 'auth' | 'proxy' | 'no-metrics'
 
-const partsName: Record<GatewayParts, string> = { all: 'parallama', auth: 'auth-only', proxy: 'no-auth' }
+const partsName: Record<GatewayParts, string> = {
+  all: 'parallama',
+  auth: 'auth-only',
+  proxy: 'no-auth',
+  'no-metrics': 'no-metrics',
+}
 
 /**
  * Parallama on a fresh database in a temp folder, with one user and API key made by its own CLI. Every target gets
@@ -87,10 +92,11 @@ export async function startParallama(
     })
   cli(['user', 'add', 'bench', '--no-password'])
   const key = cli(['key', 'create', '--user', 'bench']).trim()
-  if (parts === 'all') cli(['limit', 'set', '--default', '--rpm', '100000000', '--tpm', '1000000000000'])
+  const full = parts === 'all' || parts === 'no-metrics'
+  if (full) cli(['limit', 'set', '--default', '--rpm', '100000000', '--tpm', '1000000000000'])
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the gateway there when it stops (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
-  const entry = parts === 'all' ? ['dist/cli/index.js', 'serve', '--config'] : ['dist/bench/gatewayParts.js', parts]
+  const entry = full ? ['dist/cli/index.js', 'serve', '--config'] : ['dist/bench/gatewayParts.js', parts]
   const child = spawn(process.execPath, [...profile, ...entry, 'conf/parallama.yaml'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -98,6 +104,7 @@ export async function startParallama(
       PARALLAMA_SERVER__PORT: String(port),
       PARALLAMA_BACKENDS: upstream,
       PARALLAMA_LOG__LEVEL: 'warn',
+      ...(parts === 'no-metrics' ? { PARALLAMA_METRICS__ENABLED: 'false' } : {}),
       ...files,
     },
   })

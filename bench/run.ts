@@ -38,13 +38,15 @@ try {
 const emulator = await startEmulatorProcess()
 const parallama = await startParallama(emulator.url)
 const targets: (Started & { authorization?: string })[] = [{ ...emulator, name: 'direct' }, parallama]
-if (!values['no-parts'])
-  targets.push(await startParallama(emulator.url, 'auth'), await startParallama(emulator.url, 'proxy'))
+if (!values['no-parts']) {
+  for (const parts of ['auth', 'proxy', 'no-metrics'] as const) targets.push(await startParallama(emulator.url, parts))
+}
 /** The variants with parts left out run only where the per-request cost shows: many small requests or streams. */
-const partsOnly = new Set(['auth-only', 'no-auth'])
+const partsOnly = new Set(['auth-only', 'no-auth', 'no-metrics'])
 const nginx = values['no-nginx'] ? undefined : nginxPath()
 if (nginx) targets.push(await startNginx(nginx, emulator.url))
-else process.stderr.write('bench: nginx not found (apt-get install nginx-light); comparing with direct only\n')
+else if (!values['no-nginx'])
+  process.stderr.write('bench: nginx not found (apt-get install nginx-light); comparing with direct only\n')
 
 const measurements: Measurement[] = []
 try {
