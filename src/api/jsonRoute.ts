@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { readBody } from '../http/bodyReader.js'
-import { writeError } from '../http/errorResponse.js'
+import { gatewayTiming, writeError } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
 import { statusLine } from '../http/status.js'
 
@@ -40,22 +40,26 @@ export function jsonRoute(
 ) {
   const access = accessFor(route)
   return (res: HttpResponse, req: HttpRequest): void => {
+    const startedAt = performance.now()
     const request = snapshotRequest(req, res, req.getUrl())
     const params = Array.from({ length: paramCount }, (_, index) => req.getParameter(index))
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE'
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
-    if (principal instanceof GatewayError) return writeError(res, 'problem', request.requestId, principal, hasBody)
+    if (principal instanceof GatewayError) {
+      return writeError(res, 'problem', request.requestId, principal, hasBody, startedAt)
+    }
     let aborted = false
     res.onAborted(() => (aborted = true))
     const answer = (reply: JsonReply): void => {
       if (aborted) return
       aborted = true
       res.cork(() => {
-        if (reply instanceof GatewayError) return writeError(res, 'problem', request.requestId, reply)
+        if (reply instanceof GatewayError) return writeError(res, 'problem', request.requestId, reply, false, startedAt)
         res.writeStatus(statusLine(reply.status))
         res.writeHeader('content-type', 'text' in reply ? reply.contentType : 'application/json; charset=utf-8')
         res.writeHeader('cache-control', 'no-store')
         res.writeHeader('x-request-id', request.requestId)
+        res.writeHeader('server-timing', gatewayTiming(startedAt))
         res.end('text' in reply ? reply.text : JSON.stringify(reply.body))
       })
     }

@@ -47,14 +47,14 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
   const handle = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
     if (context.draining) {
-      writeError(res, spec.dialect, request.requestId, shuttingDown, true)
+      writeError(res, spec.dialect, request.requestId, shuttingDown, true, startedAt)
       return
     }
     const byAddress = context.admitAddress(request.clientIp, spec.api)
     /** Answers an error and reports the refused request (usage rows count rejected requests too). */
     const reject = (error: GatewayError, close: boolean, who?: Principal, model: string | null = null) => {
       if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
-      writeError(res, spec.dialect, request.requestId, error, close)
+      writeError(res, spec.dialect, request.requestId, error, close, startedAt)
       context.onEnd?.(refused(request, spec, error, startedAt, who, model))
     }
     if (byAddress instanceof GatewayError) return reject(byAddress, hasBody)
@@ -167,7 +167,7 @@ function internalError(
   context.logger?.error('request handler failed', { request_id: request.requestId, route: spec.name, err: error })
   const failure = new GatewayError('internal_error')
   try {
-    res.cork(() => writeError(res, spec.dialect, request.requestId, failure, true))
+    res.cork(() => writeError(res, spec.dialect, request.requestId, failure, true, startedAt))
   } catch {
     // The response was already ended or the client is gone: nothing more to say.
   }

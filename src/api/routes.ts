@@ -102,7 +102,8 @@ export function mountMethods(
 
 /** An immediate answer from the synchronous part of a handler; any request body is left unread, so close after. */
 function answer(res: HttpResponse, req: HttpRequest, dialect: Dialect, error: GatewayError): void {
+  const startedAt = performance.now()
   const requestId = pickRequestId(req.getHeader('x-request-id'))
   const hasBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== ''
-  writeError(res, dialect, requestId, error, hasBody)
+  writeError(res, dialect, requestId, error, hasBody, startedAt)
 }

@@ -73,10 +73,12 @@ export function writeError(
   requestId: string,
   error: GatewayError,
   close = false,
+  startedAt?: number,
 ): void {
   res.writeStatus(statusLine(error.status))
   res.writeHeader('content-type', contentTypes[dialect])
   res.writeHeader('x-request-id', requestId)
+  if (startedAt !== undefined) res.writeHeader('server-timing', gatewayTiming(startedAt))
   res.writeHeader('x-parallama-error', error.code)
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.writeHeader(name, value)
   res.end(errorBody(dialect, error, requestId), close)
@@ -91,4 +93,10 @@ export function errorEvent(dialect: Dialect, message: string, code: ErrorCode): 
     return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`
   }
   return undefined
+}
+
+/** Server-Timing of an answer the gateway made itself: all of it was the gateway's time. */
+export function gatewayTiming(startedAt: number): string {
+  const ms = Math.round((performance.now() - startedAt) * 10) / 10
+  return `gateway;dur=${ms}, total;dur=${ms}`
 }

@@ -200,7 +200,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.gatewayError = errorBeforeResponse(reason, this.backend.name)
       this.status = this.gatewayError.status
       this.answered = true
-      this.res.cork(() => writeError(this.res, this.route.dialect, this.request.requestId, this.gatewayError!))
+      this.res.cork(() =>
+        writeError(this.res, this.route.dialect, this.request.requestId, this.gatewayError!, false, this.startedAt),
+      )
     }
   }
 
@@ -272,7 +274,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return
     if (!this.streamer) {
       const gatewayError = errorBeforeResponse(error, backend.name)
-      this.res.cork(() => writeError(this.res, this.route.dialect, this.request.requestId, gatewayError))
+      this.res.cork(() =>
+        writeError(this.res, this.route.dialect, this.request.requestId, gatewayError, false, this.startedAt),
+      )
       this.status = gatewayError.status
       return this.finish(gatewayError)
     }

@@ -144,6 +144,18 @@ t.test(
     })
     await streamed.body.dump()
     t.match(streamed.headers['server-timing'], /^gateway;dur=[\d.]+, upstream;dur=[\d.]+$/, 'a stream: before its end')
+    for (const [what, reply] of [
+      ['a refused credential', await generate(rig, { authorization: 'Bearer nope' })],
+      ['no such route', await get(rig, '/api/nothing')],
+      ['a JSON API', await get(rig, '/health')],
+    ] as const) {
+      t.match(
+        reply.headers['server-timing'],
+        /^gateway;dur=[\d.]+, total;dur=[\d.]+$/,
+        `${what}: the gateway's own answer`,
+      )
+      t.ok(reply.headers['x-request-id'], `${what}: X-Request-Id`)
+    }
 
     const authenticator = rig.gateway.authenticator
     const original = authenticator.authenticate.bind(authenticator)
