@@ -21,7 +21,7 @@ import { ModelAliases } from './models/aliases.js'
 import { AlertDispatcher } from './alerts/alertDispatcher.js'
 import { GatewayMetrics } from './metrics/gatewayMetrics.js'
 import { BackendHealth } from './proxy/backendHealth.js'
-import { mountOpsRoutes } from './api/ops.js'
+import { mountSystemRoutes } from './api/system.js'
 
 export interface GatewayOptions {
   logger: Logger
@@ -187,7 +187,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         : () => unlimited,
     admitAddress: parts === 'all' ? (address, api) => limiter.admitAddress(address, api) : () => undefined,
   }
-  mountOpsRoutes(app, {
+  mountSystemRoutes(app, {
     authenticate,
     logger,
     config: () => context.config,

@@ -46,8 +46,7 @@ export class AlertDispatcher implements QuotaAlerts {
       this.statements.record.run(alert.counter, alert.periodStart, alert.threshold, this.now()).changes === 1
     if (!first) return
     this.stats.fired++
-    const { counter, ...event } = alert
-    void counter
+    const { counter: _counter, ...event } = alert
     const body = JSON.stringify({
       id: randomUUID(),
       type: 'quota.threshold',

@@ -60,11 +60,11 @@ export const routeAccess: Record<string, RouteAccess> = {
   'auth.keys_create': 'manage_own_keys',
   'auth.keys_revoke': 'manage_own_keys',
   'admin.usage': 'view_own_usage',
-  'ops.health': 'public',
-  'ops.ready': 'public',
+  'system.health': 'public',
+  'system.ready': 'public',
   // Public at the door: the handler lets allow-listed addresses in, and asks anyone else for view_metrics.
-  'ops.metrics': 'public',
-  'ops.discovery': 'authenticated',
+  'system.metrics': 'public',
+  'system.discovery': 'authenticated',
   'admin.usage_requests': 'view_own_usage',
 }
 

@@ -132,10 +132,10 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   'auth.keys_create': { method: 'POST', path: '/auth/keys', body: { name: 'matrix' } },
   'auth.keys_revoke': { method: 'DELETE', path: '/auth/keys/nosuchkey' },
   'admin.usage': { method: 'GET', path: '/admin/v1/usage' },
-  'ops.health': { method: 'GET', path: '/health' },
-  'ops.ready': { method: 'GET', path: '/ready' },
-  'ops.metrics': { method: 'GET', path: '/metrics' },
-  'ops.discovery': { method: 'GET', path: '/discovery' },
+  'system.health': { method: 'GET', path: '/health' },
+  'system.ready': { method: 'GET', path: '/ready' },
+  'system.metrics': { method: 'GET', path: '/metrics' },
+  'system.discovery': { method: 'GET', path: '/discovery' },
   'admin.usage_requests': { method: 'GET', path: '/admin/v1/usage/requests' },
 }
 

@@ -17,7 +17,7 @@ import { ollamaMounts } from './ollama.js'
 import { openAiMounts } from './openai.js'
 import { mountMethods } from './routes.js'
 
-export interface OpsContext extends JsonRouteContext {
+export interface SystemRoutesContext extends JsonRouteContext {
   config: () => Config
   db: Db
   backends: () => Backend[]
@@ -28,14 +28,14 @@ export interface OpsContext extends JsonRouteContext {
 
 const startedAt = Date.now()
 
-export function mountOpsRoutes(app: TemplatedApp, context: OpsContext): void {
+export function mountSystemRoutes(app: TemplatedApp, context: SystemRoutesContext): void {
   const get = (path: string, route: string, handler: Parameters<typeof jsonRoute>[2]) =>
     mountMethods(app, path, ['GET'], jsonRoute(route, context, handler), 'problem')
-  get('/health', 'ops.health', () => ({
+  get('/health', 'system.health', () => ({
     status: 200,
     body: { status: 'ok', uptime_seconds: Math.round((Date.now() - startedAt) / 1000) },
   }))
-  get('/ready', 'ops.ready', async () => {
+  get('/ready', 'system.ready', async () => {
     await context.health.ensureChecked()
     const reasons: string[] = []
     const database = databaseWritable(context.db, context.config().database.busy_timeout)
@@ -48,7 +48,7 @@ export function mountOpsRoutes(app: TemplatedApp, context: OpsContext): void {
   })
   let allowed = allowList(context.config().metrics.allow_from)
   let allowedFrom = context.config().metrics.allow_from
-  get('/metrics', 'ops.metrics', ({ request }) => {
+  get('/metrics', 'system.metrics', ({ request }) => {
     const config = context.config().metrics
     if (!context.metrics || !config.enabled) return new GatewayError('not_found', 'metrics are off (metrics.enabled)')
     if (config.allow_from !== allowedFrom) {
@@ -62,7 +62,7 @@ export function mountOpsRoutes(app: TemplatedApp, context: OpsContext): void {
     }
     return { status: 200, text: context.metrics.render(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }
   })
-  get('/discovery', 'ops.discovery', async ({ principal }) => {
+  get('/discovery', 'system.discovery', async ({ principal }) => {
     await context.health.ensureChecked()
     const backends = context.backends().map((backend) => ({
       name: backend.name,
@@ -114,7 +114,7 @@ function allowList(text: string): BlockList {
 }
 
 /** The models of the first answering backend that the caller may use, and the aliases of those. */
-async function availableModels(context: OpsContext, allows: (model: string) => boolean): Promise<string[]> {
+async function availableModels(context: SystemRoutesContext, allows: (model: string) => boolean): Promise<string[]> {
   for (const backend of context.backends().filter((candidate) => context.health.isUp(candidate))) {
     try {
       const response = await backend.pool.request({ path: '/api/tags', method: 'GET', headersTimeout: 2000 })
