@@ -12,9 +12,22 @@ let sequence = 0
 
 const named = (event: string, value: unknown) => `event: ${event}\ndata: ${JSON.stringify(value)}\n\n`
 
-/** Prompt text, reply length and counts shared by both APIs. */
-function plan(context: OpenAIContext, maxTokens: unknown) {
+/**
+ * Prompt text, reply length and counts shared by both APIs; undefined once a missing model is answered in the API's
+ * own error shape.
+ */
+function plan(
+  context: OpenAIContext,
+  maxTokens: unknown,
+  sendError: (res: ServerResponse, status: number, message: string) => void,
+) {
   const { body, knobs } = context
+  const found = lookupModel(context.models, body.model)
+  if ('message' in found) {
+    sendError(context.res, found.status, found.message)
+    context.done()
+    return undefined
+  }
   const input = body.input ?? body.messages ?? ''
   const prompt = typeof input === 'string' ? input : JSON.stringify(input)
   const count = Math.min(knobs.tokens, typeof maxTokens === 'number' ? maxTokens : Infinity)
@@ -25,12 +38,9 @@ function plan(context: OpenAIContext, maxTokens: unknown) {
 
 export function responses(context: OpenAIContext): void {
   const { res, body } = context
-  const found = lookupModel(context.models, body.model)
-  if ('message' in found) {
-    sendOpenAIError(res, found.status, found.message)
-    return context.done()
-  }
-  const { count, text, inputTokens, truncated } = plan(context, body.max_output_tokens)
+  const planned = plan(context, body.max_output_tokens, sendOpenAIError)
+  if (!planned) return
+  const { count, text, inputTokens, truncated } = planned
   const id = `resp_${++sequence}`
   const usage = { input_tokens: inputTokens, output_tokens: count, total_tokens: inputTokens + count }
   const message = (content: string) => ({
@@ -98,12 +108,9 @@ export function sendAnthropicError(res: ServerResponse, status: number, message:
 
 export function messages(context: OpenAIContext): void {
   const { res, body } = context
-  const found = lookupModel(context.models, body.model)
-  if ('message' in found) {
-    sendAnthropicError(res, found.status, found.message)
-    return context.done()
-  }
-  const { count, text, inputTokens, truncated } = plan(context, body.max_tokens)
+  const planned = plan(context, body.max_tokens, sendAnthropicError)
+  if (!planned) return
+  const { count, text, inputTokens, truncated } = planned
   const id = `msg_${++sequence}`
   const stopReason = truncated ? 'max_tokens' : 'end_turn'
   const message = (content: unknown[], outputTokens: number, stop: string | null) => ({
