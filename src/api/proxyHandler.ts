@@ -48,6 +48,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
     if (context.draining) {
       writeError(res, spec.dialect, request.requestId, shuttingDown, true, startedAt)
+      context.onEnd?.(refused(request, spec, shuttingDown, startedAt, undefined, null))
       return
     }
     const byAddress = context.admitAddress(request.clientIp, spec.api)

@@ -2,8 +2,13 @@
 // backends answer — before a user's request finds out.
 import type { Backend } from './backends.js'
 
+/** How long one check may take, whatever the interval (a busy backend is slow, not down). */
+const checkTimeoutMs = 2000
+
 export class BackendHealth {
   private timer: NodeJS.Timeout | undefined
+  /** Checks under way: the next tick (or a /ready waiting for a first answer) joins one instead of adding another. */
+  private readonly checking = new Map<Backend, Promise<void>>()
 
   constructor(
     private readonly backends: () => Backend[],
@@ -40,13 +45,22 @@ export class BackendHealth {
     await Promise.all(this.backends().map((backend) => this.check(backend)))
   }
 
-  private async check(backend: Backend): Promise<void> {
+  private check(backend: Backend): Promise<void> {
+    let running = this.checking.get(backend)
+    if (!running) {
+      running = this.ask(backend).finally(() => this.checking.delete(backend))
+      this.checking.set(backend, running)
+    }
+    return running
+  }
+
+  private async ask(backend: Backend): Promise<void> {
     try {
       const response = await backend.pool.request({
         path: '/api/version',
         method: 'GET',
-        headersTimeout: Math.min(2000, this.intervalMs),
-        bodyTimeout: Math.min(2000, this.intervalMs),
+        headersTimeout: checkTimeoutMs,
+        bodyTimeout: checkTimeoutMs,
       })
       await response.body.dump()
       if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
