@@ -29,9 +29,8 @@ async function status(args: { config?: string; json: boolean }) {
             backend: `not answering (${response.statusCode}: ${body.slice(0, 200)})`,
             status: response.statusCode,
           }
-  } catch (error) {
+  } catch {
     state = { running: false, backend: 'unknown', status: undefined }
-    void error
   }
   if (args.json) printJson({ url, pid, ...state })
   else if (!state.running)

@@ -152,7 +152,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     : undefined
   const health = new BackendHealth(() => backends, config.metrics.backend_check_interval)
   health.start()
-  const requestLog = (result: ExchangeResult) => {
+  /** Every request's end, after accounting: counted for /metrics and logged. */
+  const observeEnd = (result: ExchangeResult) => {
     metrics?.observe(result)
     if (context.config.log.requests && logger.enabled('info')) logger.info('request', requestLine(result))
   }
@@ -174,9 +175,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     onEnd: onEnd
       ? (result) => {
           onEnd(result)
-          requestLog(result)
+          observeEnd(result)
         }
-      : requestLog,
+      : observeEnd,
     usageHeaders: accounting.usageHeaders,
     aliases,
     live,

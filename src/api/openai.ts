@@ -2,6 +2,7 @@
 // forwarded to Ollama's own /v1 endpoints. What the gateway changes is only what it must: aliases, the usage chunk a
 // client did not ask for, the model list a key may see, and the model name an alias-using client expects back.
 import type { HttpRequest } from '../../native/uws.js'
+import { normalizeModel } from '../auth/modelAllowList.js'
 import type { Principal } from '../auth/principal.js'
 import type { Config } from '../config/schema.js'
 import { GatewayError } from '../errors.js'
@@ -120,18 +121,13 @@ function modelList(principal: Principal | undefined, aliases: ModelAliases): Jso
     const allowed = reply.data.filter(
       (entry: { id?: unknown }) => typeof entry?.id === 'string' && (!principal || principal.allowsModel(entry.id)),
     )
-    const byId = new Map(allowed.map((entry: { id: string }) => [entry.id, entry]))
+    const byModel = new Map(allowed.map((entry: { id: string }) => [normalizeModel(entry.id), entry]))
     for (const { alias, model } of aliases.entries) {
-      const target = byId.get(model) ?? allowed.find((entry: { id: string }) => sameModel(entry.id, model))
+      const target = byModel.get(normalizeModel(model))
       if (target) allowed.push({ ...target, id: alias })
     }
     return { ...reply, data: allowed }
   }
-}
-
-function sameModel(a: string, b: string): boolean {
-  const tagged = (name: string) => (name.slice(name.lastIndexOf('/') + 1).includes(':') ? name : `${name}:latest`)
-  return tagged(a.toLowerCase()) === tagged(b.toLowerCase())
 }
 
 /** GET /models/{model}: the model as the client named it (an alias), and OpenAI's code when there is none. */

@@ -4,6 +4,7 @@
 import { BlockList } from 'node:net'
 import type { TemplatedApp } from '../../native/uws.js'
 import { admit } from '../auth/admit.js'
+import { normalizeModel } from '../auth/modelAllowList.js'
 import type { Config } from '../config/schema.js'
 import { GatewayError } from '../errors.js'
 import { parseRange } from '../limits/rules.js'
@@ -123,7 +124,8 @@ async function availableModels(context: SystemRoutesContext, allows: (model: str
         .map((model) => model.name)
         .filter((name): name is string => typeof name === 'string')
       const allowed = names.filter(allows)
-      const aliases = context.aliases.entries.filter((entry) => allowed.includes(entry.model) && allows(entry.model))
+      const present = new Set(allowed.map(normalizeModel))
+      const aliases = context.aliases.entries.filter((entry) => present.has(normalizeModel(entry.model)))
       return [...allowed, ...aliases.map((entry) => entry.alias)].sort()
     } catch {
       continue

@@ -67,8 +67,9 @@ export class SseTap implements ResponseTap {
   }
 
   private event(event: string): string | undefined {
-    const dataAt = event.startsWith('data:') ? 0 : event.indexOf('\ndata:') + 1
-    if (dataAt > 0 || event.startsWith('data:')) {
+    // Where the event's data line starts (after any `event:` line); -1 when it has none.
+    const dataAt = event.startsWith('data:') ? 0 : event.indexOf('\ndata:') + 1 || -1
+    if (dataAt >= 0) {
       const payload = event.slice(dataAt + 5).trim()
       if (payload.includes('"usage"') || payload.includes('"error"')) {
         const kept = this.read(payload)

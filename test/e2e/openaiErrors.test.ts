@@ -48,6 +48,14 @@ t.test('credentials, models and routes: 401, 403, 404 in OpenAI’s shape', asyn
   const unknownModel = await failure(t, () => client(rig).models.retrieve('nope:1b'))
   t.match(unknownModel, { status: 404, code: 'model_not_found' })
 
+  const noName = await request(`${rig.url}/v1/models/`, { headers: rig.headers })
+  t.equal(noName.statusCode, 400)
+  t.match(await noName.body.json(), { error: { code: 'invalid_request', message: /name a model/ } })
+  const badEscape = await request(`${rig.url}/v1/models/%E0%A4%A`, { headers: rig.headers })
+  t.equal(badEscape.statusCode, 400)
+  t.match(await badEscape.body.json(), {
+    error: { code: 'invalid_request', message: /invalid model name in the path/ },
+  })
   const noRoute = await request(`${rig.url}/openai/v1/nothing`, { headers: rig.headers })
   t.equal(noRoute.statusCode, 404)
   t.match(await noRoute.body.json(), { error: { code: 'not_found', type: 'invalid_request_error' } })
