@@ -18,6 +18,8 @@ export interface LoginLimiterOptions {
   maxFailures: number
   maxBackoffMs: number
   now?: () => number
+  /** Subjects remembered (the oldest go first); 100,000 by default. */
+  maxEntries?: number
 }
 
 /** How many times `maxFailures` each kind of subject is allowed (and how much faster its failures leak away). */
@@ -25,13 +27,14 @@ export const subjectScale = { pair: 1, user: 4, address: 10 } as const
 type SubjectKind = keyof typeof subjectScale
 
 export class LoginLimiter {
-  private readonly failures = new LRUCache<string, Failures>({ max: 100_000 })
+  private readonly failures: LRUCache<string, Failures>
   private readonly now: () => number
   /** ms for one failure to leak away from a pair. */
   private readonly leakMs: number
 
   constructor(private readonly options: LoginLimiterOptions) {
     this.now = options.now ?? Date.now
+    this.failures = new LRUCache({ max: options.maxEntries ?? 100_000 })
     this.leakMs = options.maxBackoffMs / options.maxFailures
   }
 

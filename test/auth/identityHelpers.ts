@@ -54,7 +54,7 @@ export function inProcessIdentity(t: Test, accessTtlMs = 60_000): InProcessIdent
     createLogger('silent'),
   )
   authenticator.start()
-  const limiter = new LoginLimiter({ maxFailures: 1000, maxBackoffMs: 1000 })
+  const limiter = new LoginLimiter({ maxFailures: 1000, maxBackoffMs: 1000, maxEntries: 100 })
   const sessions = new Sessions(store.users, store.sessions, tokens, limiter, {
     accessTtlMs: accessTtlMs,
     refreshTtlMs: 3_600_000,
