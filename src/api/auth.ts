@@ -70,7 +70,9 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
     '/auth/me',
     'GET',
     jsonRoute('auth.me', context, ({ principal }) => {
-      const user = store.users.byId(principal!.userId)!
+      const user = store.users.byId(principal!.userId)
+      // Deleted between the credential check and here: as gone as its credential.
+      if (!user) return new GatewayError('invalid_token', 'the account of this credential no longer exists')
       return {
         status: 200,
         body: {
