@@ -101,6 +101,7 @@ export class Authenticator {
     return authFailure('invalid_api_key')
   }
 
+  /** Per request: the JWT check (cached by fast-jwt), two denylist lookups and this user map; no query unless a miss. */
   private fromAccessToken(token: string): Principal | GatewayError {
     const claims = this.tokens.verify(token)
     if (claims instanceof GatewayError) return claims
