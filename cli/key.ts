@@ -1,22 +1,26 @@
 // `parallama key ...`: API keys. A new key is printed once, to stdout only; the database keeps its SHA-256.
 import type { Argv, CommandModule } from 'yargs'
 import { issueKey, rotateKey } from '../src/auth/keyIssuer.js'
-import { parseDuration } from '../src/config/schemaTypes.js'
 import { keyView as view } from '../src/auth/keyView.js'
-import { CliError, guard, printFields, printJson, printTable, time } from './output.js'
+import { isoTime as time, parseLifetime } from '../src/store/bounds.js'
+import { CliError, guard, printFields, printJson, printTable } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
 
-function duration(text: string | undefined, option: string): number | undefined {
+/** The same parser and bounds as the API's `expires_in` (at most ten years); a usage error naming the option. */
+function duration(text: string | undefined, option: string, allowZero: boolean): number | undefined {
   if (text === undefined) return undefined
-  const ms = parseDuration(text)
-  if (ms === undefined) throw new CliError(`--${option}: expected a duration such as 12h, 30d or 0, got "${text}"`, 2)
-  return ms
+  try {
+    return parseLifetime(`--${option}`, text, { allowZero })
+  } catch {
+    const examples = allowZero ? '12h, 30d or 0' : '12h or 30d'
+    throw new CliError(`--${option}: expected a duration such as ${examples}, at most 3650d, got "${text}"`, 2)
+  }
 }
 
 type CreateArgs = StoreArgs & { user: string; name?: string; description?: string; models?: string; expires?: string }
 
 function create(args: CreateArgs) {
-  const expiresIn = duration(args.expires, 'expires')
+  const expiresIn = duration(args.expires, 'expires', false)
   const models =
     args.models === undefined
       ? null
@@ -61,7 +65,7 @@ function revoke(args: StoreArgs & { id: string }) {
 
 function rotate(args: StoreArgs & { id: string; grace?: string }) {
   const issued = withStore(args, (store, config) =>
-    rotateKey(store.keys, args.id, duration(args.grace, 'grace') ?? config.auth.rotation_grace),
+    rotateKey(store.keys, args.id, duration(args.grace, 'grace', true) ?? config.auth.rotation_grace),
   )
   const old = withStore(args, (store) => store.keys.get(args.id))
   if (args.json) return printJson({ ...view(issued.record), key: issued.key, replaces: view(old) })

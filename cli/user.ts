@@ -1,11 +1,12 @@
 // `parallama user ...`: who may use the gateway. Works on the SQLite file; a running server sees changes within a
 // second through the change feed.
-import { hash } from '@node-rs/argon2'
 import { createInterface } from 'node:readline/promises'
 import type { Argv, CommandModule } from 'yargs'
+import { hashPassword, passwordProblem } from '../src/auth/passwords.js'
 import { roles, type Role } from '../src/auth/permissions.js'
+import { isoTime as time } from '../src/store/bounds.js'
 import type { User } from '../src/store/users.js'
-import { CliError, guard, printFields, printJson, printTable, time } from './output.js'
+import { CliError, guard, printFields, printJson, printTable } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
 
 function view(user: User, keys?: number) {
@@ -27,7 +28,8 @@ async function readPassword(): Promise<string> {
   const lines = createInterface({ input: process.stdin, terminal: false })
   for await (const line of lines) {
     lines.close()
-    if (line.length < 8) throw new CliError('the password must be at least 8 characters')
+    const problem = passwordProblem(line)
+    if (problem) throw new CliError(problem)
     return line
   }
   throw new CliError('no password on stdin (pipe it in, or use --no-password)')
@@ -43,7 +45,7 @@ async function add(
   if (args.passwordStdin === !args.password) {
     throw new CliError('choose one: --password-stdin (read a password) or --no-password (keys only)', 2)
   }
-  const passwordHash = args.passwordStdin ? await hash(await readPassword()) : null
+  const passwordHash = args.passwordStdin ? await hashPassword(await readPassword()) : null
   const user = withStore(args, (store) =>
     store.users.add({
       username: args.username,
@@ -82,15 +84,19 @@ function setActive(active: boolean) {
   return (args: Args) => {
     const user = withStore(args, (store) => store.users.setActive(args.username, active))
     if (args.json) return printJson(view(user))
-    process.stdout.write(`${user.username} ${active ? 'enabled' : 'disabled: its keys and sessions stop working'}\n`)
+    const effect = active
+      ? 'enabled: its keys work again (log in again for a session)'
+      : 'disabled: its keys stop working, its login sessions end'
+    process.stdout.write(`${user.username} ${effect}\n`)
   }
 }
 
 async function passwd(args: Args & { password: boolean }) {
-  const passwordHash = args.password ? await hash(await readPassword()) : null
+  const passwordHash = args.password ? await hashPassword(await readPassword()) : null
   const user = withStore(args, (store) => store.users.setPassword(args.username, passwordHash))
   if (args.json) return printJson(view(user))
-  process.stdout.write(`${user.username}: ${passwordHash ? 'password set' : 'password removed (keys only)'}\n`)
+  const what = passwordHash ? 'password set' : 'password removed (keys only)'
+  process.stdout.write(`${user.username}: ${what}; every login session of the user has ended\n`)
 }
 
 async function remove(args: Args & { yes: boolean }) {

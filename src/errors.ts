@@ -27,6 +27,10 @@ export const errorTable = {
   quota_exceeded: { status: 429, message: 'token quota used up for this period' },
   permission_denied: { status: 403, message: 'this credential may not use this route' },
   model_not_allowed: { status: 403, message: 'this credential may not use this model' },
+  key_broader_than_credential: {
+    status: 403,
+    message: 'an API key may only make keys narrower than itself (its models, its expiry)',
+  },
   no_backend: { status: 503, message: 'no backend is available' },
   shutting_down: { status: 503, message: 'the gateway is shutting down; retry (another instance may answer)' },
   upstream_unreachable: { status: 502, message: 'the backend could not be reached' },

@@ -1,11 +1,13 @@
 // /auth: password login, refresh and logout for people, who am I, and self-service API keys. Answers in JSON, errors
 // as problem details.
 import type { TemplatedApp } from '../../native/uws.js'
-import { issueKey } from '../auth/keyIssuer.js'
+import { checkKeyModels, issueKey } from '../auth/keyIssuer.js'
+import { scopeForNewKey } from '../auth/keyScope.js'
 import { keyView } from '../auth/keyView.js'
+import type { Principal } from '../auth/principal.js'
 import type { Sessions } from '../auth/sessions.js'
-import { parseDuration } from '../config/schemaTypes.js'
 import { GatewayError } from '../errors.js'
+import { parseLifetime } from '../store/bounds.js'
 import type { Store } from '../store/store.js'
 import { jsonRoute, optionalString, stringField, type JsonRouteContext } from './jsonRoute.js'
 import { mountMethods } from './routes.js'
@@ -68,7 +70,9 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
     '/auth/me',
     'GET',
     jsonRoute('auth.me', context, ({ principal }) => {
-      const user = store.users.byId(principal!.userId)!
+      const user = store.users.byId(principal!.userId)
+      // Deleted between the credential check and here: as gone as its credential.
+      if (!user) return new GatewayError('invalid_token', 'the account of this credential no longer exists')
       return {
         status: 200,
         body: {
@@ -98,7 +102,17 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
     jsonRoute('auth.keys_create', context, ({ principal, body }) => {
       const request = keyRequest(body)
       if (request instanceof GatewayError) return request
-      const issued = issueKey(store.keys, { ...request, userId: principal!.userId })
+      // A key makes keys no broader than itself; a login session makes any key of its user.
+      const maker = principal!.keyId === null ? null : store.keys.find(principal!.keyId)
+      if (maker === undefined) return new GatewayError('key_revoked')
+      const scope = scopeForNewKey(maker, request)
+      if (scope instanceof GatewayError) return scope
+      const issued = issueKey(store.keys, {
+        ...request,
+        ...scope,
+        userId: principal!.userId,
+        createdByKey: maker?.id ?? null,
+      })
       return { status: 201, body: { ...keyView(issued.record), key: issued.key } }
     }),
   )
@@ -113,6 +127,12 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
         const key = store.keys.find(params[0]!)
         // Another user's key is as absent as one that does not exist.
         if (!key || key.userId !== principal!.userId) return new GatewayError('key_not_found')
+        if (!mayRevoke(principal!, key.id, store)) {
+          return new GatewayError(
+            'permission_denied',
+            'an API key may revoke only itself and the keys it made (log in, or use a key with manage_keys)',
+          )
+        }
         if (key.revokedAt !== null) return { status: 200, body: keyView(key) }
         return { status: 200, body: keyView(store.keys.revoke(key.id)) }
       },
@@ -122,6 +142,13 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
   for (const [path, handlers] of paths) mountMethods(app, path, Object.keys(handlers), handlers, 'problem')
 }
 
+/** A login session may revoke any key of its user; a key itself and what it made, unless it may manage keys. */
+function mayRevoke(principal: Principal, keyId: string, store: Store): boolean {
+  if (principal.keyId === null || principal.keyId === keyId || principal.permissions.has('manage_keys')) return true
+  return store.keys.madeBy(keyId, principal.keyId)
+}
+
+/** The fields of a key request; absent models and expiry stay undefined (inherited from a key that makes the key). */
 function keyRequest(body: Record<string, unknown>) {
   const name = optionalString(body, 'name')
   const description = optionalString(body, 'description')
@@ -131,13 +158,8 @@ function keyRequest(body: Record<string, unknown>) {
   if (models !== undefined && !(Array.isArray(models) && models.every((model) => typeof model === 'string'))) {
     return new GatewayError('invalid_request', '"models" must be a list of model names or family:* patterns')
   }
-  let expiresAt: number | null = null
-  if (body.expires_in !== undefined) {
-    const ms = typeof body.expires_in === 'string' ? parseDuration(body.expires_in) : undefined
-    if (ms === undefined || ms <= 0) {
-      return new GatewayError('invalid_request', '"expires_in" must be a duration such as "30d" or "12h"')
-    }
-    expiresAt = Date.now() + ms
-  }
-  return { name, description, models: models ?? null, expiresAt }
+  checkKeyModels(models ?? null)
+  let expiresAt: number | undefined
+  if (body.expires_in !== undefined) expiresAt = Date.now() + parseLifetime('expires_in', body.expires_in)
+  return { name, description, models, expiresAt }
 }

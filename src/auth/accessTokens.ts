@@ -1,6 +1,8 @@
 // Login access tokens: short-lived JWTs signed with HS256 only (the algorithm is pinned; `none` and every other
 // algorithm are refused), issuer and audience checked, `kid` naming the secret so secrets can rotate, and a denylist
-// of `jti`s revoked before they expire. Verified tokens are cached by fast-jwt until they expire.
+// of `jti`s revoked before they expire. A token names its user by id (never reused) and by the user's token epoch
+// (`gen`, checked against the user on every request), and its login (`sid`, the refresh-token family), so that ending
+// a login ends the access tokens it issued. Verified tokens are cached by fast-jwt until they expire.
 import { randomUUID } from 'node:crypto'
 import { createSigner, createVerifier, TokenError } from 'fast-jwt'
 import type { GatewayError } from '../errors.js'
@@ -15,18 +17,24 @@ export interface AccessTokenOptions {
 
 export interface AccessClaims {
   userId: number
+  /** The user's token epoch when the token was issued. */
+  epoch: number
+  /** The login (refresh-token family) the token was issued from. */
+  loginId: string
   jti: string
   /** ms since epoch. */
   expiresAt: number
 }
 
-type Verify = (token: string) => { sub: string; jti: string; exp: number }
+type Verify = (token: string) => { sub: string; gen: unknown; sid: unknown; jti: string; exp: number }
 
 export class AccessTokens {
   private readonly sign: (payload: Record<string, unknown>) => string
   private readonly verifiers = new Map<string, Verify>()
   /** jti -> when the token expires anyway (then it can be forgotten). */
   private readonly denied = new Map<string, number>()
+  /** Ended login -> when its last access token expires anyway. */
+  private readonly deniedLogins = new Map<string, number>()
 
   constructor(
     secrets: JwtSecret[],
@@ -49,7 +57,7 @@ export class AccessTokens {
           algorithms: ['HS256'],
           allowedIss: options.issuer,
           allowedAud: options.audience,
-          requiredClaims: ['exp', 'jti', 'sub'],
+          requiredClaims: ['exp', 'jti', 'sub', 'gen', 'sid'],
           cache: 10_000,
         }) as Verify,
       )
@@ -57,12 +65,26 @@ export class AccessTokens {
   }
 
   issue(
-    user: { id: number; username: string; role: string },
+    user: { id: number; username: string; role: string; tokenEpoch: number },
+    loginId: string,
     now = Date.now(),
   ): { token: string; claims: AccessClaims } {
     const jti = randomUUID()
-    const token = this.sign({ sub: String(user.id), name: user.username, role: user.role, jti })
-    return { token, claims: { userId: user.id, jti, expiresAt: now + this.options.ttlMs } }
+    const token = this.sign({
+      sub: String(user.id),
+      gen: user.tokenEpoch,
+      sid: loginId,
+      name: user.username,
+      role: user.role,
+      jti,
+    })
+    const claims = { userId: user.id, epoch: user.tokenEpoch, loginId, jti, expiresAt: now + this.options.ttlMs }
+    return { token, claims }
+  }
+
+  /** The longest an access token issued now lives. */
+  get ttlMs(): number {
+    return this.options.ttlMs
   }
 
   verify(token: string): AccessClaims | GatewayError {
@@ -77,18 +99,27 @@ export class AccessTokens {
       return authFailure('invalid_token', `invalid access token (${describe(code)})`)
     }
     const userId = Number(payload.sub)
-    if (!Number.isInteger(userId)) return authFailure('invalid_token')
-    if (this.denied.has(payload.jti)) return authFailure('token_revoked')
-    return { userId, jti: payload.jti, expiresAt: payload.exp * 1000 }
+    const { gen, sid } = payload
+    if (!Number.isSafeInteger(userId) || typeof gen !== 'number' || typeof sid !== 'string') {
+      return authFailure('invalid_token')
+    }
+    if (this.denied.has(payload.jti) || this.deniedLogins.has(sid)) return authFailure('token_revoked')
+    return { userId, epoch: gen, loginId: sid, jti: payload.jti, expiresAt: payload.exp * 1000 }
   }
 
   deny(jti: string, expiresAt: number): void {
     this.denied.set(jti, expiresAt)
   }
 
+  /** Refuses every access token of a login, until `expiresAt` (when the last of them expires anyway). */
+  denyLogin(loginId: string, expiresAt: number): void {
+    this.deniedLogins.set(loginId, Math.max(expiresAt, this.deniedLogins.get(loginId) ?? 0))
+  }
+
   /** Forgets denied tokens that have expired by now (they fail verification anyway). */
   pruneDenied(now = Date.now()): void {
     for (const [jti, expiresAt] of this.denied) if (expiresAt <= now) this.denied.delete(jti)
+    for (const [loginId, expiresAt] of this.deniedLogins) if (expiresAt <= now) this.deniedLogins.delete(loginId)
   }
 }
 

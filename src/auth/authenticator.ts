@@ -21,14 +21,21 @@ interface UserState {
   username: string
   role: Role
   active: boolean
+  tokenEpoch: number
 }
+
+/** Remembered for a token whose user does not exist (deleted: its id never comes back). */
+const noSuchUser: UserState = { username: '', role: 'readonly', active: false, tokenEpoch: -1 }
 
 const everyModel = () => true
 
 export class Authenticator {
   readonly keys: KeyVerifier
   private readonly watcher: ChangeWatcher
-  /** Users behind login tokens: their role and state are read from here, so changes apply to live tokens. */
+  /**
+   * Users behind login tokens: their role, state and token epoch are read from here on every request, so changes
+   * apply to live tokens. Kept current by the change feed (an entry is dropped when a change names its user).
+   */
   private readonly users: LRUCache<number, UserState>
   private timers: NodeJS.Timeout[] = []
 
@@ -61,14 +68,17 @@ export class Authenticator {
   private apply(changes: Change[]): void {
     this.keys.apply(changes)
     for (const listener of this.changeListeners) listener(changes)
+    let revoked = false
     for (const change of changes) {
       if (change.userId !== null) this.users.delete(change.userId)
-      if (change.kind === 'token_revoked' && change.tokenId !== null) this.loadDeniedTokens()
+      if (change.kind === 'token_revoked') revoked = true
     }
+    if (revoked) this.loadDeniedTokens()
   }
 
   private loadDeniedTokens(): void {
     for (const { jti, expiresAt } of this.store.sessions.deniedAccessTokens()) this.tokens.deny(jti, expiresAt)
+    for (const { familyId, expiresAt } of this.store.sessions.deniedLogins()) this.tokens.denyLogin(familyId, expiresAt)
   }
 
   private prune(): void {
@@ -91,17 +101,22 @@ export class Authenticator {
     return authFailure('invalid_api_key')
   }
 
+  /** Per request: the JWT check (cached by fast-jwt), two denylist lookups and this user map; no query unless a miss. */
   private fromAccessToken(token: string): Principal | GatewayError {
     const claims = this.tokens.verify(token)
     if (claims instanceof GatewayError) return claims
     let user = this.users.get(claims.userId)
     if (!user) {
       const row = this.store.users.byId(claims.userId)
-      if (!row) return authFailure('invalid_token', 'the account of this access token no longer exists')
-      user = { username: row.username, role: row.role, active: row.active }
+      user = row
+        ? { username: row.username, role: row.role, active: row.active, tokenEpoch: row.tokenEpoch }
+        : noSuchUser
       this.users.set(claims.userId, user)
     }
+    if (user === noSuchUser) return authFailure('invalid_token', 'the account of this access token no longer exists')
     if (!user.active) return authFailure('user_disabled')
+    // A new password, or a disable, drew a new epoch: every token issued before is over.
+    if (user.tokenEpoch !== claims.epoch) return authFailure('token_revoked')
     return {
       userId: claims.userId,
       username: user.username,

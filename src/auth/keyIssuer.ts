@@ -1,6 +1,7 @@
 // Issuing and rotating API keys: the one place a key's secret exists in full, returned once to the caller.
 import { GatewayError } from '../errors.js'
 import type { ApiKey, KeyStore } from '../store/apiKeys.js'
+import { checkText, maxModelPatterns, modelPatternBounds } from '../store/bounds.js'
 import { generateKey } from './apiKeyFormat.js'
 import { checkModelPattern } from './modelAllowList.js'
 
@@ -11,6 +12,8 @@ export interface KeyRequest {
   /** Model allow-list; null or absent = every model. */
   models?: string[] | null
   expiresAt?: number | null
+  /** The API key making this one (null: a login session or the CLI). */
+  createdByKey?: string | null
 }
 
 /** A bad key request: a 400 invalid_request over HTTP, exit 1 with its message in the CLI. */
@@ -40,15 +43,22 @@ export function rotateKey(keys: KeyStore, id: string, graceMs: number, now = Dat
   return { key: made.key, record }
 }
 
-function checkKeyRequest(request: KeyRequest, now: number): void {
-  if (request.name && request.name.length > 100) throw new KeyRequestError('a key name is at most 100 characters')
-  if (request.description && request.description.length > 1000) {
-    throw new KeyRequestError('a key description is at most 1000 characters')
+/** A model allow-list within its bounds (count, length) and of valid patterns, or a 400 naming what is wrong. */
+export function checkKeyModels(models: string[] | null): void {
+  if (models === null) return
+  if (models.length > maxModelPatterns) {
+    throw new KeyRequestError(`"models" has ${models.length} entries, at most ${maxModelPatterns}`)
   }
-  for (const pattern of request.models ?? []) {
+  for (const pattern of models) {
+    checkText('models[]', pattern, modelPatternBounds)
     const problem = checkModelPattern(pattern)
     if (problem) throw new KeyRequestError(problem)
   }
+}
+
+/** Lengths, characters and the latest expiry are the store's bounds (src/store/bounds.ts); the shape of models here. */
+function checkKeyRequest(request: KeyRequest, now: number): void {
+  checkKeyModels(request.models ?? null)
   if (request.expiresAt != null && request.expiresAt <= now) {
     throw new KeyRequestError('the expiry must be in the future')
   }

@@ -1,15 +1,13 @@
-// How an API key is shown, by the CLI and the self-service API alike: never its secret or hash.
+// How an API key is shown, by the CLI and the self-service API alike: never its secret or hash. Times are shown
+// whatever a row holds (a date out of a Date's range, written before bounds existed, is clamped, not a crash).
 import type { ApiKey } from '../store/apiKeys.js'
+import { isoTime as time } from '../store/bounds.js'
 
 export function keyState(key: ApiKey, now = Date.now()): string {
   if (key.revokedAt !== null) return 'revoked'
   if (key.validUntil !== null) return key.validUntil > now ? 'rotated (in grace)' : 'rotated'
   if (key.expiresAt !== null && key.expiresAt <= now) return 'expired'
   return 'active'
-}
-
-function time(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString()
 }
 
 export function keyView(key: ApiKey, now = Date.now()) {
@@ -26,5 +24,6 @@ export function keyView(key: ApiKey, now = Date.now()) {
     last_used: time(key.lastUsedAt),
     replaced_by: key.replacedBy,
     valid_until: time(key.validUntil),
+    created_by_key: key.createdByKey,
   }
 }

@@ -14,7 +14,8 @@ const patternShape = /^[a-z0-9][a-z0-9._\-/]*(:([a-z0-9][a-z0-9._-]*|\*))?$/i
 
 export function checkModelPattern(pattern: string): string | undefined {
   if (!patternShape.test(pattern.trim())) {
-    return `invalid model pattern "${pattern}": a model name (llama3.2:3b) or a family with any tag (llama3.2:*)`
+    const shown = pattern.length > 100 ? `${pattern.slice(0, 100)}…` : pattern
+    return `invalid model pattern ${JSON.stringify(shown)}: a model name (llama3.2:3b) or a family with any tag (llama3.2:*)`
   }
   return undefined
 }

@@ -1,14 +1,16 @@
 // Login sessions: a password login gives a short-lived access JWT and an opaque refresh token; each refresh retires
-// the token it used and issues the next of its family, and a refresh token used twice means it was stolen, so the
-// whole family ends. Logins cost the same whether or not the user exists, and repeated failures are slowed down.
-import { hash, verify } from '@node-rs/argon2'
+// the token it used and issues the next of its family (one family is one login), and a refresh token used twice means
+// it was stolen, so the whole login ends: its refresh tokens and every access token issued from it. Logins cost the
+// same whether or not the user exists, repeated failures are slowed down, and a hash made with weaker parameters than
+// today's is replaced after a successful login.
 import { createHash, randomBytes } from 'node:crypto'
 import { GatewayError } from '../errors.js'
 import type { SessionStore } from '../store/sessions.js'
-import type { User, UserStore } from '../store/users.js'
+import { usernamePattern, type User, type UserStore } from '../store/users.js'
 import type { AccessClaims, AccessTokens } from './accessTokens.js'
 import { authFailure } from './authErrors.js'
 import type { LoginLimiter } from './loginLimiter.js'
+import { argon2Passwords, maxPasswordLength, type PasswordHasher } from './passwords.js'
 
 export interface TokenPair {
   access_token: string
@@ -23,16 +25,16 @@ export interface SessionOptions {
   accessTtlMs: number
   refreshTtlMs: number
   now?: () => number
+  /** Tests that run thousands of logins use a cheap hasher; everything else uses argon2id. */
+  passwords?: PasswordHasher
 }
 
 const refreshPrefix = 'plr_'
 const refreshShape = /^plr_[A-Za-z0-9_-]{16}_[A-Za-z0-9_-]{43}$/
 
-/** Verified against when the user does not exist or has no password, so that the answer takes as long. */
-const decoyHash = hash(randomBytes(16).toString('hex'))
-
 export class Sessions {
   private readonly now: () => number
+  private readonly passwords: PasswordHasher
 
   constructor(
     private readonly users: UserStore,
@@ -42,22 +44,39 @@ export class Sessions {
     private readonly options: SessionOptions,
   ) {
     this.now = options.now ?? Date.now
+    this.passwords = options.passwords ?? argon2Passwords
   }
 
   async login(username: string, password: string, address: string): Promise<TokenPair | GatewayError> {
+    // No such user can exist: refused before the limiter, whose memory holds only names of a bounded shape.
+    if (!usernamePattern.test(username)) {
+      return new GatewayError(
+        'invalid_request',
+        '"username" must be 1 to 64 letters, digits, dots, dashes or underscores',
+      )
+    }
+    if (password.length > maxPasswordLength) {
+      return new GatewayError('invalid_request', `"password" is longer than ${maxPasswordLength} characters`)
+    }
     const wait = this.limiter.waitMs(username, address)
     if (wait > 0) return throttled(wait)
     const user = this.users.find(username)
-    const stored = user?.passwordHash ?? (await decoyHash)
-    const matches = await verify(stored, password).catch(() => false)
+    const stored = user?.passwordHash ?? (await this.passwords.decoy())
+    const matches = await this.passwords.verify(stored, password)
     if (!user || !user.passwordHash || !matches) {
       this.limiter.failed(username, address)
       return authFailure('invalid_credentials')
     }
     if (!user.active) return authFailure('user_disabled')
-    this.limiter.succeeded(username)
+    this.limiter.succeeded(username, address)
     this.users.touchLogin(user.id)
-    return this.issue(user, randomBytes(12).toString('base64url'))
+    if (this.passwords.needsRehash(user.passwordHash)) {
+      this.users.upgradePasswordHash(user.id, user.passwordHash, await this.passwords.hash(password))
+    }
+    // The user as it is now: a password set while the hash was checked has a new epoch, and no login from the old one.
+    const current = this.users.byId(user.id)
+    if (!current || !current.active || current.passwordHash === null) return authFailure('invalid_credentials')
+    return this.issue(current, randomBytes(12).toString('base64url'))
   }
 
   refresh(refreshToken: string): TokenPair | GatewayError {
@@ -66,7 +85,7 @@ export class Sessions {
     if (!found) return authFailure('invalid_token', 'invalid refresh token')
     if (found.revokedAt !== null) return authFailure('token_revoked')
     if (found.usedAt !== null) {
-      this.store.revokeFamily(found.familyId, found.userId)
+      this.endLogin(found.familyId, found.userId)
       return authFailure('refresh_token_reused')
     }
     if (found.expiresAt <= this.now())
@@ -76,10 +95,10 @@ export class Sessions {
     const next = this.newRefreshToken(user, found.familyId)
     if (!this.store.exchange(found, next.row)) {
       // Used by a concurrent refresh between our read and our write: the same reuse.
-      this.store.revokeFamily(found.familyId, found.userId)
+      this.endLogin(found.familyId, found.userId)
       return authFailure('refresh_token_reused')
     }
-    return this.pair(user, next.token)
+    return this.pair(user, next.token, found.familyId)
   }
 
   /** Ends the login a refresh token belongs to, and/or denylists an access token until it expires. */
@@ -87,7 +106,7 @@ export class Sessions {
     if (refreshToken !== undefined) {
       const found = refreshShape.test(refreshToken) ? this.store.findByHash(hashToken(refreshToken)) : undefined
       if (!found) return authFailure('invalid_token', 'invalid refresh token')
-      this.store.revokeFamily(found.familyId, found.userId)
+      this.endLogin(found.familyId, found.userId)
     }
     if (access) {
       this.store.denyAccessToken(access.jti, access.expiresAt, access.userId)
@@ -96,10 +115,17 @@ export class Sessions {
     return undefined
   }
 
+  /** Every refresh token of the login, and every access token it issued (in this process now, elsewhere by the feed). */
+  private endLogin(familyId: string, userId: number): void {
+    const until = this.now() + this.options.accessTtlMs
+    this.store.revokeFamily(familyId, userId, until)
+    this.tokens.denyLogin(familyId, until)
+  }
+
   private issue(user: User, familyId: string): TokenPair {
     const next = this.newRefreshToken(user, familyId)
     this.store.add(next.row)
-    return this.pair(user, next.token)
+    return this.pair(user, next.token, familyId)
   }
 
   private newRefreshToken(user: User, familyId: string) {
@@ -114,8 +140,8 @@ export class Sessions {
     return { token, row }
   }
 
-  private pair(user: User, refreshToken: string): TokenPair {
-    const { token } = this.tokens.issue(user, this.now())
+  private pair(user: User, refreshToken: string, familyId: string): TokenPair {
+    const { token } = this.tokens.issue(user, familyId, this.now())
     return {
       access_token: token,
       token_type: 'Bearer',

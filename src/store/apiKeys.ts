@@ -1,5 +1,16 @@
 // The api_keys table: only the SHA-256 of each key, who owns it, what it may reach and when it stops working.
 import type { Role } from '../auth/permissions.js'
+import {
+  BoundsError,
+  checkInstant,
+  checkOptionalText,
+  checkText,
+  keyDescriptionBounds,
+  keyNameBounds,
+  longestLifetimeMs,
+  maxModelPatterns,
+  modelPatternBounds,
+} from './bounds.js'
 import type { ChangeFeed } from './changeFeed.js'
 import type { Db } from './database.js'
 
@@ -20,6 +31,8 @@ export interface ApiKey {
   replacedBy: string | null
   /** Set on rotation: when this key stops working. */
   validUntil: number | null
+  /** The API key that made this one through /auth/keys; null when a login session or the CLI made it. */
+  createdByKey: string | null
 }
 
 /** A key as the verifier needs it: the key, its owner's state and role. */
@@ -38,6 +51,7 @@ export interface NewApiKey {
   description?: string | null
   models?: string[] | null
   expiresAt?: number | null
+  createdByKey?: string | null
 }
 
 export class KeyError extends Error {
@@ -51,13 +65,37 @@ export class KeyError extends Error {
 
 const columns = `k.id, k.user_id AS userId, u.username, k.prefix, k.name, k.description, k.models,
   k.created_at AS createdAt, k.expires_at AS expiresAt, k.revoked_at AS revokedAt, k.last_used_at AS lastUsedAt,
-  k.replaced_by AS replacedBy, k.valid_until AS validUntil`
+  k.replaced_by AS replacedBy, k.valid_until AS validUntil, k.created_by_key AS createdByKey`
 
 function toKey<T extends ApiKey>(row: any): T | undefined {
   if (!row) return undefined
-  const key = { ...row, models: row.models === null ? null : (JSON.parse(row.models) as string[]) }
+  const key = { ...row, models: row.models === null ? null : readModels(row.models) }
   if ('userActive' in row) key.userActive = row.userActive === 1
   return key as T
+}
+
+/** A stored allow-list; one that cannot be read allows nothing (fails closed) rather than failing every read. */
+function readModels(text: string): string[] {
+  try {
+    const models: unknown = JSON.parse(text)
+    if (Array.isArray(models) && models.every((model) => typeof model === 'string')) return models
+  } catch {
+    // fall through
+  }
+  return []
+}
+
+/** The bounds every stored key field keeps, whoever asks (the /auth API, the CLI). */
+function checkNewKey(key: NewApiKey, now: number): void {
+  checkOptionalText('name', key.name, keyNameBounds)
+  checkOptionalText('description', key.description, keyDescriptionBounds)
+  if (key.models) {
+    if (key.models.length > maxModelPatterns) {
+      throw new BoundsError(`"models" has ${key.models.length} entries, at most ${maxModelPatterns}`)
+    }
+    for (const model of key.models) checkText('models[]', model, modelPatternBounds)
+  }
+  if (key.expiresAt !== null && key.expiresAt !== undefined) checkInstant('expires_at', key.expiresAt, now)
 }
 
 export class KeyStore {
@@ -71,7 +109,12 @@ export class KeyStore {
     const from = 'FROM api_keys k JOIN users u ON u.id = k.user_id'
     this.statements = {
       insert: db.prepare(`INSERT INTO api_keys (id, user_id, hash, prefix, name, description, models, created_at,
-        expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        expires_at, created_by_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // Whether key ? was made, directly or through others, by key ?.
+      madeBy: db.prepare(`WITH RECURSIVE chain (id, parent) AS (
+          SELECT id, created_by_key FROM api_keys WHERE id = ?
+          UNION SELECT k.id, k.created_by_key FROM api_keys k JOIN chain c ON k.id = c.parent)
+        SELECT 1 FROM chain WHERE parent = ? LIMIT 1`),
       byHash: db.prepare(`SELECT ${columns}, k.hash, u.role, u.active AS userActive ${from} WHERE k.hash = ?`),
       byId: db.prepare(`SELECT ${columns} ${from} WHERE k.id = ?`),
       list: db.prepare(`SELECT ${columns} ${from} ORDER BY u.username, k.created_at`),
@@ -95,6 +138,7 @@ export class KeyStore {
   }
 
   private insert(key: NewApiKey): void {
+    checkNewKey(key, this.now())
     this.statements.insert.run(
       key.id,
       key.userId,
@@ -105,7 +149,13 @@ export class KeyStore {
       key.models ? JSON.stringify(key.models) : null,
       this.now(),
       key.expiresAt ?? null,
+      key.createdByKey ?? null,
     )
+  }
+
+  /** Whether key `id` was made by key `ancestor`, directly or through keys it made. */
+  madeBy(id: string, ancestor: string): boolean {
+    return this.statements.madeBy.get(id, ancestor) !== undefined
   }
 
   /** The one lookup on the request path (on a cache miss): by the SHA-256 of the presented key. */
@@ -150,11 +200,14 @@ export class KeyStore {
         if (old.revokedAt !== null || old.replacedBy !== null || (old.expiresAt !== null && old.expiresAt <= at)) {
           throw new KeyError('key_not_active', `API key ${id} is revoked, expired or already rotated`)
         }
+        checkInstant('valid_until', validUntil, at)
         this.insert({
           name: old.name,
           description: old.description,
           models: old.models,
-          expiresAt: old.expiresAt,
+          // An expiry written before bounds existed is brought within them, not copied.
+          expiresAt: old.expiresAt === null ? null : Math.min(Math.trunc(old.expiresAt), at + longestLifetimeMs),
+          createdByKey: old.createdByKey,
           ...successor,
           userId: old.userId,
         })

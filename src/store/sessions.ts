@@ -1,5 +1,6 @@
-// Login sessions: refresh tokens (only their SHA-256, grouped in families so that a reused one can end them all) and
-// the denylist of access tokens revoked before they expire.
+// Login sessions: refresh tokens (only their SHA-256, grouped in families — one family is one login — so that a
+// reused one can end them all), the denylist of access tokens revoked before they expire, and the logins ended early,
+// whose access tokens are refused until the last of them would have expired.
 import type { ChangeFeed } from './changeFeed.js'
 import type { Db } from './database.js'
 
@@ -32,7 +33,13 @@ export class SessionStore {
       revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
       denyToken: db.prepare('INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)'),
       deniedTokens: db.prepare('SELECT jti, expires_at AS expiresAt FROM revoked_tokens WHERE expires_at > ?'),
+      denyLogin: db.prepare(`INSERT INTO revoked_logins (family_id, expires_at) VALUES (?, ?)
+        ON CONFLICT (family_id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)`),
+      deniedLogins: db.prepare(
+        'SELECT family_id AS familyId, expires_at AS expiresAt FROM revoked_logins WHERE expires_at > ?',
+      ),
       prune: db.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?'),
+      pruneLogins: db.prepare('DELETE FROM revoked_logins WHERE expires_at <= ?'),
       pruneRefresh: db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
     }
   }
@@ -56,12 +63,21 @@ export class SessionStore {
       .immediate()
   }
 
-  revokeFamily(familyId: string, userId: number): void {
+  /**
+   * Ends a login: its refresh tokens, and (until `accessTokensUntil`, when the last access token it issued expires)
+   * every access token issued from it.
+   */
+  revokeFamily(familyId: string, userId: number, accessTokensUntil: number): void {
     this.db.transaction(() => {
       const at = this.now()
       this.statements.revokeFamily.run(at, familyId)
+      this.statements.denyLogin.run(familyId, accessTokensUntil)
       this.feed.record('token_revoked', at, { userId })
     })()
+  }
+
+  deniedLogins(): { familyId: string; expiresAt: number }[] {
+    return this.statements.deniedLogins.all(this.now()) as { familyId: string; expiresAt: number }[]
   }
 
   /** Denylists an access token until it would have expired anyway. */
@@ -80,6 +96,7 @@ export class SessionStore {
   prune(): void {
     const at = this.now()
     this.statements.prune.run(at)
+    this.statements.pruneLogins.run(at)
     this.statements.pruneRefresh.run(at)
   }
 }

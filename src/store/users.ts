@@ -1,5 +1,9 @@
-// The users table: who may call the gateway, with which role, and whether they still may.
+// The users table: who may call the gateway, with which role, and whether they still may. Ids are never reused
+// (AUTOINCREMENT), and each user has a random token epoch that every access token carries: setting a password or
+// disabling the user draws a new one (and revokes every refresh token), which ends every token issued before.
+import { randomInt } from 'node:crypto'
 import type { Role } from '../auth/permissions.js'
+import { checkOptionalText, displayNameBounds, emailBounds } from './bounds.js'
 import type { ChangeFeed } from './changeFeed.js'
 import type { Db } from './database.js'
 
@@ -14,6 +18,8 @@ export interface User {
   createdAt: number
   updatedAt: number
   lastLoginAt: number | null
+  /** Changes whenever every token of the user must end; access tokens carry the one they were issued under. */
+  tokenEpoch: number
 }
 
 export interface NewUser {
@@ -33,21 +39,26 @@ export class UserError extends Error {
   }
 }
 
-const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,255}$/
+export const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,189}$/
 
 const columns = `id, username, email, display_name AS displayName, password_hash AS passwordHash, role,
-  active, created_at AS createdAt, updated_at AS updatedAt, last_login_at AS lastLoginAt`
+  active, created_at AS createdAt, updated_at AS updatedAt, last_login_at AS lastLoginAt, token_epoch AS tokenEpoch`
+
+/** A fresh epoch: random, so that no epoch repeats even across a restored backup. */
+export function newTokenEpoch(): number {
+  return randomInt(1, 2 ** 48)
+}
 
 function toUser(row: any): User | undefined {
   return row ? { ...row, active: row.active === 1 } : undefined
 }
 
 export function checkUsername(username: string): void {
-  if (!usernamePattern.test(username)) {
+  if (typeof username !== 'string' || !usernamePattern.test(username)) {
     throw new UserError(
       'invalid_username',
-      `invalid username "${username}": 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit`,
+      `invalid username ${JSON.stringify(username.length > 64 ? `${username.slice(0, 64)}…` : username)}: 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit`,
     )
   }
 }
@@ -62,36 +73,52 @@ export class UserStore {
   ) {
     this.statements = {
       insert: db.prepare(`INSERT INTO users (username, email, display_name, password_hash, role, active, created_at,
-        updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)`),
+        updated_at, token_epoch) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)`),
       byName: db.prepare(`SELECT ${columns} FROM users WHERE username = ?`),
       byId: db.prepare(`SELECT ${columns} FROM users WHERE id = ?`),
       list: db.prepare(`SELECT ${columns} FROM users ORDER BY username`),
       setRole: db.prepare('UPDATE users SET role = ?, updated_at = ? WHERE id = ?'),
       setActive: db.prepare('UPDATE users SET active = ?, updated_at = ? WHERE id = ?'),
       setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
+      upgradeHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?'),
+      newEpoch: db.prepare('UPDATE users SET token_epoch = ? WHERE id = ?'),
+      revokeRefresh: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL'),
       touchLogin: db.prepare('UPDATE users SET last_login_at = ? WHERE id = ?'),
       remove: db.prepare('DELETE FROM users WHERE id = ?'),
+      // Limit rules name users and keys by id: they go with them.
+      removeLimits: db.prepare(`DELETE FROM limits WHERE (subject_type = 'user' AND subject = ?)
+        OR (subject_type = 'key' AND subject IN (SELECT id FROM api_keys WHERE user_id = ?))`),
       keyCount: db.prepare('SELECT COUNT(*) FROM api_keys WHERE user_id = ?').pluck(),
     }
   }
 
   add(user: NewUser): User {
     checkUsername(user.username)
-    if (user.email && !emailPattern.test(user.email)) {
-      throw new UserError('invalid_email', `invalid email address "${user.email}"`)
+    const email = checkOptionalText('email', user.email || null, emailBounds)
+    if (email !== null && !emailPattern.test(email)) {
+      throw new UserError('invalid_email', `invalid email address ${JSON.stringify(email)}`)
     }
-    if (this.find(user.username)) throw new UserError('user_exists', `user "${user.username}" already exists`)
-    const at = this.now()
-    const { lastInsertRowid } = this.statements.insert.run(
-      user.username,
-      user.email ?? null,
-      user.displayName ?? null,
-      user.passwordHash ?? null,
-      user.role,
-      at,
-      at,
-    )
-    return this.byId(Number(lastInsertRowid))!
+    const displayName = checkOptionalText('display_name', user.displayName || null, displayNameBounds)
+    return this.db
+      .transaction(() => {
+        if (this.find(user.username)) throw new UserError('user_exists', `user "${user.username}" already exists`)
+        const at = this.now()
+        const { lastInsertRowid } = this.statements.insert.run(
+          user.username,
+          email,
+          displayName,
+          user.passwordHash ?? null,
+          user.role,
+          at,
+          at,
+          newTokenEpoch(),
+        )
+        const id = Number(lastInsertRowid)
+        // Caches that remembered this id as missing (a token from a restored backup) forget it.
+        this.feed.record('user_changed', at, { userId: id })
+        return this.byId(id)!
+      })
+      .immediate()
   }
 
   find(username: string): User | undefined {
@@ -121,24 +148,46 @@ export class UserStore {
     return this.change(username, 'role_changed', (user, at) => this.statements.setRole.run(role, at, user.id))
   }
 
+  /** Disabling ends every login token of the user for good; keys are refused while disabled, and work again after. */
   setActive(username: string, active: boolean): User {
     const kind = active ? 'user_changed' : 'user_disabled'
-    return this.change(username, kind, (user, at) => this.statements.setActive.run(active ? 1 : 0, at, user.id))
+    return this.change(username, kind, (user, at) => {
+      this.statements.setActive.run(active ? 1 : 0, at, user.id)
+      if (!active) this.endTokens(user.id, at)
+    })
   }
 
+  /** A new password (or none) ends every access and refresh token of the user, at once. */
   setPassword(username: string, passwordHash: string | null): User {
-    return this.change(username, 'user_changed', (user, at) =>
-      this.statements.setPassword.run(passwordHash, at, user.id),
-    )
+    return this.change(username, 'user_changed', (user, at) => {
+      this.statements.setPassword.run(passwordHash, at, user.id)
+      this.endTokens(user.id, at)
+    })
+  }
+
+  /** Replaces a hash made with weaker parameters after a successful login; no-op if the password changed meanwhile. */
+  upgradePasswordHash(userId: number, oldHash: string, newHash: string): boolean {
+    return this.statements.upgradeHash.run(newHash, userId, oldHash).changes > 0
+  }
+
+  /** Ends every token: a new epoch for access tokens, and every refresh token revoked. */
+  private endTokens(userId: number, at: number): void {
+    this.statements.newEpoch.run(newTokenEpoch(), userId)
+    this.statements.revokeRefresh.run(at, userId)
   }
 
   touchLogin(userId: number): void {
     this.statements.touchLogin.run(this.now(), userId)
   }
 
-  /** Deletes the user with their keys and sessions (ON DELETE CASCADE). */
+  /** Deletes the user with their keys, sessions (ON DELETE CASCADE) and the limit rules that name them. */
   remove(username: string): User {
-    return this.change(username, 'user_deleted', (user) => this.statements.remove.run(user.id))
+    return this.change(username, 'user_deleted', (user, at) => {
+      if (this.statements.removeLimits.run(String(user.id), user.id).changes > 0) {
+        this.feed.record('limits_changed', at, {})
+      }
+      this.statements.remove.run(user.id)
+    })
   }
 
   private change(username: string, kind: Parameters<ChangeFeed['record']>[0], write: (user: User, at: number) => void) {

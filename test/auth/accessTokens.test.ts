@@ -10,7 +10,7 @@ import { GatewayError } from '../../src/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'parallama-jwt-'))
 const options = { ttlMs: 60_000, issuer: 'parallama', audience: 'parallama' }
-const user = { id: 7, username: 'u', role: 'user' }
+const user = { id: 7, username: 'u', role: 'user', tokenEpoch: 42 }
 
 t.test('a missing secret file is created 0600 and then kept', async (t) => {
   const file = join(dir, 'state', 'jwt.key')
@@ -24,12 +24,12 @@ t.test('a missing secret file is created 0600 and then kept', async (t) => {
 t.test('rotation: a new first line signs, the old line still verifies', async (t) => {
   const file = join(dir, 'rotate.key')
   const [old] = loadJwtSecrets('', file)
-  const before = new AccessTokens([old!], options).issue(user).token
+  const before = new AccessTokens([old!], options).issue(user, 'login-1').token
   const fresh = Buffer.alloc(32, 9).toString('base64url')
   writeFileSync(file, `${fresh}\n${readFileSync(file, 'utf8')}`)
   const rotated = new AccessTokens(loadJwtSecrets('', file), options)
   t.match(rotated.verify(before), { userId: 7 }, 'a token of the old secret still works')
-  const after = rotated.issue(user).token
+  const after = rotated.issue(user, 'login-1').token
   t.match(rotated.verify(after), { userId: 7 })
   t.type(
     new AccessTokens([old!], options).verify(after),

@@ -48,6 +48,14 @@ t.test('login, use the access token, refresh, detect refresh-token reuse, log ou
   t.match(reused, { status: 401, body: { code: 'refresh_token_reused' } }, 'reusing the old one is theft')
   const successor = await call(rig, 'POST', '/auth/refresh', { refresh_token: refreshed.body.refresh_token })
   t.match(successor, { status: 401, body: { code: 'token_revoked' } }, 'and the whole family is ended')
+  for (const token of [access, refreshed.body.access_token as string]) {
+    t.match(
+      await call(rig, 'POST', '/api/generate', generateBody, bearer(token)),
+      { status: 401, body: { code: 'token_revoked' } },
+      'with every access token that login issued, at once',
+    )
+  }
+  const other = (await call(rig, 'POST', '/auth/login', { username: 'fiona', password: 'correct horse battery' })).body
 
   const second = await call(rig, 'POST', '/auth/login', { username: 'fiona', password: 'correct horse battery' })
   const out = await call(
@@ -70,7 +78,11 @@ t.test('login, use the access token, refresh, detect refresh-token reuse, log ou
     },
     'the access token presented at logout is denylisted',
   )
-  t.equal((await call(rig, 'POST', '/api/generate', generateBody, bearer(access))).status, 200, 'other logins live on')
+  t.equal(
+    (await call(rig, 'POST', '/api/generate', generateBody, bearer(other.access_token))).status,
+    200,
+    'other logins live on',
+  )
   t.match(await call(rig, 'POST', '/auth/logout', {}), { status: 400, body: { code: 'invalid_request' } })
 })
 
@@ -135,7 +147,7 @@ t.test('every way an access token can be wrong', async (t) => {
   await withUser(rig, 'ivy', 'ivy password')
   const user = rig.gateway.store.users.get('ivy')
   const [secret] = loadJwtSecrets('', rig.config.auth.jwt_secret_file)
-  const claims = { sub: String(user.id), jti: 'test-jti', name: 'ivy' }
+  const claims = { sub: String(user.id), gen: user.tokenEpoch, sid: 'login-1', jti: 'test-jti', name: 'ivy' }
   const sign = (options: Record<string, unknown>, key: Buffer = secret!.key) =>
     createSigner({
       key,
