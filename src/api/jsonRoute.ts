@@ -44,6 +44,7 @@ export function jsonRoute(
     const request = snapshotRequest(req, res, req.getUrl())
     const params = Array.from({ length: paramCount }, (_, index) => req.getParameter(index))
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE'
+    if (request.refusal) return writeError(res, 'problem', request.requestId, request.refusal, true, startedAt)
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
     if (principal instanceof GatewayError) {
       return writeError(res, 'problem', request.requestId, principal, hasBody, startedAt)

@@ -46,6 +46,11 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
 
   const handle = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
+    if (request.refusal) {
+      // A head that reads two ways (framing, credential): answered and closed, the body never read (docs/http.md).
+      writeError(res, spec.dialect, request.requestId, request.refusal, true, startedAt)
+      return context.onEnd?.(refused(request, spec, request.refusal, startedAt, undefined, null))
+    }
     if (context.draining) {
       writeError(res, spec.dialect, request.requestId, shuttingDown, true, startedAt)
       context.onEnd?.(refused(request, spec, shuttingDown, startedAt, undefined, null))
