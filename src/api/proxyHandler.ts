@@ -6,6 +6,7 @@ import { readBody } from '../http/bodyReader.js'
 import { streamBody } from '../http/bodyStream.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
+import { refuseHead } from '../http/refuseHead.js'
 import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute } from '../proxy/exchange.js'
 import type { BodyKind, TokenUse } from './ollama.js'
 import type { RequestFields } from './requestFields.js'
@@ -48,7 +49,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
     if (request.refusal) {
       // A head that reads two ways (framing, credential): answered and closed, the body never read (docs/http.md).
-      writeError(res, spec.dialect, request.requestId, request.refusal, true, startedAt)
+      refuseHead(res, spec.dialect, request.requestId, request.refusal, startedAt)
       return context.onEnd?.(refused(request, spec, request.refusal, startedAt, undefined, null))
     }
     if (context.draining) {
