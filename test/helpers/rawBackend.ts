@@ -23,6 +23,8 @@ export interface RawBackend {
   requests: number
   /** Connections that ended (closed by the gateway or by us). */
   closed: number
+  /** The head (as received) and body of the last request. */
+  last: { head: string; body: Buffer } | undefined
   close(): Promise<void>
 }
 
@@ -36,7 +38,11 @@ function chunk(text: string): string {
 
 export async function startRawBackend(): Promise<RawBackend> {
   const sockets = new Set<net.Socket>()
-  const state = { requests: 0, closed: 0 }
+  const state: { requests: number; closed: number; last: RawBackend['last'] } = {
+    requests: 0,
+    closed: 0,
+    last: undefined,
+  }
   const server = net.createServer((socket) => {
     sockets.add(socket)
     socket.on('error', () => {})
@@ -55,6 +61,7 @@ export async function startRawBackend(): Promise<RawBackend> {
       socket.removeAllListeners('data')
       socket.resume()
       state.requests++
+      state.last = { head, body: Buffer.from(received.subarray(headEnd + 4, headEnd + 4 + length)) }
       const behaviour = JSON.parse(/\r\nx-behaviour: *([^\r]*)/i.exec(head)?.[1] ?? '{"final":"whole"}') as Behaviour
       void answer(socket, behaviour)
     })
@@ -68,6 +75,9 @@ export async function startRawBackend(): Promise<RawBackend> {
     },
     get closed() {
       return state.closed
+    },
+    get last() {
+      return state.last
     },
     close: async () => {
       for (const socket of sockets) socket.destroy()
