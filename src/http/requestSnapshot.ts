@@ -2,7 +2,7 @@
 // It is also the one place that sees every header line (req.forEach), so it is where a request whose framing or
 // credential could be read two ways is caught (RFC 9112 §6.3): such a request is answered 400 and its connection
 // closed by the handler, its body never read nor forwarded. See docs/http.md.
-import type { HttpRequest, HttpResponse } from '../../native/uws.js'
+import { maxHeaderBytes, type HttpRequest, type HttpResponse } from '../../native/uws.js'
 import { presentedCredential } from '../auth/credentials.js'
 import { GatewayError } from '../errors.js'
 import { pickRequestId } from './requestId.js'
@@ -96,13 +96,14 @@ function hasControlByte(value: string): boolean {
 const decimal = /^\d{1,15}$/
 
 export function snapshotRequest(req: HttpRequest, res: HttpResponse, path: string): RequestSnapshot {
-  const head = readHead((visit) => req.forEach(visit))
+  const query = req.getQuery() ?? ''
+  const head = readHead((visit) => req.forEach(visit), maxHeaderBytes() - path.length - query.length)
   const requestId = pickRequestId(head.clientRequestId)
   head.forwardHeaders.push('x-request-id', requestId)
   return {
     method: req.getCaseSensitiveMethod().toUpperCase(),
     path,
-    query: req.getQuery() ?? '',
+    query,
     requestId,
     contentLength: head.refusal ? -1 : head.contentLength,
     forwardHeaders: head.forwardHeaders,
@@ -118,8 +119,9 @@ export function snapshotRequest(req: HttpRequest, res: HttpResponse, path: strin
  * exactly one decimal Content-Length, or exactly one `Transfer-Encoding: chunked`, never both) and at most one
  * credential; anything else is refused (first problem found), never resolved by picking one of the values.
  */
-export function readHead(each: (visit: (name: string, value: string) => void) => void): HeadFacts {
+export function readHead(each: (visit: (name: string, value: string) => void) => void, maxBytes = Infinity): HeadFacts {
   const forwardHeaders: string[] = []
+  let bytes = 0
   let lengths = 0
   let lengthText = ''
   let encodings = 0
@@ -131,6 +133,7 @@ export function readHead(each: (visit: (name: string, value: string) => void) =>
   let clientRequestId = ''
   let badHeader: string | undefined
   each((name, value) => {
+    bytes += name.length + value.length + 4
     if (!dropped.has(name)) {
       if (badHeader === undefined && (!isToken(name) || !isForwardable(value))) badHeader = name
       forwardHeaders.push(name, value)
@@ -153,10 +156,15 @@ export function readHead(each: (visit: (name: string, value: string) => void) =>
   })
   const contentLength = lengths === 1 && decimal.test(trimOws(lengthText)) ? Number(trimOws(lengthText)) : -1
   const refusal =
-    badHeader !== undefined
-      ? ambiguous(`header "${printable(badHeader)}" has a name or value with bytes a header may not carry`)
-      : (framingProblem(lengths, contentLength, encodings, encoding) ??
-        credentialProblem(authorizations, authorization, apiKeys, apiKey))
+    bytes > maxBytes
+      ? new GatewayError(
+          'headers_too_large',
+          `the request line and headers are larger than the limit (server.max_header_bytes); the connection is closed`,
+        )
+      : badHeader !== undefined
+        ? ambiguous(`header "${printable(badHeader)}" has a name or value with bytes a header may not carry`)
+        : (framingProblem(lengths, contentLength, encodings, encoding) ??
+          credentialProblem(authorizations, authorization, apiKeys, apiKey))
   const credential = refusal ? undefined : presentedCredential(authorization, apiKey)
   return { forwardHeaders, contentLength, clientRequestId, credential, refusal }
 }

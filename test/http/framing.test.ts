@@ -196,3 +196,17 @@ t.test('the OpenAI and auth routes refuse in their own dialects', async (t) => {
   t.match(JSON.parse(auth.text.slice(auth.text.indexOf('\r\n\r\n') + 4)), { code: 'invalid_request', status: 400 })
   t.equal(auth.ended, 'FIN')
 })
+
+t.test('a header line with an empty name ends the head for uWS: the lines after it are never seen', async (t) => {
+  // Pinned uWS v20.30 behaviour (docs/http.md): a credential or a Content-Length after `: x` does not exist for the
+  // gateway, so the request is judged (and framed, by uWS) without them.
+  const rig = await startRig(t)
+  const reply = await rawExchange(
+    rig.gateway.port,
+    `GET /api/version HTTP/1.1\r\nhost: g\r\n: x\r\nauthorization: Bearer ${rig.key}\r\n\r\n`,
+    1500,
+  )
+  t.match(reply.text, /^HTTP\/1.1 401 /)
+  t.match(reply.text, /\r\nx-parallama-error: missing_credential\r\n/)
+  t.equal(rig.emulator.stats.requests, 0)
+})
