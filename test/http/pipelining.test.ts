@@ -94,3 +94,15 @@ t.test('a request sent after the previous response ended is served (keep-alive, 
     ['one', 'two'],
   )
 })
+
+t.test('requests pipelined behind answers the handler gives synchronously are all answered', async (t) => {
+  const rig = await startRig(t)
+  const result = await exchange(
+    rig.gateway.port,
+    'GET /nowhere HTTP/1.1\r\nhost: g\r\n\r\n',
+    'GET /also-nowhere HTTP/1.1\r\nhost: g\r\n\r\n',
+    'together',
+  )
+  t.equal((result.text.match(/HTTP\/1.1 404 Not Found/g) ?? []).length, 2, 'two 404s, in order')
+  t.ok(result.text.indexOf('/nowhere') < result.text.indexOf('/also-nowhere'))
+})
