@@ -106,7 +106,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       if (!admitted(undefined)) return
       res.onAborted(exchange.clientAborted)
       exchange.bytesIn = Math.max(request.contentLength, 0)
-      return exchange.start(streamBody(res), backend)
+      return exchange.start(streamBody(exchange.reply), backend)
     }
     let aborted = false
     res.onAborted(() => {

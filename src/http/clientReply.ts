@@ -40,6 +40,16 @@ export class ClientReply {
     this.closed = true
   }
 
+  /** Stops reading the request body (backpressure toward the client); nothing once closed. */
+  pause(): void {
+    if (!this.closed) this.res.pause()
+  }
+
+  /** Reads the request body again; nothing once closed. */
+  resume(): void {
+    if (!this.closed) this.res.resume()
+  }
+
   /** Closes the connection at once (when a partial body must not look complete). */
   close(): void {
     if (this.closed) return

@@ -113,7 +113,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
    * The only way to the uWS response: once the client left or has its answer (`reply.closed`), nothing is written and
    * the upstream's outcome is only recorded.
    */
-  private readonly reply: ClientReply
+  readonly reply: ClientReply
   private gatewayError: GatewayError | undefined
   private finished = false
   private bytesOut = 0

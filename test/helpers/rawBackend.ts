@@ -15,6 +15,8 @@ export interface Behaviour {
   final: 'whole' | 'stream' | 'large' | 'reset' | 'stall' | 'resetMid' | 'stallMid'
   lines?: number
   gapMs?: number
+  /** Answer as soon as the request head arrives, without waiting for (or reading) the body. */
+  early?: boolean
 }
 
 export interface RawBackend {
@@ -57,12 +59,12 @@ export async function startRawBackend(): Promise<RawBackend> {
       if (headEnd < 0) return
       const head = received.subarray(0, headEnd).toString('latin1')
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
-      if (received.length < headEnd + 4 + length) return
+      const behaviour = JSON.parse(/\r\nx-behaviour: *([^\r]*)/i.exec(head)?.[1] ?? '{"final":"whole"}') as Behaviour
+      if (received.length < headEnd + 4 + length && !behaviour.early) return
       socket.removeAllListeners('data')
       socket.resume()
       state.requests++
       state.last = { head, body: Buffer.from(received.subarray(headEnd + 4, headEnd + 4 + length)) }
-      const behaviour = JSON.parse(/\r\nx-behaviour: *([^\r]*)/i.exec(head)?.[1] ?? '{"final":"whole"}') as Behaviour
       void answer(socket, behaviour)
     })
   })

@@ -1,5 +1,6 @@
 // Upstream faults: each yields the documented status and body, or a final NDJSON error line once streaming began.
 import net from 'node:net'
+import { Readable } from 'node:stream'
 import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
@@ -209,5 +210,33 @@ t.test(
     t.equal((await ended).errorCode, 'upstream_unreachable', 'recorded once, as the backend failing')
     const after = await post(rig, { 'x-behaviour': JSON.stringify({ final: 'whole' }) })
     t.equal(after.status, 200, 'the gateway goes on serving')
+  },
+)
+
+t.test(
+  'a backend that answers a streamed upload before reading it: answered once, nothing touches the ended reply',
+  async (t) => {
+    const failures: unknown[] = []
+    const onFailure = (error: unknown) => failures.push(error)
+    process.on('uncaughtException', onFailure)
+    t.teardown(() => process.off('uncaughtException', onFailure))
+    const backend = await startRawBackend()
+    t.teardown(() => backend.close())
+    const rig = await startRig(t, { backends: [{ url: backend.url, name: 'raw' }] })
+    const ended = rig.nextEnd()
+    const upload = Readable.from(
+      (function* () {
+        for (let i = 0; i < 160; i++) yield Buffer.alloc(64 * 1024, 1)
+      })(),
+    )
+    const response = await request(`${rig.url}/api/blobs/sha256:${'a'.repeat(64)}`, {
+      method: 'POST',
+      body: upload,
+      headers: { ...rig.headers, 'x-behaviour': JSON.stringify({ final: 'whole', early: true }) },
+    }).catch((error: Error) => error)
+    if (!(response instanceof Error)) await response.body.dump()
+    t.equal((await ended).status, 200, 'one end, with the early answer')
+    t.same(failures, [], 'no access to the response after it ended (the upload went on arriving)')
+    t.equal((await post(rig, { 'x-behaviour': JSON.stringify({ final: 'whole' }) })).status, 200, 'still serving')
   },
 )
