@@ -10,7 +10,12 @@ const require = createRequire(import.meta.url)
 const packageName = '@trufflesuite/uws-js-unofficial'
 
 export interface LoadOptions {
-  /** Largest request header block; uWS reads this from the environment once, when the binding loads. */
+  /**
+   * Largest request header block. The v20.30 binding does not read UWS_HTTP_MAX_HEADERS_SIZE (the name is not in the
+   * binary; measured: a head that arrives in more than one read is cut at 4 KiB, one that arrives in a single read is
+   * taken up to the 512 KiB receive buffer). We still set it for bindings that do, and the request snapshot enforces
+   * this limit itself (docs/http.md).
+   */
   maxHeaderBytes: number
   allowFallback: boolean
   warn: (message: string) => void
@@ -21,8 +26,15 @@ export class NativeBindingError extends Error {
 }
 
 let loaded: { uws: UwsModule; native: boolean } | undefined
+let headerLimit = 16384
+
+/** The header block limit of the gateway that loaded the binding last (what the request snapshot enforces). */
+export function maxHeaderBytes(): number {
+  return headerLimit
+}
 
 export function loadUws(options: LoadOptions): { uws: UwsModule; native: boolean } {
+  headerLimit = options.maxHeaderBytes
   if (loaded) return loaded
   const wanted = String(options.maxHeaderBytes)
   const current = process.env.UWS_HTTP_MAX_HEADERS_SIZE

@@ -5,6 +5,7 @@ export const errorTable = {
   not_found: { status: 404, message: 'no such route' },
   method_not_allowed: { status: 405, message: 'method not allowed on this route' },
   body_too_large: { status: 413, message: 'request body too large' },
+  headers_too_large: { status: 431, message: 'request header block too large' },
   invalid_json: { status: 400, message: 'request body is not valid JSON' },
   invalid_request: { status: 400, message: 'invalid request' },
   key_not_found: { status: 404, message: 'no such API key' },

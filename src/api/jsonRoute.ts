@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js'
 import { readBody } from '../http/bodyReader.js'
 import { gatewayTiming, writeError } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
+import { refuseHead } from '../http/refuseHead.js'
 import { statusLine } from '../http/status.js'
 
 const maxBody = 64 * 1024
@@ -44,6 +45,7 @@ export function jsonRoute(
     const request = snapshotRequest(req, res, req.getUrl())
     const params = Array.from({ length: paramCount }, (_, index) => req.getParameter(index))
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE'
+    if (request.refusal) return refuseHead(res, 'problem', request.requestId, request.refusal, startedAt)
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
     if (principal instanceof GatewayError) {
       return writeError(res, 'problem', request.requestId, principal, hasBody, startedAt)

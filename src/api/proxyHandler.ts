@@ -6,6 +6,7 @@ import { readBody } from '../http/bodyReader.js'
 import { streamBody } from '../http/bodyStream.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
+import { refuseHead } from '../http/refuseHead.js'
 import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute } from '../proxy/exchange.js'
 import type { BodyKind, TokenUse } from './ollama.js'
 import type { RequestFields } from './requestFields.js'
@@ -46,6 +47,11 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
 
   const handle = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
+    if (request.refusal) {
+      // A head that reads two ways (framing, credential): answered and closed, the body never read (docs/http.md).
+      refuseHead(res, spec.dialect, request.requestId, request.refusal, startedAt)
+      return context.onEnd?.(refused(request, spec, request.refusal, startedAt, undefined, null))
+    }
     if (context.draining) {
       writeError(res, spec.dialect, request.requestId, shuttingDown, true, startedAt)
       context.onEnd?.(refused(request, spec, shuttingDown, startedAt, undefined, null))
@@ -100,7 +106,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       if (!admitted(undefined)) return
       res.onAborted(exchange.clientAborted)
       exchange.bytesIn = Math.max(request.contentLength, 0)
-      return exchange.start(streamBody(res), backend)
+      return exchange.start(streamBody(exchange.reply), backend)
     }
     let aborted = false
     res.onAborted(() => {

@@ -1,6 +1,10 @@
 // What a handler needs from uWS's HttpRequest, read synchronously: the request object is gone after the first await.
-import type { HttpRequest, HttpResponse } from '../../native/uws.js'
+// It is also the one place that sees every header line (req.forEach), so it is where a request whose framing or
+// credential could be read two ways is caught (RFC 9112 §6.3): such a request is answered 400 and its connection
+// closed by the handler, its body never read nor forwarded. See docs/http.md.
+import { maxHeaderBytes, type HttpRequest, type HttpResponse } from '../../native/uws.js'
 import { presentedCredential } from '../auth/credentials.js'
+import { GatewayError } from '../errors.js'
 import { pickRequestId } from './requestId.js'
 
 export interface RequestSnapshot {
@@ -20,6 +24,11 @@ export interface RequestSnapshot {
   /** When the request arrived (ms since epoch). */
   time: number
   clientIp: string
+  /**
+   * Set when the head is ambiguous (framing, credential) or carries bytes a header may not: the handler answers this
+   * 400 and closes the connection, without reading the body.
+   */
+  refusal: GatewayError | undefined
 }
 
 /** Not forwarded: hop-by-hop headers, framing undici sets itself, and the client's credentials (never sent on). */
@@ -42,34 +51,168 @@ const dropped = new Set([
   'x-request-id',
 ])
 
+/** What the header lines of one request say about its framing and credential (see `readHead`). */
+export interface HeadFacts {
+  forwardHeaders: string[]
+  /** The declared body length; -1 without one. */
+  contentLength: number
+  clientRequestId: string
+  credential: string | undefined
+  refusal: GatewayError | undefined
+}
+
+/** RFC 9110 token characters, as uWS reports a field name (lower-cased). */
+const tokenChars = new Uint8Array(128)
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") tokenChars[c.charCodeAt(0)] = 1
+
+/** A field name uWS reported: a non-empty token. */
+function isToken(name: string): boolean {
+  if (name.length === 0) return false
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c > 127 || tokenChars[c] === 0) return false
+  }
+  return true
+}
+
+/** A forwarded header value: visible ASCII, space and tab only (what undici will send on unchanged). */
+function isForwardable(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if ((c < 32 && c !== 9) || c > 126) return false
+  }
+  return true
+}
+
+/** Any header value: no control bytes (RFC 9110 §5.5). Non-ASCII is allowed where it is not forwarded (cookies). */
+function hasControlByte(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if ((c < 32 && c !== 9) || c === 127) return true
+  }
+  return false
+}
+
+const decimal = /^\d{1,15}$/
+
 export function snapshotRequest(req: HttpRequest, res: HttpResponse, path: string): RequestSnapshot {
-  const forwardHeaders: string[] = []
-  let contentLength = -1
-  let clientRequestId = ''
-  let authorization = ''
-  let apiKey = ''
-  req.forEach((name, value) => {
-    if (!dropped.has(name)) forwardHeaders.push(name, value)
-    else if (name === 'content-length') contentLength = parseContentLength(value)
-    else if (name === 'x-request-id') clientRequestId = value
-    else if (name === 'authorization') authorization = value
-    else if (name === 'x-api-key') apiKey = value
-  })
-  const requestId = pickRequestId(clientRequestId)
-  forwardHeaders.push('x-request-id', requestId)
+  const query = req.getQuery() ?? ''
+  const head = readHead((visit) => req.forEach(visit), maxHeaderBytes() - path.length - query.length)
+  const requestId = pickRequestId(head.clientRequestId)
+  head.forwardHeaders.push('x-request-id', requestId)
   return {
     method: req.getCaseSensitiveMethod().toUpperCase(),
     path,
-    query: req.getQuery() ?? '',
+    query,
     requestId,
-    contentLength,
-    forwardHeaders,
-    credential: presentedCredential(authorization, apiKey),
+    contentLength: head.refusal ? -1 : head.contentLength,
+    forwardHeaders: head.forwardHeaders,
+    credential: head.credential,
     time: Date.now(),
     clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
+    refusal: head.refusal,
   }
 }
 
-function parseContentLength(value: string): number {
-  return /^\d{1,15}$/.test(value) ? Number(value) : -1
+/**
+ * Reads every header line once. The invariant: a request goes on only with one unambiguous framing (no body, or
+ * exactly one decimal Content-Length, or exactly one `Transfer-Encoding: chunked`, never both) and at most one
+ * credential; anything else is refused (first problem found), never resolved by picking one of the values.
+ */
+export function readHead(each: (visit: (name: string, value: string) => void) => void, maxBytes = Infinity): HeadFacts {
+  const forwardHeaders: string[] = []
+  let bytes = 0
+  let lengths = 0
+  let lengthText = ''
+  let encodings = 0
+  let encoding = ''
+  let authorizations = 0
+  let authorization = ''
+  let apiKeys = 0
+  let apiKey = ''
+  let clientRequestId = ''
+  let badHeader: string | undefined
+  each((name, value) => {
+    bytes += name.length + value.length + 4
+    if (!dropped.has(name)) {
+      if (badHeader === undefined && (!isToken(name) || !isForwardable(value))) badHeader = name
+      forwardHeaders.push(name, value)
+      return
+    }
+    if (badHeader === undefined && hasControlByte(value)) badHeader = name
+    if (name === 'content-length') {
+      lengths++
+      lengthText = value
+    } else if (name === 'transfer-encoding') {
+      encodings++
+      encoding = value
+    } else if (name === 'authorization') {
+      authorizations++
+      authorization = value
+    } else if (name === 'x-api-key') {
+      apiKeys++
+      apiKey = value
+    } else if (name === 'x-request-id') clientRequestId = value
+  })
+  const contentLength = lengths === 1 && decimal.test(trimOws(lengthText)) ? Number(trimOws(lengthText)) : -1
+  const refusal =
+    bytes > maxBytes
+      ? new GatewayError(
+          'headers_too_large',
+          `the request line and headers are larger than the limit (server.max_header_bytes); the connection is closed`,
+        )
+      : badHeader !== undefined
+        ? ambiguous(`header "${printable(badHeader)}" has a name or value with bytes a header may not carry`)
+        : (framingProblem(lengths, contentLength, encodings, encoding) ??
+          credentialProblem(authorizations, authorization, apiKeys, apiKey))
+  const credential = refusal ? undefined : presentedCredential(authorization, apiKey)
+  return { forwardHeaders, contentLength, clientRequestId, credential, refusal }
+}
+
+function framingProblem(
+  lengths: number,
+  length: number,
+  encodings: number,
+  encoding: string,
+): GatewayError | undefined {
+  if (lengths > 1) return ambiguous('more than one Content-Length header')
+  if (lengths === 1 && length < 0) return ambiguous('Content-Length is not a decimal number of bytes')
+  if (encodings > 1) return ambiguous('more than one Transfer-Encoding header')
+  if (encodings === 1 && trimOws(encoding).toLowerCase() !== 'chunked') {
+    return ambiguous('Transfer-Encoding must be exactly "chunked"')
+  }
+  if (lengths === 1 && encodings === 1) return ambiguous('both Content-Length and Transfer-Encoding')
+  return undefined
+}
+
+function credentialProblem(
+  authorizations: number,
+  authorization: string,
+  apiKeys: number,
+  apiKey: string,
+): GatewayError | undefined {
+  if (authorizations > 1) return ambiguous('more than one Authorization header')
+  if (apiKeys > 1) return ambiguous('more than one x-api-key header')
+  if (authorizations === 1 && apiKeys === 1 && presentedCredential(authorization, '') !== apiKey.trim()) {
+    return ambiguous('Authorization and x-api-key present different credentials')
+  }
+  return undefined
+}
+
+function ambiguous(what: string): GatewayError {
+  return new GatewayError('invalid_request', `ambiguous or malformed request head: ${what}; the connection is closed`)
+}
+
+/** Removes the optional whitespace (SP, HTAB) around a field value, and nothing else. */
+function trimOws(value: string): string {
+  let start = 0
+  let end = value.length
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--
+  return start === 0 && end === value.length ? value : value.slice(start, end)
+}
+
+/** A header name safe to quote in a message: at most 64 visible ASCII characters. */
+function printable(name: string): string {
+  return name.replace(/[^\x21-\x7e]/g, '?').slice(0, 64)
 }

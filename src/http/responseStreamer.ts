@@ -4,7 +4,9 @@
 // - one cork = one send(): collect the chunks of one upstream read and flush them together at the end of the microtask;
 // - a cork that buffers more than 16 KiB under a slow reader silently loses data: keep each cork under corkBudget;
 // - write() false means uWS buffered the data: never resend it, and write nothing more until onWritable.
-import type { HttpResponse } from '../../native/uws.js'
+// Every touch of the response goes through a ClientReply, whose `closed` flag is the one guard against writing after
+// the client left or the response ended.
+import type { ClientReply } from './clientReply.js'
 import { statusLine } from './status.js'
 
 const corkBudget = 15 * 1024
@@ -22,14 +24,12 @@ export class ResponseStreamer {
   private endRequested = false
   /** push() returned false: the producer is paused until onDrain. */
   private producerPaused = false
-  /** The response is finished or the client went away: nothing more may touch `res`. */
-  private done = false
   /** Called when everything queued is written after push() told the producer to pause. */
   onDrain: (() => void) | undefined
 
   private readonly flushNow = (): void => this.flush()
 
-  constructor(private readonly res: HttpResponse) {}
+  constructor(private readonly reply: ClientReply) {}
 
   /** Status and flat [name, value, ...] headers, written together with the first data. */
   start(status: number, headers: string[]): void {
@@ -39,7 +39,7 @@ export class ResponseStreamer {
 
   /** Queues a chunk; false means the producer should pause until onDrain. */
   push(chunk: Buffer): boolean {
-    if (this.done) return false
+    if (this.reply.closed) return false
     if (chunk.length > 0) {
       this.queue.push(chunk)
       this.queuedBytes += chunk.length
@@ -56,17 +56,17 @@ export class ResponseStreamer {
     this.schedule()
   }
 
-  /** The client is gone: drop everything. */
-  abort(): void {
-    this.done = true
-    this.queue.length = 0
-  }
-
   /** Closes the connection at once (when a partial body must not look complete). */
   close(): void {
-    if (this.done) return
-    this.done = true
-    this.res.close()
+    this.drop()
+    this.reply.close()
+  }
+
+  /** Lets go of what is queued (the reply is closed: it will never be written). */
+  private drop(): void {
+    this.queue.length = 0
+    this.queueStart = 0
+    this.queuedBytes = 0
   }
 
   private schedule(): void {
@@ -77,10 +77,10 @@ export class ResponseStreamer {
 
   private flush(): void {
     this.scheduled = false
-    while (!this.done && !this.blocked && (this.head || this.queuedBytes > 0 || this.endRequested)) {
-      this.res.cork(this.writeBatch)
+    while (!this.blocked && (this.head || this.queuedBytes > 0 || this.endRequested)) {
+      if (!this.reply.cork(this.writeBatch)) break
     }
-    if (this.done) return
+    if (this.reply.closed) return this.drop()
     if (this.blocked) this.waitWritable()
     else if (this.producerPaused) {
       this.producerPaused = false
@@ -90,7 +90,7 @@ export class ResponseStreamer {
 
   /** One cork's worth: the head if pending, then queued data up to the budget, then the end if all is written. */
   private readonly writeBatch = (): void => {
-    const res = this.res
+    const res = this.reply.res
     let budget = corkBudget
     if (this.head) {
       const { status, headers } = this.head
@@ -101,7 +101,8 @@ export class ResponseStreamer {
         budget -= headers[i]!.length + headers[i + 1]!.length + 4
       }
     }
-    while (budget > 0 && this.queuedBytes > 0) {
+    // A write can report the client gone (uWS runs onAborted inside it): check the reply before each one.
+    while (budget > 0 && this.queuedBytes > 0 && !this.reply.closed) {
       const chunk = this.queue[this.queueStart]!
       let piece = chunk
       if (chunk.length > budget) {
@@ -120,8 +121,8 @@ export class ResponseStreamer {
     if (this.queuedBytes === 0) {
       this.queue.length = 0
       this.queueStart = 0
-      if (this.endRequested && !this.blocked) {
-        this.done = true
+      if (this.endRequested && !this.blocked && !this.reply.closed) {
+        this.reply.markEnded()
         res.end()
       }
     }
@@ -132,7 +133,7 @@ export class ResponseStreamer {
     this.writableRegistered = true
     // While this handler is registered uWS drains its own buffer only on our next write or end; we return true and
     // write from a fresh turn, which drains first.
-    this.res.onWritable(() => {
+    this.reply.res.onWritable(() => {
       if (this.blocked) {
         this.blocked = false
         this.schedule()

@@ -15,6 +15,7 @@ import { errorEvent, writeError, type Dialect } from '../http/errorResponse.js'
 import type { ResponseTap, TapFactory } from './responseTap.js'
 import type { RequestSnapshot } from '../http/requestSnapshot.js'
 import { ResponseStreamer } from '../http/responseStreamer.js'
+import { ClientReply } from '../http/clientReply.js'
 import { statusLine } from '../http/status.js'
 import { markDown, type Backend } from './backends.js'
 import { readUpstreamHead } from './responseHeaders.js'
@@ -108,9 +109,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private head: string[] | undefined
   private ndjson = false
   private status = 0
-  private clientGone = false
-  /** The client already has its (error) answer; the upstream's outcome is only recorded. */
-  private answered = false
+  /**
+   * The only way to the uWS response: once the client left or has its answer (`reply.closed`), nothing is written and
+   * the upstream's outcome is only recorded.
+   */
+  readonly reply: ClientReply
   private gatewayError: GatewayError | undefined
   private finished = false
   private bytesOut = 0
@@ -138,13 +141,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private contentLength = -1
 
   constructor(
-    private readonly res: HttpResponse,
+    res: HttpResponse,
     private readonly request: RequestSnapshot,
     private readonly route: ExchangeRoute,
     private readonly context: ExchangeContext,
     private readonly startedAt: number,
     private readonly principal: Principal | undefined,
-  ) {}
+  ) {
+    this.reply = new ClientReply(res)
+  }
 
   /** Starts the upstream request; `res.onAborted` must already point at `clientAborted`. */
   start(body: Buffer | Readable | null, backend: Backend): void {
@@ -173,8 +178,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   readonly clientAborted = (): void => {
-    this.clientGone = true
-    this.streamer?.abort()
+    this.reply.markAborted()
     if (this.body && !Buffer.isBuffer(this.body)) this.body.destroy()
     this.cancel(new ExchangeAbort('client_gone'))
   }
@@ -196,13 +200,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private cancel(reason: ExchangeAbort): void {
     this.abortReason ??= reason
     if (this.abortUpstream) return this.abortUpstream(reason)
-    if (reason.reason !== 'client_gone' && !this.clientGone) {
-      this.gatewayError = errorBeforeResponse(reason, this.backend.name)
-      this.status = this.gatewayError.status
-      this.answered = true
-      this.res.cork(() =>
-        writeError(this.res, this.route.dialect, this.request.requestId, this.gatewayError!, false, this.startedAt),
+    if (reason.reason === 'client_gone') return
+    const error = errorBeforeResponse(reason, this.backend.name)
+    if (
+      this.reply.endWith((res) =>
+        writeError(res, this.route.dialect, this.request.requestId, error, false, this.startedAt),
       )
+    ) {
+      this.gatewayError = error
+      this.status = error.status
     }
   }
 
@@ -212,6 +218,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // Informational responses (102 Processing, 103 Early Hints) come before the real one: undici reports each here and
+    // then the final head. Nothing of them goes to the client (uWS cannot send a 1xx); 101 never comes (undici refuses
+    // an upgrade nobody asked for, and 100 Continue, as a broken response).
+    if (status < 200) return true
     this.firstByteAt = performance.now()
     this.status = status
     this.resumeUpstream = resume
@@ -226,13 +236,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.tap = this.tapFactory?.(status, head.contentType)
     this.head = head.headers
     this.contentLength = head.contentLength
-    if (this.clientGone || this.answered) return false
+    if (this.reply.closed) return false
     if (this.request.method === 'HEAD' || status === 204 || status === 304) {
       this.wholeBody = []
     } else if (head.contentLength >= 0 && head.contentLength <= wholeBodyLimit) {
       this.wholeBody = []
     } else {
-      this.streamer = new ResponseStreamer(this.res)
+      this.streamer = new ResponseStreamer(this.reply)
       this.streamer.onDrain = this.resumeUpstream
       head.headers.push('server-timing', this.timing)
       this.streamer.start(status, head.headers)
@@ -260,22 +270,20 @@ export class Exchange implements Dispatcher.DispatchHandler {
       if (this.wholeBody) this.wholeBody.push(rest)
       else this.streamer?.push(rest)
     }
-    if (!this.clientGone && !this.answered) {
-      if (this.wholeBody) this.res.cork(this.sendWhole)
-      else this.streamer?.end()
-    }
+    if (this.wholeBody) this.reply.endWith(this.sendWhole)
+    else this.streamer?.end()
     this.finish(undefined)
   }
 
   onError(error: Error): void {
-    if (this.clientGone || this.answered) return this.finish(this.gatewayError)
+    if (this.reply.closed) return this.finish(this.gatewayError)
     const backend = this.backend
     if (neverReachedBackend(error)) markDown(backend)
     if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return
     if (!this.streamer) {
       const gatewayError = errorBeforeResponse(error, backend.name)
-      this.res.cork(() =>
-        writeError(this.res, this.route.dialect, this.request.requestId, gatewayError, false, this.startedAt),
+      this.reply.endWith((res) =>
+        writeError(res, this.route.dialect, this.request.requestId, gatewayError, false, this.startedAt),
       )
       this.status = gatewayError.status
       return this.finish(gatewayError)
@@ -309,8 +317,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return true
   }
 
-  private readonly sendWhole = (): void => {
-    const res = this.res
+  private readonly sendWhole = (res: HttpResponse): void => {
     res.writeStatus(statusLine(this.status))
     const head = this.head!
     for (let i = 0; i < head.length; i += 2) res.writeHeader(head[i]!, head[i + 1]!)
@@ -350,7 +357,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       errorCode: error?.code,
       usage: this.usage,
       chunks: this.chunks,
-      clientAborted: this.clientGone,
+      clientAborted: this.reply.aborted,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       clientIp: this.request.clientIp,

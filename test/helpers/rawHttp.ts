@@ -53,3 +53,30 @@ export function decodeChunked(raw: Buffer): RawResponse {
   }
   return { head, body: Buffer.concat(pieces), framingError: 'the stream ended without its last chunk' }
 }
+
+export interface RawExchange {
+  /** Everything the server sent. */
+  text: string
+  /** How the connection ended: 'FIN', an error code (ECONNRESET), or 'open' when it was still open at the deadline. */
+  ended: string
+}
+
+/**
+ * Writes bytes on a fresh connection and collects what comes back until the server closes or `waitMs` passes (a
+ * bound on the test, not a timing claim: 'open' means the server neither answered nor closed in that time).
+ */
+export async function rawExchange(port: number, request: string | Buffer, waitMs = 800): Promise<RawExchange> {
+  const socket = net.connect(port, '127.0.0.1')
+  const parts: Buffer[] = []
+  let ended = ''
+  const closed = new Promise<void>((resolve) => {
+    socket.on('end', () => (ended ||= 'FIN'))
+    socket.on('error', (error: NodeJS.ErrnoException) => (ended ||= error.code ?? 'error'))
+    socket.on('close', () => resolve())
+  })
+  socket.on('data', (data: Buffer) => parts.push(data))
+  socket.write(request)
+  await Promise.race([closed, sleep(waitMs)])
+  socket.destroy()
+  return { text: Buffer.concat(parts).toString('latin1'), ended: ended || 'open' }
+}

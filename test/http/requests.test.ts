@@ -136,7 +136,8 @@ t.test('X-Request-Id: kept when sane, replaced when not, always forwarded; crede
   const kept = await call(rig, 'GET', '/api/tags', {
     headers: {
       'x-request-id': 'trace-123.abc',
-      'x-api-key': 'secret-key',
+      // The same credential in both headers (two different ones are refused: docs/http.md).
+      'x-api-key': rig.key,
       cookie: 'session=secret',
       'user-agent': 'ollama-js/0.6',
     },
@@ -162,5 +163,6 @@ t.test('header blocks past 4 KiB are accepted up to server.max_header_bytes, and
   t.equal(response.status, 200)
   const tooLong = await call(rig, 'GET', '/api/version', { headers: { 'x-long': 'a'.repeat(20000) } })
   t.equal(tooLong.status, 431)
+  t.equal(tooLong.headers['x-parallama-error'], 'headers_too_large', "the gateway's refusal, not the backend's")
   t.equal(rig.emulator.stats.requests, 1, 'the oversized request was not forwarded')
 })

@@ -1,9 +1,11 @@
 // Upstream faults: each yields the documented status and body, or a final NDJSON error line once streaming began.
 import net from 'node:net'
+import { Readable } from 'node:stream'
 import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
+import { startRawBackend } from '../helpers/rawBackend.js'
 
 const body = JSON.stringify({ model: 'llama3.2:3b', prompt: 'hello' })
 
@@ -171,3 +173,70 @@ t.test('a whole (non-NDJSON) reply cut mid-body never looks complete', async (t)
   t.equal(result.errorCode, 'upstream_unreachable')
   t.equal(result.clientAborted, false, 'recorded as the backend failing, not the client leaving')
 })
+
+t.test('informational responses (102, 103) before the real one are skipped: the client gets the 200', async (t) => {
+  const backend = await startRawBackend()
+  t.teardown(() => backend.close())
+  const rig = await startRig(t, { backends: [{ url: backend.url, name: 'raw' }] })
+  for (const [informational, final] of [
+    [[102], 'whole'],
+    [[103], 'whole'],
+    [[102, 103, 102], 'stream'],
+    [[103], 'large'],
+  ] as const) {
+    const ended = rig.nextEnd()
+    const response = await post(rig, { 'x-behaviour': JSON.stringify({ informational, final, lines: 40 }) })
+    t.equal(response.status, 200, `${informational.join(', ')} then ${final}`)
+    t.match(response.text, /"done":true/, 'the whole reply arrived')
+    t.notOk(response.headers.link, "an informational response's headers do not leak into the final one")
+    const result = await ended
+    t.equal(result.status, 200)
+    t.same(result.usage && [result.usage.promptTokens, result.usage.completionTokens], [3, 5], 'usage read')
+  }
+})
+
+t.test(
+  'an upstream 100 Continue nobody asked for: undici drops that connection, a coded 502, nothing crashes',
+  async (t) => {
+    // undici 7 treats any 100 as a broken response (lib/dispatcher/client-h1.js); Ollama (Go) sends 100 only to a
+    // request with Expect: 100-continue, which the gateway never forwards. Pinned here so an undici change shows.
+    const backend = await startRawBackend()
+    t.teardown(() => backend.close())
+    const rig = await startRig(t, { backends: [{ url: backend.url, name: 'raw' }] })
+    const ended = rig.nextEnd()
+    const response = await post(rig, { 'x-behaviour': JSON.stringify({ informational: [100], final: 'whole' }) })
+    t.equal(response.status, 502)
+    t.equal(JSON.parse(response.text).code, 'upstream_unreachable')
+    t.equal((await ended).errorCode, 'upstream_unreachable', 'recorded once, as the backend failing')
+    const after = await post(rig, { 'x-behaviour': JSON.stringify({ final: 'whole' }) })
+    t.equal(after.status, 200, 'the gateway goes on serving')
+  },
+)
+
+t.test(
+  'a backend that answers a streamed upload before reading it: answered once, nothing touches the ended reply',
+  async (t) => {
+    const failures: unknown[] = []
+    const onFailure = (error: unknown) => failures.push(error)
+    process.on('uncaughtException', onFailure)
+    t.teardown(() => process.off('uncaughtException', onFailure))
+    const backend = await startRawBackend()
+    t.teardown(() => backend.close())
+    const rig = await startRig(t, { backends: [{ url: backend.url, name: 'raw' }] })
+    const ended = rig.nextEnd()
+    const upload = Readable.from(
+      (function* () {
+        for (let i = 0; i < 160; i++) yield Buffer.alloc(64 * 1024, 1)
+      })(),
+    )
+    const response = await request(`${rig.url}/api/blobs/sha256:${'a'.repeat(64)}`, {
+      method: 'POST',
+      body: upload,
+      headers: { ...rig.headers, 'x-behaviour': JSON.stringify({ final: 'whole', early: true }) },
+    }).catch((error: Error) => error)
+    if (!(response instanceof Error)) await response.body.dump()
+    t.equal((await ended).status, 200, 'one end, with the early answer')
+    t.same(failures, [], 'no access to the response after it ended (the upload went on arriving)')
+    t.equal((await post(rig, { 'x-behaviour': JSON.stringify({ final: 'whole' }) })).status, 200, 'still serving')
+  },
+)
