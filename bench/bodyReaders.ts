@@ -47,6 +47,6 @@ function measure(name: string, call: () => unknown, calls = 200_000): void {
 }
 
 console.log(`bodies: native ${native.length} B, /v1 ${openai.length} B, /v1 streamed ${openaiStream.length} B`)
-measure('readOllamaBody (chat)', () => readOllamaBody(native, 'generate' as never, aliases))
+measure('readOllamaBody (chat)', () => readOllamaBody(native, 'generate', aliases))
 measure('readOpenAiBody (chat, not streamed)', () => readOpenAiBody(openai, 'completions', aliases))
 measure('readOpenAiBody (chat, streamed: include_usage)', () => readOpenAiBody(openaiStream, 'completions', aliases))
