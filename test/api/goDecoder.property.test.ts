@@ -90,7 +90,7 @@ t.test(
           throw new Error(`a streamed chat without include_usage reached Ollama: ${body}`)
         }
       }),
-      150,
+      300,
       0.002,
     )
     t.comment(
