@@ -175,7 +175,7 @@ function readValue(
     if (end < 0) return end
     if (field.type !== 'string') return refuse(`${name} must be ${described[field.type]}, not a string`)
     if (field.maxBytes !== undefined && end - at - 2 > field.maxBytes) {
-      return refuse(`${name} is too long: at most ${field.maxBytes} bytes`)
+      return refuse(`"${spec.path ?? ''}${field.name}" is too long: ${end - at - 2} bytes, at most ${field.maxBytes}`)
     }
     value = { kind: 'string', value: decodeString(body, at + 1, end - 1, plain), start, end }
   } else if (c === 0x7b) {
