@@ -66,6 +66,12 @@ const array = 2
 const containers = new Uint8Array(maxJsonDepth + 2)
 const isHex = new Uint8Array(256)
 for (const c of '0123456789abcdefABCDEF') isHex[c.charCodeAt(0)] = 1
+/** Bytes a string cannot simply pass over: its end, an escape, a control character, a byte outside ASCII. */
+const inString = new Uint8Array(256)
+for (let c = 0; c < 0x20; c++) inString[c] = 1
+for (let c = 0x80; c < 0x100; c++) inString[c] = 1
+inString[0x22] = 1
+inString[0x5c] = 1
 
 /** Why the last read failed (set where it fails, returned by readJsonFields). */
 let failure: GatewayError | undefined
@@ -285,6 +291,7 @@ function skipString(body: Buffer, at: number): number {
   const length = body.length
   for (let i = at + 1; i < length; i++) {
     const c = body[i]!
+    if (inString[c] === 0) continue
     if (c === 0x22) return i + 1
     if (c === 0x5c) {
       plain = false
@@ -308,7 +315,7 @@ function skipString(body: Buffer, at: number): number {
       }
     } else if (c < 0x20) {
       return fail('control character in a string', i)
-    } else if (c >= 0x80) {
+    } else {
       plain = false
     }
   }
