@@ -173,29 +173,33 @@ function readValue(
 ): number {
   const start = at
   const c = body[at]
-  const name = `${field.lead ? `${field.lead}: ` : ''}"${spec.path ?? ''}${field.name}"`
+  /** A 400 for a value of the wrong JSON type, naming the field (built only when refusing). */
+  const wrongType = (given: string) =>
+    refuse(
+      `${field.lead ? `${field.lead}: ` : ''}"${spec.path ?? ''}${field.name}" must be ${described[field.type]}, not ${given}`,
+    )
   let end: number
   let value: FieldValue
   if (c === 0x22) {
     end = skipString(body, at)
     if (end < 0) return end
-    if (field.type !== 'string') return refuse(`${name} must be ${described[field.type]}, not a string`)
+    if (field.type !== 'string') return wrongType('a string')
     if (field.maxBytes !== undefined && end - at - 2 > field.maxBytes) {
       return refuse(`"${spec.path ?? ''}${field.name}" is too long: ${end - at - 2} bytes, at most ${field.maxBytes}`)
     }
     value = { kind: 'string', value: decodeString(body, at + 1, end - 1, plain), start, end }
   } else if (c === 0x7b) {
-    if (field.type !== 'object') return refuse(`${name} must be ${described[field.type]}, not an object`)
+    if (field.type !== 'object') return wrongType('an object')
     const inner: Found | undefined = field.object ? new Array(field.object.fields.length) : undefined
     end = field.object ? readObject(body, at, field.object, depth + 1, inner!) : skipValue(body, at, depth)
     if (end < 0) return end
     value = { kind: 'object', value: inner, start, end }
   } else if (c === 0x5b) {
-    return refuse(`${name} must be ${described[field.type]}, not an array`)
+    return wrongType('an array')
   } else if (c === 0x74 || c === 0x66) {
     end = skipValue(body, at, depth)
     if (end < 0) return end
-    if (field.type !== 'bool') return refuse(`${name} must be ${described[field.type]}, not true or false`)
+    if (field.type !== 'bool') return wrongType('true or false')
     value = { kind: 'bool', value: c === 0x74, start, end }
   } else if (c === 0x6e) {
     end = skipValue(body, at, depth)
@@ -206,7 +210,7 @@ function readValue(
     end = skipNumber(body, at)
     if (end < 0) return end
     if (field.type !== 'number' && field.type !== 'int') {
-      return refuse(`${name} must be ${described[field.type]}, not a number`)
+      return wrongType('a number')
     }
     const literal = body.toString('latin1', at, end)
     value = { kind: 'number', value: Number(literal), literal, start, end }
