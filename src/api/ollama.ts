@@ -10,6 +10,7 @@ export interface OllamaRoute {
   /** Path under /api ('' for the root heartbeat). */
   path: string
   body: BodyKind
+  /** The request struct Ollama decodes the body into: which fields the gateway reads and checks (ollamaBody.ts). */
   required: RequiredFields
   sniffUsage: boolean
   /** How the route spends model tokens: generating (prompt + reply), embedding (prompt only), or not at all. */
@@ -30,7 +31,7 @@ function route(
     methods,
     path,
     body,
-    required: body === 'json' ? 'model' : 'none',
+    required: 'none',
     sniffUsage: false,
     tokens: 'none',
     ...extra,
@@ -39,18 +40,18 @@ function route(
 
 export const ollamaRoutes: OllamaRoute[] = [
   route('version', ['GET', 'HEAD'], '/version', 'none'),
-  route('generate', ['POST'], '/generate', 'json', { sniffUsage: true, tokens: 'generate' }),
-  route('chat', ['POST'], '/chat', 'json', { sniffUsage: true, tokens: 'generate' }),
-  route('embed', ['POST'], '/embed', 'json', { sniffUsage: true, tokens: 'embed' }),
-  route('embeddings', ['POST'], '/embeddings', 'json', { tokens: 'embed' }),
+  route('generate', ['POST'], '/generate', 'json', { required: 'generate', sniffUsage: true, tokens: 'generate' }),
+  route('chat', ['POST'], '/chat', 'json', { required: 'generate', sniffUsage: true, tokens: 'generate' }),
+  route('embed', ['POST'], '/embed', 'json', { required: 'embed', sniffUsage: true, tokens: 'embed' }),
+  route('embeddings', ['POST'], '/embeddings', 'json', { required: 'embed', tokens: 'embed' }),
   route('tags', ['GET', 'HEAD'], '/tags', 'none'),
   route('ps', ['GET', 'HEAD'], '/ps', 'none'),
-  route('show', ['POST'], '/show', 'json'),
-  route('pull', ['POST'], '/pull', 'json'),
-  route('push', ['POST'], '/push', 'json'),
-  route('create', ['POST'], '/create', 'json'),
+  route('show', ['POST'], '/show', 'json', { required: 'named' }),
+  route('pull', ['POST'], '/pull', 'json', { required: 'transfer' }),
+  route('push', ['POST'], '/push', 'json', { required: 'transfer' }),
+  route('create', ['POST'], '/create', 'json', { required: 'create' }),
   route('copy', ['POST'], '/copy', 'json', { required: 'copy' }),
-  route('delete', ['DELETE'], '/delete', 'json'),
+  route('delete', ['DELETE'], '/delete', 'json', { required: 'named' }),
   route('blobs', ['HEAD', 'POST'], '/blobs/:digest', 'stream'),
 ]
 

@@ -9,7 +9,7 @@ import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.j
 import { refuseHead } from '../http/refuseHead.js'
 import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute } from '../proxy/exchange.js'
 import type { BodyKind, TokenUse } from './ollama.js'
-import type { RequestFields } from './requestFields.js'
+import { maxTokenEstimate, type RequestFields } from './requestFields.js'
 import type { TapFactory } from '../proxy/responseTap.js'
 import { admit } from '../auth/admit.js'
 import { normalizeModel } from '../auth/modelAllowList.js'
@@ -183,7 +183,9 @@ function internalError(
 
 /**
  * Tokens a request reserves against token limits: what it may generate (its own limit, else the configured guess)
- * plus about one token per 4 bytes of prompt; an embedding only its prompt; other routes none.
+ * plus about one token per 4 bytes of prompt; an embedding only its prompt; other routes none. Always a finite integer
+ * from 0 to maxTokenEstimate, whatever the request said: the limiter never sees NaN, Infinity or a float that absorbs
+ * the settlement.
  */
 function tokenEstimate(
   use: TokenUse,
@@ -192,9 +194,11 @@ function tokenEstimate(
   context: ExchangeContext,
 ): number | undefined {
   if (use === 'none') return undefined
-  const prompt = Math.ceil(bodyBytes / 4)
-  if (use === 'embed') return prompt
-  return (fields.predict ?? context.config.limits.default_token_estimate) + prompt
+  const prompt = Math.ceil(Math.max(bodyBytes, 0) / 4)
+  const generated = use === 'embed' ? 0 : (fields.predict ?? context.config.limits.default_token_estimate)
+  const estimate = prompt + generated
+  // Fail closed: anything that is not a sane integer reserves the most a request can.
+  return Number.isSafeInteger(estimate) && estimate >= 0 ? Math.min(estimate, maxTokenEstimate) : maxTokenEstimate
 }
 
 function refused(
@@ -231,12 +235,16 @@ function refused(
   }
 }
 
-/** The allow-list applies to the model that really runs; a refused alias is named as the client sent it. */
+/**
+ * The allow-list applies to every model the request names, as Ollama will use it: the one that runs (an alias
+ * resolved) and those it uses besides (copy's source and destination, create's `from` and Modelfile FROMs). A refused
+ * alias is named as the client sent it.
+ */
 function modelRefusal(principal: Principal | undefined, fields: RequestFields): GatewayError | undefined {
   if (!principal) return undefined
-  for (const model of fields.models) {
+  for (const [index, model] of fields.models.entries()) {
     if (principal.allowsModel(model)) continue
-    const named = fields.alias !== undefined && model === fields.models[0] ? `${fields.alias}" (${model})` : `${model}"`
+    const named = fields.alias !== undefined && index === 0 ? `${fields.alias}" (${model})` : `${model}"`
     return new GatewayError('model_not_allowed', `this credential may not use model "${named}`)
   }
   return undefined

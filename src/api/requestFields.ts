@@ -1,13 +1,20 @@
-// What the gateway reads from a request body before forwarding it, whatever the API: which model runs (after
-// aliases), whether the reply streams, how many tokens it may generate, and the body to send when it had to change.
+// What the gateway reads from a request body before forwarding it, whatever the API: which models the request names
+// (what runs, after aliases), whether the reply streams, how many tokens it may generate, and the body to send when it
+// had to change. The values come from jsonFields.ts (read as Ollama's Go decoder reads them); the rules for model
+// names and token limits, the same on every route, are here.
 import { GatewayError } from '../errors.js'
 import type { ModelAliases } from '../models/aliases.js'
+import type { Edit, FieldValue } from './jsonFields.js'
 
 export interface RequestFields {
-  /** The models the request names, aliases resolved (what really runs; copy names two; most name one). */
+  /**
+   * The models the request names, aliases resolved: models[0] is the one it runs or acts on (recorded and limited as
+   * the request's model); the others are the ones it uses besides (copy's source, create's `from`). All are checked
+   * against the caller's allow-list.
+   */
   models: string[]
   stream: boolean
-  /** The most tokens the reply may generate, when the request sets a positive limit. */
+  /** The most tokens the reply may generate, when the request sets a positive limit that Ollama applies. */
   predict: number | undefined
   /** The alias the client named for models[0], when it used one. */
   alias?: string
@@ -17,39 +24,93 @@ export interface RequestFields {
   clientWantsUsage?: boolean
 }
 
-/** The body as a JSON object, or the 400 that says why it is not one. */
-export function parseObject(body: Buffer): Record<string, unknown> | GatewayError {
-  if (body.length === 0) return new GatewayError('invalid_request', 'missing request body')
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(body.toString('utf8'))
-  } catch (error) {
-    return new GatewayError('invalid_json', `request body is not valid JSON: ${(error as Error).message}`)
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return new GatewayError('invalid_json', 'request body must be a JSON object')
-  }
-  return parsed as Record<string, unknown>
-}
+/**
+ * The longest model name Ollama accepts (types/model/name.go): `https://`, a host of 350, namespace, model and tag of
+ * 80 each with their separators, and an `@sha256-…` digest (72). Anything longer is refused before it reaches a log
+ * line or a usage row.
+ */
+export const maxModelNameLength = 8 + 350 + 1 + 80 + 1 + 80 + 1 + 80 + 72
 
-/** A positive token limit from a field, rounded up; undefined when absent or not a positive number. */
-export function positive(value: unknown): number | undefined {
-  return typeof value === 'number' && value > 0 ? Math.ceil(value) : undefined
+/**
+ * Token limits a client may set (num_predict, max_tokens, ...): integers from -2 (Ollama: fill the context) and -1
+ * (no limit) up to the largest 32-bit integer. Anything else — fractions, 1e300, 1e999, -5 — is refused.
+ */
+export const tokenLimitRange = { min: -2, max: 2 ** 31 - 1 } as const
+
+/**
+ * The most tokens one request ever reserves from token limits and quotas (its own limit, or the configured guess,
+ * plus its prompt): a finite integer, so sums and settlements stay exact. A request asking for more reserves this,
+ * which is more than any token limit a gateway would set: it is admitted only while its caller has tokens left.
+ */
+export const maxTokenEstimate = 2 ** 31 - 1
+
+/** A field the body has (not absent, not null). */
+export function given(value: FieldValue | undefined): FieldValue | undefined {
+  return value === undefined || value.kind === 'null' ? undefined : value
 }
 
 /**
- * Replaces an alias in `fields[key]` by its model. Returns the alias when one was replaced (the body must then be
- * sent rewritten).
+ * The model name a field holds (a string that Ollama could take for a model name: 1 to maxModelNameLength visible
+ * ASCII characters), undefined when absent, or the 400 that says why not.
  */
-export function resolveAlias(
-  fields: Record<string, unknown>,
+export function modelName(value: FieldValue | undefined, key: string): string | undefined | GatewayError {
+  const field = given(value)
+  if (field === undefined) return undefined
+  const name = field.value as string
+  if (name === '') return undefined
+  if (name.length > maxModelNameLength) {
+    return new GatewayError(
+      'invalid_request',
+      `"${key}" is not a model name: ${name.length} characters, Ollama accepts at most ${maxModelNameLength}`,
+    )
+  }
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c <= 0x20 || c >= 0x7f) {
+      return new GatewayError(
+        'invalid_request',
+        `"${key}" is not a model name: character ${JSON.stringify(name[i])} at ${i} (names are letters, digits and ._-:/@+)`,
+      )
+    }
+  }
+  return name
+}
+
+/**
+ * A token limit's value: the limit when positive (what bounds the reply), undefined when absent or not positive
+ * (Ollama applies no limit), or the 400 naming the field. `goInt`: Ollama decodes the field into a Go int, which
+ * refuses a literal with a fraction or exponent (`1.0`, `1e3`); num_predict goes through a float and is truncated, so
+ * there only the value must be an integer.
+ */
+export function tokenLimit(
+  value: FieldValue | undefined,
   key: string,
+  goInt: boolean,
+): number | undefined | GatewayError {
+  const field = given(value)
+  if (field === undefined) return undefined
+  const limit = field.value as number
+  const { min, max } = tokenLimitRange
+  const integerLiteral = !goInt || /^-?(0|[1-9][0-9]*)$/.test(field.literal!)
+  if (!integerLiteral || !Number.isInteger(limit) || limit < min || limit > max) {
+    return new GatewayError(
+      'invalid_request',
+      `"${key}" must be an integer from ${min} to ${max} (got ${field.literal!.slice(0, 40)})`,
+    )
+  }
+  return limit > 0 ? limit : undefined
+}
+
+/**
+ * Replaces an alias in a model-naming field by its model: the edit to make (the value's bytes replaced) and the alias,
+ * or undefined when `name` is no alias.
+ */
+export function aliasEdit(
+  name: string,
+  value: FieldValue,
   aliases: ModelAliases | undefined,
-): string | undefined {
-  const named = fields[key]
-  if (!aliases || typeof named !== 'string') return undefined
-  const target = aliases.targetOf(named)
+): { target: string; edit: Edit } | undefined {
+  const target = aliases?.targetOf(name)
   if (target === undefined) return undefined
-  fields[key] = target
-  return named
+  return { target, edit: { start: value.start, end: value.end, text: JSON.stringify(target) } }
 }

@@ -1,0 +1,51 @@
+// Starts the Go stand-in for Ollama's request decoding (test/helpers/goDecoder/main.go): built with the machine's
+// `go` into a temp dir once per source version, then run on a loopback port for one test. CI installs Go
+// (Debian's golang-go, see .ci/run); without it the tests that need the stand-in skip and say why.
+import { spawn, spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
+
+const source = join(dirname(fileURLToPath(import.meta.url)), 'goDecoder')
+
+/** Why the stand-in cannot run here (no `go`), or undefined when it can. */
+export function goMissing(): string | undefined {
+  const version = spawnSync('go', ['version'], { encoding: 'utf8' })
+  return version.status === 0
+    ? undefined
+    : 'go is not installed (Debian: apt-get install golang-go); .ci/run installs it'
+}
+
+/** The stand-in's binary, built when its source changed since the last build. */
+function build(): string {
+  const hash = createHash('sha256')
+  for (const file of ['main.go', 'go.mod']) hash.update(readFileSync(join(source, file)))
+  const dir = join(tmpdir(), `parallama-go-decoder-${hash.digest('hex').slice(0, 16)}`)
+  const binary = join(dir, 'decoder')
+  if (existsSync(binary)) return binary
+  mkdirSync(dir, { recursive: true })
+  const partial = `${binary}.${process.pid}`
+  const built = spawnSync('go', ['build', '-o', partial, '.'], { cwd: source, encoding: 'utf8' })
+  if (built.status !== 0) throw new Error(`go build of the decoder stand-in failed: ${built.stderr}`)
+  renameSync(partial, binary)
+  return binary
+}
+
+/** Runs the stand-in for the rest of test `t`; resolves with its base URL. */
+export async function startGoDecoder(t: Test): Promise<string> {
+  const child = spawn(build(), [], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => {
+    child.kill()
+  })
+  const lines = createInterface({ input: child.stdout })
+  const address = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`the decoder stand-in exited (${code})`)))
+  })
+  lines.close()
+  return `http://${address}`
+}

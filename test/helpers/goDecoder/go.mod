@@ -1,0 +1,3 @@
+module parallama/godecoder
+
+go 1.19

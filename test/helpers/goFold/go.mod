@@ -1,0 +1,3 @@
+module parallama/gofold
+
+go 1.19
