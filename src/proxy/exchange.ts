@@ -18,7 +18,13 @@ import { ResponseStreamer } from '../http/responseStreamer.js'
 import { statusLine } from '../http/status.js'
 import { markDown, type Backend } from './backends.js'
 import { readUpstreamHead } from './responseHeaders.js'
-import { errorBeforeResponse, errorMidStream, ExchangeAbort, neverReachedBackend } from './upstreamErrors.js'
+import {
+  backendLabel,
+  errorBeforeResponse,
+  errorMidStream,
+  ExchangeAbort,
+  neverReachedBackend,
+} from './upstreamErrors.js'
 import type { OllamaUsage } from './usageSniffer.js'
 
 /** Bodies up to this size are sent with one `end(body)`; larger ones stream (uWS's cork buffer is 16 KiB). */
@@ -197,7 +203,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.abortReason ??= reason
     if (this.abortUpstream) return this.abortUpstream(reason)
     if (reason.reason !== 'client_gone' && !this.clientGone) {
-      this.gatewayError = errorBeforeResponse(reason, this.backend.name)
+      this.gatewayError = errorBeforeResponse(reason, backendLabel(this.backend, this.principal))
       this.status = this.gatewayError.status
       this.answered = true
       this.res.cork(() =>
@@ -273,7 +279,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (neverReachedBackend(error)) markDown(backend)
     if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return
     if (!this.streamer) {
-      const gatewayError = errorBeforeResponse(error, backend.name)
+      const gatewayError = errorBeforeResponse(error, backendLabel(backend, this.principal))
       this.res.cork(() =>
         writeError(this.res, this.route.dialect, this.request.requestId, gatewayError, false, this.startedAt),
       )
@@ -282,12 +288,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     // Mid-stream: end NDJSON with Ollama's own error line; anything else must not look complete. (Recorded first:
     // closing the connection runs onAborted, which would make this look like the client's doing.)
-    const failure = errorBeforeResponse(error, backend.name)
+    const failure = errorBeforeResponse(error, backendLabel(backend, this.principal))
     this.finish(failure)
-    const message = errorMidStream(error, backend.name)
+    const message = errorMidStream(error, backendLabel(backend, this.principal))
     const lastEvent = this.sse ? errorEvent(this.route.dialect, message, failure.code) : undefined
     if (this.ndjson) {
-      this.streamer.push(Buffer.from(JSON.stringify({ error: errorMidStream(error, backend.name) }) + '\n'))
+      this.streamer.push(
+        Buffer.from(JSON.stringify({ error: errorMidStream(error, backendLabel(backend, this.principal)) }) + '\n'),
+      )
       this.streamer.end()
     } else if (lastEvent) {
       // OpenAI's and Anthropic's clients raise an error event as an error; the missing [DONE] says it is incomplete.
