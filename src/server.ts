@@ -22,6 +22,7 @@ import { AlertDispatcher } from './alerts/alertDispatcher.js'
 import { GatewayMetrics } from './metrics/gatewayMetrics.js'
 import { BackendHealth } from './proxy/backendHealth.js'
 import { mountSystemRoutes } from './api/system.js'
+import type { RouteLimits } from './api/jsonRoute.js'
 
 export interface GatewayOptions {
   logger: Logger
@@ -158,10 +159,20 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     if (context.config.log.requests && logger.enabled('info')) logger.info('request', requestLine(result))
   }
   const app = uws.App()
-  mountAuthRoutes(app, { authenticate, logger, sessions, store })
+  // The address guard and the callers' limits, for every route (the JSON routes and the proxied ones).
+  const limits: RouteLimits =
+    parts === 'all'
+      ? {
+          admit: (principal, api, model, tokenEstimate, quotas) =>
+            limiter.admit(principal, api, model, tokenEstimate, quotas),
+          admitAddress: (address, api) => limiter.admitAddress(address, api),
+        }
+      : { admit: () => unlimited, admitAddress: () => undefined }
+  mountAuthRoutes(app, { authenticate, logger, limits, sessions, store })
   mountAdminRoutes(app, {
     authenticate,
     logger,
+    limits,
     store,
     usage: accounting.store,
     flushUsage: () => accounting.recorder.drain(),
@@ -182,15 +193,13 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     aliases,
     live,
     open: parts === 'proxy',
-    admit:
-      parts === 'all'
-        ? (principal, api, model, tokenEstimate) => limiter.admit(principal, api, model, tokenEstimate)
-        : () => unlimited,
-    admitAddress: parts === 'all' ? (address, api) => limiter.admitAddress(address, api) : () => undefined,
+    admit: limits.admit,
+    admitAddress: limits.admitAddress,
   }
   mountSystemRoutes(app, {
     authenticate,
     logger,
+    limits,
     config: () => context.config,
     db: store.db,
     backends: () => backends,

@@ -17,7 +17,13 @@ export interface AdminRoutesContext extends JsonRouteContext {
 }
 
 const groups: readonly GroupBy[] = ['hour', 'day', 'model', 'user', 'key', 'api']
-const maxRows = 10_000
+const dayMs = 86_400_000
+/**
+ * Bounds of one query, so that no caller can make the database (and with it every request: better-sqlite3 runs on the
+ * event loop) scan without end: a page of raw rows, the window of raw rows (read by the `usage (time)` index), and the
+ * window of a report (from the hourly rollups).
+ */
+export const usageQueryBounds = { maxRows: 1000, maxRowsWindowDays: 7, maxReportWindowDays: 366 }
 
 export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext): void {
   mountMethods(
@@ -26,7 +32,7 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
     ['GET'],
     jsonRoute('admin.usage', context, async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
-      const filter = usageFilter(query, principal!, context.store)
+      const filter = usageFilter(query, principal!, context.store, usageQueryBounds.maxReportWindowDays)
       if (filter instanceof GatewayError) return filter
       const by = query.get('by') ?? 'day'
       if (!(groups as readonly string[]).includes(by)) {
@@ -43,11 +49,15 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
     ['GET'],
     jsonRoute('admin.usage_requests', context, async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
-      const filter = usageFilter(query, principal!, context.store)
+      const filter = usageFilter(query, principal!, context.store, usageQueryBounds.maxRowsWindowDays)
       if (filter instanceof GatewayError) return filter
-      const limit = Number(query.get('limit') ?? 1000)
+      const { maxRows } = usageQueryBounds
+      const limit = Number(query.get('limit') ?? maxRows)
       if (!Number.isInteger(limit) || limit < 1 || limit > maxRows) {
-        return new GatewayError('invalid_request', `"limit" must be a whole number from 1 to ${maxRows}`)
+        return new GatewayError(
+          'invalid_request',
+          `"limit" must be a whole number from 1 to ${maxRows} (the most rows one page holds)`,
+        )
       }
       await context.flushUsage()
       const rows: Record<string, unknown>[] = []
@@ -62,11 +72,24 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
 }
 
 /** The filter a query asks for, narrowed to the caller's own usage unless they may view everyone's. */
-function usageFilter(query: URLSearchParams, principal: Principal, store: Store): UsageFilter | GatewayError {
+function usageFilter(
+  query: URLSearchParams,
+  principal: Principal,
+  store: Store,
+  maxWindowDays: number,
+): UsageFilter | GatewayError {
   const since = instant(query.get('since') ?? '7d', 'since')
   const until = query.get('until') === null ? undefined : instant(query.get('until')!, 'until')
   if (since instanceof GatewayError) return since
   if (until instanceof GatewayError) return until
+  const windowMs = (until ?? Date.now()) - since
+  if (windowMs > maxWindowDays * dayMs) {
+    return new GatewayError(
+      'invalid_request',
+      `"since" to "until" spans ${Math.ceil(windowMs / dayMs)} days; one query covers at most ${maxWindowDays} days ` +
+        '(ask for the rest with another since/until)',
+    )
+  }
   const filter: UsageFilter = {
     since,
     until,

@@ -1,11 +1,14 @@
-// A small JSON API route (auth, and later admin): authenticate, read a bounded JSON body, run the handler (which may
-// be async: password hashing), answer JSON or a problem-details error. Not the proxy hot path.
+// A small JSON API route (auth, admin, system): the address guard, authenticate, the caller's request limits, read a
+// bounded JSON body, run the handler (which may be async: password hashing), answer JSON or a problem-details error.
+// Every such route passes the guard and the limits here, so that a new route cannot forget them. Not the proxy hot
+// path.
 import type { HttpRequest, HttpResponse } from '../../native/uws.js'
 import { admit, type Authenticate } from '../auth/admit.js'
 import { accessFor } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import type { Admission } from '../limits/limiter.js'
 import { readBody } from '../http/bodyReader.js'
 import { gatewayTiming, writeError } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
@@ -22,37 +25,90 @@ export interface JsonCall {
   /** Route parameters, in order. */
   params: string[]
   address: string
+  /**
+   * A public route that accepts a credential after all (/metrics from an address not allow-listed): puts that caller
+   * under its request limits too. A refusal (429, with the rate-limit headers) is returned to be answered.
+   */
+  limitCaller: (principal: Principal) => GatewayError | undefined
 }
 
 /** A JSON body, or (`text`) a body sent as it is with its own content type (the Prometheus exposition). */
 export type JsonReply =
   { status: number; body: unknown } | { status: number; text: string; contentType: string } | GatewayError
 
+/** The address guard and the caller's limits (the Limiter, or nothing when a bench turns limits off). */
+export interface RouteLimits {
+  admit: (
+    principal: Principal,
+    api: string,
+    model: string | null,
+    tokenEstimate: number | undefined,
+    quotas?: boolean,
+  ) => Admission | GatewayError
+  admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
+}
+
 export interface JsonRouteContext {
   authenticate: Authenticate
   logger: Logger
+  limits: RouteLimits
 }
+
+/**
+ * `limited` (every route but two): the address guard, then the caller's request limits — request buckets and
+ * concurrency, on the API named by the route's prefix (`auth`, `admin`, `system`: only `*` rules apply there); calendar
+ * quotas count model requests only, which write the usage rows they are rebuilt from. `probe` (/health, /ready): no
+ * guard, so that a load balancer's checks are never refused by a limit and take a healthy gateway out of rotation.
+ */
+export type RouteGuard = 'limited' | 'probe'
 
 export function jsonRoute(
   route: string,
   context: JsonRouteContext,
   handle: (call: JsonCall) => JsonReply | Promise<JsonReply>,
   paramCount = 0,
+  guard: RouteGuard = 'limited',
 ) {
   const access = accessFor(route)
-  return (res: HttpResponse, req: HttpRequest): void => {
-    const startedAt = performance.now()
-    const request = snapshotRequest(req, res, req.getUrl())
+  const api = route.slice(0, route.indexOf('.'))
+  const { limits } = context
+  const handler = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
     const params = Array.from({ length: paramCount }, (_, index) => req.getParameter(index))
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE'
     if (request.refusal) return refuseHead(res, 'problem', request.requestId, request.refusal, startedAt)
+    const byAddress = guard === 'probe' ? undefined : limits.admitAddress(request.clientIp, api)
+    if (byAddress instanceof GatewayError) {
+      return writeError(res, 'problem', request.requestId, byAddress, hasBody, startedAt)
+    }
+    let admission: Admission | undefined
+    let released = false
+    /** Frees what the limits hold for this request (concurrency slots): once, when answered or aborted. */
+    const release = (): void => {
+      if (released) return
+      released = true
+      admission?.release(undefined)
+      byAddress?.release(undefined)
+    }
+    const limitCaller = (caller: Principal): GatewayError | undefined => {
+      if (guard === 'probe' || admission) return undefined
+      const admitted = limits.admit(caller, api, null, undefined, false)
+      if (admitted instanceof GatewayError) return admitted
+      admission = admitted
+      return undefined
+    }
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
-    if (principal instanceof GatewayError) {
-      return writeError(res, 'problem', request.requestId, principal, hasBody, startedAt)
+    const refused = principal instanceof GatewayError ? principal : principal && limitCaller(principal)
+    if (refused) {
+      release()
+      return writeError(res, 'problem', request.requestId, refused, hasBody, startedAt)
     }
     let aborted = false
-    res.onAborted(() => (aborted = true))
+    res.onAborted(() => {
+      aborted = true
+      release()
+    })
     const answer = (reply: JsonReply): void => {
+      release()
       if (aborted) return
       aborted = true
       res.cork(() => {
@@ -62,13 +118,22 @@ export function jsonRoute(
         res.writeHeader('cache-control', 'no-store')
         res.writeHeader('x-request-id', request.requestId)
         res.writeHeader('server-timing', gatewayTiming(startedAt))
+        const headers = admission?.headers
+        if (headers) for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!)
         res.end('text' in reply ? reply.text : JSON.stringify(reply.body))
       })
     }
     const run = (body: Record<string, unknown>): void => {
       let reply: JsonReply | Promise<JsonReply>
       try {
-        reply = handle({ request, principal, body, params, address: request.clientIp })
+        reply = handle({
+          request,
+          principal: principal as Principal | undefined,
+          body,
+          params,
+          address: request.clientIp,
+          limitCaller,
+        })
       } catch (error) {
         return answer(failure(error, context.logger, request.requestId))
       }
@@ -83,6 +148,21 @@ export function jsonRoute(
       if (parsed instanceof GatewayError) return answer(parsed)
       run(parsed)
     })
+  }
+  return (res: HttpResponse, req: HttpRequest): void => {
+    const startedAt = performance.now()
+    const request = snapshotRequest(req, res, req.getUrl())
+    try {
+      handler(res, req, request, startedAt)
+    } catch (error) {
+      // A bug before any answer (uWS ends the process if a handler returns without one): logged, answered 500.
+      const failed = failure(error, context.logger, request.requestId)
+      try {
+        res.cork(() => writeError(res, 'problem', request.requestId, failed, true, startedAt))
+      } catch {
+        // Already answered: nothing more to say.
+      }
+    }
   }
 }
 

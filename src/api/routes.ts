@@ -10,6 +10,7 @@ import { proxyHandler, type ProxyRouteSpec } from './proxyHandler.js'
 import { readOllamaBody } from './ollamaBody.js'
 import { openAiMounts, openAiRoutes, openAiSpec } from './openai.js'
 import { NativeUsageTap, type TapFactory } from '../proxy/responseTap.js'
+import { nativeModelListTap } from '../proxy/nativeModelList.js'
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void
 
@@ -52,6 +53,10 @@ function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], con
     // Aliases stand for models on the routes that run one; managing models by an alias name would mislead.
     readFields: (body) => readOllamaBody(body, route.required, route.tokens === 'none' ? undefined : context.aliases),
     tap: route.sniffUsage ? nativeTap : undefined,
+  }
+  // The model lists show only what the credential may use (and the aliases of that), as /v1/models does.
+  if (route.name === 'tags' || route.name === 'ps') {
+    spec.tap = (_fields, principal) => nativeModelListTap(principal, context.aliases)
   }
   const handler = proxyHandler(spec, context)
   for (const path of paths) mountMethods(app, path, route.methods, handler, 'ollama')

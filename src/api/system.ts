@@ -13,7 +13,8 @@ import type { ModelAliases } from '../models/aliases.js'
 import type { BackendHealth } from '../proxy/backendHealth.js'
 import type { Backend } from '../proxy/backends.js'
 import type { Db } from '../store/database.js'
-import { jsonRoute, type JsonRouteContext } from './jsonRoute.js'
+import { backendLabel, hasConfiguredName, seesBackendAddresses } from '../proxy/upstreamErrors.js'
+import { jsonRoute, type JsonRouteContext, type RouteGuard } from './jsonRoute.js'
 import { ollamaMounts } from './ollama.js'
 import { openAiMounts } from './openai.js'
 import { mountMethods } from './routes.js'
@@ -30,26 +31,37 @@ export interface SystemRoutesContext extends JsonRouteContext {
 const startedAt = Date.now()
 
 export function mountSystemRoutes(app: TemplatedApp, context: SystemRoutesContext): void {
-  const get = (path: string, route: string, handler: Parameters<typeof jsonRoute>[2]) =>
-    mountMethods(app, path, ['GET'], jsonRoute(route, context, handler), 'problem')
-  get('/health', 'system.health', () => ({
-    status: 200,
-    body: { status: 'ok', uptime_seconds: Math.round((Date.now() - startedAt) / 1000) },
-  }))
-  get('/ready', 'system.ready', async () => {
-    await context.health.ensureChecked()
-    const reasons: string[] = []
-    const database = databaseWritable(context.db, context.config().database.busy_timeout)
-    if (database) reasons.push(`database: ${database}`)
-    if (!context.health.anyUp()) {
-      const failures = context.backends().map((backend) => `${backend.name}: ${backend.lastError ?? 'no answer yet'}`)
-      reasons.push(`no backend answered /api/version recently (${failures.join('; ')})`)
-    }
-    return { status: reasons.length === 0 ? 200 : 503, body: { ready: reasons.length === 0, reasons } }
-  })
+  const get = (path: string, route: string, handler: Parameters<typeof jsonRoute>[2], guard?: RouteGuard) =>
+    mountMethods(app, path, ['GET'], jsonRoute(route, context, handler, 0, guard), 'problem')
+  // The probes are exempt from the address guard and limits (see RouteGuard): constant work, no credential.
+  get(
+    '/health',
+    'system.health',
+    () => ({ status: 200, body: { status: 'ok', uptime_seconds: Math.round((Date.now() - startedAt) / 1000) } }),
+    'probe',
+  )
+  get(
+    '/ready',
+    'system.ready',
+    async () => {
+      await context.health.ensureChecked()
+      const reasons: string[] = []
+      const database = databaseWritable(context.db, context.config().database.busy_timeout)
+      if (database) reasons.push(`database: ${database}`)
+      if (!context.health.anyUp()) {
+        // Anyone may ask: backends by a configured name or their place in the list, never by address.
+        const failures = context
+          .backends()
+          .map((backend, index) => `${publicName(backend, index)}: ${backend.lastError ?? 'no answer yet'}`)
+        reasons.push(`no backend answered /api/version recently (${failures.join('; ')})`)
+      }
+      return { status: reasons.length === 0 ? 200 : 503, body: { ready: reasons.length === 0, reasons } }
+    },
+    'probe',
+  )
   let allowed = allowList(context.config().metrics.allow_from)
   let allowedFrom = context.config().metrics.allow_from
-  get('/metrics', 'system.metrics', ({ request }) => {
+  get('/metrics', 'system.metrics', ({ request, limitCaller }) => {
     const config = context.config().metrics
     if (!context.metrics || !config.enabled) return new GatewayError('not_found', 'metrics are off (metrics.enabled)')
     if (config.allow_from !== allowedFrom) {
@@ -60,13 +72,18 @@ export function mountSystemRoutes(app: TemplatedApp, context: SystemRoutesContex
     if (!allowed.check(address, address.includes(':') ? 'ipv6' : 'ipv4')) {
       const principal = admit(context.authenticate, 'view_metrics', request.credential)
       if (principal instanceof GatewayError) return principal
+      const refused = limitCaller(principal)
+      if (refused) return refused
     }
     return { status: 200, text: context.metrics.render(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }
   })
   get('/discovery', 'system.discovery', async ({ principal }) => {
     await context.health.ensureChecked()
+    // Addresses for admins only: others see a backend's configured name, or no name at all.
+    const admin = seesBackendAddresses(principal)
     const backends = context.backends().map((backend) => ({
-      name: backend.name,
+      name: backendLabel(backend, principal),
+      url: admin ? backend.url : undefined,
       up: context.health.isUp(backend),
       outstanding: backend.outstanding,
     }))
@@ -83,6 +100,11 @@ export function mountSystemRoutes(app: TemplatedApp, context: SystemRoutesContex
       },
     }
   })
+}
+
+/** A backend as anyone may see it named: its configured name, else `backend N` (its place in the config). */
+function publicName(backend: Backend, index: number): string {
+  return hasConfiguredName(backend) ? backend.name : `backend ${index + 1}`
 }
 
 /** undefined when the database takes writes; else why not. Another writer holding the lock still means writable. */

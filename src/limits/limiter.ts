@@ -15,6 +15,13 @@ import {
   type RuleSet,
 } from './rules.js'
 import { TokenBucket } from './tokenBucket.js'
+import {
+  assertState,
+  maxLimiterState,
+  tokenCount,
+  tokenEstimate as checkedEstimate,
+  usedAmount,
+} from './limitNumbers.js'
 
 export interface Admission {
   /** Rate-limit headers for the response, flat [name, value, ...]. */
@@ -23,7 +30,11 @@ export interface Admission {
   release(tokensUsed: number | undefined): void
 }
 
-const nothingToRelease: Admission = { headers: [], release: () => {} }
+const noHeaders: string[] = []
+const nothingToRelease: Admission = { headers: noHeaders, release: () => {} }
+
+/** The latest time a Date can hold; a clock beyond it is not believed. */
+const maxTime = 8.64e15
 
 const describe: Record<string, string> = {
   rpm: 'requests per minute',
@@ -82,7 +93,10 @@ export class Limiter {
   /** Buckets of client addresses, which anyone can multiply: bounded. */
   private readonly addressBuckets = new LRUCache<string, TokenBucket>({ max: 1_000_000 })
   private readonly inFlight = new Map<string, number>()
-  private readonly quotas = new LRUCache<string, QuotaState>({ max: 1_000_000 })
+  /** Quotas of keys and users (address rules have none): bounded like `buckets`, and as cheap to clear. */
+  private readonly quotas = new Map<string, QuotaState>()
+  /** The latest time the clock gave (see time()). */
+  private lastNow = 0
 
   constructor(
     private rules: RuleSet,
@@ -96,30 +110,37 @@ export class Limiter {
     // Changed limits start over with full buckets (a bucket sized for the old limit would mislead); quotas are read
     // again from the rollups.
     this.buckets.clear()
-    this.addressBuckets.clear()
+    // Clearing an LRU costs as much as its capacity: only when it holds something.
+    if (this.addressBuckets.size > 0) this.addressBuckets.clear()
     this.quotas.clear()
   }
 
   /**
    * Admits a request (taking from every applicable limit) or says which limit refused it. `model` is the requested
-   * model in Ollama's normal form, when the request names one: its per-model limits apply too.
+   * model in Ollama's normal form, when the request names one: its per-model limits apply too. `tokenEstimate` may be
+   * any number at all: it is checked here, once (limitNumbers.ts). `quotas: false` leaves the calendar quotas out
+   * (the gateway's own routes, which write no usage rows for quotas to rebuild from).
    */
   admit(
     principal: Principal,
     api: string,
     model: string | null,
     tokenEstimate: number | undefined,
+    quotas = true,
   ): Admission | GatewayError {
     if (this.rules.size === 0) return nothingToRelease
     const applied = this.rules.resolve(principal, api, model)
     if (applied.length === 0) return nothingToRelease
-    const now = this.now()
-    const admission = this.take(applied, tokenEstimate, principal, now)
+    const now = this.time()
+    const estimate = tokenEstimate === undefined ? undefined : checkedEstimate(tokenEstimate)
+    const admission = this.take(applied, estimate, quotas ? principal : undefined, now, true)
     if (!(admission instanceof Refusal)) return admission
     const { limit, waitMs } = admission
+    // A refusal carries the same rate-limit headers as an admission, from the state the refusal left.
+    const headers = this.rateHeaders(applied, now)
     return isQuota(limit.kind)
-      ? quotaRefusal(limit, waitMs, principal)
-      : refusal(limit, waitMs, ownerOf(limit, principal))
+      ? quotaRefusal(limit, waitMs, principal, headers)
+      : refusal(limit, waitMs, ownerOf(limit, principal), headers)
   }
 
   /**
@@ -130,37 +151,46 @@ export class Limiter {
     if (!this.rules.hasAddressRules) return undefined
     const applied = this.rules.resolveAddress(address, api)
     if (applied.length === 0) return undefined
-    const admission = this.take(applied, undefined, undefined, this.now())
+    const admission = this.take(applied, undefined, undefined, this.time(), false)
     if (!(admission instanceof Refusal)) return admission
     const scope = admission.limit.rule.gateway === '*' ? '' : ` on the ${admission.limit.rule.gateway} API`
     return refusal(
       admission.limit,
       admission.waitMs,
       `address ${address}, range ${admission.limit.rule.subject}${scope}`,
+      [],
     )
+  }
+
+  /** The clock, never going back and never anything but a finite time (a clock that does stands still). */
+  private time(): number {
+    const now = this.now()
+    if (now > this.lastNow && now <= maxTime) this.lastNow = now
+    return this.lastNow
   }
 
   /**
    * Takes one request (and the token estimate, when known) from every limit, or nothing when one refuses. Token
    * limits are skipped when the request has no estimate (it generates nothing); quotas need the principal whose
-   * usage they count (address rules have none).
+   * usage they count (address rules have none). `estimate` is already a checked count.
    */
   private take(
     applied: AppliedLimit[],
-    tokenEstimate: number | undefined,
+    estimate: number | undefined,
     principal: Principal | undefined,
     now: number,
+    withHeaders: boolean,
   ): Admission | Refusal {
-    const taken: [TokenBucket, number][] = []
-    const reserved: TokenBucket[] = []
+    const taken: TokenBucket[] = []
+    /** Token buckets and what each reserved (at most its capacity). */
+    const reserved: [TokenBucket, number][] = []
     const quotaTaken: [QuotaState, number][] = []
-    const quotaReserved: [AppliedLimit, QuotaState][] = []
+    const quotaReserved: [AppliedLimit, QuotaState, number][] = []
     const slots: string[] = []
-    /** Every request or token limit with its bucket, for the headers. */
-    const buckets: [AppliedLimit, TokenBucket][] = []
     const undo = () => {
-      for (const [bucket, amount] of taken) bucket.adjust(amount, now)
-      for (const [quota, amount] of quotaTaken) quota.used -= amount
+      for (const bucket of taken) bucket.giveBack(1, now)
+      for (const [bucket, amount] of reserved) bucket.giveBack(amount, now)
+      for (const [quota, amount] of quotaTaken) quota.used = assertState(Math.max(0, quota.used - amount))
       for (const slot of slots) this.leave(slot)
     }
     for (const limit of applied) {
@@ -176,46 +206,69 @@ export class Limiter {
       }
       if (isQuota(limit.kind)) {
         const { counts, period } = quotaOf(limit.kind)
-        if (!principal || (counts === 'tokens' && tokenEstimate === undefined)) continue
+        if (!principal || (counts === 'tokens' && estimate === undefined)) continue
         const quota = this.quota(limit, principal, now)
         if (quota.used >= limit.value) {
           undo()
           return new Refusal(limit, periodEnd(period, now) - now)
         }
-        const amount = counts === 'tokens' ? tokenEstimate! : 1
-        quota.used += amount
+        // A reservation takes at most the whole quota: enough to refuse the next request until it is settled.
+        const amount = counts === 'tokens' ? Math.min(estimate!, limit.value) : 1
+        quota.used = assertState(quota.used + amount)
         quotaTaken.push([quota, amount])
         // Token quotas are announced once the reservation is settled; a request counts whole at once.
-        if (counts === 'tokens') quotaReserved.push([limit, quota])
+        if (counts === 'tokens') quotaReserved.push([limit, quota, amount])
         else this.announce(limit, quota, principal)
         continue
       }
-      const tokens = limit.kind.startsWith('t')
       const bucket = this.bucket(limit, now)
-      buckets.push([limit, bucket])
-      if (tokens && tokenEstimate === undefined) continue
-      const amount = tokens ? tokenEstimate! : 1
-      if (!(tokens ? bucket.reserve(amount, now) : bucket.take(amount, now))) {
-        undo()
-        return new Refusal(limit, bucket.waitMs(now, tokens ? Number.MIN_VALUE : 1))
+      if (limit.kind.startsWith('t')) {
+        if (estimate === undefined) continue
+        const amount = bucket.reserve(estimate, now)
+        if (amount < 0) {
+          undo()
+          return new Refusal(limit, bucket.waitMs(now, Number.MIN_VALUE))
+        }
+        reserved.push([bucket, amount])
+      } else {
+        if (!bucket.take(1, now)) {
+          undo()
+          return new Refusal(limit, bucket.waitMs(now, 1))
+        }
+        taken.push(bucket)
       }
-      taken.push([bucket, amount])
-      if (tokens) reserved.push(bucket)
     }
-    const headers = principal ? rateLimitHeaders(buckets, now) : []
+    const headers = withHeaders ? this.rateHeaders(applied, now) : noHeaders
+    let released = false
     return {
       headers,
       release: (tokensUsed) => {
-        // Unknown use (an abort before any count): the estimate stands.
-        if (tokensUsed !== undefined && tokenEstimate !== undefined) {
-          const at = this.now()
-          for (const bucket of reserved) bucket.adjust(tokenEstimate - tokensUsed, at)
-          for (const [, quota] of quotaReserved) quota.used += tokensUsed - tokenEstimate
+        if (released) return
+        released = true
+        // Unknown use (an abort before any count, or a count that is not one): the reservation stands.
+        const used = tokenCount(tokensUsed)
+        if (used !== undefined) {
+          const at = this.time()
+          for (const [bucket, amount] of reserved) bucket.settle(amount, used, at)
+          for (const [, quota, amount] of quotaReserved) {
+            const total = quota.used - amount + used
+            quota.used = assertState(total < 0 ? 0 : total > maxLimiterState ? maxLimiterState : total)
+          }
         }
         for (const [limit, quota] of quotaReserved) this.announce(limit, quota, principal!)
         for (const slot of slots) this.leave(slot)
       },
     }
+  }
+
+  /** The rate-limit headers of a caller's request and token buckets as they are now (one writer for every answer). */
+  private rateHeaders(applied: AppliedLimit[], now: number): string[] {
+    let buckets: [AppliedLimit, TokenBucket][] | undefined
+    for (const limit of applied) {
+      if (limit.kind === 'concurrency' || isQuota(limit.kind)) continue
+      ;(buckets ??= []).push([limit, this.bucket(limit, now)])
+    }
+    return buckets ? rateLimitHeaders(buckets, now) : noHeaders
   }
 
   private bucket(limit: AppliedLimit, now: number): TokenBucket {
@@ -236,7 +289,7 @@ export class Limiter {
     let state = this.quotas.get(limit.counter)
     if (!state || state.periodStart !== periodStart) {
       const fired = new Set(this.alerts?.sent(limit.counter, periodStart) ?? [])
-      state = { periodStart, used: this.usedSince(limit, principal, periodStart, counts), fired }
+      state = { periodStart, used: usedAmount(this.usedSince(limit, principal, periodStart, counts)), fired }
       this.quotas.set(limit.counter, state)
     }
     return state
@@ -282,14 +335,21 @@ class Refusal {
   ) {}
 }
 
-function refusal(limit: AppliedLimit, waitMs: number, owner: string): GatewayError {
+function refusal(limit: AppliedLimit, waitMs: number, owner: string, headers: string[]): GatewayError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000))
   return new GatewayError(
     'rate_limit_exceeded',
     `rate limit exceeded: ${limit.value} ${describe[limit.kind]} (${owner}); retry in ${seconds} s`,
-    { 'retry-after': String(seconds) },
+    refusalHeaders(seconds, headers),
     limit.kind,
   )
+}
+
+/** Retry-After, then the rate-limit headers an admission would carry. */
+function refusalHeaders(seconds: number, headers: string[]): Record<string, string> {
+  const all: Record<string, string> = { 'retry-after': String(seconds) }
+  for (let i = 0; i < headers.length; i += 2) all[headers[i]!] = headers[i + 1]!
+  return all
 }
 
 /** Whose limit it is, as the 429 names it. */
@@ -321,13 +381,13 @@ function periodEnd(period: 'day' | 'month', now: number): number {
     : Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
 }
 
-function quotaRefusal(limit: AppliedLimit, waitMs: number, principal: Principal): GatewayError {
+function quotaRefusal(limit: AppliedLimit, waitMs: number, principal: Principal, headers: string[]): GatewayError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000))
   const { counts, period } = quotaOf(limit.kind as QuotaKind)
   return new GatewayError(
     'quota_exceeded',
     `quota used up: ${limit.value} ${counts} per ${period} (${ownerOf(limit, principal)}); it renews in ${seconds} s`,
-    { 'retry-after': String(seconds) },
+    refusalHeaders(seconds, headers),
     limit.kind,
   )
 }

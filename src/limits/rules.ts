@@ -3,6 +3,7 @@
 // API before one shared by both ('*'). Rules for one model are resolved the same way and apply in addition.
 import { BlockList, isIP } from 'node:net'
 import type { Role } from '../auth/permissions.js'
+import { limitValue } from './limitNumbers.js'
 
 export const limitKinds = [
   'rpm',
@@ -79,7 +80,9 @@ export class RuleSet {
   /** Address rules, narrowest range first (the most specific wins). */
   private readonly addressRules: { rule: LimitRule; range: BlockList; prefix: number }[] = []
 
-  constructor(rules: LimitRule[]) {
+  constructor(stored: LimitRule[]) {
+    // A limit is a whole number from 1 to maxLimitValue whatever the database holds (limitNumbers.ts).
+    const rules = stored.map(checkedRule)
     for (const rule of rules) {
       if (rule.subjectType === 'ip') {
         const range = parseRange(rule.subject)
@@ -162,6 +165,15 @@ export class RuleSet {
 }
 
 const maxResolved = 100_000
+
+function checkedRule(rule: LimitRule): LimitRule {
+  const values: Partial<Record<LimitKind, number>> = {}
+  for (const kind of limitKinds) {
+    const value = rule.values[kind]
+    if (value !== undefined && value !== null) values[kind] = limitValue(value)
+  }
+  return { ...rule, values }
+}
 
 function ruleKey(type: string, subject: string, gateway: string, model: string): string {
   return `${type}\u0000${subject}\u0000${gateway}\u0000${model}`

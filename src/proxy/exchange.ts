@@ -19,7 +19,13 @@ import { ClientReply } from '../http/clientReply.js'
 import { statusLine } from '../http/status.js'
 import { markDown, type Backend } from './backends.js'
 import { readUpstreamHead } from './responseHeaders.js'
-import { errorBeforeResponse, errorMidStream, ExchangeAbort, neverReachedBackend } from './upstreamErrors.js'
+import {
+  backendLabel,
+  errorBeforeResponse,
+  errorMidStream,
+  ExchangeAbort,
+  neverReachedBackend,
+} from './upstreamErrors.js'
 import type { OllamaUsage } from './usageSniffer.js'
 
 /** Bodies up to this size are sent with one `end(body)`; larger ones stream (uWS's cork buffer is 16 KiB). */
@@ -201,7 +207,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.abortReason ??= reason
     if (this.abortUpstream) return this.abortUpstream(reason)
     if (reason.reason === 'client_gone') return
-    const error = errorBeforeResponse(reason, this.backend.name)
+    const error = errorBeforeResponse(reason, backendLabel(this.backend, this.principal))
     if (
       this.reply.endWith((res) =>
         writeError(res, this.route.dialect, this.request.requestId, error, false, this.startedAt),
@@ -281,7 +287,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (neverReachedBackend(error)) markDown(backend)
     if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return
     if (!this.streamer) {
-      const gatewayError = errorBeforeResponse(error, backend.name)
+      const gatewayError = errorBeforeResponse(error, backendLabel(backend, this.principal))
       this.reply.endWith((res) =>
         writeError(res, this.route.dialect, this.request.requestId, gatewayError, false, this.startedAt),
       )
@@ -290,12 +296,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     // Mid-stream: end NDJSON with Ollama's own error line; anything else must not look complete. (Recorded first:
     // closing the connection runs onAborted, which would make this look like the client's doing.)
-    const failure = errorBeforeResponse(error, backend.name)
+    const label = backendLabel(backend, this.principal)
+    const failure = errorBeforeResponse(error, label)
     this.finish(failure)
-    const message = errorMidStream(error, backend.name)
+    const message = errorMidStream(error, label)
     const lastEvent = this.sse ? errorEvent(this.route.dialect, message, failure.code) : undefined
     if (this.ndjson) {
-      this.streamer.push(Buffer.from(JSON.stringify({ error: errorMidStream(error, backend.name) }) + '\n'))
+      this.streamer.push(Buffer.from(JSON.stringify({ error: message }) + '\n'))
       this.streamer.end()
     } else if (lastEvent) {
       // OpenAI's and Anthropic's clients raise an error event as an error; the missing [DONE] says it is incomplete.

@@ -16,11 +16,14 @@ t.test('a token bucket: a full window at once, then the steady rate; debts are w
   t.ok(bucket.take(1, 1000))
   const tokens = new TokenBucket(100, 60_000, 0)
   t.notOk(tokens.take(101, 0), 'a request counts whole')
-  t.ok(tokens.reserve(80, 0), 'a reservation may take what is left')
-  t.ok(tokens.reserve(80, 0), 'and go below zero once')
-  t.notOk(tokens.reserve(1, 0), 'then nothing more until it refills')
-  tokens.adjust(80 - 10, 0)
+  t.equal(tokens.reserve(80, 0), 80, 'a reservation may take what is left')
+  t.equal(tokens.reserve(80, 0), 80, 'and go below zero once')
+  t.equal(tokens.reserve(1, 0), -1, 'then nothing more until it refills')
+  tokens.settle(80, 10, 0)
   t.equal(tokens.available(0), 10, 'settling a reservation gives back the difference')
+  t.equal(tokens.reserve(1e300, 0), 100, 'a reservation takes at most the whole bucket')
+  tokens.settle(100, 5, 0)
+  t.equal(tokens.available(0), 5, 'and settles exactly')
 })
 
 t.test('the most specific rule sets each limit; an API-specific rule beats a shared one', async (t) => {
