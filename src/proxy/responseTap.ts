@@ -39,7 +39,9 @@ export class NativeUsageTap implements ResponseTap {
 export function countsOf(usage: unknown, previous?: OllamaUsage): OllamaUsage | undefined {
   if (typeof usage !== 'object' || usage === null) return previous
   const fields = usage as Record<string, unknown>
-  const number = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : undefined)
+  // A count is a non-negative safe integer; anything else (negative, fractional, huge, a string) is unknown.
+  const number = (value: unknown) =>
+    Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined
   const prompt = number(fields.prompt_tokens) ?? number(fields.input_tokens)
   const completion = number(fields.completion_tokens) ?? number(fields.output_tokens)
   return {
