@@ -29,6 +29,16 @@ const fields: FieldSpec[] = [
   { name: 'error', kind: 'text' },
 ]
 
+/** No request uses more tokens than this: a larger count is a backend's fault, and unknown. */
+export const maxTokenCount = 1_000_000_000
+
+/** A token count as a backend reported it: an integer in [0, maxTokenCount], else unknown (never an error). */
+export function tokenCount(value: unknown): number | undefined {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= maxTokenCount
+    ? (value as number)
+    : undefined
+}
+
 export class UsageSniffer {
   private readonly scanner = new JsonFieldScanner({ fields, lines: true })
 
@@ -42,8 +52,8 @@ export class UsageSniffer {
     scanner.finish()
     const error = scanner.text(7)
     return {
-      promptTokens: scanner.count(0),
-      completionTokens: scanner.count(1),
+      promptTokens: tokenCount(scanner.count(0)),
+      completionTokens: tokenCount(scanner.count(1)),
       doneReason: scanner.text(2) ?? undefined,
       totalDurationNs: scanner.count(3),
       loadDurationNs: scanner.count(4),

@@ -4,7 +4,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { isDeepStrictEqual } from 'node:util'
-import { readUsage, UsageSniffer, type OllamaUsage } from '../../src/proxy/usageSniffer.js'
+import { maxTokenCount, readUsage, UsageSniffer, type OllamaUsage } from '../../src/proxy/usageSniffer.js'
 import { holds } from '../helpers/fuzz.js'
 
 const countFields = [
@@ -33,7 +33,10 @@ function expected(value: Record<string, unknown>): Partial<OllamaUsage> {
   const out: Record<string, unknown> = {}
   for (const [key, field] of countFields) {
     const count = value[key]
-    out[field] = typeof count === 'number' && Number.isSafeInteger(count) && count >= 0 ? count : undefined
+    // Token counts are bounded by maxTokenCount; durations (ns) only by what a safe integer holds.
+    const max = field === 'promptTokens' || field === 'completionTokens' ? maxTokenCount : Number.MAX_SAFE_INTEGER
+    out[field] =
+      typeof count === 'number' && Number.isSafeInteger(count) && count >= 0 && count <= max ? count : undefined
   }
   const reason = value.done_reason
   out.doneReason = typeof reason === 'string' && Buffer.byteLength(JSON.stringify(reason)) <= 1026 ? reason : undefined
@@ -58,7 +61,7 @@ const decoyText = fc
 const count = fc.oneof(
   fc.nat(),
   fc.maxSafeNat(),
-  fc.constantFrom(0, -5, 1.5, 2 ** 53, 2 ** 63, -0, 1e21, '12', null, true, { n: 1 }, [3]),
+  fc.constantFrom(0, -5, 1.5, 1e9, 1e9 + 1, 2 ** 53, 2 ** 63, -0, 1e21, '12', null, true, { n: 1 }, [3]),
 )
 
 const finalObject = fc
