@@ -47,11 +47,30 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }
 
+/** A ScanSpec compiled once (per module, not per request): the keys as bytes, the kinds by slot. */
+export class FieldTable {
+  readonly names: Buffer[]
+  readonly kinds: ('count' | 'text')[]
+  readonly topCount: number
+  readonly nestedKey: Buffer | undefined
+  readonly lines: boolean
+
+  constructor(spec: ScanSpec) {
+    const all = [...spec.fields, ...(spec.nested?.fields ?? [])]
+    this.names = all.map((field) => Buffer.from(field.name))
+    this.kinds = all.map((field) => field.kind)
+    this.topCount = spec.fields.length
+    this.nestedKey = spec.nested && Buffer.from(spec.nested.key)
+    this.lines = spec.lines
+  }
+}
+
 export class JsonFieldScanner {
   private readonly names: Buffer[]
   private readonly kinds: ('count' | 'text')[]
   private readonly topCount: number
   private readonly nestedKey: Buffer | undefined
+  private readonly lines: boolean
   /** The values of the object being read, and of the last one finished (swapped at each line's end). */
   private counts: (number | undefined)[]
   private texts: (string | null | undefined)[]
@@ -68,31 +87,36 @@ export class JsonFieldScanner {
   /** The slot of the key just read (-1: none of ours), and whether it names the nested object. */
   private slot = -1
   private slotNested = false
-  // From Node's shared pool (small), and the value's only when a text field is read.
-  private readonly keyBytes = Buffer.allocUnsafe(maxKeyBytes)
-  private keyLength = 0
-  private valueBytes: Buffer | undefined
-  private valueLength = 0
-  private valueOverflow = false
+  /**
+   * The key or text value being read: a view of the chunk while it lies in one (no copy), else copied into `scratch`
+   * (allocated the first time a string straddles two chunks). Never refers to a chunk after push() returns.
+   */
+  private span: Buffer | undefined
+  private spanFrom = 0
+  private spanTo = 0
+  private overflow = false
+  private scratch: Buffer | undefined
+  private literalLength = 0
   private number = 0
   /** The first four bytes of a literal, to recognise `null`. */
   private literal = 0
   private numberValid = true
 
-  constructor(private readonly spec: ScanSpec) {
-    const all = [...spec.fields, ...(spec.nested?.fields ?? [])]
-    this.names = all.map((field) => Buffer.from(field.name))
-    this.kinds = all.map((field) => field.kind)
-    this.topCount = spec.fields.length
-    this.nestedKey = spec.nested && Buffer.from(spec.nested.key)
-    this.counts = new Array<number | undefined>(all.length).fill(undefined)
-    this.texts = new Array<string | null | undefined>(all.length).fill(undefined)
+  constructor(table: FieldTable) {
+    this.names = table.names
+    this.kinds = table.kinds
+    this.topCount = table.topCount
+    this.nestedKey = table.nestedKey
+    this.lines = table.lines
+    const slots = table.names.length
+    this.counts = new Array<number | undefined>(slots).fill(undefined)
+    this.texts = new Array<string | null | undefined>(slots).fill(undefined)
     this.doneCounts = this.counts.slice()
     this.doneTexts = this.texts.slice()
   }
 
   push(chunk: Buffer): void {
-    if (!this.spec.lines) {
+    if (!this.lines) {
       this.scan(chunk, 0, chunk.length)
       return
     }
@@ -174,7 +198,7 @@ export class JsonFieldScanner {
           if (isSpace(c)) i++
           else if (c === quote) {
             this.phase = KEY_STRING
-            this.keyLength = 0
+            this.startCapture()
             i++
           } else if (c === 0x7d) {
             this.close()
@@ -205,8 +229,7 @@ export class JsonFieldScanner {
             i++
           } else if (c === quote) {
             this.phase = VALUE_STRING
-            this.valueLength = 0
-            this.valueOverflow = false
+            this.startCapture()
             i++
           } else if (c === 0x7b && this.slotNested) {
             this.level = 2
@@ -219,7 +242,7 @@ export class JsonFieldScanner {
             i++
           } else {
             this.phase = LITERAL
-            this.valueLength = 0
+            this.literalLength = 0
             this.literal = 0
             this.number = 0
             this.numberValid = true
@@ -306,6 +329,7 @@ export class JsonFieldScanner {
       this.escaped = false
       if (into !== 0) this.keep(b, i, i + 1, into)
       i++
+      if (i >= end && into !== 0) this.materialise()
     }
     // Buffer.indexOf finds the next quote at memchr speed; a quote after an odd run of backslashes is escaped.
     while (i < end) {
@@ -318,6 +342,7 @@ export class JsonFieldScanner {
       if (into !== 0) this.keep(b, i, close >= 0 && escapedStop ? stop + 1 : stop, into)
       if (close < 0) {
         this.escaped = escapedStop
+        if (into !== 0) this.materialise()
         return -1
       }
       if (!escapedStop) return close + 1
@@ -326,46 +351,63 @@ export class JsonFieldScanner {
     return -1
   }
 
+  private startCapture(): void {
+    this.span = undefined
+    this.spanFrom = 0
+    this.spanTo = 0
+    this.overflow = false
+  }
+
   private keep(b: Buffer, from: number, to: number, into: 1 | 2): void {
-    if (into === 1) {
-      const room = maxKeyBytes - this.keyLength
-      const length = to - from
-      if (length > room) {
-        this.keyLength = maxKeyBytes + 1 // Too long to be one of ours.
-        return
-      }
-      b.copy(this.keyBytes, this.keyLength, from, to)
-      this.keyLength += length
-      return
-    }
-    if (this.valueOverflow) return
+    if (this.overflow) return
+    const have = this.spanTo - this.spanFrom
     const length = to - from
-    if (this.valueLength + length > maxTextBytes) {
-      this.valueOverflow = true
+    if (have + length > (into === 1 ? maxKeyBytes : maxTextBytes)) {
+      this.overflow = true // A key too long to be one of ours, or a text too long to keep.
       return
     }
-    this.valueBytes ??= Buffer.allocUnsafe(maxTextBytes)
-    b.copy(this.valueBytes, this.valueLength, from, to)
-    this.valueLength += length
+    if (this.span === undefined || have === 0) {
+      this.span = b
+      this.spanFrom = from
+      this.spanTo = to
+    } else if (this.span === b && this.spanTo === from) {
+      this.spanTo = to
+    } else {
+      this.materialise()
+      b.copy(this.scratch!, this.spanTo, from, to)
+      this.spanTo += length
+    }
+  }
+
+  /** Copies what the span shows of a chunk into the scratch buffer, before the chunk is gone. */
+  private materialise(): void {
+    const span = this.span
+    if (span === undefined || span === this.scratch) return
+    this.scratch ??= Buffer.allocUnsafe(maxTextBytes)
+    span.copy(this.scratch, 0, this.spanFrom, this.spanTo)
+    this.span = this.scratch
+    this.spanTo -= this.spanFrom
+    this.spanFrom = 0
   }
 
   private chooseSlot(): void {
     this.slot = -1
     this.slotNested = false
-    const length = this.keyLength
-    if (length > maxKeyBytes) return
-    const key = this.keyBytes
-    if (this.level === 1 && this.nestedKey && this.nestedKey.length === length) {
-      if (key.compare(this.nestedKey, 0, length, 0, length) === 0) {
-        this.slotNested = true
-        return
-      }
+    const span = this.span
+    if (this.overflow || span === undefined) return
+    const from = this.spanFrom
+    const to = this.spanTo
+    const length = to - from
+    const nestedKey = this.nestedKey
+    if (this.level === 1 && nestedKey && nestedKey.length === length && nestedKey.compare(span, from, to) === 0) {
+      this.slotNested = true
+      return
     }
-    const from = this.level === 1 ? 0 : this.topCount
-    const to = this.level === 1 ? this.topCount : this.names.length
-    for (let slot = from; slot < to; slot++) {
+    const first = this.level === 1 ? 0 : this.topCount
+    const last = this.level === 1 ? this.topCount : this.names.length
+    for (let slot = first; slot < last; slot++) {
       const name = this.names[slot]!
-      if (name.length === length && key.compare(name, 0, length, 0, length) === 0) {
+      if (name.length === length && name.compare(span, from, to) === 0) {
         this.slot = slot
         return
       }
@@ -383,20 +425,21 @@ export class JsonFieldScanner {
   private endString(): void {
     const slot = this.slot
     if (slot < 0) return
-    if (this.kinds[slot] === 'count' || this.valueOverflow) return this.setUnreadable()
-    const length = this.valueLength
-    if (length === 0) {
+    if (this.kinds[slot] === 'count' || this.overflow) return this.setUnreadable()
+    const span = this.span
+    const from = this.spanFrom
+    const to = this.spanTo
+    if (span === undefined || to === from) {
       this.texts[slot] = ''
       return
     }
-    const bytes = this.valueBytes!
-    const slash = bytes.indexOf(backslash)
-    if (slash < 0 || slash >= length) {
-      this.texts[slot] = bytes.toString('utf8', 0, length)
+    const slash = span.indexOf(backslash, from)
+    if (slash < 0 || slash >= to) {
+      this.texts[slot] = span.toString('utf8', from, to)
       return
     }
     try {
-      this.texts[slot] = JSON.parse(`"${bytes.toString('utf8', 0, length)}"`) as string
+      this.texts[slot] = JSON.parse(`"${span.toString('utf8', from, to)}"`) as string
     } catch {
       this.texts[slot] = null
     }
@@ -405,10 +448,10 @@ export class JsonFieldScanner {
   private literalByte(c: number): void {
     if (this.slot < 0) return
     // Only `null` matters as text; counts are computed digit by digit.
-    if (this.valueLength < 4) this.literal = this.literal * 256 + c
-    this.valueLength++
+    if (this.literalLength < 4) this.literal = this.literal * 256 + c
+    this.literalLength++
     if (!this.numberValid) return
-    if (c < 0x30 || c > 0x39 || (this.valueLength > 1 && this.number === 0)) {
+    if (c < 0x30 || c > 0x39 || (this.literalLength > 1 && this.number === 0)) {
       this.numberValid = false
       return
     }
@@ -420,11 +463,11 @@ export class JsonFieldScanner {
     const slot = this.slot
     if (slot < 0) return
     if (this.kinds[slot] === 'count') {
-      this.counts[slot] = this.numberValid && this.valueLength > 0 ? this.number : undefined
+      this.counts[slot] = this.numberValid && this.literalLength > 0 ? this.number : undefined
       return
     }
     // A text field that is null is absent (as Go decodes it); any other literal is not a string.
-    const isNull = this.valueLength === 4 && this.literal === nullLiteral
+    const isNull = this.literalLength === 4 && this.literal === nullLiteral
     this.texts[slot] = isNull ? undefined : null
   }
 

@@ -2,7 +2,7 @@
 // scanner as the bytes pass (nothing kept, a model's text can never look like it) — and, only when the reply must
 // change (an alias to show, a list to filter, an error code to complete), the whole body held and rewritten at the
 // end. What it holds is bounded by maxHeldBytes.
-import { JsonFieldScanner, type FieldSpec } from './jsonFields.js'
+import { FieldTable, JsonFieldScanner, type FieldSpec } from './jsonFields.js'
 import { countsOf, type ResponseTap } from './responseTap.js'
 import type { OllamaUsage } from './usageSniffer.js'
 
@@ -28,12 +28,10 @@ const usageFields: FieldSpec[] = [
   { name: 'output_tokens', kind: 'count' },
 ]
 
+const table = new FieldTable({ fields: [], nested: { key: 'usage', fields: usageFields }, lines: false })
+
 export class JsonTap implements ResponseTap {
-  private readonly scanner = new JsonFieldScanner({
-    fields: [],
-    nested: { key: 'usage', fields: usageFields },
-    lines: false,
-  })
+  private readonly scanner = new JsonFieldScanner(table)
   private held: Buffer[] | undefined
   private heldBytes = 0
   /** Past the bound with `tooLarge`: everything is dropped and the replacement sent at the end. */

@@ -188,3 +188,32 @@ t.test('the exact attack: a negative count in tool-call arguments, with no top-l
   t.equal(readUsage(Buffer.from('{"done":true,"eval_count":5')).completionTokens, undefined, 'cut short: unknown')
   t.equal(readUsage(Buffer.from('{"done":true,"eval_count":5}x')).completionTokens, undefined, 'junk after: unknown')
 })
+
+t.test('lines longer than what is held (scanned as they pass) give the same counts', async (t) => {
+  const pad = (value: Record<string, unknown>, long: boolean) =>
+    long ? { context: Array.from({ length: 15_000 }, (_, i) => i), ...value } : value
+  await holds(
+    t,
+    'sniffer long lines',
+    fc.property(
+      finalObject,
+      fc.array(fc.tuple(finalObject, fc.boolean()), { maxLength: 2 }),
+      fc.boolean(),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (final, before, longFinal, cuts) => {
+        const lines = [...before.map(([value, long]) => pad(value, long)), pad(final, longFinal)]
+        const bytes = Buffer.from(lines.map((value) => JSON.stringify(value)).join('\n') + '\n')
+        const usage = sniffChunks(
+          bytes,
+          cuts.map((cut) => cut % (bytes.length + 1)),
+        )
+        return isDeepStrictEqual(
+          countsOf(usage),
+          expected(JSON.parse(JSON.stringify(final)) as Record<string, unknown>),
+        )
+      },
+    ),
+    200,
+    0.01,
+  )
+})
