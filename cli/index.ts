@@ -6,10 +6,13 @@ import { configCommand } from './config.js'
 import { dbCommand } from './db.js'
 import { keyCommand } from './key.js'
 import { limitCommand } from './limit.js'
+import { endQuietlyWhenOutputCloses } from './output.js'
 import { serveCommand } from './serve.js'
 import { statusCommand } from './status.js'
 import { usageCommand } from './usage.js'
 import { userCommand } from './user.js'
+
+endQuietlyWhenOutputCloses()
 
 await yargs(hideBin(process.argv))
   .scriptName('parallama')

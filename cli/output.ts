@@ -68,3 +68,16 @@ export function guard<A>(run: (args: A) => void | Promise<void>): (args: any) =>
 function isUserFacing(error: unknown): boolean {
   return error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && !('errno' in error)
 }
+
+/**
+ * Output to a pipe whose reader has gone (`parallama usage export | head -1`) ends the command quietly with exit 0,
+ * as the reader asked for no more: no stack trace, no error message.
+ */
+export function endQuietlyWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0)
+      throw error
+    })
+  }
+}

@@ -7,6 +7,7 @@ import type { Argv, CommandModule } from 'yargs'
 import { parseInstant } from '../src/config/schemaTypes.js'
 import { UsageStore, type GroupBy, type UsageFilter } from '../src/store/usage.js'
 import type { Store } from '../src/store/store.js'
+import { csvField } from './csv.js'
 import { CliError, guard, printJson, printTable } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
 
@@ -55,7 +56,7 @@ function filterOf(args: FilterArgs, store: Store): UsageFilter {
 const columns = ['group', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost']
 
 function report(args: FilterArgs & { by: GroupBy }) {
-  const rows = withStore(args, (store) => new UsageStore(store.db).report(filterOf(args, store), args.by))
+  const rows = withStore(args, (store) => new UsageStore(store.db).report(filterOf(args, store), args.by), 'read')
   if (args.json) return printJson(rows)
   printTable(
     rows.map((row) => ({ ...row, group: row.group, cost: row.cost.toFixed(4) })),
@@ -64,10 +65,14 @@ function report(args: FilterArgs & { by: GroupBy }) {
 }
 
 function top(args: FilterArgs & { by: GroupBy; limit: number }) {
-  const rows = withStore(args, (store) => new UsageStore(store.db).report(filterOf(args, store), args.by)).slice(
-    0,
-    args.limit,
-  )
+  if (!Number.isSafeInteger(args.limit) || args.limit < 1) {
+    throw new CliError(`--limit: expected a whole number of rows, 1 or more, got "${args.limit}"`, 2)
+  }
+  const rows = withStore(
+    args,
+    (store) => new UsageStore(store.db).report(filterOf(args, store), args.by),
+    'read',
+  ).slice(0, args.limit)
   if (args.json) return printJson(rows)
   printTable(
     rows.map((row) => ({ ...row, cost: row.cost.toFixed(4) })),
@@ -98,27 +103,32 @@ const exportColumns = [
   'cost',
 ]
 
-function csvField(value: unknown): string {
-  if (value === null || value === undefined) return ''
-  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value)
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
-
 async function exportRows(args: FilterArgs & { format: 'csv' | 'jsonl'; output?: string }) {
-  const out: Writable = args.output ? createWriteStream(args.output, { mode: 0o600 }) : process.stdout
-  const write = (line: string) => (out.write(line) ? undefined : new Promise((resolve) => out.once('drain', resolve)))
   let count = 0
-  await withStore(args, async (store) => {
-    if (args.format === 'csv') await write(exportColumns.join(',') + '\n')
-    for (const row of new UsageStore(store.db).rows(filterOf(args, store))) {
-      const line =
-        args.format === 'csv' ? exportColumns.map((column) => csvField(row[column])).join(',') : JSON.stringify(row)
-      await write(line + '\n')
-      count++
-    }
-  })
+  await withStore(
+    args,
+    async (store) => {
+      // Every option is checked (and the query prepared) before the first byte is written or the file created.
+      const rows = new UsageStore(store.db).rows(filterOf(args, store))
+      const sink: Writable = args.output ? createWriteStream(args.output, { mode: 0o600 }) : process.stdout
+      const write = (line: string) =>
+        sink.write(line) ? undefined : new Promise((resolve) => sink.once('drain', resolve))
+      if (args.format === 'csv') await write(exportColumns.join(',') + '\n')
+      for (const row of rows) {
+        const line =
+          args.format === 'csv' ? exportColumns.map((column) => csvField(row[column])).join(',') : JSON.stringify(row)
+        await write(line + '\n')
+        count++
+      }
+      if (args.output) {
+        await new Promise<void>((resolve, reject) =>
+          sink.end((error?: Error | null) => (error ? reject(error) : resolve())),
+        )
+      }
+    },
+    'read',
+  )
   if (args.output) {
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())))
     process.stderr.write(`${count} rows written to ${args.output}\n`)
   }
 }

@@ -74,14 +74,17 @@ export function generate(context: NativeContext, chat: boolean): void {
   const { count, reason } = replyLength(knobs, body.options)
   const promptTokens = countPromptTokens(prompt)
   const content = (text: string) => (chat ? { message: { role: 'assistant', content: text } } : { response: text })
+  // A model's tool call can hold anything, counts included (Ollama's arguments are an object, not a string).
+  const decoy = { tool_calls: [{ function: { name: 'f', arguments: { prompt_eval_count: -5, eval_count: -100000 } } }] }
   const final = (text: string) => ({
     model: body.model,
     created_at: created(),
-    ...content(text),
+    ...(knobs.decoyCounts && chat ? { message: { role: 'assistant', content: text, ...decoy } } : content(text)),
+    ...(knobs.decoyCounts && !chat ? { response: text + '"prompt_eval_count":-5', ...decoy } : {}),
     done: true,
     done_reason: reason,
     ...(chat ? {} : { context: Array.from({ length: promptTokens + count }, (_, i) => 128000 + i) }),
-    ...metrics(promptTokens, count),
+    ...metrics(knobs.decoyCounts ? 0 : promptTokens, count),
   })
   if (body.stream === false) {
     let text = ''

@@ -88,6 +88,7 @@ export function completions(context: OpenAIContext, chat: boolean): void {
         (includeUsage ? event({ ...chunkBase, choices: [], usage }) : '') +
         'data: [DONE]\n\n',
       errorPiece: (message) => event({ error: { message, type: 'api_error', param: null, code: null } }),
+      hugeEvent: event({ ...chunkBase, choices: [choice('\u0000', null)] }).split('\\u0000') as [string, string],
     },
     context.done,
   )

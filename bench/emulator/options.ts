@@ -31,6 +31,13 @@ export interface Knobs {
   fault: Fault
   /** 1: record the sha256 of the body sent, under the request's x-request-id (stats.bodyHashes). */
   hash: number
+  /**
+   * 1: the native final object carries model-made counts inside its tool-call arguments
+   * (`"prompt_eval_count":-5,"eval_count":-100000`) and, as Ollama does for a cached prompt, no top-level prompt count.
+   */
+  decoyCounts: number
+  /** On OpenAI streams: the first event carries this many bytes of content, written in 64 KiB pieces (0: off). */
+  hugeEventBytes: number
 }
 
 export const defaultKnobs: Knobs = {
@@ -41,6 +48,8 @@ export const defaultKnobs: Knobs = {
   dimensions: 768,
   fault: 'none',
   hash: 0,
+  decoyCounts: 0,
+  hugeEventBytes: 0,
 }
 
 /** The knobs for one request: the emulator's, overridden by its x-emulator-* headers. */
@@ -57,6 +66,8 @@ export function knobsFor(base: Knobs, headers: IncomingHttpHeaders): Knobs {
   knobs.chunkBytes = number('chunk-bytes', knobs.chunkBytes)
   knobs.dimensions = number('dimensions', knobs.dimensions)
   knobs.hash = number('hash', knobs.hash)
+  knobs.decoyCounts = number('decoy-counts', knobs.decoyCounts)
+  knobs.hugeEventBytes = number('huge-event-bytes', knobs.hugeEventBytes)
   const fault = headers['x-emulator-fault']
   if (typeof fault === 'string' && (faults as readonly string[]).includes(fault)) knobs.fault = fault as Fault
   return knobs

@@ -12,6 +12,8 @@ export interface StreamPlan {
   tail: () => string
   /** How a mid-stream error is written in this framing. */
   errorPiece: (message: string) => string
+  /** What comes before and after the content of a huge event (the hugeEventBytes knob). */
+  hugeEvent?: [string, string]
 }
 
 export function writeStream(res: ServerResponse, knobs: Knobs, plan: StreamPlan, onDone: () => void): void {
@@ -51,8 +53,32 @@ export function writeStream(res: ServerResponse, knobs: Knobs, plan: StreamPlan,
       }
     }
   }
-  if (knobs.firstTokenMs > 0) setTimeout(step, knobs.firstTokenMs)
-  else step()
+  const start = () => (knobs.hugeEventBytes > 0 && plan.hugeEvent ? writeHugeEvent(res, knobs, plan, step) : step())
+  if (knobs.firstTokenMs > 0) setTimeout(start, knobs.firstTokenMs)
+  else start()
+}
+
+/** One event of hugeEventBytes, written in 64 KiB pieces at the reader's pace (the emulator never holds it whole). */
+function writeHugeEvent(res: ServerResponse, knobs: Knobs, plan: StreamPlan, then: () => void): void {
+  const [head, tail] = plan.hugeEvent!
+  const piece = Buffer.alloc(65536, 'x')
+  let left = knobs.hugeEventBytes
+  res.writeHead(200, { 'content-type': plan.contentType })
+  res.write(head)
+  const pump = (): void => {
+    if (res.destroyed) return
+    while (left > 0) {
+      const size = Math.min(left, piece.length)
+      left -= size
+      if (!res.write(size === piece.length ? piece : piece.subarray(0, size))) {
+        res.once('drain', pump)
+        return
+      }
+    }
+    res.write(tail)
+    then()
+  }
+  pump()
 }
 
 function fault(

@@ -15,7 +15,15 @@ const rateBuckets = [1, 5, 10, 20, 30, 50, 75, 100, 150, 200, 500, 1000]
 export interface MetricsSources {
   backends: () => Backend[]
   inFlight: () => { requests: number; streams: number }
-  usageQueue: () => { queued: number; pending: number; lastFlushMs: number; flushes: number; failures: number }
+  usageQueue: () => {
+    queued: number
+    pending: number
+    lastFlushMs: number
+    flushes: number
+    failures: number
+    sanitised?: number
+    setAside?: number
+  }
   keyCache: () => { hits: number; lookups: number; negativeHits: number }
   alerts: () => { fired: number; delivered: number; failed: number }
 }
@@ -139,6 +147,20 @@ export class GatewayMetrics {
           [['failed'], queue.failures],
         ]
       }),
+    )
+    r.add(
+      new Gauge(
+        'parallama_usage_bad_rows',
+        'Usage rows with a field made safe before queuing (sanitised), and rows the database refused (set_aside).',
+        ['result'],
+        () => {
+          const queue = sources.usageQueue()
+          return [
+            [['sanitised'], queue.sanitised ?? 0],
+            [['set_aside'], queue.setAside ?? 0],
+          ]
+        },
+      ),
     )
     r.add(
       new Gauge(

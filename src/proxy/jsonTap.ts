@@ -1,44 +1,86 @@
-// The tap for whole JSON replies on the OpenAI routes: counts from the `usage` object (at the end of the reply, so only
-// the tail is kept), and — only when the reply must change (an alias to show, a list to filter, an error code to
-// complete) — the whole body held and rewritten at the end.
+// The tap for whole JSON replies on the OpenAI routes: counts from the top-level `usage` object, read by a structural
+// scanner as the bytes pass (nothing kept, a model's text can never look like it) — and, only when the reply must
+// change (an alias to show, a list to filter, an error code to complete), the whole body held and rewritten at the
+// end. What it holds is bounded by maxHeldBytes.
+import { FieldTable, JsonFieldScanner, type FieldSpec } from './jsonFields.js'
 import { countsOf, type ResponseTap } from './responseTap.js'
 import type { OllamaUsage } from './usageSniffer.js'
 
 /** Changes a parsed reply; returns the value to send. */
 export type JsonRewrite = (reply: any) => unknown
 
-/** The usage object is the last field of OpenAI's replies; this much of the end is enough to hold it. */
-const tailBytes = 4096
+export interface JsonTapOptions {
+  /**
+   * A reply larger than maxHeldBytes cannot be rewritten. Without this, it passes unchanged (right for a change that
+   * only adds comfort: an alias, an error code); with it, the reply is dropped and this value sent instead (right
+   * for a change that guards something: a filtered model list fails closed).
+   */
+  tooLarge?: () => unknown
+}
+
+/** The largest reply held to be rewritten (1 MiB): parsing it costs a few ms at most. */
+export const maxHeldBytes = 1024 * 1024
+
+const usageFields: FieldSpec[] = [
+  { name: 'prompt_tokens', kind: 'count' },
+  { name: 'completion_tokens', kind: 'count' },
+  { name: 'input_tokens', kind: 'count' },
+  { name: 'output_tokens', kind: 'count' },
+]
+
+const table = new FieldTable({ fields: [], nested: { key: 'usage', fields: usageFields }, lines: false })
 
 export class JsonTap implements ResponseTap {
-  private pieces: Buffer[] = []
-  private bytes = 0
+  private readonly scanner = new JsonFieldScanner(table)
+  private held: Buffer[] | undefined
+  private heldBytes = 0
+  /** Past the bound with `tooLarge`: everything is dropped and the replacement sent at the end. */
+  private dropping = false
   private counts: OllamaUsage | undefined
 
   /** `rewrite`: hold the whole body and send it changed (undefined: pass every byte through). */
-  constructor(private readonly rewrite?: JsonRewrite) {}
+  constructor(
+    private readonly rewrite?: JsonRewrite,
+    private readonly options: JsonTapOptions = {},
+  ) {
+    if (rewrite) this.held = []
+  }
 
   push(chunk: Buffer): Buffer | undefined {
-    this.pieces.push(chunk)
-    this.bytes += chunk.length
-    if (this.rewrite) return undefined
-    while (this.pieces.length > 1 && this.bytes - this.pieces[0]!.length >= tailBytes) {
-      this.bytes -= this.pieces.shift()!.length
+    this.scanner.push(chunk)
+    if (this.dropping) return undefined
+    const held = this.held
+    if (!held) return chunk
+    held.push(chunk)
+    this.heldBytes += chunk.length
+    if (this.heldBytes <= maxHeldBytes) return undefined
+    // Too large to rewrite: fail closed (send the replacement at the end) or pass through from here on.
+    this.held = undefined
+    if (this.options.tooLarge) {
+      this.dropping = true
+      return undefined
     }
-    return chunk
+    return Buffer.concat(held, this.heldBytes)
   }
 
   end(): Buffer | undefined {
-    const body = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.bytes)
-    this.pieces = []
-    if (!this.rewrite) {
-      this.counts = usageInTail(body.toString('utf8', Math.max(0, body.length - tailBytes)))
+    this.scanner.finish()
+    const held = this.held
+    this.held = undefined
+    if (this.dropping) {
+      this.counts = this.scannedCounts()
+      return Buffer.from(JSON.stringify(this.options.tooLarge!()))
+    }
+    if (!held || !this.rewrite) {
+      this.counts = this.scannedCounts()
       return undefined
     }
+    const body = held.length === 1 ? held[0]! : Buffer.concat(held, this.heldBytes)
     let reply: unknown
     try {
       reply = JSON.parse(body.toString('utf8'))
     } catch {
+      this.counts = this.scannedCounts()
       return body // Not JSON after all: the client gets it as it came.
     }
     this.counts = countsOf((reply as { usage?: unknown } | null)?.usage)
@@ -48,17 +90,19 @@ export class JsonTap implements ResponseTap {
   usage(): OllamaUsage | undefined {
     return this.counts
   }
-}
 
-/** The counts of the last `"usage":{...}` in a tail of JSON text. */
-function usageInTail(text: string): OllamaUsage | undefined {
-  const at = text.lastIndexOf('"usage"')
-  if (at < 0) return undefined
-  const usage: Record<string, number> = {}
-  for (const match of text
-    .slice(at)
-    .matchAll(/"(prompt_tokens|completion_tokens|input_tokens|output_tokens)"\s*:\s*(\d+)/g)) {
-    usage[match[1]!] ??= Number(match[2])
+  /** The counts the scanner read from the top-level usage object, if the reply had one. */
+  private scannedCounts(): OllamaUsage | undefined {
+    const scanner = this.scanner
+    const usage: Record<string, number> = {}
+    let any = false
+    for (let slot = 0; slot < usageFields.length; slot++) {
+      const value = scanner.count(slot)
+      if (value !== undefined) {
+        usage[usageFields[slot]!.name] = value
+        any = true
+      }
+    }
+    return any ? countsOf(usage) : undefined
   }
-  return countsOf(usage)
 }

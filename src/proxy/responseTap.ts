@@ -1,7 +1,7 @@
 // A response tap sees every chunk of a response on its way to the client: it finds the token counts, and may change
 // or hold back what the client gets (the OpenAI routes remove a usage chunk the client did not ask for, and name the
 // alias the client used). The native routes only read their counts and change nothing.
-import { UsageSniffer, type OllamaUsage } from './usageSniffer.js'
+import { tokenCount, UsageSniffer, type OllamaUsage } from './usageSniffer.js'
 
 export interface ResponseTap {
   /** What of this chunk goes to the client now: the chunk itself, a changed one, or nothing (held or dropped). */
@@ -39,9 +39,8 @@ export class NativeUsageTap implements ResponseTap {
 export function countsOf(usage: unknown, previous?: OllamaUsage): OllamaUsage | undefined {
   if (typeof usage !== 'object' || usage === null) return previous
   const fields = usage as Record<string, unknown>
-  const number = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : undefined)
-  const prompt = number(fields.prompt_tokens) ?? number(fields.input_tokens)
-  const completion = number(fields.completion_tokens) ?? number(fields.output_tokens)
+  const prompt = tokenCount(fields.prompt_tokens) ?? tokenCount(fields.input_tokens)
+  const completion = tokenCount(fields.completion_tokens) ?? tokenCount(fields.output_tokens)
   return {
     ...noUsage,
     ...previous,

@@ -1,6 +1,8 @@
 // Finds Ollama's final object (done:true with the metrics, or the whole body of a non-streamed reply) at the end of a
-// response without buffering or parsing the stream: it keeps views of the chunks that make up the current last line
-// only, and reads the few fields it needs out of that line when the response ends.
+// response without buffering or parsing the stream: the last line is kept as views of its chunks (up to 64 KiB) and a
+// structural scanner reads its top-level fields at the end; a longer line is scanned as it passes, so memory stays
+// bounded whatever the size of a line.
+import { FieldTable, JsonFieldScanner } from './jsonFields.js'
 
 export interface OllamaUsage {
   /** Tokens in the prompt; undefined when Ollama did not say (it omits zero counts, e.g. a fully cached prompt). */
@@ -15,21 +17,60 @@ export interface OllamaUsage {
   error: string | undefined
 }
 
+// The fields of Ollama's final object, by slot. Only the top-level object's keys count: a model can write
+// `"eval_count":-5` into its text or its tool-call arguments, never at the top level.
+const table = new FieldTable({
+  lines: true,
+  fields: [
+    { name: 'prompt_eval_count', kind: 'count' },
+    { name: 'eval_count', kind: 'count' },
+    { name: 'done_reason', kind: 'text' },
+    { name: 'total_duration', kind: 'count' },
+    { name: 'load_duration', kind: 'count' },
+    { name: 'prompt_eval_duration', kind: 'count' },
+    { name: 'eval_duration', kind: 'count' },
+    { name: 'error', kind: 'text' },
+  ],
+})
+
+/** No request uses more tokens than this: a larger count is a backend's fault, and unknown. */
+export const maxTokenCount = 1_000_000_000
+
+/** A token count as a backend reported it: an integer in [0, maxTokenCount], else unknown (never an error). */
+export function tokenCount(value: unknown): number | undefined {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= maxTokenCount
+    ? (value as number)
+    : undefined
+}
+
 const newline = 0x0a
-/** A final line longer than this (a huge generate `context`) is kept from its end; the metrics are at the end. */
-const maxLineBytes = 1024 * 1024
+/**
+ * The current line is held as views of its chunks (no copy) up to this size and scanned only if it turns out to be the
+ * last: streamed token lines cost one lastIndexOf each. A longer line is scanned as it comes and not held.
+ */
+const holdBytes = 64 * 1024
 
 export class UsageSniffer {
+  private readonly scanner = new JsonFieldScanner(table)
   private pieces: Buffer[] = []
   private bytes = 0
+  /** The held line ended with its newline: the next byte starts another. */
   private lineEnded = false
+  /** The current line was too long to hold: its bytes go to the scanner as they come, until its newline. */
+  private scanning = false
 
   push(chunk: Buffer): void {
-    const length = chunk.length
-    if (length === 0) return
-    // The previous chunk finished a line: this one starts a new one.
+    if (chunk.length === 0) return
     if (this.lineEnded) this.reset()
-    const lastBreak = length > 1 ? chunk.lastIndexOf(newline, length - 2) : -1
+    if (this.scanning) {
+      const end = chunk.indexOf(newline)
+      if (end < 0) return this.scanner.push(chunk)
+      this.scanner.push(chunk.subarray(0, end + 1))
+      this.scanning = false
+      chunk = chunk.subarray(end + 1)
+      if (chunk.length === 0) return
+    }
+    const lastBreak = chunk.length > 1 ? chunk.lastIndexOf(newline, chunk.length - 2) : -1
     if (lastBreak >= 0) {
       this.reset()
       chunk = chunk.subarray(lastBreak + 1)
@@ -37,15 +78,30 @@ export class UsageSniffer {
     this.pieces.push(chunk)
     this.bytes += chunk.length
     this.lineEnded = chunk[chunk.length - 1] === newline
-    while (this.bytes > maxLineBytes && this.pieces.length > 1) this.bytes -= this.pieces.shift()!.length
+    if (this.bytes > holdBytes) {
+      for (const piece of this.pieces) this.scanner.push(piece)
+      this.scanning = !this.lineEnded
+      this.reset()
+    }
   }
 
-  /** Reads the metrics of the last line; fields Ollama did not send stay undefined. */
+  /** Reads the metrics of the last line; fields Ollama did not send (or sent malformed) stay undefined. */
   finish(): OllamaUsage {
-    const line = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.bytes)
-    this.pieces = []
+    const scanner = this.scanner
+    for (const piece of this.pieces) scanner.push(piece)
     this.reset()
-    return readUsage(line)
+    scanner.finish()
+    const error = scanner.text(7)
+    return {
+      promptTokens: tokenCount(scanner.count(0)),
+      completionTokens: tokenCount(scanner.count(1)),
+      doneReason: scanner.text(2) ?? undefined,
+      totalDurationNs: scanner.count(3),
+      loadDurationNs: scanner.count(4),
+      promptEvalDurationNs: scanner.count(5),
+      evalDurationNs: scanner.count(6),
+      error: error === null ? 'the backend reported an error that is not a readable string' : error,
+    }
   }
 
   private reset(): void {
@@ -55,54 +111,9 @@ export class UsageSniffer {
   }
 }
 
-/**
- * Reads fields by key from the last line. A quote inside a JSON string is always escaped, so `"key":` can only be a
- * key; the metrics come after `message`/`response` in Ollama's field order, so the last occurrence is the top-level one.
- */
+/** The metrics of one whole response body or final line. */
 export function readUsage(line: Buffer): OllamaUsage {
-  const text = line.toString('latin1')
-  const error = text.trimStart().startsWith('{"error"') ? readString(text, 'error') : undefined
-  return {
-    promptTokens: readNumber(text, 'prompt_eval_count'),
-    completionTokens: readNumber(text, 'eval_count'),
-    doneReason: readString(text, 'done_reason'),
-    totalDurationNs: readNumber(text, 'total_duration'),
-    loadDurationNs: readNumber(text, 'load_duration'),
-    promptEvalDurationNs: readNumber(text, 'prompt_eval_duration'),
-    evalDurationNs: readNumber(text, 'eval_duration'),
-    error,
-  }
-}
-
-function valueStart(text: string, key: string): number {
-  const at = text.lastIndexOf(`"${key}"`)
-  if (at < 0) return -1
-  let index = at + key.length + 2
-  while (text.charCodeAt(index) === 0x20) index++
-  if (text.charCodeAt(index) !== 0x3a) return -1 // ':'
-  index++
-  while (text.charCodeAt(index) === 0x20) index++
-  return index
-}
-
-function readNumber(text: string, key: string): number | undefined {
-  const start = valueStart(text, key)
-  if (start < 0) return undefined
-  let end = start
-  while (end < text.length && /[0-9.eE+-]/.test(text[end]!)) end++
-  const value = Number(text.slice(start, end))
-  return end > start && Number.isFinite(value) ? value : undefined
-}
-
-function readString(text: string, key: string): string | undefined {
-  const start = valueStart(text, key)
-  if (start < 0 || text[start] !== '"') return undefined
-  let end = start + 1
-  while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1
-  if (end >= text.length) return undefined
-  try {
-    return JSON.parse(Buffer.from(text.slice(start, end + 1), 'latin1').toString('utf8')) as string
-  } catch {
-    return undefined
-  }
+  const sniffer = new UsageSniffer()
+  sniffer.push(line)
+  return sniffer.finish()
 }

@@ -37,6 +37,12 @@ export function openStore(
     db.close()
     throw error
   }
+  return storeOn(db, options.now)
+}
+
+/** The repositories on an open database (already migrated or checked), e.g. one the CLI opened read-only. */
+export function storeOn(db: Db, now?: () => number): Store {
+  const options = { now }
   const feed = new ChangeFeed(db)
   return {
     db,

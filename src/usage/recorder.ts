@@ -2,9 +2,12 @@
 // (or sooner once flush_rows are waiting) the queue is handed to a writer thread, which writes it with the hourly
 // rollups in one transaction on its own connection. The event loop only pays for handing the batch over. A crash
 // loses at most what was not yet written; SQLite's WAL keeps the file consistent whatever happens.
+// No row can poison the writer: each is checked (and made safe) before it is queued, and one the database still
+// refuses is set aside alone — logged with its request id and counted — while the rest of its batch is written.
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../logger.js'
 import type { UsageRow } from './usageRow.js'
+import { checkUsageRow } from './usageRowCheck.js'
 import type { WriterReply, WriterSetup } from './usageWriter.js'
 
 export interface RecorderOptions {
@@ -24,8 +27,21 @@ export class UsageRecorder {
   /** Batches handed to the writer and not yet acknowledged, by id. */
   private readonly inFlight = new Map<number, UsageRow[]>()
   private idleWaiters: (() => void)[] = []
-  /** For metrics and the bench: rows written, batches, the writer's time per batch, the event loop's hand-over time. */
-  readonly stats = { batches: 0, rows: 0, flushes: 0, failures: 0, lastFlushMs: 0, maxFlushMs: 0, maxHandOverMs: 0 }
+  /**
+   * For metrics and the bench: rows written, batches, the writer's time per batch, the event loop's hand-over time;
+   * rows with a field made safe before queuing (`sanitised`) and rows the database refused alone (`setAside`).
+   */
+  readonly stats = {
+    batches: 0,
+    rows: 0,
+    flushes: 0,
+    failures: 0,
+    lastFlushMs: 0,
+    maxFlushMs: 0,
+    maxHandOverMs: 0,
+    sanitised: 0,
+    setAside: 0,
+  }
 
   constructor(
     setup: WriterSetup,
@@ -44,6 +60,14 @@ export class UsageRecorder {
   }
 
   record(row: UsageRow): void {
+    const wrong = checkUsageRow(row, Date.now())
+    if (wrong) {
+      this.stats.sanitised++
+      this.logger.warn('usage row had fields that could not be stored; recorded with them made safe', {
+        requestId: row.requestId,
+        fields: wrong.join(','),
+      })
+    }
     this.queue.push(row)
     if (this.queue.length >= this.options.flushRows && !this.flushScheduled) {
       // Not now: the request that filled the queue should not pay for the hand-over.
@@ -106,17 +130,26 @@ export class UsageRecorder {
   private acknowledge(reply: WriterReply): void {
     const batch = this.inFlight.get(reply.id)
     this.inFlight.delete(reply.id)
-    if (reply.error !== undefined) {
+    this.stats.rows += reply.written
+    this.stats.lastFlushMs = reply.ms
+    this.stats.maxFlushMs = Math.max(this.stats.maxFlushMs, reply.ms)
+    for (const { index, error } of reply.setAside ?? []) {
+      // Never tried again: the log line is its record (every field is bounded, so the line is too).
+      this.stats.setAside++
+      this.logger.error('usage row refused by the database; set aside', {
+        requestId: batch?.[index]?.requestId,
+        error,
+        row: batch?.[index],
+      })
+    }
+    if (reply.retry !== undefined && reply.retry.length > 0) {
       // Kept for the next flush (the database may be busy with a long CLI write); bounded so memory cannot run away.
       this.stats.failures++
-      if (batch && this.queue.length + batch.length <= 100 * this.options.flushRows)
-        this.queue = batch.concat(this.queue)
-      this.logger.error('could not write usage rows; will retry', { rows: batch?.length, error: reply.error })
+      const rows = batch ? reply.retry.map((index) => batch[index]!) : []
+      if (this.queue.length + rows.length <= 100 * this.options.flushRows) this.queue = rows.concat(this.queue)
+      this.logger.error('could not write usage rows; will retry', { rows: rows.length, error: reply.error })
     } else {
-      this.stats.rows += reply.written
       this.stats.flushes++
-      this.stats.lastFlushMs = reply.ms
-      this.stats.maxFlushMs = Math.max(this.stats.maxFlushMs, reply.ms)
     }
     if (this.inFlight.size === 0 && this.idleWaiters.length > 0) {
       this.worker.unref()

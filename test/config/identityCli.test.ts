@@ -21,6 +21,9 @@ function run(args: string[], input?: string) {
 
 const json = (args: string[], input?: string) => JSON.parse(run([...args, '--json'], input).stdout)
 
+// A --db must name an existing database: `db migrate` is the command that creates one.
+run(['db', 'migrate'])
+
 t.test('users: add with and without a password, list, show, role, disable, enable, passwd, delete', async (t) => {
   t.equal(run(['user', 'add', 'root', '--role', 'admin', '--no-password']).code, 0)
   const added = run(['user', 'add', 'kim', '--email', 'kim@example.org', '--password-stdin'], 'a long password\n')
