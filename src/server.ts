@@ -175,7 +175,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     limits,
     store,
     usage: accounting.store,
-    flushUsage: () => accounting.recorder.drain(),
+    flushUsage: () => accounting.recorder.settled(),
   })
   const context: ExchangeContext = {
     config,

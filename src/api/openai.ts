@@ -74,7 +74,11 @@ export function openAiSpec(
     spec.readFields = (raw) => readOpenAiBody(raw, body, aliases)
     spec.tap = (fields) => generationTap(fields, answerWithAlias())
   }
-  if (route.name === 'models') spec.tap = (_fields, principal) => () => new JsonTap(modelList(principal, aliases))
+  // A list too large to filter fails closed: no model rather than every model.
+  if (route.name === 'models') {
+    spec.tap = (_fields, principal) => () =>
+      new JsonTap(modelList(principal, aliases), { tooLarge: () => ({ object: 'list', data: [] }) })
+  }
   if (route.name === 'model') {
     const prefix = `${mount}/models/`
     spec.pathFields = (req) => modelInPath(req, prefix, aliases)

@@ -334,7 +334,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (costHeaders)
       for (let i = 0; i < costHeaders.length; i += 2) res.writeHeader(costHeaders[i]!, costHeaders[i + 1]!)
     const parts = this.wholeBody!
-    if (this.request.method === 'HEAD') res.endWithoutBody(this.contentLength >= 0 ? this.contentLength : undefined)
+    // A tapped reply may be rewritten (a filtered model list): the backend's length would describe what it hides.
+    const length = this.contentLength >= 0 && !this.tap ? this.contentLength : undefined
+    if (this.request.method === 'HEAD') res.endWithoutBody(length)
     else res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts))
   }
 

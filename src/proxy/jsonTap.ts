@@ -2,7 +2,7 @@
 // scanner as the bytes pass (nothing kept, a model's text can never look like it) — and, only when the reply must
 // change (an alias to show, a list to filter, an error code to complete), the whole body held and rewritten at the
 // end. What it holds is bounded by maxHeldBytes.
-import { FieldTable, JsonFieldScanner, type FieldSpec } from './jsonFields.js'
+import { FieldTable, JsonFieldScanner, type FieldSpec } from './topLevelScan.js'
 import { countsOf, type ResponseTap } from './responseTap.js'
 import type { OllamaUsage } from './usageSniffer.js'
 

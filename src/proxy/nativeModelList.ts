@@ -12,9 +12,13 @@ interface ModelEntry {
   model?: unknown
 }
 
-/** The tap for a model list: a successful reply is filtered (whatever content type it claims); errors pass as they are. */
+/**
+ * The tap for a model list: a successful reply is filtered (whatever content type it claims); errors pass as they are.
+ * A list too large to filter fails closed: no model rather than every model.
+ */
 export function nativeModelListTap(principal: Principal | undefined, aliases: ModelAliases): TapFactory {
-  return (status) => (status === 200 ? new JsonTap(nativeModelList(principal, aliases)) : undefined)
+  return (status) =>
+    status === 200 ? new JsonTap(nativeModelList(principal, aliases), { tooLarge: () => ({ models: [] }) }) : undefined
 }
 
 /** Keeps the entries whose every name (`name`, and `model` when it has one) the caller may use; adds their aliases. */

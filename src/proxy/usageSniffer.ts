@@ -2,7 +2,7 @@
 // response without buffering or parsing the stream: the last line is kept as views of its chunks (up to 64 KiB) and a
 // structural scanner reads its top-level fields at the end; a longer line is scanned as it passes, so memory stays
 // bounded whatever the size of a line.
-import { FieldTable, JsonFieldScanner } from './jsonFields.js'
+import { FieldTable, JsonFieldScanner } from './topLevelScan.js'
 
 export interface OllamaUsage {
   /** Tokens in the prompt; undefined when Ollama did not say (it omits zero counts, e.g. a fully cached prompt). */

@@ -121,6 +121,19 @@ export class UsageRecorder {
     }
   }
 
+  /**
+   * Waits at most `timeoutMs` for the rows recorded so far to be written, and gives up on none (unlike drain, which
+   * ends a shutdown): a usage query that wants the caller's latest requests must not hang, nor cost anyone a row.
+   */
+  async settled(timeoutMs = 2000): Promise<void> {
+    this.flush()
+    if (this.inFlight.size === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
+    await Promise.race([this.idle(), timeout])
+    clearTimeout(timer)
+  }
+
   private idle(): Promise<void> {
     // The thread does not keep the process alive by itself; someone waiting on it should.
     this.worker.ref()
