@@ -71,7 +71,7 @@ export const schema = section('Parallama configuration.', {
       min: 0,
     }),
     max_header_bytes: bytes({
-      doc: 'Largest request header block accepted (long JWTs need more than the 4 KiB default of uWS).',
+      doc: 'Largest request line and headers accepted (431 past it). The uWS build in use also closes, unanswered, a head that arrives in several reads and passes 4 KiB, whatever this says: see docs/http.md.',
       default: 16384,
       min: 4096,
       max: 1048576,
