@@ -126,12 +126,18 @@ export class UsageRecorder {
    * ends a shutdown): a usage query that wants the caller's latest requests must not hang, nor cost anyone a row.
    */
   async settled(timeoutMs = 2000): Promise<void> {
-    this.flush()
-    if (this.inFlight.size === 0) return
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
-    await Promise.race([this.idle(), timeout])
-    clearTimeout(timer)
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      this.flush()
+      if (this.inFlight.size > 0) {
+        let timer: NodeJS.Timeout | undefined
+        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))
+        await Promise.race([this.idle(), timeout])
+        clearTimeout(timer)
+      }
+      if (this.queue.length === 0 || Date.now() >= deadline) return
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
   }
 
   private idle(): Promise<void> {
