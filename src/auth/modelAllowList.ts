@@ -4,6 +4,14 @@
 /** `Llama3.2` -> `llama3.2:latest`; `registry.ollama.ai/library/llama3.2:3b` -> `llama3.2:3b`. */
 export function normalizeModel(name: string): string {
   let normal = name.trim().toLowerCase()
+  // Ollama's ParseName drops a `scheme://` before the host (a name of host/namespace/model): `https://` + the default
+  // registry is the default registry, and a per-model limit must not be bypassed by writing one.
+  const scheme = normal.indexOf('://')
+  if (scheme >= 0 && normal.lastIndexOf('/', scheme) < 0) {
+    const rest = normal.slice(scheme + 3)
+    const last = rest.lastIndexOf('/')
+    if (last > 0 && rest.lastIndexOf('/', last - 1) >= 0) normal = rest
+  }
   normal = normal.replace(/^(registry\.ollama\.ai\/)?library\//, '')
   const lastSlash = normal.lastIndexOf('/')
   if (!normal.slice(lastSlash + 1).includes(':')) normal += ':latest'
