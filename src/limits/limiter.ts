@@ -26,8 +26,12 @@ import {
 export interface Admission {
   /** Rate-limit headers for the response, flat [name, value, ...]. */
   headers: string[]
-  /** Call once when the request ends: settles token reservations to `tokensUsed` (if known), frees the slot. */
-  release(tokensUsed: number | undefined): void
+  /**
+   * Call once when the request ends: settles token reservations to `tokensUsed` (if known), frees the slot. When the
+   * count is unknown (a reply cut short), `streamed` is what the backend had already generated (one token per line or
+   * event): the reservation stands, or that many when it is more.
+   */
+  release(tokensUsed: number | undefined, streamed?: number): void
 }
 
 const noHeaders: string[] = []
@@ -242,16 +246,18 @@ export class Limiter {
     let released = false
     return {
       headers,
-      release: (tokensUsed) => {
+      release: (tokensUsed, streamed) => {
         if (released) return
         released = true
-        // Unknown use (an abort before any count, or a count that is not one): the reservation stands.
+        // Unknown use (an abort before any count, or a count that is not one): the reservation stands, or what was
+        // streamed when that is more (a client must not take a long reply and leave before its counts unpaid).
         const used = tokenCount(tokensUsed)
-        if (used !== undefined) {
+        const atLeast = used === undefined && streamed !== undefined ? tokenCount(streamed) : undefined
+        if (used !== undefined || atLeast !== undefined) {
           const at = this.time()
-          for (const [bucket, amount] of reserved) bucket.settle(amount, used, at)
+          for (const [bucket, amount] of reserved) bucket.settle(amount, used ?? Math.max(amount, atLeast!), at)
           for (const [, quota, amount] of quotaReserved) {
-            const total = quota.used - amount + used
+            const total = quota.used - amount + (used ?? Math.max(amount, atLeast!))
             quota.used = assertState(total < 0 ? 0 : total > maxLimiterState ? maxLimiterState : total)
           }
         }
