@@ -109,9 +109,15 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       return exchange.start(streamBody(exchange.reply), backend)
     }
     let aborted = false
+    let started = false
     res.onAborted(() => {
+      if (aborted) return
       aborted = true
-      exchange.clientAborted()
+      if (started) return exchange.clientAborted()
+      // Gone while its body was still coming: nothing went upstream, so the exchange will never finish. Free what the
+      // address guard took and record the request here (every request leaves one row).
+      if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
+      context.onEnd?.(gone(request, spec, startedAt, principal))
     })
     const readFields = spec.readFields
     const onBody = (error: GatewayError | undefined, body: Buffer): void => {
@@ -138,6 +144,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       exchange.model = model
       exchange.bytesIn = body.length
       exchange.tapFactory = spec.tap?.(read, principal)
+      started = true
       exchange.start(sent, backend)
     }
     readBody(res, request.contentLength, context.config.limits.max_body_bytes, (error, body) => {
@@ -199,6 +206,21 @@ function tokenEstimate(
   const estimate = prompt + generated
   // Fail closed: anything that is not a sane integer reserves the most a request can.
   return Number.isSafeInteger(estimate) && estimate >= 0 ? Math.min(estimate, maxTokenEstimate) : maxTokenEstimate
+}
+
+/** A request whose client went away before its body was read: recorded like an exchange cut short before a reply. */
+function gone(
+  request: RequestSnapshot,
+  spec: ProxyRouteSpec,
+  startedAt: number,
+  principal: Principal | undefined,
+): ExchangeResult {
+  const result = refused(request, spec, shuttingDown, startedAt, principal, null)
+  result.status = 0
+  result.errorCode = undefined
+  result.limitKind = undefined
+  result.clientAborted = true
+  return result
 }
 
 function refused(
