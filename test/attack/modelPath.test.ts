@@ -8,7 +8,7 @@ import { startRig } from '../helpers/gateway.js'
 t.test('GET /v1/models/{model}: the name is checked like a body model', async (t) => {
   const rig = await startRig(t)
   const { headers } = rig.addKey({ username: 'pathy', models: ['kimi:latest'] })
-  for (const [path, what] of [
+  for (const [path, what] of <[string, string][]>[
     ['/v1/models/%E2%84%AAimi', 'a Kelvin sign the allow-list would read as k'],
     ['/v1/models/llama3.2%0A:3b', 'a newline'],
     ['/v1/models/llama3.2%00', 'a NUL'],
