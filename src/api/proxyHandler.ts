@@ -9,7 +9,8 @@ import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.j
 import { refuseHead } from '../http/refuseHead.js'
 import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute } from '../proxy/exchange.js'
 import type { BodyKind, TokenUse } from './ollama.js'
-import { maxTokenEstimate, type RequestFields } from './requestFields.js'
+import { maxTokenEstimate, tokenCapEdits, type RequestFields } from './requestFields.js'
+import { applyEdits } from './jsonFields.js'
 import type { TapFactory } from '../proxy/responseTap.js'
 import { admit } from '../auth/admit.js'
 import { normalizeModel } from '../auth/modelAllowList.js'
@@ -134,12 +135,21 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
         return
       }
       const read = fields as RequestFields
-      const sent = read.rewritten ?? body
+      let sent = read.rewritten ?? body
       let refused = false
       res.cork(() => (refused = !admitted(tokenEstimate(spec.tokens, read, sent.length, context), model)))
       if (refused) {
         aborted = true
         return
+      }
+      // Under a calendar token quota, the reply may generate at most what the quota has left (less the prompt's
+      // estimate): a quota's debt is forgiven when its period ends, so an unlimited reply would take any number.
+      const left = exchange.admission?.tokensLeft
+      if (left !== undefined && read.tokenField && spec.tokens === 'generate') {
+        const cap = Math.max(1, Math.min(left, maxTokenEstimate) - Math.ceil(sent.length / 4))
+        if (read.predict === undefined || read.predict > cap) {
+          sent = applyEdits(body, [...(read.edits ?? []), ...tokenCapEdits(body, read.tokenField, cap)])
+        }
       }
       exchange.model = model
       exchange.bytesIn = body.length

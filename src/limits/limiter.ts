@@ -32,6 +32,12 @@ export interface Admission {
    * event): the reservation stands, or that many when it is more.
    */
   release(tokensUsed: number | undefined, streamed?: number): void
+  /**
+   * The most tokens the request may use, when a calendar token quota applies: what the tightest one had left before
+   * this request. A quota period's debt is forgiven when the period ends, so a reply is held to this (the route caps
+   * its generation limit), or one unlimited request per period would take any number of tokens.
+   */
+  tokensLeft?: number
 }
 
 const noHeaders: string[] = []
@@ -191,6 +197,7 @@ export class Limiter {
     const quotaTaken: [QuotaState, number][] = []
     const quotaReserved: [AppliedLimit, QuotaState, number][] = []
     const slots: string[] = []
+    let tokensLeft: number | undefined
     const undo = () => {
       for (const bucket of taken) bucket.giveBack(1, now)
       for (const [bucket, amount] of reserved) bucket.giveBack(amount, now)
@@ -218,6 +225,10 @@ export class Limiter {
         }
         // A reservation takes at most the whole quota: enough to refuse the next request until it is settled.
         const amount = counts === 'tokens' ? Math.min(estimate!, limit.value) : 1
+        if (counts === 'tokens') {
+          const left = limit.value - quota.used
+          if (tokensLeft === undefined || left < tokensLeft) tokensLeft = left
+        }
         quota.used = assertState(quota.used + amount)
         quotaTaken.push([quota, amount])
         // Token quotas are announced once the reservation is settled; a request counts whole at once.
@@ -246,6 +257,7 @@ export class Limiter {
     let released = false
     return {
       headers,
+      tokensLeft,
       release: (tokensUsed, streamed) => {
         if (released) return
         released = true
