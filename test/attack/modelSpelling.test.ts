@@ -32,6 +32,7 @@ t.test('a per-model quota is not bypassed by a scheme before the registry host',
     'https://registry.ollama.ai/library/llama3.2:3b',
     'http://registry.ollama.ai/library/llama3.2:3b',
     'x://Registry.Ollama.AI/library/LLAMA3.2:3b',
+    'a/b://registry.ollama.ai/library/llama3.2:3b',
   ]) {
     t.match(await generate(model), { status: 429, body: { code: 'quota_exceeded' } }, model)
   }
@@ -42,7 +43,7 @@ t.test('normalizeModel: a scheme before the host is dropped, as Ollama drops it'
   await holds(
     t,
     'scheme-qualified names normalize like the bare name',
-    fc.property(part, part, fc.stringMatching(/^[a-z][a-z0-9+.-]{0,8}$/), (model, tag, scheme) => {
+    fc.property(part, part, fc.stringMatching(/^[a-z/][a-z0-9+./-]{0,8}$/), (model, tag, scheme) => {
       const bare = `${model}:${tag}`
       return normalizeModel(`${scheme}://registry.ollama.ai/library/${bare}`) === normalizeModel(bare)
     }),
