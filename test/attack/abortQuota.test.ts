@@ -1,6 +1,7 @@
 // Attack: stream a long reply without a token limit, take most of it, and go away before the final object (which
 // carries the counts). The reservation (default estimate + prompt) must not be all the limiter charges: the tokens
-// the client received count, as they do in the usage row.
+// the client received count, as they do in the usage row. (A token bucket here: under a calendar quota the reply is
+// capped to what the quota has left, see quotaCap.test.ts.)
 import fc from 'fast-check'
 import t from 'tap'
 import { request } from 'undici'
@@ -53,7 +54,7 @@ for (const [path, body] of [
       subject: id,
       gateway: '*',
       model: '',
-      values: { daily_tokens: 700 },
+      values: { tpd: 700 },
     })
     rig.gateway.authenticator.pollChanges()
     const { seen, result } = await takeAndAbort(rig, path, body, headers, 1000)
@@ -66,8 +67,8 @@ for (const [path, body] of [
       headers,
     })
     const answer = (await next.body.json()) as { code?: string; error?: unknown }
-    t.equal(next.statusCode, 429, 'the daily quota of 700 tokens is used up by the 1000 streamed')
-    t.match(JSON.stringify(answer), /quota/)
+    t.equal(next.statusCode, 429, 'the 700 tokens per day are used up by the 1000 streamed')
+    t.match(JSON.stringify(answer), /700 tokens per day/)
   })
 }
 
