@@ -4,7 +4,15 @@ import { GatewayError } from '../errors.js'
 import type { ModelAliases } from '../models/aliases.js'
 import { applyEdits, readJsonFields, type FieldSpec, type Found, type ObjectSpec } from './jsonFields.js'
 import { modelfileFroms } from './modelfileFrom.js'
-import { aliasEdit, given, maxModelNameLength, modelName, tokenLimit, type RequestFields } from './requestFields.js'
+import {
+  aliasEdit,
+  given,
+  maxModelNameLength,
+  modelName,
+  tokenLimit,
+  type RequestFields,
+  type TokenField,
+} from './requestFields.js'
 
 /**
  * Which body a route takes (Ollama's request struct): `generate` and `chat` run a model with options; `embed` runs one
@@ -86,16 +94,27 @@ function runs(
   if (named === undefined) return new GatewayError('invalid_request', 'model is required ("model": a model name)')
   let predict: number | undefined
   let stream = false
+  let tokenField: TokenField | undefined
   if (shape === 'generate') {
     stream = found[1]?.value !== false
     const inner = given(found[2])?.value as Found | undefined
     const limit = tokenLimit(inner?.[0], 'options.num_predict', false)
     if (limit instanceof GatewayError) return limit
     predict = limit
+    tokenField = { name: 'num_predict', value: inner?.[0], options: found[2], inOptions: true }
   }
   const alias = aliasEdit(named, found[0]!, aliases)
-  if (alias === undefined) return { models: [named], stream, predict }
-  return { models: [alias.target], stream, predict, alias: named, rewritten: applyEdits(body, [alias.edit]) }
+  if (alias === undefined) return { models: [named], stream, predict, tokenField }
+  const edits = [alias.edit]
+  return {
+    models: [alias.target],
+    stream,
+    predict,
+    tokenField,
+    alias: named,
+    edits,
+    rewritten: applyEdits(body, edits),
+  }
 }
 
 /** show, delete, pull, push, create: the model is `model`, or `name` when model is empty (Go's cmp.Or). */

@@ -14,7 +14,7 @@ import { SseTap } from '../proxy/sseTap.js'
 import type { TokenUse } from './ollama.js'
 import { readOpenAiBody, type OpenAiBody } from './openaiBody.js'
 import type { ProxyRouteSpec } from './proxyHandler.js'
-import type { RequestFields } from './requestFields.js'
+import { modelName, type RequestFields } from './requestFields.js'
 
 export const openAiMounts = ['/v1', '/openai/v1']
 
@@ -153,6 +153,9 @@ function modelInPath(req: HttpRequest, prefix: string, aliases: ModelAliases): R
     return new GatewayError('invalid_request', `invalid model name in the path: ${url.slice(prefix.length)}`)
   }
   if (name === '') return new GatewayError('invalid_request', 'name a model: /models/{model}')
+  // The rule every model name meets (visible ASCII, bounded), as in a body: before the allow-list, a log or a row.
+  const checked = modelName({ kind: 'string', value: name, start: 0, end: 0 }, 'model')
+  if (checked instanceof GatewayError) return checked
   const target = aliases.targetOf(name)
   const fields: RequestFields = { models: [target ?? name], stream: false, predict: undefined }
   if (target !== undefined) fields.alias = name

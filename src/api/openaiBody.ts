@@ -71,11 +71,18 @@ export function readOpenAiBody(body: Buffer, kind: OpenAiBody, aliases: ModelAli
   const alias = aliasEdit(named, found[0]!, aliases)
   if (alias) edits.push(alias.edit)
   const fields: RequestFields = { models: [alias?.target ?? named], stream, predict }
+  if (kind !== 'embeddings') {
+    fields.tokenField = { name: spec.fields[2]!.name, value: found[2], inOptions: false }
+    if (kind === 'completions') fields.tokenField.other = found[4]
+  }
   if (alias) fields.alias = named
   if (kind === 'completions' && stream) {
     fields.clientWantsUsage = askForUsage(body, found, edits)
   }
-  if (edits.length > 0) fields.rewritten = applyEdits(body, edits)
+  if (edits.length > 0) {
+    fields.edits = edits
+    fields.rewritten = applyEdits(body, edits)
+  }
   return fields
 }
 

@@ -9,7 +9,8 @@ import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.j
 import { refuseHead } from '../http/refuseHead.js'
 import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute } from '../proxy/exchange.js'
 import type { BodyKind, TokenUse } from './ollama.js'
-import { maxTokenEstimate, type RequestFields } from './requestFields.js'
+import { maxTokenEstimate, tokenCapEdits, type RequestFields } from './requestFields.js'
+import { applyEdits } from './jsonFields.js'
 import type { TapFactory } from '../proxy/responseTap.js'
 import { admit } from '../auth/admit.js'
 import { normalizeModel } from '../auth/modelAllowList.js'
@@ -109,9 +110,15 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       return exchange.start(streamBody(exchange.reply), backend)
     }
     let aborted = false
+    let started = false
     res.onAborted(() => {
+      if (aborted) return
       aborted = true
-      exchange.clientAborted()
+      if (started) return exchange.clientAborted()
+      // Gone while its body was still coming: nothing went upstream, so the exchange will never finish. Free what the
+      // address guard took and record the request here (every request leaves one row).
+      if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
+      context.onEnd?.(gone(request, spec, startedAt, principal))
     })
     const readFields = spec.readFields
     const onBody = (error: GatewayError | undefined, body: Buffer): void => {
@@ -128,16 +135,26 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
         return
       }
       const read = fields as RequestFields
-      const sent = read.rewritten ?? body
+      let sent = read.rewritten ?? body
       let refused = false
       res.cork(() => (refused = !admitted(tokenEstimate(spec.tokens, read, sent.length, context), model)))
       if (refused) {
         aborted = true
         return
       }
+      // Under a calendar token quota, the reply may generate at most what the quota has left (less the prompt's
+      // estimate): a quota's debt is forgiven when its period ends, so an unlimited reply would take any number.
+      const left = exchange.admission?.tokensLeft
+      if (left !== undefined && read.tokenField && spec.tokens === 'generate') {
+        const cap = Math.max(1, Math.min(left, maxTokenEstimate) - Math.ceil(sent.length / 4))
+        if (read.predict === undefined || read.predict > cap) {
+          sent = applyEdits(body, [...(read.edits ?? []), ...tokenCapEdits(body, read.tokenField, cap)])
+        }
+      }
       exchange.model = model
       exchange.bytesIn = body.length
       exchange.tapFactory = spec.tap?.(read, principal)
+      started = true
       exchange.start(sent, backend)
     }
     readBody(res, request.contentLength, context.config.limits.max_body_bytes, (error, body) => {
@@ -199,6 +216,21 @@ function tokenEstimate(
   const estimate = prompt + generated
   // Fail closed: anything that is not a sane integer reserves the most a request can.
   return Number.isSafeInteger(estimate) && estimate >= 0 ? Math.min(estimate, maxTokenEstimate) : maxTokenEstimate
+}
+
+/** A request whose client went away before its body was read: recorded like an exchange cut short before a reply. */
+function gone(
+  request: RequestSnapshot,
+  spec: ProxyRouteSpec,
+  startedAt: number,
+  principal: Principal | undefined,
+): ExchangeResult {
+  const result = refused(request, spec, shuttingDown, startedAt, principal, null)
+  result.status = 0
+  result.errorCode = undefined
+  result.limitKind = undefined
+  result.clientAborted = true
+  return result
 }
 
 function refused(

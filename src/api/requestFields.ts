@@ -22,6 +22,55 @@ export interface RequestFields {
   rewritten?: Buffer
   /** A streamed OpenAI request whose client asked for the usage chunk itself (else the gateway removes it). */
   clientWantsUsage?: boolean
+  /** The edits `rewritten` was made with (positions in the client's body), for a later change to join them. */
+  edits?: Edit[]
+  /** Where the token limit Ollama applies is, or would go (routes that generate): to hold a reply to a quota. */
+  tokenField?: TokenField
+}
+
+/** A request's token limit field, as found: enough to set it to a number whether or not the body has it. */
+export interface TokenField {
+  /** Its key: `num_predict` (inside `options`), `max_tokens` or `max_output_tokens` (at the top). */
+  name: string
+  /** Its value (kind 'null' when null); undefined when absent. */
+  value: FieldValue | undefined
+  /** num_predict only: the `options` object (kind 'null' when null; undefined when absent). */
+  options?: FieldValue | undefined
+  inOptions: boolean
+  /** Another limit a fork of Ollama may apply instead (max_completion_tokens): lowered to the cap too when above it. */
+  other?: FieldValue | undefined
+}
+
+/**
+ * The edits that set a request's token limit to `cap`: its value replaced, or the key added (with `options` when
+ * there is none). Positions are in the client's body; the top-level object always has a member (its model).
+ */
+export function tokenCapEdits(body: Buffer, field: TokenField, cap: number): Edit[] {
+  const text = String(cap)
+  const edits: Edit[] = []
+  const other = given(field.other)
+  if (other && (other.value as number) > cap) edits.push({ start: other.start, end: other.end, text })
+  if (field.value) {
+    edits.push({ start: field.value.start, end: field.value.end, text })
+    return edits
+  }
+  const top = body.indexOf(0x7b) + 1
+  if (!field.inOptions) {
+    edits.push({ start: top, end: top, text: `"${field.name}":${text},` })
+    return edits
+  }
+  const options = field.options
+  if (options === undefined) {
+    edits.push({ start: top, end: top, text: `"options":{"${field.name}":${text}},` })
+  } else if (options.kind === 'null') {
+    edits.push({ start: options.start, end: options.end, text: `{"${field.name}":${text}}` })
+  } else {
+    let first = options.start + 1
+    while (body[first] === 0x20 || body[first] === 0x0a || body[first] === 0x0d || body[first] === 0x09) first++
+    const empty = body[first] === 0x7d
+    edits.push({ start: options.start + 1, end: options.start + 1, text: `"${field.name}":${text}${empty ? '' : ','}` })
+  }
+  return edits
 }
 
 /**

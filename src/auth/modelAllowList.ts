@@ -4,6 +4,14 @@
 /** `Llama3.2` -> `llama3.2:latest`; `registry.ollama.ai/library/llama3.2:3b` -> `llama3.2:3b`. */
 export function normalizeModel(name: string): string {
   let normal = name.trim().toLowerCase()
+  // Ollama's ParseName drops a `scheme://` before the host (a name of host/namespace/model): `https://` + the default
+  // registry is the default registry, and a per-model limit must not be bypassed by writing one.
+  // Ollama cuts the model and the namespace off at the last two slashes, then the scheme off what is left at its first
+  // `://`, whatever comes before it.
+  const last = normal.lastIndexOf('/')
+  const namespace = last > 0 ? normal.lastIndexOf('/', last - 1) : -1
+  const scheme = namespace > 0 ? normal.indexOf('://') : -1
+  if (scheme >= 0 && scheme + 3 < namespace) normal = normal.slice(scheme + 3)
   normal = normal.replace(/^(registry\.ollama\.ai\/)?library\//, '')
   const lastSlash = normal.lastIndexOf('/')
   if (!normal.slice(lastSlash + 1).includes(':')) normal += ':latest'

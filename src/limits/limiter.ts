@@ -26,8 +26,18 @@ import {
 export interface Admission {
   /** Rate-limit headers for the response, flat [name, value, ...]. */
   headers: string[]
-  /** Call once when the request ends: settles token reservations to `tokensUsed` (if known), frees the slot. */
-  release(tokensUsed: number | undefined): void
+  /**
+   * Call once when the request ends: settles token reservations to `tokensUsed` (if known), frees the slot. When the
+   * count is unknown (a reply cut short), `streamed` is what the backend had already generated (one token per line or
+   * event): the reservation stands, or that many when it is more.
+   */
+  release(tokensUsed: number | undefined, streamed?: number): void
+  /**
+   * The most tokens the request may use, when a calendar token quota applies: what the tightest one had left before
+   * this request. A quota period's debt is forgiven when the period ends, so a reply is held to this (the route caps
+   * its generation limit), or one unlimited request per period would take any number of tokens.
+   */
+  tokensLeft?: number
 }
 
 const noHeaders: string[] = []
@@ -187,6 +197,7 @@ export class Limiter {
     const quotaTaken: [QuotaState, number][] = []
     const quotaReserved: [AppliedLimit, QuotaState, number][] = []
     const slots: string[] = []
+    let tokensLeft: number | undefined
     const undo = () => {
       for (const bucket of taken) bucket.giveBack(1, now)
       for (const [bucket, amount] of reserved) bucket.giveBack(amount, now)
@@ -214,6 +225,10 @@ export class Limiter {
         }
         // A reservation takes at most the whole quota: enough to refuse the next request until it is settled.
         const amount = counts === 'tokens' ? Math.min(estimate!, limit.value) : 1
+        if (counts === 'tokens') {
+          const left = limit.value - quota.used
+          if (tokensLeft === undefined || left < tokensLeft) tokensLeft = left
+        }
         quota.used = assertState(quota.used + amount)
         quotaTaken.push([quota, amount])
         // Token quotas are announced once the reservation is settled; a request counts whole at once.
@@ -242,16 +257,19 @@ export class Limiter {
     let released = false
     return {
       headers,
-      release: (tokensUsed) => {
+      tokensLeft,
+      release: (tokensUsed, streamed) => {
         if (released) return
         released = true
-        // Unknown use (an abort before any count, or a count that is not one): the reservation stands.
+        // Unknown use (an abort before any count, or a count that is not one): the reservation stands, or what was
+        // streamed when that is more (a client must not take a long reply and leave before its counts unpaid).
         const used = tokenCount(tokensUsed)
-        if (used !== undefined) {
+        const atLeast = used === undefined && streamed !== undefined ? tokenCount(streamed) : undefined
+        if (used !== undefined || atLeast !== undefined) {
           const at = this.time()
-          for (const [bucket, amount] of reserved) bucket.settle(amount, used, at)
+          for (const [bucket, amount] of reserved) bucket.settle(amount, used ?? Math.max(amount, atLeast!), at)
           for (const [, quota, amount] of quotaReserved) {
-            const total = quota.used - amount + used
+            const total = quota.used - amount + (used ?? Math.max(amount, atLeast!))
             quota.used = assertState(total < 0 ? 0 : total > maxLimiterState ? maxLimiterState : total)
           }
         }

@@ -58,7 +58,10 @@ export interface ExchangeResult {
   errorCode: ErrorCode | undefined
   /** The final object's metrics, for routes that report them and completed. */
   usage: OllamaUsage | undefined
-  /** Body chunks received from the backend (an estimate of tokens streamed when a reply was cut short). */
+  /**
+   * Pieces received from the backend: lines of an NDJSON stream, events of an SSE stream, else body chunks (an
+   * estimate of the tokens generated when a reply was cut short).
+   */
   chunks: number
   clientAborted: boolean
   bytesIn: number
@@ -257,7 +260,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    this.chunks++
+    // A stream's pieces are counted as Ollama writes them (a line, an event: about one token each), not as the
+    // network happened to group them: a slow reader must not make a cut-short reply look smaller than it was.
+    this.chunks += this.ndjson ? occurrences(chunk, lineEnd) : this.sse ? occurrences(chunk, eventEnd) : 1
     const out = this.tap ? this.tap.push(chunk) : chunk
     if (out === undefined) return true
     this.bytesOut += out.length
@@ -348,7 +353,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.totalTimer) clearTimeout(this.totalTimer)
     const used =
       this.usage && !this.usage.error ? (this.usage.promptTokens ?? 0) + (this.usage.completionTokens ?? 0) : undefined
-    this.admission?.release(used)
+    this.admission?.release(used, this.chunks)
     this.addressAdmission?.release(undefined)
     const onEnd = this.context.onEnd
     if (!onEnd) return
@@ -376,6 +381,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
       endedAt: performance.now(),
     })
   }
+}
+
+const lineEnd = Buffer.from('\n')
+const eventEnd = Buffer.from('\n\n')
+
+/** How many times `separator` occurs in `chunk` (one that straddles two chunks is not counted). */
+function occurrences(chunk: Buffer, separator: Buffer): number {
+  let at = chunk.indexOf(separator)
+  // The common case, one line or event per chunk: a single search.
+  if (at < 0 || at === chunk.length - separator.length) return at < 0 ? 0 : 1
+  let count = 0
+  for (; at >= 0; at = chunk.indexOf(separator, at + separator.length)) count++
+  return count
 }
 
 /** Milliseconds with 0.1 precision, as Server-Timing durations are read. */

@@ -38,12 +38,17 @@ const count = fc.oneof(fc.integer({ min: 0, max: 1000 }), anyNumber)
 
 type Step =
   | { op: 'admit'; estimate: number | undefined }
-  | { op: 'release'; which: number; used: number | undefined }
+  | { op: 'release'; which: number; used: number | undefined; streamed: number | undefined }
   | { op: 'tick'; ms: number }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constant('admit' as const), estimate: fc.option(count, { nil: undefined }) }),
-  fc.record({ op: fc.constant('release' as const), which: fc.nat(), used: fc.option(count, { nil: undefined }) }),
+  fc.record({
+    op: fc.constant('release' as const),
+    which: fc.nat(),
+    used: fc.option(count, { nil: undefined }),
+    streamed: fc.option(count, { nil: undefined }),
+  }),
   fc.record({ op: fc.constant('tick' as const), ms: fc.oneof(fc.integer({ min: -1000, max: 120_000 }), anyNumber) }),
 )
 
@@ -141,7 +146,7 @@ t.test('whatever numbers arrive, every bucket and quota stays finite, non-negati
           if (!(answer instanceof GatewayError)) open.push(answer)
           else if (answer.status !== 429) return false
         } else if (action.op === 'release') {
-          if (open.length > 0) open.splice(action.which % open.length, 1)[0]!.release(action.used)
+          if (open.length > 0) open.splice(action.which % open.length, 1)[0]!.release(action.used, action.streamed)
         } else clock.now += action.ms
         const state = stateOf(limiter)
         if (!state.spent.every(bounded) || !state.quotas.every(bounded)) return false
