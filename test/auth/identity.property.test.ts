@@ -9,7 +9,7 @@ import type { Principal } from '../../src/auth/principal.js'
 import { GatewayError } from '../../src/errors.js'
 import type { Store } from '../../src/store/store.js'
 import { holds } from '../helpers/fuzz.js'
-import { inProcessIdentity } from './identityHelpers.js'
+import { inProcessIdentity } from '../helpers/identity.js'
 
 const names = ['ann', 'bob', 'cy'] as const
 const name = fc.constantFrom(...names)

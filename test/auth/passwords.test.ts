@@ -13,7 +13,7 @@ import {
 } from '../../src/auth/passwords.js'
 import { Sessions } from '../../src/auth/sessions.js'
 import { GatewayError } from '../../src/errors.js'
-import { inProcessIdentity } from './identityHelpers.js'
+import { inProcessIdentity } from '../helpers/identity.js'
 
 const owasp = { memoryCost: 19_456, timeCost: 2, parallelism: 1 }
 
