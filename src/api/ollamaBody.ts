@@ -47,6 +47,10 @@ const shapes: Record<Exclude<RequiredFields, 'none'>, ObjectSpec> = {
       { name: 'from', type: 'string', maxBytes: nameBytes },
       { name: 'modelfile', type: 'string', maxBytes: maxModelfileBytes },
       { name: 'path', type: 'string' },
+      // Named by digest or address, not by model name: no allow-list can say what they hold or reach.
+      { name: 'files', type: 'object' },
+      { name: 'adapters', type: 'object' },
+      { name: 'remote_host', type: 'string' },
     ],
     folds: true,
   },
@@ -147,6 +151,8 @@ function names(found: Found, shape: RequiredFields): RequestFields | GatewayErro
         '"path" is not accepted: it names a Modelfile on the server, which the gateway cannot check; send "from" (or the Modelfile text)',
       )
     }
+    const unchecked = ['files', 'adapters', 'remote_host'].find((_, index) => given(found[6 + index]) !== undefined)
+    if (unchecked !== undefined) return { models, stream, predict: undefined, unchecked }
   }
   return { models, stream, predict: undefined }
 }

@@ -13,7 +13,7 @@ import { maxTokenEstimate, tokenCapEdits, type RequestFields } from './requestFi
 import { applyEdits } from './jsonFields.js'
 import type { TapFactory } from '../proxy/responseTap.js'
 import { admit } from '../auth/admit.js'
-import { normalizeModel } from '../auth/modelAllowList.js'
+import { anyModel, normalizeModel } from '../auth/modelAllowList.js'
 import { accessFor } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
 
@@ -278,6 +278,12 @@ function modelRefusal(principal: Principal | undefined, fields: RequestFields): 
     if (principal.allowsModel(model)) continue
     const named = fields.alias !== undefined && index === 0 ? `${fields.alias}" (${model})` : `${model}"`
     return new GatewayError('model_not_allowed', `this credential may not use model "${named}`)
+  }
+  if (fields.unchecked !== undefined && principal.allowsModel !== anyModel) {
+    return new GatewayError(
+      'model_not_allowed',
+      `"${fields.unchecked}" names blobs or a host, not models: only a credential allowed every model may use it`,
+    )
   }
   return undefined
 }

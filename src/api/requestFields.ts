@@ -20,6 +20,8 @@ export interface RequestFields {
   alias?: string
   /** The body to send upstream, when it differs from the client's (an alias replaced, include_usage added). */
   rewritten?: Buffer
+  /** A field naming what the request uses by digest or address (create's files), which no allow-list can check. */
+  unchecked?: string
   /** A streamed OpenAI request whose client asked for the usage chunk itself (else the gateway removes it). */
   clientWantsUsage?: boolean
   /** The edits `rewritten` was made with (positions in the client's body), for a later change to join them. */

@@ -30,9 +30,12 @@ export function checkModelPattern(pattern: string): string | undefined {
 
 export type ModelMatcher = (model: string) => boolean
 
+/** The matcher of a credential without an allow-list (what a create from unnamed blobs needs). */
+export const anyModel: ModelMatcher = () => true
+
 /** null (no list) allows every model; an empty list allows none. */
 export function compileAllowList(patterns: string[] | null): ModelMatcher {
-  if (patterns === null) return () => true
+  if (patterns === null) return anyModel
   const exact = new Set<string>()
   const families = new Set<string>()
   for (const pattern of patterns) {

@@ -120,3 +120,26 @@ t.test('/api/create checks every model it names: model, from, the Modelfile’s 
   const copy = await post(rig, '/api/copy', '{"source":"qwen2.5:7b","destination":"mine:2"}', headers)
   t.equal(copy.status, 403, 'copy checks its source too')
 })
+
+t.test('/api/create from blobs, adapters or a remote host needs a credential allowed every model', async (t) => {
+  const rig = await startRig(t)
+  const restricted = rig.addKey({ role: 'admin', models: ['mine:*'] })
+  const digest = `sha256:${'a'.repeat(64)}`
+  const bodies = [
+    `{"model":"mine:1","files":{"model.gguf":"${digest}"}}`,
+    `{"model":"mine:1","adapters":{"lora.gguf":"${digest}"}}`,
+    '{"model":"mine:1","remote_host":"http://127.0.0.1:9"}',
+    `{"model":"mine:1","from":"mine:0","files":{},"adapters":null}`,
+  ]
+  for (const body of bodies) {
+    const refused = await post(rig, '/api/create', body, restricted.headers)
+    t.equal(refused.status, 403, body)
+    t.equal(refused.code, 'model_not_allowed')
+    t.match(refused.text, /names blobs or a host, not models/)
+  }
+  t.equal(rig.emulator.stats.requests, 0, 'nothing reached the backend')
+  // Without an allow-list the same body goes on (the emulator answers create).
+  const made = await post(rig, '/api/create', `{"model":"mine:1","files":{"model.gguf":"${digest}"}}`, rig.headers)
+  t.not(made.status, 403)
+  t.equal(rig.emulator.stats.requests, 1)
+})
