@@ -89,6 +89,8 @@ export interface ExchangeContext {
     api: string,
     model: string | null,
     tokenEstimate: number | undefined,
+    /** false: request buckets and concurrency only (a refused request spends no quota). */
+    quotas?: boolean,
   ) => Admission | GatewayError
   /** Admission by client address (address rules), before anything else; undefined when none applies. */
   admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
