@@ -120,6 +120,15 @@ export class KeyStore {
       list: db.prepare(`SELECT ${columns} ${from} ORDER BY u.username, k.created_at`),
       listForUser: db.prepare(`SELECT ${columns} ${from} WHERE k.user_id = ? ORDER BY k.created_at`),
       revoke: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      // Every live key made, directly or through keys it made, by key ?: revoked with it.
+      revokeMade: db.prepare(`UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL AND id IN (
+          WITH RECURSIVE made (id) AS (
+            SELECT id FROM api_keys WHERE created_by_key = ?
+            UNION SELECT k.id FROM api_keys k JOIN made m ON k.created_by_key = m.id)
+          SELECT id FROM made)
+        RETURNING id`),
+      // A rotated key's successor is the same credential: the keys the old one made are its.
+      reparent: db.prepare('UPDATE api_keys SET created_by_key = ? WHERE created_by_key = ?'),
       retire: db.prepare('UPDATE api_keys SET replaced_by = ?, valid_until = ? WHERE id = ?'),
       touch: db.prepare(
         'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
@@ -186,6 +195,10 @@ export class KeyStore {
         const at = this.now()
         this.statements.revoke.run(at, id)
         this.feed.record('key_revoked', at, { keyId: id, userId: key.userId })
+        // A key made by a key never outlives it: what it made (and what those made) ends with it.
+        for (const made of this.statements.revokeMade.all(at, id) as { id: string }[]) {
+          this.feed.record('key_revoked', at, { keyId: made.id, userId: key.userId })
+        }
         return this.get(id)
       })
       .immediate()
@@ -212,6 +225,7 @@ export class KeyStore {
           userId: old.userId,
         })
         this.statements.retire.run(successor.id, validUntil, id)
+        this.statements.reparent.run(successor.id, id)
         this.feed.record('key_rotated', at, { keyId: id, userId: old.userId })
         return this.get(successor.id)
       })
