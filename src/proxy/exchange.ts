@@ -336,8 +336,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (costHeaders)
       for (let i = 0; i < costHeaders.length; i += 2) res.writeHeader(costHeaders[i]!, costHeaders[i + 1]!)
     const parts = this.wholeBody!
-    if (this.request.method === 'HEAD') res.endWithoutBody(this.contentLength >= 0 ? this.contentLength : undefined)
-    else res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts))
+    // A reply a tap rewrites (a model list filtered for the credential) has another length than the backend's: a HEAD
+    // must not tell the unfiltered one.
+    if (this.request.method === 'HEAD') {
+      // (Called without an argument when the length is unknown: uWS reads an undefined one as 2^63.)
+      if (this.contentLength >= 0 && !this.tap) res.endWithoutBody(this.contentLength)
+      else res.endWithoutBody()
+    } else res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts))
   }
 
   private finish(error: GatewayError | undefined): void {
