@@ -64,7 +64,7 @@ export class LoginLimiter {
 
   /** A correct password from this address: its pair starts afresh (the username's and address's counts leak away). */
   succeeded(username: string, address: string): void {
-    this.failures.delete(pairSubject(username, address))
+    this.failures.delete(pairSubject(username, addressGroup(address)))
   }
 
   /** Failures still counted against a subject now (for tests and diagnostics). */
