@@ -103,3 +103,42 @@ t.test('a login racing a disable from another process gives no working token', a
   if (pair instanceof GatewayError) return t.pass(`refused: ${pair.code}`)
   t.same(stillWorks(identity, sessions, pair), [], 'a disable ends tokens for good, also one being made')
 })
+
+t.test('parallel refreshes of one token over HTTP: one wins, then the reuse ends the winner too', async (t) => {
+  const { startRig } = await import('../helpers/gateway.js')
+  const { request } = await import('undici')
+  const { hash } = await import('@node-rs/argon2')
+  const rig = await startRig(t)
+  rig.gateway.store.users.add({ username: 'paula', role: 'user', passwordHash: await hash('correct horse battery') })
+  const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+    const response = await request(`${rig.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    })
+    return { status: response.statusCode, body: (await response.body.json()) as any }
+  }
+  const login = await post('/auth/login', { username: 'paula', password: 'correct horse battery' })
+  t.equal(login.status, 200)
+  const answers = await Promise.all(
+    Array.from({ length: 12 }, () => post('/auth/refresh', { refresh_token: login.body.refresh_token })),
+  )
+  const winners = answers.filter((answer) => answer.status === 200)
+  t.equal(winners.length, 1, 'exactly one refresh wins')
+  t.ok(
+    answers.every(
+      (answer) =>
+        answer.status === 200 || ['refresh_token_reused', 'token_revoked'].includes(answer.body.code as string),
+    ),
+    'the others are reuse (then: a revoked login)',
+  )
+  const winner = winners[0]!.body
+  const me = await request(`${rig.url}/auth/me`, { headers: { authorization: `Bearer ${winner.access_token}` } })
+  await me.body.dump()
+  t.equal(me.statusCode, 401, "the winner's access token ends with the login")
+  const again = await post('/auth/refresh', { refresh_token: winner.refresh_token })
+  t.equal(again.status, 401, 'and its refresh token')
+  const first = await request(`${rig.url}/auth/me`, { headers: { authorization: `Bearer ${login.body.access_token}` } })
+  await first.body.dump()
+  t.equal(first.statusCode, 401, 'and the first access token of the login')
+})
