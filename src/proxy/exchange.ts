@@ -212,7 +212,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const error = errorBeforeResponse(reason, backendLabel(this.backend, this.principal))
     if (
       this.reply.endWith((res) =>
-        writeError(res, this.route.dialect, this.request.requestId, error, false, this.startedAt),
+        writeError(
+          res,
+          this.route.dialect,
+          this.request.requestId,
+          error,
+          false,
+          this.startedAt,
+          this.admission?.headers,
+        ),
       )
     ) {
       this.gatewayError = error
@@ -291,7 +299,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!this.streamer) {
       const gatewayError = errorBeforeResponse(error, backendLabel(backend, this.principal))
       this.reply.endWith((res) =>
-        writeError(res, this.route.dialect, this.request.requestId, gatewayError, false, this.startedAt),
+        writeError(
+          res,
+          this.route.dialect,
+          this.request.requestId,
+          gatewayError,
+          false,
+          this.startedAt,
+          this.admission?.headers,
+        ),
       )
       this.status = gatewayError.status
       return this.finish(gatewayError)

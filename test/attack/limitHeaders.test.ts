@@ -48,3 +48,25 @@ t.test('requests refused before admission still spend the caller’s request lim
   t.same(statuses.slice(0, 3), [403, 400, 403], 'refused on their merits while within the limit')
   t.same(statuses.slice(3), [429, 429, 429], 'then the limit answers')
 })
+
+t.test('a 502 the gateway makes after admission carries the rate-limit headers', async (t) => {
+  const rig = await startRig(t, { backends: [{ url: 'http://127.0.0.1:9', name: 'dead' }] })
+  const { id, headers } = rig.addKey({ username: 'unlucky' })
+  rig.gateway.store.limits.set({ subjectType: 'key', subject: id, gateway: '*', model: '', values: { rpm: 100 } })
+  rig.gateway.authenticator.pollChanges()
+  const cases: [string, string, string | undefined][] = [
+    ['POST', '/api/generate', '{"model": "llama3.2:3b", "prompt": "hi"}'],
+    ['GET', '/api/tags', undefined],
+    ['GET', '/v1/models', undefined],
+  ]
+  for (const [method, path, body] of cases) {
+    const response = await request(`${rig.url}${path}`, {
+      method: method as 'GET',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body,
+    })
+    await response.body.dump()
+    t.equal(response.statusCode, 502, `${method} ${path}: 502`)
+    t.equal(response.headers['x-ratelimit-limit'], '100', `${method} ${path}: X-RateLimit-Limit`)
+  }
+})
