@@ -129,6 +129,12 @@ export class KeyStore {
         RETURNING id`),
       // A rotated key's successor is the same credential: the keys the old one made are its.
       reparent: db.prepare('UPDATE api_keys SET created_by_key = ? WHERE created_by_key = ?'),
+      // The successor of a rotated key is the same credential: it gets the limits set on the old key (both are
+      // limited while the old one is in its grace).
+      copyLimits: db.prepare(`INSERT INTO limits (subject_type, subject, gateway, model, rpm, rph, rpd, tpm, tph, tpd,
+          concurrency, daily_tokens, monthly_tokens, daily_requests, monthly_requests, updated_at)
+        SELECT 'key', ?, gateway, model, rpm, rph, rpd, tpm, tph, tpd, concurrency, daily_tokens, monthly_tokens,
+          daily_requests, monthly_requests, ? FROM limits WHERE subject_type = 'key' AND subject = ?`),
       retire: db.prepare('UPDATE api_keys SET replaced_by = ?, valid_until = ? WHERE id = ?'),
       touch: db.prepare(
         'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
@@ -226,6 +232,7 @@ export class KeyStore {
         })
         this.statements.retire.run(successor.id, validUntil, id)
         this.statements.reparent.run(successor.id, id)
+        if (this.statements.copyLimits.run(successor.id, at, id).changes > 0) this.feed.record('limits_changed', at, {})
         this.feed.record('key_rotated', at, { keyId: id, userId: old.userId })
         return this.get(successor.id)
       })
