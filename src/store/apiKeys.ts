@@ -115,6 +115,16 @@ export class KeyStore {
           SELECT id, created_by_key FROM api_keys WHERE id = ?
           UNION SELECT k.id, k.created_by_key FROM api_keys k JOIN chain c ON k.id = c.parent)
         SELECT 1 FROM chain WHERE parent = ? LIMIT 1`),
+      // The keys that made key ?, nearest first (bounded: a chain longer than 100 is cut).
+      makersOf: db
+        .prepare(
+          `WITH RECURSIVE chain (id, parent, depth) AS (
+            SELECT id, created_by_key, 0 FROM api_keys WHERE id = ?
+            UNION SELECT k.id, k.created_by_key, c.depth + 1 FROM api_keys k JOIN chain c ON k.id = c.parent
+              WHERE c.depth < 100)
+          SELECT id FROM chain WHERE depth > 0 ORDER BY depth`,
+        )
+        .pluck(),
       byHash: db.prepare(`SELECT ${columns}, k.hash, u.role, u.active AS userActive ${from} WHERE k.hash = ?`),
       byId: db.prepare(`SELECT ${columns} ${from} WHERE k.id = ?`),
       list: db.prepare(`SELECT ${columns} ${from} ORDER BY u.username, k.created_at`),
@@ -171,6 +181,11 @@ export class KeyStore {
   /** Whether key `id` was made by key `ancestor`, directly or through keys it made. */
   madeBy(id: string, ancestor: string): boolean {
     return this.statements.madeBy.get(id, ancestor) !== undefined
+  }
+
+  /** The keys that made key `id`, nearest first: its maker, its maker's maker, ... */
+  makersOf(id: string): string[] {
+    return this.statements.makersOf.all(id) as string[]
   }
 
   /** The one lookup on the request path (on a cache miss): by the SHA-256 of the presented key. */
