@@ -26,6 +26,7 @@ const dayMs = 86_400_000
 export const usageQueryBounds = { maxRows: 1000, maxRowsWindowDays: 7, maxReportWindowDays: 366 }
 
 export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext): void {
+  const guard = { admitAddress: context.limits.admitAddress, api: 'admin' }
   mountMethods(
     app,
     '/admin/v1/usage',
@@ -42,6 +43,7 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
       return { status: 200, body: { by, rows: context.usage.report(filter, by as GroupBy) } }
     }),
     'problem',
+    guard,
   )
   mountMethods(
     app,
@@ -68,6 +70,7 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
       return { status: 200, body: { rows, truncated: rows.length === limit } }
     }),
     'problem',
+    guard,
   )
 }
 

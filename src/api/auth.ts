@@ -139,7 +139,8 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
       1,
     ),
   )
-  for (const [path, handlers] of paths) mountMethods(app, path, Object.keys(handlers), handlers, 'problem')
+  const guard = { admitAddress: context.limits.admitAddress, api: 'auth' }
+  for (const [path, handlers] of paths) mountMethods(app, path, Object.keys(handlers), handlers, 'problem', guard)
 }
 
 /** A login session may revoke any key of its user; a key itself and what it made, unless it may manage keys. */

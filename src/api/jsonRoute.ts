@@ -112,7 +112,10 @@ export function jsonRoute(
       if (aborted) return
       aborted = true
       res.cork(() => {
-        if (reply instanceof GatewayError) return writeError(res, 'problem', request.requestId, reply, false, startedAt)
+        // A refusal after the caller was admitted carries its rate-limit headers like any other answer.
+        if (reply instanceof GatewayError) {
+          return writeError(res, 'problem', request.requestId, reply, false, startedAt, admission?.headers)
+        }
         res.writeStatus(statusLine(reply.status))
         res.writeHeader('content-type', 'text' in reply ? reply.contentType : 'application/json; charset=utf-8')
         res.writeHeader('cache-control', 'no-store')

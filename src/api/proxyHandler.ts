@@ -59,12 +59,27 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       return
     }
     const byAddress = context.admitAddress(request.clientIp, spec.api)
-    /** Answers an error and reports the refused request (usage rows count rejected requests too). */
+    /**
+     * Answers an error and reports the refused request (usage rows count rejected requests too). A known caller refused
+     * before its admission (a bad body, a model outside its key) still spends a request of its limits and gets their
+     * headers, so that refusals are no way around the limits: past them, the answer is the 429.
+     */
     const reject = (error: GatewayError, close: boolean, who?: Principal, model: string | null = null) => {
       if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
-      writeError(res, spec.dialect, request.requestId, error, close, startedAt)
+      let headers: readonly string[] | undefined
+      if (who && !exchangeAdmitted) {
+        const charged = context.admit(who, spec.api, null, undefined, false)
+        if (charged instanceof GatewayError) error = charged
+        else {
+          charged.release(undefined)
+          headers = charged.headers
+        }
+      }
+      writeError(res, spec.dialect, request.requestId, error, close, startedAt, headers)
       context.onEnd?.(refused(request, spec, error, startedAt, who, model))
     }
+    /** Set once the request's own admission was asked for (granted or refused with its 429). */
+    let exchangeAdmitted = false
     if (byAddress instanceof GatewayError) return reject(byAddress, hasBody)
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
     if (principal instanceof GatewayError) return reject(principal, hasBody)
@@ -87,6 +102,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     /** Takes the request's share of its rate limits; false (answered 429) when a limit refuses it. */
     const admitted = (tokenEstimate: number | undefined, model: string | null = null): boolean => {
       if (!principal) return true
+      exchangeAdmitted = true
       const admission = context.admit(principal, spec.api, model, tokenEstimate)
       if (admission instanceof GatewayError) {
         reject(admission, false, principal, model)

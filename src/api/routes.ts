@@ -2,6 +2,7 @@
 // unknown path gets a 404 in its API's error shape.
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../../native/uws.js'
 import { GatewayError } from '../errors.js'
+import type { Admission } from '../limits/limiter.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import { pickRequestId } from '../http/requestId.js'
 import type { ExchangeContext } from '../proxy/exchange.js'
@@ -19,6 +20,8 @@ const blobDigest = /^sha256[:-][0-9a-f]{64}$/
 const nativeTap = (): TapFactory => () => new NativeUsageTap()
 
 export function mountRoutes(app: TemplatedApp, context: ExchangeContext): void {
+  const openAiGuard: AddressGuard = { admitAddress: context.admitAddress, api: 'openai' }
+  const ollamaGuard: AddressGuard = { admitAddress: context.admitAddress, api: 'ollama' }
   mountOllama(app, rootRoute, ['/', '/ollama/v1', '/ollama/v1/'], context)
   for (const route of ollamaRoutes) {
     mountOllama(
@@ -31,11 +34,11 @@ export function mountRoutes(app: TemplatedApp, context: ExchangeContext): void {
   for (const mount of openAiMounts) {
     for (const route of openAiRoutes) {
       const handler = proxyHandler(openAiSpec(route, mount, context), context)
-      mountMethods(app, mount + route.path, [route.method], handler, route.dialect)
+      mountMethods(app, mount + route.path, [route.method], handler, route.dialect, openAiGuard)
     }
-    app.any(`${mount}/*`, (res, req) => answer(res, req, 'openai', notFound(req)))
+    app.any(`${mount}/*`, (res, req) => answer(res, req, 'openai', openAiGuard, notFound(req)))
   }
-  app.any('/*', (res, req) => answer(res, req, 'ollama', notFound(req)))
+  app.any('/*', (res, req) => answer(res, req, 'ollama', ollamaGuard, notFound(req)))
 }
 
 function notFound(req: HttpRequest): GatewayError {
@@ -59,7 +62,8 @@ function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], con
     spec.tap = (_fields, principal) => nativeModelListTap(principal, context.aliases)
   }
   const handler = proxyHandler(spec, context)
-  for (const path of paths) mountMethods(app, path, route.methods, handler, 'ollama')
+  const guard: AddressGuard = { admitAddress: context.admitAddress, api: 'ollama' }
+  for (const path of paths) mountMethods(app, path, route.methods, handler, 'ollama', guard)
 }
 
 function blobPath(req: HttpRequest): string | GatewayError {
@@ -77,6 +81,15 @@ const methodRegistrars: Record<string, (app: TemplatedApp, path: string, handler
   DELETE: (app, path, handler) => app.del(path, handler),
 }
 
+/**
+ * The address guard for the gateway's own answers (404, 405): the limiter's admitAddress and the API to count on.
+ * Every answer but the probes' passes the guard, also one for a path or method that is not a route.
+ */
+export interface AddressGuard {
+  admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
+  api: string
+}
+
 /** Mounts one path: a handler per method (or one for all), and 405 with Allow for any other method. */
 export function mountMethods(
   app: TemplatedApp,
@@ -84,6 +97,7 @@ export function mountMethods(
   methods: readonly string[],
   handler: Handler | Record<string, Handler>,
   dialect: Dialect,
+  guard: AddressGuard | undefined,
 ): void {
   for (const method of methods) {
     methodRegistrars[method]!(app, path, typeof handler === 'function' ? handler : handler[method]!)
@@ -94,6 +108,7 @@ export function mountMethods(
       res,
       req,
       dialect,
+      guard,
       new GatewayError(
         'method_not_allowed',
         `${req.getCaseSensitiveMethod()} is not allowed on ${req.getUrl()}; use ${allow}`,
@@ -105,10 +120,22 @@ export function mountMethods(
   )
 }
 
-/** An immediate answer from the synchronous part of a handler; any request body is left unread, so close after. */
-function answer(res: HttpResponse, req: HttpRequest, dialect: Dialect, error: GatewayError): void {
+/**
+ * An immediate answer from the synchronous part of a handler; any request body is left unread, so close after. An
+ * address past its limits gets the guard's 429 instead (the slot it took is given back at once).
+ */
+function answer(
+  res: HttpResponse,
+  req: HttpRequest,
+  dialect: Dialect,
+  guard: AddressGuard | undefined,
+  error: GatewayError,
+): void {
   const startedAt = performance.now()
   const requestId = pickRequestId(req.getHeader('x-request-id'))
   const hasBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== ''
+  const byAddress = guard?.admitAddress(Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), guard.api)
+  if (byAddress instanceof GatewayError) error = byAddress
+  else byAddress?.release(undefined)
   writeError(res, dialect, requestId, error, hasBody, startedAt)
 }

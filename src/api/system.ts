@@ -32,7 +32,14 @@ const startedAt = Date.now()
 
 export function mountSystemRoutes(app: TemplatedApp, context: SystemRoutesContext): void {
   const get = (path: string, route: string, handler: Parameters<typeof jsonRoute>[2], guard?: RouteGuard) =>
-    mountMethods(app, path, ['GET'], jsonRoute(route, context, handler, 0, guard), 'problem')
+    mountMethods(
+      app,
+      path,
+      ['GET'],
+      jsonRoute(route, context, handler, 0, guard),
+      'problem',
+      guard === 'probe' ? undefined : { admitAddress: context.limits.admitAddress, api: 'system' },
+    )
   // The probes are exempt from the address guard and limits (see RouteGuard): constant work, no credential.
   get(
     '/health',

@@ -60,7 +60,7 @@ export class KeyVerifier {
         this.unknown.set(cacheKey, true)
         return authFailure('invalid_api_key')
       }
-      principal = toPrincipal(owner)
+      principal = toPrincipal(owner, owner.createdByKey === null ? noMakers : this.keys.makersOf(owner.id))
       this.principals.set(cacheKey, principal)
     }
     const now = this.now()
@@ -106,8 +106,11 @@ function refusalOf(principal: Principal, now: number): GatewayError | undefined 
   return undefined
 }
 
-function toPrincipal(owner: KeyOwner): Principal {
+const noMakers: readonly string[] = []
+
+function toPrincipal(owner: KeyOwner, makers: readonly string[]): Principal {
   return {
+    makers,
     userId: owner.userId,
     username: owner.username,
     role: owner.role,

@@ -64,7 +64,7 @@ export class LoginLimiter {
 
   /** A correct password from this address: its pair starts afresh (the username's and address's counts leak away). */
   succeeded(username: string, address: string): void {
-    this.failures.delete(pairSubject(username, address))
+    this.failures.delete(pairSubject(username, addressGroup(address)))
   }
 
   /** Failures still counted against a subject now (for tests and diagnostics). */
@@ -84,9 +84,37 @@ function pairSubject(username: string, address: string): string {
 }
 
 function subjects(username: string, address: string): [SubjectKind, string][] {
+  const group = addressGroup(address)
   return [
-    ['pair', pairSubject(username, address)],
+    ['pair', pairSubject(username, group)],
     ['user', `user:${username.toLowerCase()}`],
-    ['address', `address:${address}`],
+    ['address', `address:${group}`],
   ]
+}
+
+/**
+ * The unit an address is throttled by: an IPv4 address itself (also written IPv4-mapped, `::ffff:192.0.2.1`), and an
+ * IPv6 address's /64 — one host is handed a whole /64, so counting each of its 2^64 addresses apart would throttle
+ * nothing. Any spelling of an IPv6 address (compressed or not, any case, a zone) gives the same group.
+ */
+export function addressGroup(address: string): string {
+  if (!address.includes(':')) return address
+  let text = address.toLowerCase()
+  const zone = text.indexOf('%')
+  if (zone >= 0) text = text.slice(0, zone)
+  const mapped = /^(?:0{1,4}:){0,5}:?(?:0{0,4}:)?ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text)
+  if (mapped) return mapped[1]!
+  const halves = text.split('::')
+  if (halves.length > 2) return text
+  const head = halves[0] ? halves[0].split(':') : []
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : []
+  // An embedded IPv4 address at the end stands for two groups.
+  const width = (groups: string[]) => groups.length + (groups.at(-1)?.includes('.') ? 1 : 0)
+  const zeros = halves.length === 2 ? Math.max(0, 8 - width(head) - width(tail)) : 0
+  const groups = [...head, ...Array<string>(zeros).fill('0'), ...tail]
+  const prefix = groups.slice(0, 4).map((group) => {
+    const value = Number.parseInt(group, 16)
+    return /^[0-9a-f]{1,4}$/.test(group) ? value.toString(16) : group
+  })
+  return `${prefix.join(':')}::/64`
 }

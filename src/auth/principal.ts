@@ -10,6 +10,11 @@ export interface Principal {
   permissions: ReadonlySet<Permission>
   /** The API key used, or null for a login session. */
   keyId: string | null
+  /**
+   * The keys that made this key, nearest first (its maker, its maker's maker, ...): their key limits bind it too.
+   * Absent or empty for a key made by a login session or the CLI, and for a login session.
+   */
+  makers?: readonly string[]
   allowsModel: ModelMatcher
   /** Times after which the credential stops working (ms since epoch; Infinity = never). */
   expiresAt: number

@@ -73,10 +73,10 @@ export class Sessions {
     if (this.passwords.needsRehash(user.passwordHash)) {
       this.users.upgradePasswordHash(user.id, user.passwordHash, await this.passwords.hash(password))
     }
-    // The user as it is now: a password set while the hash was checked has a new epoch, and no login from the old one.
-    const current = this.users.byId(user.id)
-    if (!current || !current.active || current.passwordHash === null) return authFailure('invalid_credentials')
-    return this.issue(current, randomBytes(12).toString('base64url'))
+    // Issued under the epoch the password was checked against, and only if it is still the user's: a password set or
+    // a disable (also by the CLI) while the hash was checked drew a new epoch, and the old password gets nothing.
+    const pair = this.issue(user, randomBytes(12).toString('base64url'))
+    return pair ?? authFailure('invalid_credentials')
   }
 
   refresh(refreshToken: string): TokenPair | GatewayError {
@@ -93,10 +93,13 @@ export class Sessions {
     const user = this.users.byId(found.userId)
     if (!user || !user.active) return authFailure('user_disabled')
     const next = this.newRefreshToken(user, found.familyId)
-    if (!this.store.exchange(found, next.row)) {
-      // Used by a concurrent refresh between our read and our write: the same reuse.
+    if (!this.store.exchange(found, next.row, user.tokenEpoch)) {
+      // Changed between our read and our write (also by another process): used by a concurrent refresh is the same
+      // reuse; revoked, or the user given a new epoch (password, disable), ends this login like the change did.
+      const current = this.store.findByHash(hashToken(refreshToken))
       this.endLogin(found.familyId, found.userId)
-      return authFailure('refresh_token_reused')
+      if (current && current.usedAt !== null && current.revokedAt === null) return authFailure('refresh_token_reused')
+      return authFailure('token_revoked')
     }
     return this.pair(user, next.token, found.familyId)
   }
@@ -122,9 +125,10 @@ export class Sessions {
     this.tokens.denyLogin(familyId, until)
   }
 
-  private issue(user: User, familyId: string): TokenPair {
+  /** A new login's pair, under the epoch `user` was read with; undefined if that epoch is no longer the user's. */
+  private issue(user: User, familyId: string): TokenPair | undefined {
     const next = this.newRefreshToken(user, familyId)
-    this.store.add(next.row)
+    if (!this.store.add(next.row, user.tokenEpoch)) return undefined
     return this.pair(user, next.token, familyId)
   }
 

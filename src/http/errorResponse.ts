@@ -74,6 +74,8 @@ export function writeError(
   error: GatewayError,
   close = false,
   startedAt?: number,
+  /** More headers, flat [name, value, ...]: a limited caller's rate-limit headers. */
+  extraHeaders?: readonly string[],
 ): void {
   res.writeStatus(statusLine(error.status))
   res.writeHeader('content-type', contentTypes[dialect])
@@ -81,6 +83,8 @@ export function writeError(
   if (startedAt !== undefined) res.writeHeader('server-timing', gatewayTiming(startedAt))
   res.writeHeader('x-parallama-error', error.code)
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.writeHeader(name, value)
+  if (extraHeaders)
+    for (let i = 0; i < extraHeaders.length; i += 2) res.writeHeader(extraHeaders[i]!, extraHeaders[i + 1]!)
   res.end(errorBody(dialect, error, requestId), close)
 }
 

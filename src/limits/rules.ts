@@ -66,6 +66,8 @@ export const windowMs: Record<BucketKind, number> = {
 
 export interface Caller {
   keyId: string | null
+  /** The keys that made the caller's key, nearest first: their key rules apply to it when it has none of its own. */
+  makers?: readonly string[]
   userId: number
   role: Role
 }
@@ -139,8 +141,11 @@ export class RuleSet {
   }
 
   private resolveFor(caller: Caller, api: string, model: string, applied: AppliedLimit[]): void {
+    // A key made by a key is under its makers' key rules (their counters, shared with them) where it has none itself:
+    // a credential never makes one less limited than itself.
     const candidates: [SubjectType, string][] = [
       ['key', caller.keyId ?? ''],
+      ...(caller.makers ?? []).map((maker): [SubjectType, string] => ['key', maker]),
       ['user', String(caller.userId)],
       ['role', caller.role],
       ['default', ''],

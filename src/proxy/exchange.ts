@@ -92,6 +92,8 @@ export interface ExchangeContext {
     api: string,
     model: string | null,
     tokenEstimate: number | undefined,
+    /** false: request buckets and concurrency only (a refused request spends no quota). */
+    quotas?: boolean,
   ) => Admission | GatewayError
   /** Admission by client address (address rules), before anything else; undefined when none applies. */
   admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
@@ -213,7 +215,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const error = errorBeforeResponse(reason, backendLabel(this.backend, this.principal))
     if (
       this.reply.endWith((res) =>
-        writeError(res, this.route.dialect, this.request.requestId, error, false, this.startedAt),
+        writeError(
+          res,
+          this.route.dialect,
+          this.request.requestId,
+          error,
+          false,
+          this.startedAt,
+          this.admission?.headers,
+        ),
       )
     ) {
       this.gatewayError = error
@@ -294,7 +304,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!this.streamer) {
       const gatewayError = errorBeforeResponse(error, backendLabel(backend, this.principal))
       this.reply.endWith((res) =>
-        writeError(res, this.route.dialect, this.request.requestId, gatewayError, false, this.startedAt),
+        writeError(
+          res,
+          this.route.dialect,
+          this.request.requestId,
+          gatewayError,
+          false,
+          this.startedAt,
+          this.admission?.headers,
+        ),
       )
       this.status = gatewayError.status
       return this.finish(gatewayError)
@@ -339,10 +357,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (costHeaders)
       for (let i = 0; i < costHeaders.length; i += 2) res.writeHeader(costHeaders[i]!, costHeaders[i + 1]!)
     const parts = this.wholeBody!
-    // A tapped reply may be rewritten (a filtered model list): the backend's length would describe what it hides.
-    const length = this.contentLength >= 0 && !this.tap ? this.contentLength : undefined
-    if (this.request.method === 'HEAD') res.endWithoutBody(length)
-    else res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts))
+    // A reply a tap rewrites (a model list filtered for the credential) has another length than the backend's: a HEAD
+    // must not tell the unfiltered one.
+    if (this.request.method === 'HEAD') {
+      // (Called without an argument when the length is unknown: uWS reads an undefined one as 2^63.)
+      if (this.contentLength >= 0 && !this.tap) res.endWithoutBody(this.contentLength)
+      else res.endWithoutBody()
+    } else res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts))
   }
 
   private finish(error: GatewayError | undefined): void {

@@ -115,11 +115,36 @@ export class KeyStore {
           SELECT id, created_by_key FROM api_keys WHERE id = ?
           UNION SELECT k.id, k.created_by_key FROM api_keys k JOIN chain c ON k.id = c.parent)
         SELECT 1 FROM chain WHERE parent = ? LIMIT 1`),
+      // The keys that made key ?, nearest first (bounded: a chain longer than 100 is cut).
+      makersOf: db
+        .prepare(
+          `WITH RECURSIVE chain (id, parent, depth) AS (
+            SELECT id, created_by_key, 0 FROM api_keys WHERE id = ?
+            UNION SELECT k.id, k.created_by_key, c.depth + 1 FROM api_keys k JOIN chain c ON k.id = c.parent
+              WHERE c.depth < 100)
+          SELECT id FROM chain WHERE depth > 0 ORDER BY depth`,
+        )
+        .pluck(),
       byHash: db.prepare(`SELECT ${columns}, k.hash, u.role, u.active AS userActive ${from} WHERE k.hash = ?`),
       byId: db.prepare(`SELECT ${columns} ${from} WHERE k.id = ?`),
       list: db.prepare(`SELECT ${columns} ${from} ORDER BY u.username, k.created_at`),
       listForUser: db.prepare(`SELECT ${columns} ${from} WHERE k.user_id = ? ORDER BY k.created_at`),
       revoke: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      // Every live key made, directly or through keys it made, by key ?: revoked with it.
+      revokeMade: db.prepare(`UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL AND id IN (
+          WITH RECURSIVE made (id) AS (
+            SELECT id FROM api_keys WHERE created_by_key = ?
+            UNION SELECT k.id FROM api_keys k JOIN made m ON k.created_by_key = m.id)
+          SELECT id FROM made)
+        RETURNING id`),
+      // A rotated key's successor is the same credential: the keys the old one made are its.
+      reparent: db.prepare('UPDATE api_keys SET created_by_key = ? WHERE created_by_key = ?'),
+      // The successor of a rotated key is the same credential: it gets the limits set on the old key (both are
+      // limited while the old one is in its grace).
+      copyLimits: db.prepare(`INSERT INTO limits (subject_type, subject, gateway, model, rpm, rph, rpd, tpm, tph, tpd,
+          concurrency, daily_tokens, monthly_tokens, daily_requests, monthly_requests, updated_at)
+        SELECT 'key', ?, gateway, model, rpm, rph, rpd, tpm, tph, tpd, concurrency, daily_tokens, monthly_tokens,
+          daily_requests, monthly_requests, ? FROM limits WHERE subject_type = 'key' AND subject = ?`),
       retire: db.prepare('UPDATE api_keys SET replaced_by = ?, valid_until = ? WHERE id = ?'),
       touch: db.prepare(
         'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
@@ -158,6 +183,11 @@ export class KeyStore {
     return this.statements.madeBy.get(id, ancestor) !== undefined
   }
 
+  /** The keys that made key `id`, nearest first: its maker, its maker's maker, ... */
+  makersOf(id: string): string[] {
+    return this.statements.makersOf.all(id) as string[]
+  }
+
   /** The one lookup on the request path (on a cache miss): by the SHA-256 of the presented key. */
   findByHash(hash: Buffer): KeyOwner | undefined {
     return toKey<KeyOwner>(this.statements.byHash.get(hash))
@@ -186,6 +216,10 @@ export class KeyStore {
         const at = this.now()
         this.statements.revoke.run(at, id)
         this.feed.record('key_revoked', at, { keyId: id, userId: key.userId })
+        // A key made by a key never outlives it: what it made (and what those made) ends with it.
+        for (const made of this.statements.revokeMade.all(at, id) as { id: string }[]) {
+          this.feed.record('key_revoked', at, { keyId: made.id, userId: key.userId })
+        }
         return this.get(id)
       })
       .immediate()
@@ -212,6 +246,8 @@ export class KeyStore {
           userId: old.userId,
         })
         this.statements.retire.run(successor.id, validUntil, id)
+        this.statements.reparent.run(successor.id, id)
+        if (this.statements.copyLimits.run(successor.id, at, id).changes > 0) this.feed.record('limits_changed', at, {})
         this.feed.record('key_rotated', at, { keyId: id, userId: old.userId })
         return this.get(successor.id)
       })

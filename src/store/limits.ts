@@ -2,6 +2,8 @@
 // server applies it within a second.
 import type { Gateway, LimitKind, LimitRule, SubjectType } from '../limits/rules.js'
 import { limitKinds } from '../limits/rules.js'
+import { maxLimitValue } from '../limits/limitNumbers.js'
+import { BoundsError } from './bounds.js'
 import type { ChangeFeed } from './changeFeed.js'
 import type { Db } from './database.js'
 
@@ -37,6 +39,7 @@ export class LimitStore {
 
   /** Sets the given limits of a rule (creating it), leaving its other limits as they were. */
   set(rule: LimitRule): LimitRule {
+    checkLimitValues(rule.values)
     return this.db
       .transaction(() => {
         const at = this.now()
@@ -69,4 +72,19 @@ function toRule(row: any): LimitRule {
   const values: Partial<Record<LimitKind, number>> = {}
   for (const kind of limitKinds) if (row[kind] !== null) values[kind] = row[kind]
   return { subjectType: row.subject_type, subject: row.subject, gateway: row.gateway, model: row.model, values }
+}
+
+/**
+ * Every limit stored is a whole number from 1 to maxLimitValue (2^45, "no practical limit"): bounded before it is
+ * stored, whoever sets it (the CLI, a future API), not left to SQLite (1e300 is a REAL it refuses with its own words)
+ * or rounded on the way (9007199254740993 is not a number JavaScript holds).
+ */
+export function checkLimitValues(values: LimitRule['values']): void {
+  for (const kind of limitKinds) {
+    const value = values[kind]
+    if (value === undefined || value === null) continue
+    if (!Number.isSafeInteger(value) || value < 1 || value > maxLimitValue) {
+      throw new BoundsError(`"${kind}" must be a whole number from 1 to ${maxLimitValue}, got ${String(value)}`)
+    }
+  }
 }

@@ -14,6 +14,11 @@ export interface RefreshToken {
   revokedAt: number | null
 }
 
+export type NewRefreshToken = Omit<RefreshToken, 'createdAt' | 'usedAt' | 'revokedAt'> & { hash: Buffer }
+
+/** Thrown inside a transaction to undo it. */
+const rollback = new Error('rollback')
+
 const columns = `id, family_id AS familyId, user_id AS userId, created_at AS createdAt, expires_at AS expiresAt,
   used_at AS usedAt, revoked_at AS revokedAt`
 
@@ -26,10 +31,13 @@ export class SessionStore {
     private readonly now: () => number = Date.now,
   ) {
     this.statements = {
+      // Written only while the user is active under the token epoch the caller checked (see add()).
       insert: db.prepare(`INSERT INTO refresh_tokens (id, family_id, user_id, hash, created_at, expires_at)
-        VALUES (?, ?, ?, ?, ?, ?)`),
+        SELECT ?, ?, id, ?, ?, ? FROM users WHERE id = ? AND token_epoch = ? AND active = 1`),
       byHash: db.prepare(`SELECT ${columns} FROM refresh_tokens WHERE hash = ?`),
-      markUsed: db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL'),
+      markUsed: db.prepare(
+        'UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL',
+      ),
       revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
       denyToken: db.prepare('INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)'),
       deniedTokens: db.prepare('SELECT jti, expires_at AS expiresAt FROM revoked_tokens WHERE expires_at > ?'),
@@ -44,23 +52,36 @@ export class SessionStore {
     }
   }
 
-  add(token: Omit<RefreshToken, 'createdAt' | 'usedAt' | 'revokedAt'> & { hash: Buffer }): void {
-    this.statements.insert.run(token.id, token.familyId, token.userId, token.hash, this.now(), token.expiresAt)
+  /**
+   * Stores a refresh token, atomically only if its user is still active under `epoch` (the token epoch the caller
+   * checked the credential against): a password set or a disable by another process (the CLI) between that check and
+   * this write draws a new epoch, and then nothing is stored (false). Every refresh token is written here.
+   */
+  add(token: NewRefreshToken, epoch: number): boolean {
+    const { id, familyId, userId, hash, expiresAt } = token
+    return this.statements.insert.run(id, familyId, hash, this.now(), expiresAt, userId, epoch).changes === 1
   }
 
   findByHash(hash: Buffer): RefreshToken | undefined {
     return this.statements.byHash.get(hash) as RefreshToken | undefined
   }
 
-  /** Marks a refresh token used and issues its successor, atomically: false if it was used meanwhile. */
-  exchange(used: RefreshToken, successor: Parameters<SessionStore['add']>[0]): boolean {
-    return this.db
-      .transaction(() => {
-        if (this.statements.markUsed.run(this.now(), used.id).changes === 0) return false
-        this.add(successor)
-        return true
-      })
-      .immediate()
+  /**
+   * Marks a refresh token used and stores its successor, atomically: false (nothing written) if it was used or revoked
+   * meanwhile, or its user is no longer active under `epoch`.
+   */
+  exchange(used: RefreshToken, successor: NewRefreshToken, epoch: number): boolean {
+    const run = this.db.transaction(() => {
+      if (this.statements.markUsed.run(this.now(), used.id).changes === 0) return false
+      if (this.add(successor, epoch)) return true
+      throw rollback
+    })
+    try {
+      return run.immediate()
+    } catch (error) {
+      if (error === rollback) return false
+      throw error
+    }
   }
 
   /**
