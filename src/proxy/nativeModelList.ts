@@ -1,7 +1,7 @@
 // The native model lists (/api/tags: installed, /api/ps: loaded) as a caller may see them: only the models its
 // credential may use, and the aliases of those — what /v1/models shows on the OpenAI side. The reply is small and
 // rare, so it is held whole (JsonTap) and filtered once it is complete.
-import { normalizeModel } from '../auth/modelAllowList.js'
+import { anyModel, normalizeModel } from '../auth/modelAllowList.js'
 import type { Principal } from '../auth/principal.js'
 import type { ModelAliases } from '../models/aliases.js'
 import { JsonTap, type JsonRewrite } from './jsonTap.js'
@@ -14,9 +14,11 @@ interface ModelEntry {
 
 /**
  * The tap for a model list: a successful reply is filtered (whatever content type it claims); errors pass as they are.
- * A list too large to filter fails closed: no model rather than every model.
+ * A list too large to filter fails closed: no model rather than every model. A caller allowed every model, with no
+ * alias to add, gets the backend's list untouched (no tap: holding and re-serialising it doubled the route's cost).
  */
-export function nativeModelListTap(principal: Principal | undefined, aliases: ModelAliases): TapFactory {
+export function nativeModelListTap(principal: Principal | undefined, aliases: ModelAliases): TapFactory | undefined {
+  if ((!principal || principal.allowsModel === anyModel) && aliases.entries.length === 0) return undefined
   return (status) =>
     status === 200 ? new JsonTap(nativeModelList(principal, aliases), { tooLarge: () => ({ models: [] }) }) : undefined
 }
