@@ -29,7 +29,9 @@ function build(): string {
   if (existsSync(binary)) return binary
   mkdirSync(dir, { recursive: true })
   const partial = `${binary}.${process.pid}`
-  const built = spawnSync('go', ['build', '-o', partial, '.'], { cwd: source, encoding: 'utf8' })
+  // Offline and self-contained: no module downloads, and a build cache even where HOME is not set (CI).
+  const env = { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=mod', GOCACHE: join(tmpdir(), 'parallama-go-cache') }
+  const built = spawnSync('go', ['build', '-o', partial, '.'], { cwd: source, encoding: 'utf8', env })
   if (built.status !== 0) throw new Error(`go build of the decoder stand-in failed: ${built.stderr}`)
   renameSync(partial, binary)
   return binary
