@@ -22,7 +22,7 @@ import { AlertDispatcher } from './alerts/alertDispatcher.js'
 import { GatewayMetrics } from './metrics/gatewayMetrics.js'
 import { BackendHealth } from './proxy/backendHealth.js'
 import { mountSystemRoutes } from './api/system.js'
-import type { RouteLimits } from './api/jsonRoute.js'
+import type { RouteLimits } from './limits/limiter.js'
 
 export interface GatewayOptions {
   logger: Logger

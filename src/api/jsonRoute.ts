@@ -8,7 +8,7 @@ import { accessFor } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { Admission } from '../limits/limiter.js'
+import type { Admission, RouteLimits } from '../limits/limiter.js'
 import { readBody } from '../http/bodyReader.js'
 import { gatewayTiming, writeError } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
@@ -35,18 +35,6 @@ export interface JsonCall {
 /** A JSON body, or (`text`) a body sent as it is with its own content type (the Prometheus exposition). */
 export type JsonReply =
   { status: number; body: unknown } | { status: number; text: string; contentType: string } | GatewayError
-
-/** The address guard and the caller's limits (the Limiter, or nothing when a bench turns limits off). */
-export interface RouteLimits {
-  admit: (
-    principal: Principal,
-    api: string,
-    model: string | null,
-    tokenEstimate: number | undefined,
-    quotas?: boolean,
-  ) => Admission | GatewayError
-  admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
-}
 
 export interface JsonRouteContext {
   authenticate: Authenticate

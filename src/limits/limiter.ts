@@ -409,3 +409,17 @@ function quotaRefusal(limit: AppliedLimit, waitMs: number, principal: Principal,
     limit.kind,
   )
 }
+
+/** What a route needs of the limits: the address guard and the caller's admission (the Limiter, or none in a bench). */
+export interface RouteLimits {
+  admit: (
+    principal: Principal,
+    api: string,
+    model: string | null,
+    tokenEstimate: number | undefined,
+    /** false: request buckets and concurrency only (a refused request spends no quota). */
+    quotas?: boolean,
+  ) => Admission | GatewayError
+  /** Admission by client address (address rules), before anything else; undefined when none applies. */
+  admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
+}

@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.js'
 import type { Authenticate } from '../auth/admit.js'
 import type { Principal } from '../auth/principal.js'
 import type { ErrorCode, GatewayError } from '../errors.js'
-import type { Admission } from '../limits/limiter.js'
+import type { Admission, RouteLimits } from '../limits/limiter.js'
 import { errorEvent, writeError, type Dialect } from '../http/errorResponse.js'
 import type { ResponseTap, TapFactory } from './responseTap.js'
 import type { RequestSnapshot } from '../http/requestSnapshot.js'
@@ -78,7 +78,8 @@ export interface ExchangeResult {
 
 export type ExchangeEnd = (result: ExchangeResult) => void
 
-export interface ExchangeContext {
+/** What an exchange needs: the route limits (address guard and the caller's admission) and the rest below. */
+export interface ExchangeContext extends RouteLimits {
   config: Config
   authenticate: Authenticate
   backends: Backend[]
@@ -86,17 +87,6 @@ export interface ExchangeContext {
   onEnd: ExchangeEnd | undefined
   /** Headers naming the tokens (and cost) of a whole reply, flat [name, value, ...]. */
   usageHeaders?: (model: string | null, usage: OllamaUsage) => string[] | undefined
-  /** Admission against the caller's rate limits (tokenEstimate undefined: the route spends no tokens). */
-  admit: (
-    principal: Principal,
-    api: string,
-    model: string | null,
-    tokenEstimate: number | undefined,
-    /** false: request buckets and concurrency only (a refused request spends no quota). */
-    quotas?: boolean,
-  ) => Admission | GatewayError
-  /** Admission by client address (address rules), before anything else; undefined when none applies. */
-  admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
   /** Where a handler's unexpected failure is logged. */
   logger?: Logger
   /** Model aliases from the config, resolved in request bodies. */
