@@ -8,6 +8,7 @@ import {
   keyDescriptionBounds,
   keyNameBounds,
   longestLifetimeMs,
+  maxLiveKeysPerUser,
   maxModelPatterns,
   modelPatternBounds,
 } from './bounds.js'
@@ -128,6 +129,11 @@ export class KeyStore {
       byHash: db.prepare(`SELECT ${columns}, k.hash, u.role, u.active AS userActive ${from} WHERE k.hash = ?`),
       byId: db.prepare(`SELECT ${columns} ${from} WHERE k.id = ?`),
       list: db.prepare(`SELECT ${columns} ${from} ORDER BY u.username, k.created_at`),
+      liveForUser: db
+        .prepare(
+          'SELECT COUNT(*) FROM api_keys WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',
+        )
+        .pluck(),
       listForUser: db.prepare(`SELECT ${columns} ${from} WHERE k.user_id = ? ORDER BY k.created_at`),
       revoke: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       // Every live key made, directly or through keys it made, by key ?: revoked with it.
@@ -155,6 +161,13 @@ export class KeyStore {
   create(key: NewApiKey): ApiKey {
     return this.db
       .transaction(() => {
+        // Counted inside the write transaction, so two makers at once cannot both pass the bound.
+        const live = this.statements.liveForUser.get(key.userId, this.now()) as number
+        if (live >= maxLiveKeysPerUser) {
+          throw new BoundsError(
+            `this user already holds ${live} live keys, the most one user may (${maxLiveKeysPerUser}); revoke some first`,
+          )
+        }
         this.insert(key)
         this.feed.record('key_created', this.now(), { keyId: key.id, userId: key.userId })
         return this.get(key.id)

@@ -101,4 +101,6 @@ export const keyNameBounds = { max: 100 }
 export const keyDescriptionBounds = { max: 1000, multiline: true }
 /** Entries in a key's model allow-list, and the length of one. */
 export const maxModelPatterns = 100
+/** Live (not revoked, not expired) keys one user may hold: keys are rows, and a user may not grow the database without end. */
+export const maxLiveKeysPerUser = 1000
 export const modelPatternBounds = { max: 200 }
