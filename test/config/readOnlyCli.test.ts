@@ -9,6 +9,7 @@ import t from 'tap'
 import { openStore } from '../../src/store/store.js'
 import { UsageStore } from '../../src/store/usage.js'
 import type { UsageRow } from '../../src/usage/usageRow.js'
+import { usageRow } from '../helpers/usageRow.js'
 
 const cli = join(process.cwd(), 'dist/cli/index.js')
 const root = process.getuid?.() === 0
@@ -27,30 +28,7 @@ function run(args: string[], options: { user?: boolean } = {}) {
 }
 
 function row(i: number, fields: Partial<UsageRow> = {}): UsageRow {
-  return {
-    time: Date.now() - 1000,
-    requestId: `r${i}`,
-    userId: 1,
-    username: 'ann',
-    keyId: 'k1',
-    api: 'ollama',
-    route: 'generate',
-    model: 'llama3.2:3b',
-    backend: 'gpu1',
-    status: 200,
-    errorCode: null,
-    promptTokens: 10,
-    completionTokens: 20,
-    tokens: 'exact',
-    ttfbMs: 5,
-    durationMs: 50,
-    bytesIn: 100,
-    bytesOut: 1000,
-    clientIp: '127.0.0.1',
-    clientAborted: false,
-    cost: 0.5,
-    ...fields,
-  }
+  return usageRow({ requestId: `r${i}`, userId: 1, username: 'ann', keyId: 'k1', ...fields })
 }
 
 /** A database with a user and `rows` usage rows, closed cleanly (no -wal left). */

@@ -7,6 +7,7 @@ import t from 'tap'
 import { openStore } from '../../src/store/store.js'
 import { UsageStore } from '../../src/store/usage.js'
 import type { UsageRow } from '../../src/usage/usageRow.js'
+import { usageRow } from '../helpers/usageRow.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'parallama-usage-cli-'))
 const db = join(dir, 'parallama.db')
@@ -14,30 +15,7 @@ const now = Date.now()
 const day = 86_400_000
 
 function row(fields: Partial<UsageRow>): UsageRow {
-  return {
-    time: now,
-    requestId: 'r',
-    userId: null,
-    username: null,
-    keyId: null,
-    api: 'ollama',
-    route: 'generate',
-    model: 'llama3.2:3b',
-    backend: 'gpu1',
-    status: 200,
-    errorCode: null,
-    promptTokens: 10,
-    completionTokens: 20,
-    tokens: 'exact',
-    ttfbMs: 5,
-    durationMs: 50,
-    bytesIn: 100,
-    bytesOut: 1000,
-    clientIp: '127.0.0.1',
-    clientAborted: false,
-    cost: 0.5,
-    ...fields,
-  }
+  return usageRow({ time: now, ...fields })
 }
 
 const store = openStore({ path: db, migrate_on_start: true, busy_timeout: 1000 }, { migrate: true })
