@@ -5,13 +5,11 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { request } from 'undici'
-import { compileAllowList } from '../../src/auth/modelAllowList.js'
-import { rolePermissions } from '../../src/auth/permissions.js'
-import type { Principal } from '../../src/auth/principal.js'
 import { GatewayError } from '../../src/errors.js'
 import { Limiter } from '../../src/limits/limiter.js'
 import { RuleSet } from '../../src/limits/rules.js'
 import { holds } from '../helpers/fuzz.js'
+import { testPrincipal } from '../helpers/principal.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
 /** Streams a request, counts the lines (native) or events (SSE) received, and aborts after `take` of them. */
@@ -73,18 +71,7 @@ for (const [path, body] of [
 }
 
 t.test('limiter: a reply cut short is charged max(reservation, streamed), never less', async (t) => {
-  const principal: Principal = {
-    userId: 7,
-    username: 'mallory',
-    role: 'user',
-    permissions: rolePermissions.user,
-    keyId: 'key000000007',
-    allowsModel: compileAllowList(null),
-    expiresAt: Infinity,
-    rotatedUntil: Infinity,
-    revoked: false,
-    userActive: true,
-  }
+  const principal = testPrincipal
   const clock = { now: Date.UTC(2026, 11, 1, 12) }
   const limiter = new Limiter(
     new RuleSet([]),

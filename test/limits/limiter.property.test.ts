@@ -4,28 +4,15 @@
 // with the buckets. Driven with a fake clock.
 import fc from 'fast-check'
 import t from 'tap'
-import { compileAllowList } from '../../src/auth/modelAllowList.js'
-import { rolePermissions } from '../../src/auth/permissions.js'
-import type { Principal } from '../../src/auth/principal.js'
 import { GatewayError } from '../../src/errors.js'
 import { maxCharge, maxLimiterState, tokenCount, tokenEstimate } from '../../src/limits/limitNumbers.js'
 import { Limiter, type Admission } from '../../src/limits/limiter.js'
 import { RuleSet, type LimitKind, type LimitRule } from '../../src/limits/rules.js'
 import type { TokenBucket } from '../../src/limits/tokenBucket.js'
 import { holds } from '../helpers/fuzz.js'
+import { testPrincipal } from '../helpers/principal.js'
 
-const principal: Principal = {
-  userId: 7,
-  username: 'mallory',
-  role: 'user',
-  permissions: rolePermissions.user,
-  keyId: 'key000000007',
-  allowsModel: compileAllowList(null),
-  expiresAt: Infinity,
-  rotatedUntil: Infinity,
-  revoked: false,
-  userActive: true,
-}
+const principal = testPrincipal
 
 /** Every kind of number a body, a backend or a broken store could hand over. */
 const anyNumber = fc.oneof(
