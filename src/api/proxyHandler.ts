@@ -134,7 +134,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       // Gone while its body was still coming: nothing went upstream, so the exchange will never finish. Free what the
       // address guard took and record the request here (every request leaves one row).
       if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
-      context.onEnd?.(gone(request, spec, startedAt, principal))
+      context.onEnd?.(refused(request, spec, undefined, startedAt, principal, null))
     })
     const readFields = spec.readFields
     const onBody = (error: GatewayError | undefined, body: Buffer): void => {
@@ -234,25 +234,11 @@ function tokenEstimate(
   return Number.isSafeInteger(estimate) && estimate >= 0 ? Math.min(estimate, maxTokenEstimate) : maxTokenEstimate
 }
 
-/** A request whose client went away before its body was read: recorded like an exchange cut short before a reply. */
-function gone(
-  request: RequestSnapshot,
-  spec: ProxyRouteSpec,
-  startedAt: number,
-  principal: Principal | undefined,
-): ExchangeResult {
-  const result = refused(request, spec, shuttingDown, startedAt, principal, null)
-  result.status = 0
-  result.errorCode = undefined
-  result.limitKind = undefined
-  result.clientAborted = true
-  return result
-}
-
+/** How a request that never reached a backend ended: refused with `error`, or (undefined) left by its client. */
 function refused(
   request: RequestSnapshot,
   spec: ProxyRouteSpec,
-  error: GatewayError,
+  error: GatewayError | undefined,
   startedAt: number,
   principal: Principal | undefined,
   model: string | null,
@@ -267,12 +253,12 @@ function refused(
     username: principal?.username ?? null,
     keyId: principal?.keyId ?? null,
     backend: null,
-    status: error.status,
-    errorCode: error.code,
-    limitKind: error.detail,
+    status: error?.status ?? 0,
+    errorCode: error?.code,
+    limitKind: error?.detail,
     usage: undefined,
     chunks: 0,
-    clientAborted: false,
+    clientAborted: error === undefined,
     bytesIn: Math.max(request.contentLength, 0),
     bytesOut: 0,
     clientIp: request.clientIp,
