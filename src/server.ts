@@ -42,8 +42,19 @@ export interface StageSet {
   route: PickBackend
   /** Plugins' onResponseChunk slot (response taps). */
   responseChunk?: (state: RequestState, chunk: Buffer) => void
-  /** finish's consumers of the result, run in this order (one more consumer is one more field here and below). */
-  finish: { usage?: ExchangeEnd; hook?: ExchangeEnd; metrics?: ExchangeEnd; log?: ExchangeEnd }
+  /**
+   * finish's consumers of the result, run in this order (one more consumer is one more field here and in the list
+   * below): the usage row, the embedder's hook, metrics, the log line; `events` (request.failed) and `plugins`
+   * (onEnd) are slots.
+   */
+  finish: {
+    usage?: ExchangeEnd
+    hook?: ExchangeEnd
+    metrics?: ExchangeEnd
+    log?: ExchangeEnd
+    events?: ExchangeEnd
+    plugins?: ExchangeEnd
+  }
 }
 
 export interface GatewayOptions {
@@ -184,7 +195,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       usageHeaders: accounting.usageHeaders,
       onResponseChunk: stages.responseChunk,
     },
-    finish: finishStage([stages.finish.usage, stages.finish.hook, stages.finish.metrics, stages.finish.log]),
+    finish: finishStage([
+      stages.finish.usage,
+      stages.finish.hook,
+      stages.finish.metrics,
+      stages.finish.log,
+      stages.finish.events,
+      stages.finish.plugins,
+    ]),
   }
 
   const app = uws.App()
