@@ -1,42 +1,74 @@
-// Builds the gateway from a config: loads uWS, opens the backend pools, mounts the routes, listens; and closes it all.
-import { loadUws, type us_listen_socket } from '../native/uws.js'
-import { mountRoutes } from './api/routes.js'
-import type { Config } from './config/schema.js'
-import type { Logger } from './logger.js'
-import { closeBackends, createBackends, pickBackend, type Backend } from './proxy/backends.js'
-import type { Exchange, ExchangeContext, ExchangeEnd, ExchangeResult } from './proxy/exchange.js'
-import { markServer, rotateBackup } from './store/backup.js'
+// Builds the gateway from a config: composes the rooms (store, identity, usage, limits, backends, metrics), the stages
+// of the request path (src/api/pipeline.ts) and the routes, listens; its lifecycle (reload, shutdown) is lifecycle.ts.
 import { mkdirSync } from 'node:fs'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { Accounting } from './usage/accounting.js'
-import { Limiter, type Admission } from './limits/limiter.js'
-import { RuleSet } from './limits/rules.js'
+import { loadUws, type us_listen_socket } from '../native/uws.js'
 import { mountAdminRoutes } from './api/admin.js'
 import { mountAuthRoutes } from './api/auth.js'
-import type { Authenticate } from './auth/admit.js'
-import type { Authenticator } from './auth/authenticator.js'
-import { createIdentity, type Identity } from './auth/identity.js'
-import { openStore, type Store } from './store/store.js'
-import { ModelAliases } from './models/aliases.js'
-import { AlertDispatcher } from './alerts/alertDispatcher.js'
-import { GatewayMetrics } from './metrics/gatewayMetrics.js'
-import { BackendHealth } from './proxy/backendHealth.js'
+import { readFieldsWith, type PluginRequestStage, type ProxyStages, type ReadFieldsStage } from './api/pipeline.js'
+import type { RequestState } from './api/requestState.js'
+import { mountRoutes } from './api/routes.js'
 import { mountSystemRoutes } from './api/system.js'
-import type { RouteLimits } from './limits/limiter.js'
+import { AlertDispatcher } from './alerts/alertDispatcher.js'
+import { authenticateStage, type AuthenticateStage } from './auth/authenticateStage.js'
+import type { Authenticator } from './auth/authenticator.js'
+import { authorizeModels, type AuthorizeStage } from './auth/authorize.js'
+import { createIdentity, type Identity } from './auth/identity.js'
+import type { Config } from './config/schema.js'
+import type { AdmitAddress } from './limits/addressGuard.js'
+import { Limiter } from './limits/limiter.js'
+import type { AdmitRequest } from './limits/limitsStage.js'
+import { RuleSet } from './limits/rules.js'
+import { Lifecycle, type Running } from './lifecycle.js'
+import type { Logger } from './logger.js'
+import { GatewayMetrics } from './metrics/gatewayMetrics.js'
+import { ModelAliases } from './models/aliases.js'
+import { BackendHealth } from './proxy/backendHealth.js'
+import { createBackends, pickBackend, type Backend } from './proxy/backends.js'
+import type { Exchange, ExchangeEnd } from './proxy/exchange.js'
+import type { PickBackend } from './proxy/route.js'
+import { markServer, rotateBackup } from './store/backup.js'
+import { openStore, type Store } from './store/store.js'
+import { Accounting } from './usage/accounting.js'
+import { finishStage, requestLogger } from './usage/finish.js'
+
+/** The request path's stage implementations, as built from config; GatewayOptions.stages may replace any. */
+export interface StageSet {
+  addressGuard: AdmitAddress
+  authenticate: AuthenticateStage
+  readFields: ReadFieldsStage
+  authorize: AuthorizeStage
+  limits: AdmitRequest
+  plugins?: PluginRequestStage
+  route: PickBackend
+  /** Plugins' onResponseChunk slot (response taps). */
+  responseChunk?: (state: RequestState, chunk: Buffer) => void
+  /**
+   * finish's consumers of the result, run in this order (one more consumer is one more field here and in the list
+   * below): the usage row, the embedder's hook, metrics, the log line; `events` (request.failed) and `plugins`
+   * (onEnd) are slots.
+   */
+  finish: {
+    usage?: ExchangeEnd
+    hook?: ExchangeEnd
+    metrics?: ExchangeEnd
+    log?: ExchangeEnd
+    events?: ExchangeEnd
+    plugins?: ExchangeEnd
+  }
+}
 
 export interface GatewayOptions {
   logger: Logger
-  /** Called once per proxied request when it ends (usage accounting and metrics hook in here). */
+  /** Called once per proxied request when it ends (after its usage row is recorded). */
   onRequestEnd?: ExchangeEnd
   /**
-   * Bench only (`npm run bench` measures what each part costs; never reachable from config or the CLI): `proxy`
-   * serves every route without credentials, limits or usage rows; `auth` checks credentials but applies no limits
-   * and records no usage. Default: everything.
+   * Composes the request path from other stage implementations: given those built from config, returns the ones to
+   * run (the bench's variants leave parts out so; a test wraps each to walk their order). Default: as built.
    */
-  parts?: 'proxy' | 'auth' | 'all'
+  stages?: (built: StageSet) => StageSet
+  /** Called with each shutdown step's name as it runs. */
+  onShutdownStep?: (name: string) => void
 }
-
-const unlimited: Admission = { headers: [], release: () => {} }
 
 export interface Gateway {
   /** The port actually listened on (config may say 0 for any free port). */
@@ -49,7 +81,7 @@ export interface Gateway {
   readonly inFlight: number
   /**
    * Applies a new config without dropping a connection: backends, timeouts, request limits, log level, aliases and
-   * prices. Returns the keys that changed but need a restart (listen address, database, ...).
+   * prices. Returns the changed keys that need a restart (marked `restart` in the config schema).
    */
   reload(config: Config): string[]
   /**
@@ -79,29 +111,172 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     allowFallback: config.server.allow_js_fallback,
     warn: (message) => logger.warn(message),
   })
+  const inFlight = new Set<Exchange<RequestState>>()
+  const running: Running = {
+    logger,
+    config: { current: config },
+    backends: createBackends(config),
+    aliases: new ModelAliases(config.models.aliases),
+    inFlight,
+    reprice: () => {},
+  }
+  const lifecycle = new Lifecycle(running, options.onShutdownStep)
   const store = openStore(config.database, { migrate: config.database.migrate_on_start })
+  running.store = store
   let identity: Identity
   try {
     identity = createIdentity(config, store, logger)
   } catch (error) {
-    store.close()
+    await lifecycle.close(0)
     throw error
   }
   const { authenticator, sessions } = identity
   authenticator.start()
-  const authenticate: Authenticate = (credential) => authenticator.authenticate(credential)
+  running.authenticator = authenticator
   const accounting = new Accounting(store.db, config.database, config.usage, logger)
   accounting.start()
-  const parts = options.parts ?? 'all'
-  const onEnd: ExchangeEnd | undefined =
-    parts !== 'all'
-      ? options.onRequestEnd
-      : options.onRequestEnd
-        ? (result) => {
-            accounting.record(result)
-            options.onRequestEnd!(result)
-          }
-        : accounting.record
+  running.accounting = accounting
+  running.reprice = (usage) => accounting.reprice(usage)
+  const limiter = createLimiter(store, accounting, authenticator, config, logger)
+  const metrics = config.metrics.enabled
+    ? new GatewayMetrics(
+        {
+          backends: () => running.backends,
+          inFlight: () => {
+            let streams = 0
+            for (const exchange of inFlight) if (exchange.streaming) streams++
+            return { requests: inFlight.size, streams }
+          },
+          usageQueue: () => ({
+            ...accounting.recorder.stats,
+            queued: accounting.recorder.queued,
+            pending: accounting.recorder.pending,
+          }),
+          keyCache: () => authenticator.keys.stats,
+          alerts: () => limiter.alerts.stats,
+        },
+        config.metrics.key_labels,
+      )
+    : undefined
+  running.metrics = metrics
+  const health = new BackendHealth(() => running.backends, config.metrics.backend_check_interval)
+  health.start()
+  running.health = health
+
+  const built: StageSet = {
+    addressGuard: (address, api) => limiter.limiter.admitAddress(address, api),
+    authenticate: authenticateStage((credential) => authenticator.authenticate(credential)),
+    readFields: readFieldsWith,
+    authorize: authorizeModels,
+    limits: (principal, api, model, estimate, quotas) => limiter.limiter.admit(principal, api, model, estimate, quotas),
+    route: (skip) => pickBackend(running.backends, skip),
+    finish: {
+      usage: accounting.record,
+      hook: options.onRequestEnd,
+      metrics: metrics && ((result) => metrics.observe(result)),
+      log: requestLogger(logger, running.config),
+    },
+  }
+  const stages = options.stages ? options.stages(built) : built
+  const proxy: ProxyStages = {
+    config: running.config,
+    lifecycle,
+    logger,
+    addressGuard: stages.addressGuard,
+    authenticate: stages.authenticate,
+    readFields: stages.readFields,
+    authorize: stages.authorize,
+    limits: stages.limits,
+    plugins: stages.plugins,
+    route: stages.route,
+    forward: {
+      config: running.config,
+      inFlight,
+      usageHeaders: accounting.usageHeaders,
+      onResponseChunk: stages.responseChunk,
+    },
+    finish: finishStage([
+      stages.finish.usage,
+      stages.finish.hook,
+      stages.finish.metrics,
+      stages.finish.log,
+      stages.finish.events,
+      stages.finish.plugins,
+    ]),
+  }
+
+  const app = uws.App()
+  running.closeApp = () => (app as unknown as { close(): void }).close()
+  // The gateway's own routes pass the same address guard and limits as the proxied ones.
+  const limits = { admit: stages.limits, admitAddress: stages.addressGuard }
+  const authenticate = (credential: string | undefined) => authenticator.authenticate(credential)
+  mountAuthRoutes(app, { authenticate, logger, limits, sessions, store })
+  mountAdminRoutes(app, {
+    authenticate,
+    logger,
+    limits,
+    store,
+    usage: accounting.store,
+    flushUsage: () => accounting.recorder.settled(),
+  })
+  mountSystemRoutes(app, {
+    authenticate,
+    logger,
+    limits,
+    config: () => running.config.current,
+    db: store.db,
+    backends: () => running.backends,
+    health,
+    metrics,
+    aliases: running.aliases,
+  })
+  mountRoutes(app, proxy, running.aliases)
+
+  const { host, port } = config.server
+  // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split
+  // traffic. (The JS fallback listens with node:net, which never shares, and has no options argument.)
+  const listenSocket = await new Promise<us_listen_socket | false>((resolve) => {
+    if (native) (app as unknown as ExclusiveListen).listen(host, port, exclusivePort(uws), resolve)
+    else app.listen(host, port, resolve)
+  })
+  if (!listenSocket) {
+    await lifecycle.close(0)
+    throw new ListenError(`cannot listen on ${host}:${port} (address in use, not local, or not permitted)`)
+  }
+  running.stopListening = () => uws.us_listen_socket_close(listenSocket)
+  const actualPort = uws.us_socket_local_port(listenSocket)
+  logger.info('listening', {
+    host,
+    port: actualPort,
+    native,
+    backends: running.backends.map((backend) => backend.url),
+  })
+  running.unmark = markServer(config.database.path)
+  running.backups = scheduleBackups(config.database, logger)
+  return {
+    port: actualPort,
+    get backends() {
+      return running.backends
+    },
+    store,
+    authenticator,
+    accounting,
+    get inFlight() {
+      return inFlight.size
+    },
+    reload: (next) => lifecycle.reload(next),
+    close: (drainMs) => lifecycle.close(drainMs),
+  }
+}
+
+/** The callers' limits, their quotas read from the usage rollups, their alerts; rebuilt when the rules change. */
+function createLimiter(
+  store: Store,
+  accounting: Accounting,
+  authenticator: Authenticator,
+  config: Config,
+  logger: Logger,
+): { limiter: Limiter; alerts: AlertDispatcher } {
   const alerts = new AlertDispatcher(
     store.db,
     {
@@ -128,204 +303,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     if (changes.some((change) => change.kind === 'limits_changed'))
       limiter.replaceRules(new RuleSet(store.limits.all()))
   })
-  let backends = createBackends(config)
-  const aliases = new ModelAliases(config.models.aliases)
-  const live = new Set<Exchange>()
-  const metrics = config.metrics.enabled
-    ? new GatewayMetrics(
-        {
-          backends: () => backends,
-          inFlight: () => {
-            let streams = 0
-            for (const exchange of live) if (exchange.streaming) streams++
-            return { requests: live.size, streams }
-          },
-          usageQueue: () => ({
-            ...accounting.recorder.stats,
-            queued: accounting.recorder.queued,
-            pending: accounting.recorder.pending,
-          }),
-          keyCache: () => authenticator.keys.stats,
-          alerts: () => alerts.stats,
-        },
-        config.metrics.key_labels,
-      )
-    : undefined
-  const health = new BackendHealth(() => backends, config.metrics.backend_check_interval)
-  health.start()
-  /** Every request's end, after accounting: counted for /metrics and logged. */
-  const observeEnd = (result: ExchangeResult) => {
-    metrics?.observe(result)
-    if (context.config.log.requests && logger.enabled('info')) logger.info('request', requestLine(result))
-  }
-  const app = uws.App()
-  // The address guard and the callers' limits, for every route (the JSON routes and the proxied ones).
-  const limits: RouteLimits =
-    parts === 'all'
-      ? {
-          admit: (principal, api, model, tokenEstimate, quotas) =>
-            limiter.admit(principal, api, model, tokenEstimate, quotas),
-          admitAddress: (address, api) => limiter.admitAddress(address, api),
-        }
-      : { admit: () => unlimited, admitAddress: () => undefined }
-  mountAuthRoutes(app, { authenticate, logger, limits, sessions, store })
-  mountAdminRoutes(app, {
-    authenticate,
-    logger,
-    limits,
-    store,
-    usage: accounting.store,
-    flushUsage: () => accounting.recorder.settled(),
-  })
-  const context: ExchangeContext = {
-    config,
-    logger,
-    authenticate,
-    backends,
-    pick: (skip) => pickBackend(backends, skip),
-    onEnd: onEnd
-      ? (result) => {
-          onEnd(result)
-          observeEnd(result)
-        }
-      : observeEnd,
-    usageHeaders: accounting.usageHeaders,
-    aliases,
-    live,
-    open: parts === 'proxy',
-    admit: limits.admit,
-    admitAddress: limits.admitAddress,
-  }
-  mountSystemRoutes(app, {
-    authenticate,
-    logger,
-    limits,
-    config: () => context.config,
-    db: store.db,
-    backends: () => backends,
-    health,
-    metrics,
-    aliases,
-  })
-  mountRoutes(app, context)
-  const { host, port } = config.server
-  // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split
-  // traffic. (The JS fallback listens with node:net, which never shares, and has no options argument.)
-  const listenSocket = await new Promise<us_listen_socket | false>((resolve) => {
-    if (native) (app as unknown as ExclusiveListen).listen(host, port, exclusivePort(uws), resolve)
-    else app.listen(host, port, resolve)
-  })
-  if (!listenSocket) {
-    health.stop()
-    metrics?.close()
-    await accounting.close()
-    authenticator.stop()
-    store.close()
-    await closeBackends(backends)
-    throw new ListenError(`cannot listen on ${host}:${port} (address in use, not local, or not permitted)`)
-  }
-  const actualPort = uws.us_socket_local_port(listenSocket)
-  logger.info('listening', { host, port: actualPort, native, backends: backends.map((backend) => backend.url) })
-  const unmark = markServer(config.database.path)
-  const backups = scheduleBackups(config.database, logger)
-  let closed = false
-  return {
-    port: actualPort,
-    get backends() {
-      return backends
-    },
-    store,
-    authenticator,
-    accounting,
-    get inFlight() {
-      return live.size
-    },
-    reload(next) {
-      const restart = needsRestart(context.config, next)
-      if (JSON.stringify(next.backends) !== JSON.stringify(context.config.backends)) {
-        const old = backends
-        backends = createBackends(next)
-        context.backends = backends
-        // Requests on the old pools finish there; the pools close once they are done.
-        void closeBackends(old)
-      }
-      context.config = next
-      aliases.replace(next.models.aliases)
-      accounting.reprice(next.usage)
-      logger.level = next.log.level
-      return restart
-    },
-    async close(drainMs = context.config.server.drain_timeout) {
-      if (closed) return
-      closed = true
-      uws.us_listen_socket_close(listenSocket)
-      context.draining = true
-      await waitFor(() => live.size === 0, drainMs)
-      if (live.size > 0) {
-        logger.warn('ending requests still running after the drain timeout', { requests: live.size })
-        for (const exchange of live) exchange.shutdown()
-        await waitFor(() => live.size === 0, 2000)
-      }
-      clearInterval(backups)
-      health.stop()
-      metrics?.close()
-      ;(app as unknown as { close(): void }).close()
-      await closeBackends(backends)
-      await accounting.close()
-      authenticator.stop()
-      unmark()
-      store.close()
-    },
-  }
-}
-
-/** Resolves when `done()` holds, or after `ms`. */
-async function waitFor(done: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!done() && Date.now() < deadline) await sleep(Math.min(50, Math.max(1, deadline - Date.now())))
-}
-
-/** What a reload cannot change while running: listening, the database, credentials' secrets and pools' sizes. */
-function needsRestart(current: Config, next: Config): string[] {
-  const keys: string[] = []
-  const sections = ['server', 'database', 'auth', 'upstream', 'usage'] as const
-  const live = new Set([
-    'server.drain_timeout',
-    'usage.currency',
-    'usage.default_prompt_price',
-    'usage.default_completion_price',
-    'usage.prices',
-  ])
-  for (const section of sections) {
-    const before = current[section] as Record<string, unknown>
-    const after = next[section] as Record<string, unknown>
-    for (const key of Object.keys(after)) {
-      const name = `${section}.${key}`
-      if (!live.has(name) && JSON.stringify(before[key]) !== JSON.stringify(after[key])) keys.push(name)
-    }
-  }
-  return keys
-}
-
-/** The request's log line: who (ids, never a credential), what, how it ended, its tokens and timings. */
-function requestLine(result: ExchangeResult): Record<string, unknown> {
-  return {
-    request_id: result.requestId,
-    user_id: result.userId,
-    key_id: result.keyId,
-    api: result.api,
-    route: result.route,
-    model: result.model,
-    backend: result.backend,
-    status: result.status,
-    error: result.errorCode,
-    prompt_tokens: result.usage?.promptTokens,
-    completion_tokens: result.usage?.completionTokens,
-    ttfb_ms: result.firstByteAt > 0 ? Math.round((result.firstByteAt - result.startedAt) * 10) / 10 : undefined,
-    duration_ms: Math.round((result.endedAt - result.startedAt) * 10) / 10,
-    client_ip: result.clientIp,
-    aborted: result.clientAborted || undefined,
-  }
+  return { limiter, alerts }
 }
 
 /** The scheduled backup (database.backup_dir), if configured. */

@@ -13,6 +13,7 @@ import type { TapFactory } from '../proxy/responseTap.js'
 import { SseTap } from '../proxy/sseTap.js'
 import type { TokenUse } from './ollama.js'
 import { readOpenAiBody, type OpenAiBody } from './openaiBody.js'
+import { accessFor } from '../auth/permissions.js'
 import type { ProxyRouteSpec } from './proxyHandler.js'
 import { modelName, type RequestFields } from './requestFields.js'
 
@@ -65,6 +66,7 @@ export function openAiSpec(
     dialect: route.dialect,
     api: 'openai',
     name: route.name,
+    access: accessFor(`openai.${route.name}`),
     upstreamPath: `/v1${route.path}`,
     body: route.body === 'none' ? 'none' : 'json',
     tokens: route.tokens,

@@ -1,27 +1,34 @@
-// The uWS handler of one proxied route: snapshot the request, read or stream its body, check the fields the gateway
-// needs, then hand it to an Exchange. Everything before the first callback runs synchronously, as uWS requires.
+// The composition of one proxied route: the uWS handler that runs a request through the stages in their order
+// (pipeline.ts) with one RequestState. Everything before the first callback runs synchronously, as uWS requires; a
+// stage that refuses answers in the route's dialect and the request goes straight to finish.
 import type { HttpRequest, HttpResponse } from '../../native/uws.js'
 import { GatewayError } from '../errors.js'
 import { readBody } from '../http/bodyReader.js'
 import { streamBody } from '../http/bodyStream.js'
+import { ClientReply } from '../http/clientReply.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
-import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
+import { snapshotRequest } from '../http/requestSnapshot.js'
 import { refuseHead } from '../http/refuseHead.js'
-import { Exchange, type ExchangeContext, type ExchangeResult, type ExchangeRoute } from '../proxy/exchange.js'
-import type { BodyKind, TokenUse } from './ollama.js'
-import { maxTokenEstimate, tokenCapEdits, type RequestFields } from './requestFields.js'
-import { applyEdits } from './jsonFields.js'
+import { Exchange, type ExchangeRoute, type ForwardDeps } from '../proxy/exchange.js'
 import type { TapFactory } from '../proxy/responseTap.js'
-import { admit } from '../auth/admit.js'
-import { anyModel, normalizeModel } from '../auth/modelAllowList.js'
-import { accessFor } from '../auth/permissions.js'
+import { routeRequest } from '../proxy/route.js'
+import type { BodyKind, TokenUse } from './ollama.js'
+import type { RequestFields } from './requestFields.js'
 import type { Principal } from '../auth/principal.js'
+import type { RouteAccess } from '../auth/permissions.js'
+import { guardAddress } from '../limits/addressGuard.js'
+import { admitRequest, chargeRefusal } from '../limits/limitsStage.js'
+import type { ProxyStages } from './pipeline.js'
+import { capToQuota, keepFields, tokenEstimate } from './readFields.js'
+import { RequestState } from './requestState.js'
 
 export interface ProxyRouteSpec {
   dialect: Dialect
   /** The API the route belongs to, for usage rows, limits and the permission table. */
   api: string
   name: string
+  /** The permission the route needs (from the route table). */
+  access: RouteAccess
   /** Fixed upstream path, or one made from the request (its path params, or the model its path names). */
   upstreamPath: string | ((req: HttpRequest, fields: RequestFields | undefined) => string | GatewayError)
   body: BodyKind
@@ -36,256 +43,159 @@ export interface ProxyRouteSpec {
 
 const shuttingDown = new GatewayError('shutting_down', undefined, { 'retry-after': '1' })
 
-export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
+export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
   const routeFor = (upstreamPath: string): ExchangeRoute => ({
     dialect: spec.dialect,
     api: spec.api,
     name: spec.name,
     upstreamPath,
   })
-  const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : undefined
-  const access = context.open ? 'public' : accessFor(`${spec.api}.${spec.name}`)
+  const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : routeFor('')
+  const forward: ForwardDeps<RequestState> = { ...stages.forward, pick: stages.route, finish: stages.finish }
 
-  const handle = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
+  /**
+   * Answers a refusal and finishes the request (usage rows count refused requests too). A known caller refused before
+   * its admission still spends a request of its limits and gets their headers (chargeRefusal).
+   */
+  const refuse = (res: HttpResponse, state: RequestState, error: GatewayError, close: boolean): void => {
+    const answered = chargeRefusal(stages.limits, state, spec.api, error)
+    writeError(res, spec.dialect, state.request.requestId, answered, close, state.startedAt, state.admission?.headers)
+    stages.finish(state, undefined, answered)
+  }
+
+  /**
+   * Stages 5 to 9: limits, plugins, [schedule], route, forward. `clientBody`: the collected body as the client sent
+   * it; `streamed`: the body streams instead (never collected). Until the exchange exists, `res.onAborted` is
+   * registered only where a body was read (the stages before run synchronously).
+   */
+  const proceed = (
+    res: HttpResponse,
+    state: RequestState,
+    estimate: number | undefined,
+    clientBody: Buffer | undefined,
+    streamed: boolean,
+  ): void => {
+    const limited = admitRequest(stages.limits, state, spec.api, state.model, estimate)
+    if (limited) return refuse(res, state, limited, false)
+    if (clientBody) capToQuota(state, spec.tokens, clientBody)
+    if (stages.plugins) {
+      const refusal = stages.plugins(state)
+      if (refusal) return refuse(res, state, refusal, streamed)
+    }
+    // (7, schedule: the next issue's slot, here.)
+    const unrouted = routeRequest(stages.route, state)
+    if (unrouted) return refuse(res, state, unrouted, true)
+    state.tapFactory = spec.tap?.(state.fields, state.principal)
+    const reply = new ClientReply(res)
+    state.reply = reply
+    const exchange = new Exchange(reply, state, forward, streamed ? streamBody(reply) : state.body, state.backend!)
+    state.exchange = exchange
+    if (!clientBody) res.onAborted(exchange.onClientAborted)
+    exchange.start()
+  }
+
+  const handle = (res: HttpResponse, req: HttpRequest, state: RequestState): void => {
+    const { request } = state
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
     if (request.refusal) {
       // A head that reads two ways (framing, credential): answered and closed, the body never read (docs/http.md).
-      refuseHead(res, spec.dialect, request.requestId, request.refusal, startedAt)
-      return context.onEnd?.(refused(request, spec, request.refusal, startedAt, undefined, null))
+      refuseHead(res, spec.dialect, request.requestId, request.refusal, state.startedAt)
+      return stages.finish(state, undefined, request.refusal)
     }
-    if (context.draining) {
-      writeError(res, spec.dialect, request.requestId, shuttingDown, true, startedAt)
-      context.onEnd?.(refused(request, spec, shuttingDown, startedAt, undefined, null))
-      return
+    if (stages.lifecycle.draining) {
+      writeError(res, spec.dialect, request.requestId, shuttingDown, true, state.startedAt)
+      return stages.finish(state, undefined, shuttingDown)
     }
-    const byAddress = context.admitAddress(request.clientIp, spec.api)
-    /**
-     * Answers an error and reports the refused request (usage rows count rejected requests too). A known caller refused
-     * before its admission (a bad body, a model outside its key) still spends a request of its limits and gets their
-     * headers, so that refusals are no way around the limits: past them, the answer is the 429.
-     */
-    const reject = (error: GatewayError, close: boolean, who?: Principal, model: string | null = null) => {
-      if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
-      let headers: readonly string[] | undefined
-      if (who && !exchangeAdmitted) {
-        const charged = context.admit(who, spec.api, null, undefined, false)
-        if (charged instanceof GatewayError) error = charged
-        else {
-          charged.release(undefined)
-          headers = charged.headers
-        }
-      }
-      writeError(res, spec.dialect, request.requestId, error, close, startedAt, headers)
-      context.onEnd?.(refused(request, spec, error, startedAt, who, model))
-    }
-    /** Set once the request's own admission was asked for (granted or refused with its 429). */
-    let exchangeAdmitted = false
-    if (byAddress instanceof GatewayError) return reject(byAddress, hasBody)
-    const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
-    if (principal instanceof GatewayError) return reject(principal, hasBody)
+    // 1, the address guard.
+    const byAddress = guardAddress(stages.addressGuard, state, spec.api)
+    if (byAddress) return refuse(res, state, byAddress, hasBody)
+    // 2, authenticate (with the route's permission).
+    const principal = stages.authenticate(spec.access, request.credential)
+    if (principal instanceof GatewayError) return refuse(res, state, principal, hasBody)
+    state.principal = principal
+    // 3, read fields: those the path gives, now (req is gone after this handler returns).
     const pathFields = spec.pathFields?.(req)
-    if (pathFields instanceof GatewayError) return reject(pathFields, hasBody, principal)
+    if (pathFields instanceof GatewayError) return refuse(res, state, pathFields, hasBody)
     if (pathFields) {
-      const refusal = modelRefusal(principal, pathFields)
-      if (refusal) return reject(refusal, hasBody, principal, normalizeModel(pathFields.models[0]!))
+      keepFields(state, pathFields, null)
+      // 4, authorize.
+      const refusal = stages.authorize(principal, pathFields)
+      if (refusal) return refuse(res, state, refusal, hasBody)
     }
-    let route = fixedRoute
-    if (!route) {
-      const path = (spec.upstreamPath as Exclude<ProxyRouteSpec['upstreamPath'], string>)(req, pathFields)
-      if (path instanceof GatewayError) return reject(path, true, principal)
-      route = routeFor(path)
+    if (typeof spec.upstreamPath !== 'string') {
+      const path = spec.upstreamPath(req, pathFields)
+      if (path instanceof GatewayError) return refuse(res, state, path, true)
+      state.route = routeFor(path)
     }
-    const backend = context.pick()
-    if (!backend) return reject(new GatewayError('no_backend'), true, principal)
-    const exchange = new Exchange(res, request, route, context, startedAt, principal)
-    exchange.addressAdmission = byAddress
-    /** Takes the request's share of its rate limits; false (answered 429) when a limit refuses it. */
-    const admitted = (tokenEstimate: number | undefined, model: string | null = null): boolean => {
-      if (!principal) return true
-      exchangeAdmitted = true
-      const admission = context.admit(principal, spec.api, model, tokenEstimate)
-      if (admission instanceof GatewayError) {
-        reject(admission, false, principal, model)
-        return false
-      }
-      exchange.admission = admission
-      return true
-    }
-    if (!hasBody || spec.body === 'none') {
-      const model = pathFields ? normalizeModel(pathFields.models[0]!) : null
-      if (!admitted(undefined, model)) return
-      exchange.model = model
-      exchange.tapFactory = spec.tap?.(pathFields, principal)
-      res.onAborted(exchange.clientAborted)
-      return exchange.start(null, backend)
-    }
-    if (spec.body === 'stream' || !spec.readFields) {
-      if (!admitted(undefined)) return
-      res.onAborted(exchange.clientAborted)
-      exchange.bytesIn = Math.max(request.contentLength, 0)
-      return exchange.start(streamBody(exchange.reply), backend)
-    }
-    let aborted = false
-    let started = false
-    res.onAborted(() => {
-      if (aborted) return
-      aborted = true
-      if (started) return exchange.clientAborted()
-      // Gone while its body was still coming: nothing went upstream, so the exchange will never finish. Free what the
-      // address guard took and record the request here (every request leaves one row).
-      if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
-      context.onEnd?.(refused(request, spec, undefined, startedAt, principal, null))
-    })
-    const readFields = spec.readFields
-    const onBody = (error: GatewayError | undefined, body: Buffer): void => {
-      if (aborted) return
-      const fields = error ?? readFields(body)
-      // Usage rows and per-model limits count a model by its normal form: `llama3` and `llama3:latest` are one model.
-      const named = fields instanceof GatewayError ? undefined : fields.models[0]
-      const model = named === undefined ? null : normalizeModel(named)
-      const checked = fields instanceof GatewayError ? fields : modelRefusal(principal, fields)
-      if (checked) {
-        aborted = true
-        // Past the size cap the rest of the body is unread: close the connection after answering.
-        res.cork(() => reject(checked, checked.code === 'body_too_large', principal, model))
-        return
-      }
-      const read = fields as RequestFields
-      let sent = read.rewritten ?? body
-      let refused = false
-      res.cork(() => (refused = !admitted(tokenEstimate(spec.tokens, read, sent.length, context), model)))
-      if (refused) {
-        aborted = true
-        return
-      }
-      // Under a calendar token quota, the reply may generate at most what the quota has left (less the prompt's
-      // estimate): a quota's debt is forgiven when its period ends, so an unlimited reply would take any number.
-      const left = exchange.admission?.tokensLeft
-      if (left !== undefined && read.tokenField && spec.tokens === 'generate') {
-        const cap = Math.max(1, Math.min(left, maxTokenEstimate) - Math.ceil(sent.length / 4))
-        if (read.predict === undefined || read.predict > cap) {
-          sent = applyEdits(body, [...(read.edits ?? []), ...tokenCapEdits(body, read.tokenField, cap)])
-        }
-      }
-      exchange.model = model
-      exchange.bytesIn = body.length
-      exchange.tapFactory = spec.tap?.(read, principal)
-      started = true
-      exchange.start(sent, backend)
-    }
-    readBody(res, request.contentLength, context.config.limits.max_body_bytes, (error, body) => {
+    if (!hasBody || spec.body === 'none') return proceed(res, state, undefined, undefined, false)
+    if (spec.body === 'stream' || !spec.readFields) return proceed(res, state, undefined, undefined, true)
+    // 3, read fields: the body, collected up to its cap.
+    res.onAborted(() => clientGone(state))
+    const read = spec.readFields
+    readBody(res, request.contentLength, stages.config.current.limits.max_body_bytes, (error, body) => {
+      if (state.ended || state.reply?.closed) return
       try {
-        onBody(error, body)
+        const fields = error ?? stages.readFields(read, body)
+        if (!(fields instanceof GatewayError)) keepFields(state, fields, body)
+        // 4, authorize.
+        const refusal = fields instanceof GatewayError ? fields : stages.authorize(state.principal, fields)
+        // Past the size cap the rest of the body is unread: close the connection after answering.
+        if (refusal) {
+          res.cork(() => refuse(res, state, refusal, refusal.code === 'body_too_large'))
+          return
+        }
+        const sent = state.body as Buffer
+        const estimate = tokenEstimate(
+          spec.tokens,
+          fields as RequestFields,
+          sent.length,
+          stages.config.current.limits.default_token_estimate,
+        )
+        res.cork(() => proceed(res, state, estimate, body, false))
       } catch (failure) {
-        internalError(res, spec, request, startedAt, failure, context)
+        internalError(res, spec, state, failure, stages)
       }
     })
   }
+
+  /**
+   * The client left. Once forwarded, the exchange cancels the upstream request (and finishes); before that (gone while
+   * its body was still coming), nothing went upstream: the request finishes here, as left by its client.
+   */
+  const clientGone = (state: RequestState): void => {
+    if (state.exchange) return state.exchange.onClientAborted()
+    if (!state.ended) stages.finish(state, undefined, undefined)
+  }
+
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now()
     const request = snapshotRequest(req, res, req.getUrl())
+    const state = new RequestState(request, fixedRoute, startedAt)
     try {
-      handle(res, req, request, startedAt)
+      handle(res, req, state)
     } catch (error) {
-      internalError(res, spec, request, startedAt, error, context)
+      internalError(res, spec, state, error, stages)
     }
   }
 }
 
 /**
  * A bug in a handler: logged with its stack and the request id, answered 500 in the route's dialect (unless an answer
- * already went out), counted like any refused request. The process and the next request go on.
+ * already went out), finished like any refused request. The process and the next request go on.
  */
 function internalError(
   res: HttpResponse,
   spec: ProxyRouteSpec,
-  request: RequestSnapshot,
-  startedAt: number,
+  state: RequestState,
   error: unknown,
-  context: ExchangeContext,
+  stages: ProxyStages,
 ): void {
-  context.logger?.error('request handler failed', { request_id: request.requestId, route: spec.name, err: error })
+  stages.logger.error('request handler failed', { request_id: state.request.requestId, route: spec.name, err: error })
   const failure = new GatewayError('internal_error')
   try {
-    res.cork(() => writeError(res, spec.dialect, request.requestId, failure, true, startedAt))
+    res.cork(() => writeError(res, spec.dialect, state.request.requestId, failure, true, state.startedAt))
   } catch {
     // The response was already ended or the client is gone: nothing more to say.
   }
-  context.onEnd?.(refused(request, spec, failure, startedAt, undefined, null))
-}
-
-/**
- * Tokens a request reserves against token limits: what it may generate (its own limit, else the configured guess)
- * plus about one token per 4 bytes of prompt; an embedding only its prompt; other routes none. Always a finite integer
- * from 0 to maxTokenEstimate, whatever the request said: the limiter never sees NaN, Infinity or a float that absorbs
- * the settlement.
- */
-function tokenEstimate(
-  use: TokenUse,
-  fields: RequestFields,
-  bodyBytes: number,
-  context: ExchangeContext,
-): number | undefined {
-  if (use === 'none') return undefined
-  const prompt = Math.ceil(Math.max(bodyBytes, 0) / 4)
-  const generated = use === 'embed' ? 0 : (fields.predict ?? context.config.limits.default_token_estimate)
-  const estimate = prompt + generated
-  // Fail closed: anything that is not a sane integer reserves the most a request can.
-  return Number.isSafeInteger(estimate) && estimate >= 0 ? Math.min(estimate, maxTokenEstimate) : maxTokenEstimate
-}
-
-/** How a request that never reached a backend ended: refused with `error`, or (undefined) left by its client. */
-function refused(
-  request: RequestSnapshot,
-  spec: ProxyRouteSpec,
-  error: GatewayError | undefined,
-  startedAt: number,
-  principal: Principal | undefined,
-  model: string | null,
-): ExchangeResult {
-  return {
-    requestId: request.requestId,
-    time: request.time,
-    api: spec.api,
-    route: spec.name,
-    model,
-    userId: principal?.userId ?? null,
-    username: principal?.username ?? null,
-    keyId: principal?.keyId ?? null,
-    backend: null,
-    status: error?.status ?? 0,
-    errorCode: error?.code,
-    limitKind: error?.detail,
-    usage: undefined,
-    chunks: 0,
-    clientAborted: error === undefined,
-    bytesIn: Math.max(request.contentLength, 0),
-    bytesOut: 0,
-    clientIp: request.clientIp,
-    startedAt,
-    dispatchedAt: 0,
-    firstByteAt: 0,
-    endedAt: performance.now(),
-  }
-}
-
-/**
- * The allow-list applies to every model the request names, as Ollama will use it: the one that runs (an alias
- * resolved) and those it uses besides (copy's source and destination, create's `from` and Modelfile FROMs). A refused
- * alias is named as the client sent it.
- */
-function modelRefusal(principal: Principal | undefined, fields: RequestFields): GatewayError | undefined {
-  if (!principal) return undefined
-  for (const [index, model] of fields.models.entries()) {
-    if (principal.allowsModel(model)) continue
-    const named = fields.alias !== undefined && index === 0 ? `${fields.alias}" (${model})` : `${model}"`
-    return new GatewayError('model_not_allowed', `this credential may not use model "${named}`)
-  }
-  if (fields.unchecked !== undefined && principal.allowsModel !== anyModel) {
-    return new GatewayError(
-      'model_not_allowed',
-      `"${fields.unchecked}" names blobs or a host, not models: only a credential allowed every model may use it`,
-    )
-  }
-  return undefined
+  stages.finish(state, undefined, failure)
 }

@@ -5,7 +5,9 @@ import { GatewayError } from '../errors.js'
 import type { Admission } from '../limits/limiter.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import { pickRequestId } from '../http/requestId.js'
-import type { ExchangeContext } from '../proxy/exchange.js'
+import type { ProxyStages } from './pipeline.js'
+import { accessFor } from '../auth/permissions.js'
+import type { ModelAliases } from '../models/aliases.js'
 import { ollamaMounts, ollamaRoutes, rootRoute, type OllamaRoute } from './ollama.js'
 import { proxyHandler, type ProxyRouteSpec } from './proxyHandler.js'
 import { readOllamaBody } from './ollamaBody.js'
@@ -19,9 +21,23 @@ const blobDigest = /^sha256[:-][0-9a-f]{64}$/
 
 const nativeTap = (): TapFactory => () => new NativeUsageTap()
 
-export function mountRoutes(app: TemplatedApp, context: ExchangeContext): void {
-  const openAiGuard: AddressGuard = { admitAddress: context.admitAddress, api: 'openai' }
-  const ollamaGuard: AddressGuard = { admitAddress: context.admitAddress, api: 'ollama' }
+/** What the route tables read besides the stages: model aliases, and the running config (through `stages.config`). */
+interface RouteContext {
+  stages: ProxyStages
+  aliases: ModelAliases
+  readonly config: ProxyStages['config']['current']
+}
+
+export function mountRoutes(app: TemplatedApp, stages: ProxyStages, aliases: ModelAliases): void {
+  const context: RouteContext = {
+    stages,
+    aliases,
+    get config() {
+      return stages.config.current
+    },
+  }
+  const openAiGuard: AddressGuard = { admitAddress: stages.addressGuard, api: 'openai' }
+  const ollamaGuard: AddressGuard = { admitAddress: stages.addressGuard, api: 'ollama' }
   mountOllama(app, rootRoute, ['/', '/ollama/v1', '/ollama/v1/'], context)
   for (const route of ollamaRoutes) {
     mountOllama(
@@ -33,7 +49,7 @@ export function mountRoutes(app: TemplatedApp, context: ExchangeContext): void {
   }
   for (const mount of openAiMounts) {
     for (const route of openAiRoutes) {
-      const handler = proxyHandler(openAiSpec(route, mount, context), context)
+      const handler = proxyHandler(openAiSpec(route, mount, context), stages)
       mountMethods(app, mount + route.path, [route.method], handler, route.dialect, openAiGuard)
     }
     app.any(`${mount}/*`, (res, req) => answer(res, req, 'openai', openAiGuard, notFound(req)))
@@ -45,11 +61,12 @@ function notFound(req: HttpRequest): GatewayError {
   return new GatewayError('not_found', `no route for ${req.getCaseSensitiveMethod()} ${req.getUrl()}`)
 }
 
-function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], context: ExchangeContext): void {
+function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], context: RouteContext): void {
   const spec: ProxyRouteSpec = {
     dialect: 'ollama',
     api: 'ollama',
     name: route.name,
+    access: accessFor(`ollama.${route.name}`),
     upstreamPath: route === rootRoute ? '/' : route.path.includes(':') ? blobPath : `/api${route.path}`,
     body: route.body,
     tokens: route.tokens,
@@ -61,8 +78,8 @@ function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], con
   if (route.name === 'tags' || route.name === 'ps') {
     spec.tap = (_fields, principal) => nativeModelListTap(principal, context.aliases)
   }
-  const handler = proxyHandler(spec, context)
-  const guard: AddressGuard = { admitAddress: context.admitAddress, api: 'ollama' }
+  const handler = proxyHandler(spec, context.stages)
+  const guard: AddressGuard = { admitAddress: context.stages.addressGuard, api: 'ollama' }
   for (const path of paths) mountMethods(app, path, route.methods, handler, 'ollama', guard)
 }
 

@@ -1,9 +1,14 @@
 // Renders configuration as YAML: the documented default file (conf/parallama.yaml is generated from this) and the
 // effective configuration that `parallama config check` prints, with secrets masked.
 import { stringify } from 'yaml'
+import { restartKeyPaths } from './restartKeys.js'
 import { schema } from './schema.js'
 import type { SchemaNode, SectionNode } from './schemaTypes.js'
 import { envName } from './validate.js'
+
+/** Keys whose change needs a restart, as the documentation says it. */
+const restart = new Set(restartKeyPaths())
+const restartNote = ' Changing it needs a restart (a reload reports it and keeps the running value).'
 
 export function renderEffective(config: unknown): string {
   return stringify(mask(schema, config), { lineWidth: 0 })
@@ -32,12 +37,13 @@ export function renderDocumented(header: string): string {
 function renderNode(key: string, node: SchemaNode, indent: string, path = key): string[] {
   const lines = [`${indent}# ${node.doc}`]
   if (node.kind === 'leaf') {
-    lines[0] += ` Expects ${node.expects}.`
+    lines[0] += ` Expects ${node.expects}.${restart.has(path) ? restartNote : ''}`
     if (node.secret) lines.push(`${indent}# ${key}: (environment only: ${envName(path)})`)
     else lines.push(`${indent}${key}: ${node.format ? node.format(node.default) : scalar(node.default)}`)
   } else if (node.kind === 'section') {
     lines.push(`${indent}${key}:`, ...renderFields(node, indent + '  ', path))
   } else {
+    if (restart.has(path)) lines[0] += restartNote
     lines.push(node.default.length === 0 ? `${indent}${key}: []` : `${indent}${key}:`)
     for (const item of node.default as Record<string, unknown>[]) {
       const entries = Object.entries(item)
@@ -80,9 +86,10 @@ export function renderReference(): string {
             ? node.format(node.default)
             : JSON.stringify(node.default)
     const doc =
-      node.kind === 'leaf'
+      (node.kind === 'leaf'
         ? `${node.doc} Expects ${node.expects}.`
-        : `${node.doc} Each entry: ${Object.keys(node.item.fields).join(', ')}.`
+        : `${node.doc} Each entry: ${Object.keys(node.item.fields).join(', ')}.`) +
+      (restart.has(path) ? restartNote : '')
     rows.push(
       `| \`${path}\` | \`${shown.replace(/\|/g, '\\|')}\` | ${doc.replace(/\|/g, '\\|')} | \`${envName(path)}\` |`,
     )

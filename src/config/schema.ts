@@ -54,12 +54,14 @@ const alias = section('A model name clients may use for another model.', {
 export const schema = section('Parallama configuration.', {
   server: section('Where the gateway listens.', {
     host: string({
+      restart: true,
       doc: 'Address to listen on (127.0.0.1 for local only, 0.0.0.0 or :: for all interfaces).',
       default: '127.0.0.1',
       pattern: /^[0-9A-Za-z.:_-]{1,255}$/,
       describe: 'an IP address or host name',
     }),
     port: integer({
+      restart: true,
       doc: 'TCP port to listen on (0 picks a free port, which the log reports).',
       default: 11435,
       min: 0,
@@ -71,12 +73,14 @@ export const schema = section('Parallama configuration.', {
       min: 0,
     }),
     max_header_bytes: bytes({
+      restart: true,
       doc: 'Largest request line and headers accepted (431 past it). The uWS build in use also closes, unanswered, a head that arrives in several reads and passes 4 KiB, whatever this says: see docs/http.md.',
       default: 16384,
       min: 4096,
       max: 1048576,
     }),
     allow_js_fallback: boolean({
+      restart: true,
       doc: 'Start even if the native uWebSockets binary cannot load, on its much slower pure-JS fallback.',
       default: false,
     }),
@@ -114,117 +118,141 @@ export const schema = section('Parallama configuration.', {
       max: 1024 * 1024 * 1024,
     }),
   }),
-  upstream: section('Connections to the backends.', {
-    connections: integer({
-      doc: 'Most connections to each backend, so most requests in flight to it; more wait in the gateway. Ollama queues what it cannot run yet (OLLAMA_MAX_QUEUE), so this only needs to stay above the streams you expect at once.',
-      default: 1024,
-      min: 1,
-      max: 65535,
-    }),
-    keep_alive_timeout: duration({
-      doc: "How long an idle upstream connection is kept; keep it below the backend's own idle timeout.",
-      default: 4000,
-      min: 1,
-    }),
-  }),
-  database: section('The SQLite file that holds users, keys, sessions and usage.', {
-    path: string({
-      doc: 'Database file; created 0600 with its folder if missing.',
-      default: '/var/lib/parallama/parallama.db',
-      pattern: /^.+$/,
-      describe: 'a file path',
-    }),
-    migrate_on_start: boolean({
-      doc: 'Apply pending schema migrations at start-up (else start-up refuses an out-of-date database).',
-      default: true,
-    }),
-    busy_timeout: duration({
-      doc: 'How long a write waits for another process (the CLI) holding the write lock.',
-      default: 5000,
-      min: 1,
-    }),
-    backup_dir: string({
-      doc: "Folder for scheduled online backups (parallama-<time>.db, verified, written atomically); '' for none.",
-      default: '',
-      pattern: /^.*$/,
-      describe: 'a folder path, or empty',
-    }),
-    backup_interval: duration({ doc: 'How often the scheduled backup runs.', default: 86_400_000, min: 60_000 }),
-    backup_keep: integer({
-      doc: 'How many scheduled backups are kept (the oldest go).',
-      default: 7,
-      min: 1,
-      max: 1000,
-    }),
-  }),
-  auth: section('Credentials: API keys and login sessions.', {
-    key_cache_size: integer({ doc: 'API keys kept verified in memory.', default: 100_000, min: 1, max: 10_000_000 }),
-    key_cache_ttl: duration({
-      doc: 'How long a verified key is trusted before it is read again (changes made through the CLI apply sooner, through the change feed).',
-      default: 300_000,
-      min: 1000,
-    }),
-    negative_cache_size: integer({
-      doc: 'Unknown keys remembered, so a flood of wrong keys does not reach the database.',
-      default: 10_000,
-      min: 1,
-      max: 1_000_000,
-    }),
-    negative_cache_ttl: duration({ doc: 'How long an unknown key is remembered.', default: 60_000, min: 1000 }),
-    rotation_grace: duration({
-      doc: 'How long a rotated key keeps working beside its successor (0 = it stops at once).',
-      default: 86_400_000,
-      zeroMeansNone: true,
-    }),
-    change_poll: duration({
-      doc: 'How often the server looks for credential changes made by other processes (the CLI).',
-      default: 250,
-      min: 10,
-    }),
-    last_used_flush: duration({
-      doc: 'How often key last-use times are written, in one batch.',
-      default: 60_000,
-      min: 1000,
-    }),
-    jwt_secret_file: string({
-      doc: 'File of login-token signing secrets, one per line, the first signing (the others still verify, for rotation); generated 0600 on first start if missing.',
-      default: '/var/lib/parallama/jwt.key',
-      pattern: /^.+$/,
-      describe: 'a file path',
-    }),
-    jwt_secret: string({
-      doc: 'A signing secret given directly (environment only: PARALLAMA_AUTH__JWT_SECRET); overrides the file.',
-      default: '',
-      secret: true,
-    }),
-    access_token_ttl: duration({ doc: 'Lifetime of a login access token (JWT).', default: 900_000, min: 1000 }),
-    refresh_token_ttl: duration({ doc: 'Lifetime of a login refresh token.', default: 30 * 86_400_000, min: 60_000 }),
-    token_issuer: string({
-      doc: 'The iss claim of access tokens, checked on each.',
-      default: 'parallama',
-      pattern: /^.{1,200}$/,
-    }),
-    token_audience: string({
-      doc: 'The aud claim of access tokens, checked on each.',
-      default: 'parallama',
-      pattern: /^.{1,200}$/,
-    }),
-    login_max_failures: integer({
-      doc: 'Failed logins (per username, and per client address) before each further attempt waits, doubling.',
-      default: 5,
-      min: 1,
-      max: 1000,
-    }),
-    login_max_backoff: duration({ doc: 'The longest wait after repeated failed logins.', default: 900_000, min: 1000 }),
-  }),
+  upstream: section(
+    'Connections to the backends.',
+    {
+      connections: integer({
+        doc: 'Most connections to each backend, so most requests in flight to it; more wait in the gateway. Ollama queues what it cannot run yet (OLLAMA_MAX_QUEUE), so this only needs to stay above the streams you expect at once.',
+        default: 1024,
+        min: 1,
+        max: 65535,
+      }),
+      keep_alive_timeout: duration({
+        doc: "How long an idle upstream connection is kept; keep it below the backend's own idle timeout.",
+        default: 4000,
+        min: 1,
+      }),
+    },
+    { restart: true },
+  ),
+  database: section(
+    'The SQLite file that holds users, keys, sessions and usage.',
+    {
+      path: string({
+        doc: 'Database file; created 0600 with its folder if missing.',
+        default: '/var/lib/parallama/parallama.db',
+        pattern: /^.+$/,
+        describe: 'a file path',
+      }),
+      migrate_on_start: boolean({
+        doc: 'Apply pending schema migrations at start-up (else start-up refuses an out-of-date database).',
+        default: true,
+      }),
+      busy_timeout: duration({
+        doc: 'How long a write waits for another process (the CLI) holding the write lock.',
+        default: 5000,
+        min: 1,
+      }),
+      backup_dir: string({
+        doc: "Folder for scheduled online backups (parallama-<time>.db, verified, written atomically); '' for none.",
+        default: '',
+        pattern: /^.*$/,
+        describe: 'a folder path, or empty',
+      }),
+      backup_interval: duration({ doc: 'How often the scheduled backup runs.', default: 86_400_000, min: 60_000 }),
+      backup_keep: integer({
+        doc: 'How many scheduled backups are kept (the oldest go).',
+        default: 7,
+        min: 1,
+        max: 1000,
+      }),
+    },
+    { restart: true },
+  ),
+  auth: section(
+    'Credentials: API keys and login sessions.',
+    {
+      key_cache_size: integer({ doc: 'API keys kept verified in memory.', default: 100_000, min: 1, max: 10_000_000 }),
+      key_cache_ttl: duration({
+        doc: 'How long a verified key is trusted before it is read again (changes made through the CLI apply sooner, through the change feed).',
+        default: 300_000,
+        min: 1000,
+      }),
+      negative_cache_size: integer({
+        doc: 'Unknown keys remembered, so a flood of wrong keys does not reach the database.',
+        default: 10_000,
+        min: 1,
+        max: 1_000_000,
+      }),
+      negative_cache_ttl: duration({ doc: 'How long an unknown key is remembered.', default: 60_000, min: 1000 }),
+      rotation_grace: duration({
+        doc: 'How long a rotated key keeps working beside its successor (0 = it stops at once).',
+        default: 86_400_000,
+        zeroMeansNone: true,
+      }),
+      change_poll: duration({
+        doc: 'How often the server looks for credential changes made by other processes (the CLI).',
+        default: 250,
+        min: 10,
+      }),
+      last_used_flush: duration({
+        doc: 'How often key last-use times are written, in one batch.',
+        default: 60_000,
+        min: 1000,
+      }),
+      jwt_secret_file: string({
+        doc: 'File of login-token signing secrets, one per line, the first signing (the others still verify, for rotation); generated 0600 on first start if missing.',
+        default: '/var/lib/parallama/jwt.key',
+        pattern: /^.+$/,
+        describe: 'a file path',
+      }),
+      jwt_secret: string({
+        doc: 'A signing secret given directly (environment only: PARALLAMA_AUTH__JWT_SECRET); overrides the file.',
+        default: '',
+        secret: true,
+      }),
+      access_token_ttl: duration({ doc: 'Lifetime of a login access token (JWT).', default: 900_000, min: 1000 }),
+      refresh_token_ttl: duration({ doc: 'Lifetime of a login refresh token.', default: 30 * 86_400_000, min: 60_000 }),
+      token_issuer: string({
+        doc: 'The iss claim of access tokens, checked on each.',
+        default: 'parallama',
+        pattern: /^.{1,200}$/,
+      }),
+      token_audience: string({
+        doc: 'The aud claim of access tokens, checked on each.',
+        default: 'parallama',
+        pattern: /^.{1,200}$/,
+      }),
+      login_max_failures: integer({
+        doc: 'Failed logins (per username, and per client address) before each further attempt waits, doubling.',
+        default: 5,
+        min: 1,
+        max: 1000,
+      }),
+      login_max_backoff: duration({
+        doc: 'The longest wait after repeated failed logins.',
+        default: 900_000,
+        min: 1000,
+      }),
+    },
+    { restart: true },
+  ),
   usage: section('Usage accounting: one row per request, hourly rollups, cost.', {
     flush_interval: duration({
+      restart: true,
       doc: 'How often recorded requests are written, in one transaction (a crash loses at most this window).',
       default: 100,
       min: 10,
     }),
-    flush_rows: integer({ doc: 'Write early once this many rows are waiting.', default: 2000, min: 1, max: 100_000 }),
+    flush_rows: integer({
+      restart: true,
+      doc: 'Write early once this many rows are waiting.',
+      default: 2000,
+      min: 1,
+      max: 100_000,
+    }),
     retention: duration({
+      restart: true,
       doc: 'How long per-request rows are kept (hourly rollups are kept); 0 = forever.',
       default: 90 * 86_400_000,
       zeroMeansNone: true,
@@ -265,7 +293,7 @@ export const schema = section('Parallama configuration.', {
     }),
   }),
   metrics: section('Prometheus metrics at GET /metrics, and the health checks.', {
-    enabled: boolean({ doc: 'Serve /metrics and count requests for it.', default: true }),
+    enabled: boolean({ restart: true, doc: 'Serve /metrics and count requests for it.', default: true }),
     allow_from: string({
       doc: 'Client addresses (comma-separated CIDR) that may scrape /metrics without a credential; others need view_metrics.',
       default: '127.0.0.1/32,::1/128',
@@ -273,41 +301,47 @@ export const schema = section('Parallama configuration.', {
       describe: 'comma-separated address ranges, such as 10.0.0.0/8,::1/128',
     }),
     key_labels: boolean({
+      restart: true,
       doc: 'Label request counts with user and key ids too (one series per key: mind the cardinality).',
       default: false,
     }),
     backend_check_interval: duration({
+      restart: true,
       doc: 'How often each backend is asked for /api/version; /ready needs one that answered within 3 intervals.',
       default: 5000,
       min: 100,
     }),
   }),
-  alerts: section('Quota alerts: once per threshold and period, logged, counted and posted to a webhook.', {
-    thresholds: string({
-      doc: 'Percentages of a daily or monthly quota (of a key or a user) that raise an alert.',
-      default: '80,100',
-      pattern: /^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/,
-      describe: 'comma-separated percentages such as 80,100',
-    }),
-    webhook_url: string({
-      doc: "Where alerts are POSTed as JSON; '' for none (they are still logged and counted).",
-      default: '',
-      pattern: /^(https?:\/\/\S+)?$/,
-      describe: 'an http:// or https:// URL, or empty',
-    }),
-    webhook_secret: string({
-      doc: 'HMAC-SHA256 key for the x-parallama-signature header (environment only: PARALLAMA_ALERTS__WEBHOOK_SECRET).',
-      default: '',
-      secret: true,
-    }),
-    retries: integer({ doc: 'Further attempts after a failed delivery.', default: 5, min: 0, max: 20 }),
-    retry_delay: duration({
-      doc: 'Wait before the first retry; doubled each time, at most 60s.',
-      default: 1000,
-      min: 1,
-    }),
-    timeout: duration({ doc: 'How long one delivery may take.', default: 5000, min: 1 }),
-  }),
+  alerts: section(
+    'Quota alerts: once per threshold and period, logged, counted and posted to a webhook.',
+    {
+      thresholds: string({
+        doc: 'Percentages of a daily or monthly quota (of a key or a user) that raise an alert.',
+        default: '80,100',
+        pattern: /^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/,
+        describe: 'comma-separated percentages such as 80,100',
+      }),
+      webhook_url: string({
+        doc: "Where alerts are POSTed as JSON; '' for none (they are still logged and counted).",
+        default: '',
+        pattern: /^(https?:\/\/\S+)?$/,
+        describe: 'an http:// or https:// URL, or empty',
+      }),
+      webhook_secret: string({
+        doc: 'HMAC-SHA256 key for the x-parallama-signature header (environment only: PARALLAMA_ALERTS__WEBHOOK_SECRET).',
+        default: '',
+        secret: true,
+      }),
+      retries: integer({ doc: 'Further attempts after a failed delivery.', default: 5, min: 0, max: 20 }),
+      retry_delay: duration({
+        doc: 'Wait before the first retry; doubled each time, at most 60s.',
+        default: 1000,
+        min: 1,
+      }),
+      timeout: duration({ doc: 'How long one delivery may take.', default: 5000, min: 1 }),
+    },
+    { restart: true },
+  ),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({
       doc: 'Least severe level written.',

@@ -17,6 +17,8 @@ export interface LeafNode<T> {
   /** How the expected value is described in errors and docs. */
   expects: string
   secret?: boolean
+  /** A change needs a restart: a reload reports it and keeps running with the old value. Unmarked keys reload live. */
+  restart?: boolean
   parse(raw: unknown, fromEnv: boolean): T
   /** How the value is written in the documented YAML, when not as-is (durations as `30s`, sizes as `64MiB`). */
   format?(value: T): string
@@ -26,6 +28,8 @@ export interface SectionNode<F extends Fields = Fields> {
   kind: 'section'
   doc: string
   fields: F
+  /** Every key of the section needs a restart to change (see LeafNode.restart). */
+  restart?: boolean
 }
 
 export interface ListNode<I extends SectionNode = SectionNode> {
@@ -37,6 +41,8 @@ export interface ListNode<I extends SectionNode = SectionNode> {
   minItems: number
   /** An env var may give the list as JSON, or as a comma-separated list of values for this field. */
   envShorthandField: string
+  /** A change of the list needs a restart (see LeafNode.restart). */
+  restart?: boolean
 }
 
 export type SchemaNode = LeafNode<unknown> | SectionNode | ListNode
@@ -51,14 +57,14 @@ export type Infer<N> =
         ? Infer<I>[]
         : never
 
-export function section<F extends Fields>(doc: string, fields: F): SectionNode<F> {
-  return { kind: 'section', doc, fields }
+export function section<F extends Fields>(doc: string, fields: F, options: { restart?: boolean } = {}): SectionNode<F> {
+  return { kind: 'section', doc, fields, ...options }
 }
 
 export function list<I extends SectionNode>(
   doc: string,
   item: I,
-  options: { default: unknown[]; minItems: number; envShorthandField: string },
+  options: { default: unknown[]; minItems: number; envShorthandField: string; restart?: boolean },
 ): ListNode<I> {
   return { kind: 'list', doc, item, ...options }
 }
@@ -67,6 +73,7 @@ interface LeafOptions<T> {
   doc: string
   default: T
   secret?: boolean
+  restart?: boolean
 }
 
 export function integer(options: LeafOptions<number> & { min: number; max: number }): LeafNode<number> {

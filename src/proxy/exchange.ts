@@ -1,21 +1,18 @@
-// One proxied request: dispatched to a backend through undici's handler interface, its response streamed to the uWS
-// client as it arrives. It is the hot path: no per-chunk allocation beyond what uWS and undici need, no parse of the
-// body except the final line's fields (for routes that report usage).
-import type { Logger } from '../logger.js'
-import type { ModelAliases } from '../models/aliases.js'
+// One proxied request's forward and response-tap stages: dispatched to a backend through undici's handler API, its
+// response streamed to the uWS client as it arrives. It is the hot path: no per-chunk allocation beyond what uWS and
+// undici need, no parse of the body except the final line's fields (for routes that report usage).
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { HttpResponse } from '../../native/uws.js'
-import type { Config } from '../config/schema.js'
-import type { Authenticate } from '../auth/admit.js'
+import type { LiveConfig } from '../config/liveConfig.js'
 import type { Principal } from '../auth/principal.js'
 import type { ErrorCode, GatewayError } from '../errors.js'
-import type { Admission, RouteLimits } from '../limits/limiter.js'
+import type { Admission } from '../limits/limiter.js'
 import { errorEvent, writeError, type Dialect } from '../http/errorResponse.js'
 import type { ResponseTap, TapFactory } from './responseTap.js'
 import type { RequestSnapshot } from '../http/requestSnapshot.js'
 import { ResponseStreamer } from '../http/responseStreamer.js'
-import { ClientReply } from '../http/clientReply.js'
+import type { ClientReply } from '../http/clientReply.js'
 import { statusLine } from '../http/status.js'
 import { markDown, type Backend } from './backends.js'
 import { readUpstreamHead } from './responseHeaders.js'
@@ -78,107 +75,127 @@ export interface ExchangeResult {
 
 export type ExchangeEnd = (result: ExchangeResult) => void
 
-/** What an exchange needs: the route limits (address guard and the caller's admission) and the rest below. */
-export interface ExchangeContext extends RouteLimits {
-  config: Config
-  authenticate: Authenticate
-  backends: Backend[]
-  pick: (skip?: Backend[]) => Backend | undefined
-  onEnd: ExchangeEnd | undefined
-  /** Headers naming the tokens (and cost) of a whole reply, flat [name, value, ...]. */
-  usageHeaders?: (model: string | null, usage: OllamaUsage) => string[] | undefined
-  /** Where a handler's unexpected failure is logged. */
-  logger?: Logger
-  /** Model aliases from the config, resolved in request bodies. */
-  aliases: ModelAliases
-  /** Exchanges in progress, for a graceful shutdown to wait for (and, past its deadline, to end). */
-  live?: Set<Exchange>
-  /** Set while shutting down: new requests are refused (503 shutting_down) so that the drain can end. */
-  draining?: boolean
-  /** Bench only: every route public, to measure what identity costs (see GatewayOptions.parts). */
-  open?: boolean
+/** The request as the forward stage gets it, filled in by the stages before it (the per-request state is one). */
+export interface ExchangeRequest {
+  readonly request: RequestSnapshot
+  readonly route: ExchangeRoute
+  readonly startedAt: number
+  readonly principal: Principal | undefined
+  /** The model the request runs, in its normal form (usage rows and per-model limits count it so). */
+  readonly model: string | null
+  /** What the limits admitted: its headers go on the response (the finish stage settles it). */
+  readonly admission: Admission | undefined
+  /** Makes the response's tap (token counts, and the changes an API makes to what the client gets). */
+  readonly tapFactory: TapFactory | undefined
 }
 
-export class Exchange implements Dispatcher.DispatchHandler {
-  private abortUpstream: ((reason: Error) => void) | undefined
+/** What an exchange reports when it ends, for the finish stage to build the request's result from. */
+export interface ExchangeOutcome {
+  readonly backendName: string
+  readonly status: number
+  readonly usage: OllamaUsage | undefined
+  readonly chunks: number
+  readonly clientAborted: boolean
+  readonly bytesOut: number
+  readonly dispatchedAt: number
+  readonly firstByteAt: number
+}
+
+/** What the forward stage needs, and nothing else. */
+export interface ForwardDeps<S extends ExchangeRequest> {
+  config: LiveConfig
+  /** The route stage's picker, asked again for a retry before the first byte. */
+  pick: (skip?: Backend[]) => Backend | undefined
+  /** Exchanges in progress, for a graceful shutdown to wait for (and, past its deadline, to end). */
+  inFlight: Set<Exchange<S>>
+  /** Headers naming the tokens (and cost) of a whole reply, flat [name, value, ...]. */
+  usageHeaders?: (model: string | null, usage: OllamaUsage) => string[] | undefined
+  /** Plugins slot (response taps): sees every chunk after the route's own tap; absent = nothing runs. */
+  onResponseChunk?: (state: S, chunk: Buffer) => void
+  /** The finish stage, called exactly once. */
+  finish: (state: S, outcome: ExchangeOutcome, error: GatewayError | undefined) => void
+}
+
+/**
+ * The forward and response-tap stages of one request: dispatched through undici's handler API (controller: pause,
+ * resume, abort), its response tapped and streamed to the client. Every input comes in through the constructor.
+ */
+export class Exchange<S extends ExchangeRequest = ExchangeRequest>
+  implements Dispatcher.DispatchHandler, ExchangeOutcome
+{
+  private controller: Dispatcher.DispatchController | undefined
   /** Why we cancelled the upstream request, kept so that a request not yet connected is cancelled on connect. */
   private abortReason: ExchangeAbort | undefined
-  private resumeUpstream: (() => void) | undefined
   private streamer: ResponseStreamer | undefined
   /** Collected pieces of a small body sent whole at the end. */
   private wholeBody: Buffer[] | undefined
   private head: string[] | undefined
   private ndjson = false
-  private status = 0
-  /**
-   * The only way to the uWS response: once the client left or has its answer (`reply.closed`), nothing is written and
-   * the upstream's outcome is only recorded.
-   */
-  readonly reply: ClientReply
+  status = 0
   private gatewayError: GatewayError | undefined
   private finished = false
-  private bytesOut = 0
-  private chunks = 0
-  /** The model the request names (set by the route handler once the body is read). */
-  model: string | null = null
-  /** What the rate limits admitted: its headers go on the response, and it is released when the request ends. */
-  admission: Admission | undefined
-  /** What the client address's limits admitted, released when the request ends. */
-  addressAdmission: Admission | undefined
-  bytesIn = 0
-  private firstByteAt = 0
-  private dispatchedAt = 0
+  bytesOut = 0
+  chunks = 0
+  firstByteAt = 0
+  dispatchedAt = 0
   /** The Server-Timing value of the response head: what the gateway took, and the upstream's first byte. */
   private timing = ''
   private totalTimer: NodeJS.Timeout | undefined
-  /** Makes the response's tap (token counts, and the changes an API makes to what the client gets). */
-  tapFactory: TapFactory | undefined
   private tap: ResponseTap | undefined
   private sse = false
-  private usage: OllamaUsage | undefined
+  usage: OllamaUsage | undefined
   private readonly tried: Backend[] = []
-  private backend!: Backend
-  private body: Buffer | Readable | null = null
   private contentLength = -1
 
+  /**
+   * `reply` is the only way to the uWS response: once the client left or has its answer (`reply.closed`), nothing is
+   * written and the upstream's outcome is only recorded. `res.onAborted` must point at `clientAborted` before start.
+   */
   constructor(
-    res: HttpResponse,
-    private readonly request: RequestSnapshot,
-    private readonly route: ExchangeRoute,
-    private readonly context: ExchangeContext,
-    private readonly startedAt: number,
-    private readonly principal: Principal | undefined,
-  ) {
-    this.reply = new ClientReply(res)
+    readonly reply: ClientReply,
+    private readonly state: S,
+    private readonly deps: ForwardDeps<S>,
+    private readonly body: Buffer | Readable | null,
+    private backend: Backend,
+  ) {}
+
+  get backendName(): string {
+    return this.backend.name
   }
 
-  /** Starts the upstream request; `res.onAborted` must already point at `clientAborted`. */
-  start(body: Buffer | Readable | null, backend: Backend): void {
-    const total = this.context.config.timeouts.total
-    if (total > 0 && !this.totalTimer) {
-      this.totalTimer = setTimeout(() => this.cancel(new ExchangeAbort('total_timeout')), total)
-    }
-    this.backend = backend
+  get clientAborted(): boolean {
+    return this.reply.aborted
+  }
+
+  /** Starts the upstream request, and the total timeout. */
+  start(): void {
+    const total = this.deps.config.current.timeouts.total
+    if (total > 0) this.totalTimer = setTimeout(() => this.cancel(new ExchangeAbort('total_timeout')), total)
+    this.deps.inFlight.add(this)
+    this.dispatch()
+  }
+
+  private dispatch(): void {
+    const { backend, state } = this
     this.tried.push(backend)
-    this.context.live?.add(this)
     backend.outstanding++
-    this.body = body
     this.dispatchedAt = performance.now()
-    const { request, context } = this
+    const { request, route } = state
+    const timeouts = this.deps.config.current.timeouts
     backend.pool.dispatch(
       {
-        path: request.query ? `${this.route.upstreamPath}?${request.query}` : this.route.upstreamPath,
+        path: request.query ? `${route.upstreamPath}?${request.query}` : route.upstreamPath,
         method: request.method,
         headers: request.forwardHeaders,
-        body,
-        headersTimeout: context.config.timeouts.first_byte,
-        bodyTimeout: context.config.timeouts.idle,
+        body: this.body,
+        headersTimeout: timeouts.first_byte,
+        bodyTimeout: timeouts.idle,
       },
       this,
     )
   }
 
-  readonly clientAborted = (): void => {
+  readonly onClientAborted = (): void => {
     this.reply.markAborted()
     if (this.body && !Buffer.isBuffer(this.body)) this.body.destroy()
     this.cancel(new ExchangeAbort('client_gone'))
@@ -195,85 +212,82 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * Cancels the upstream request. One still queued in the pool has no abort function yet: it is cancelled when undici
-   * connects it, and a client waiting past timeouts.total is answered now rather than then.
+   * Cancels the upstream request. One still queued in the pool has no controller yet: it is cancelled when undici
+   * starts it, and a client waiting past timeouts.total is answered now rather than then.
    */
   private cancel(reason: ExchangeAbort): void {
     this.abortReason ??= reason
-    if (this.abortUpstream) return this.abortUpstream(reason)
+    if (this.controller) return this.controller.abort(reason)
     if (reason.reason === 'client_gone') return
-    const error = errorBeforeResponse(reason, backendLabel(this.backend, this.principal))
-    if (
-      this.reply.endWith((res) =>
-        writeError(
-          res,
-          this.route.dialect,
-          this.request.requestId,
-          error,
-          false,
-          this.startedAt,
-          this.admission?.headers,
-        ),
-      )
-    ) {
-      this.gatewayError = error
-      this.status = error.status
-    }
+    const error = errorBeforeResponse(reason, backendLabel(this.backend, this.state.principal))
+    if (this.answerError(error)) this.gatewayError = error
   }
 
-  onConnect(abort: (reason?: Error) => void): void {
-    this.abortUpstream = abort
-    if (this.abortReason) abort(this.abortReason)
+  /** Answers the client an error in the route's dialect (with the limits' headers), once; false when already closed. */
+  private answerError(error: GatewayError): boolean {
+    const { request, route, startedAt, admission } = this.state
+    const answered = this.reply.endWith((res) =>
+      writeError(res, route.dialect, request.requestId, error, false, startedAt, admission?.headers),
+    )
+    if (answered) this.status = error.status
+    return answered
   }
 
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.abortReason) controller.abort(this.abortReason)
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     // Informational responses (102 Processing, 103 Early Hints) come before the real one: undici reports each here and
     // then the final head. Nothing of them goes to the client (uWS cannot send a 1xx); 101 never comes (undici refuses
     // an upgrade nobody asked for, and 100 Continue, as a broken response).
-    if (status < 200) return true
+    if (status < 200) return
+    const { state } = this
     this.firstByteAt = performance.now()
     this.status = status
-    this.resumeUpstream = resume
-    const head = readUpstreamHead(rawHeaders, this.request.requestId)
-    if (this.admission) head.headers.push(...this.admission.headers)
+    const head = readUpstreamHead(headers, state.request.requestId)
+    if (state.admission) head.headers.push(...state.admission.headers)
     // What Parallama itself took before the request went upstream, then the backend's time to its first byte.
-    this.timing = `gateway;dur=${ms(this.dispatchedAt - this.startedAt)}, upstream;dur=${ms(this.firstByteAt - this.dispatchedAt)}`
+    this.timing = `gateway;dur=${ms(this.dispatchedAt - state.startedAt)}, upstream;dur=${ms(this.firstByteAt - this.dispatchedAt)}`
     // Ollama's "server busy" carries no Retry-After; clients that back off on 503 look for one.
     if (status === 503 && !head.hasRetryAfter) head.headers.push('retry-after', '1')
     this.ndjson = head.contentType.startsWith('application/x-ndjson')
     this.sse = head.contentType.startsWith('text/event-stream')
-    this.tap = this.tapFactory?.(status, head.contentType)
+    this.tap = state.tapFactory?.(status, head.contentType)
     this.head = head.headers
     this.contentLength = head.contentLength
-    if (this.reply.closed) return false
-    if (this.request.method === 'HEAD' || status === 204 || status === 304) {
+    if (this.reply.closed) return controller.pause()
+    if (state.request.method === 'HEAD' || status === 204 || status === 304) {
       this.wholeBody = []
     } else if (head.contentLength >= 0 && head.contentLength <= wholeBodyLimit) {
       this.wholeBody = []
     } else {
       this.streamer = new ResponseStreamer(this.reply)
-      this.streamer.onDrain = this.resumeUpstream
+      // Backpressure: the upstream is paused while the client is behind, and resumed once it drained.
+      this.streamer.onDrain = () => controller.resume()
       head.headers.push('server-timing', this.timing)
       this.streamer.start(status, head.headers)
     }
-    return true
   }
 
-  onData(chunk: Buffer): boolean {
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     // A stream's pieces are counted as Ollama writes them (a line, an event: about one token each), not as the
     // network happened to group them: a slow reader must not make a cut-short reply look smaller than it was.
     this.chunks += this.ndjson ? occurrences(chunk, lineEnd) : this.sse ? occurrences(chunk, eventEnd) : 1
     const out = this.tap ? this.tap.push(chunk) : chunk
-    if (out === undefined) return true
+    if (out === undefined) return
+    this.deps.onResponseChunk?.(this.state, out)
     this.bytesOut += out.length
-    if (this.wholeBody) {
-      this.wholeBody.push(out)
-      return true
-    }
-    return this.streamer ? this.streamer.push(out) : false
+    if (this.wholeBody) this.wholeBody.push(out)
+    else if (!this.streamer || !this.streamer.push(out)) controller.pause()
   }
 
-  onComplete(): void {
+  onResponseEnd(): void {
     const rest = this.tap?.end()
     this.usage = this.tap?.usage()
     if (rest) {
@@ -286,34 +300,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.finish(undefined)
   }
 
-  onError(error: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.reply.closed) return this.finish(this.gatewayError)
     const backend = this.backend
     if (neverReachedBackend(error)) markDown(backend)
     if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return
+    const label = backendLabel(backend, this.state.principal)
+    const failure = errorBeforeResponse(error, label)
     if (!this.streamer) {
-      const gatewayError = errorBeforeResponse(error, backendLabel(backend, this.principal))
-      this.reply.endWith((res) =>
-        writeError(
-          res,
-          this.route.dialect,
-          this.request.requestId,
-          gatewayError,
-          false,
-          this.startedAt,
-          this.admission?.headers,
-        ),
-      )
-      this.status = gatewayError.status
-      return this.finish(gatewayError)
+      this.answerError(failure)
+      return this.finish(failure)
     }
     // Mid-stream: end NDJSON with Ollama's own error line; anything else must not look complete. (Recorded first:
     // closing the connection runs onAborted, which would make this look like the client's doing.)
-    const label = backendLabel(backend, this.principal)
-    const failure = errorBeforeResponse(error, label)
     this.finish(failure)
     const message = errorMidStream(error, label)
-    const lastEvent = this.sse ? errorEvent(this.route.dialect, message, failure.code) : undefined
+    const lastEvent = this.sse ? errorEvent(this.state.route.dialect, message, failure.code) : undefined
     if (this.ndjson) {
       this.streamer.push(Buffer.from(JSON.stringify({ error: message }) + '\n'))
       this.streamer.end()
@@ -329,68 +331,43 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** A request that never reached its backend goes to another one, if there is one left to try. */
   private retry(): boolean {
     if (this.body && !Buffer.isBuffer(this.body)) return false
-    const next = this.context.pick(this.tried)
+    const next = this.deps.pick(this.tried)
     if (!next) return false
     this.backend.outstanding--
-    this.abortUpstream = undefined
-    this.start(this.body, next)
+    this.controller = undefined
+    this.backend = next
+    this.dispatch()
     return true
   }
 
   private readonly sendWhole = (res: HttpResponse): void => {
+    const { state } = this
     res.writeStatus(statusLine(this.status))
     const head = this.head!
     for (let i = 0; i < head.length; i += 2) res.writeHeader(head[i]!, head[i + 1]!)
-    res.writeHeader('server-timing', `${this.timing}, total;dur=${ms(performance.now() - this.startedAt)}`)
+    res.writeHeader('server-timing', `${this.timing}, total;dur=${ms(performance.now() - state.startedAt)}`)
     // A whole reply's counts are known before its headers go out: say what it cost.
-    const costHeaders = this.usage && this.context.usageHeaders?.(this.model, this.usage)
+    const costHeaders = this.usage && this.deps.usageHeaders?.(state.model, this.usage)
     if (costHeaders)
       for (let i = 0; i < costHeaders.length; i += 2) res.writeHeader(costHeaders[i]!, costHeaders[i + 1]!)
     const parts = this.wholeBody!
     // A reply a tap rewrites (a model list filtered for the credential) has another length than the backend's: a HEAD
     // must not tell the unfiltered one.
-    if (this.request.method === 'HEAD') {
+    if (state.request.method === 'HEAD') {
       // (Called without an argument when the length is unknown: uWS reads an undefined one as 2^63.)
       if (this.contentLength >= 0 && !this.tap) res.endWithoutBody(this.contentLength)
       else res.endWithoutBody()
     } else res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts))
   }
 
+  /** Hands the outcome to the finish stage, once (which settles the limits and builds the request's result). */
   private finish(error: GatewayError | undefined): void {
     if (this.finished) return
     this.finished = true
-    this.context.live?.delete(this)
+    this.deps.inFlight.delete(this)
     this.backend.outstanding--
     if (this.totalTimer) clearTimeout(this.totalTimer)
-    const used =
-      this.usage && !this.usage.error ? (this.usage.promptTokens ?? 0) + (this.usage.completionTokens ?? 0) : undefined
-    this.admission?.release(used, this.chunks)
-    this.addressAdmission?.release(undefined)
-    const onEnd = this.context.onEnd
-    if (!onEnd) return
-    onEnd({
-      requestId: this.request.requestId,
-      time: this.request.time,
-      api: this.route.api,
-      route: this.route.name,
-      model: this.model,
-      userId: this.principal?.userId ?? null,
-      username: this.principal?.username ?? null,
-      keyId: this.principal?.keyId ?? null,
-      backend: this.backend.name,
-      status: this.status,
-      errorCode: error?.code,
-      usage: this.usage,
-      chunks: this.chunks,
-      clientAborted: this.reply.aborted,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      clientIp: this.request.clientIp,
-      startedAt: this.startedAt,
-      dispatchedAt: this.dispatchedAt,
-      firstByteAt: this.firstByteAt,
-      endedAt: performance.now(),
-    })
+    this.deps.finish(this.state, this, error)
   }
 }
 

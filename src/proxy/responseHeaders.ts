@@ -23,18 +23,27 @@ export interface UpstreamHead {
   hasRetryAfter: boolean
 }
 
-export function readUpstreamHead(rawHeaders: Buffer[], requestId: string): UpstreamHead {
+/**
+ * Reads the head undici parsed (names lower-cased, values latin1, a repeated header as an array): undici's current
+ * handler API hands it over parsed, so reading the raw lines again would parse every header twice.
+ */
+export function readUpstreamHead(
+  parsed: Record<string, string | string[] | undefined>,
+  requestId: string,
+): UpstreamHead {
   const headers: string[] = []
   let contentLength = -1
   let contentType = ''
   let hasRetryAfter = false
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toString('latin1').toLowerCase()
-    const value = rawHeaders[i + 1]!.toString('latin1')
+  for (const name in parsed) {
+    const value = parsed[name]
+    if (value === undefined) continue
     if (name === 'content-length') contentLength = Number(value)
-    else if (name === 'content-type') contentType = value
+    else if (name === 'content-type') contentType = typeof value === 'string' ? value : value[0]!
     else if (name === 'retry-after') hasRetryAfter = true
-    if (!dropped.has(name)) headers.push(name, value)
+    if (dropped.has(name)) continue
+    if (typeof value === 'string') headers.push(name, value)
+    else for (const each of value) headers.push(name, each)
   }
   headers.push('x-request-id', requestId)
   return { headers, contentLength, contentType, hasRetryAfter }

@@ -10,7 +10,7 @@ import { configFrom } from '../../src/config/load.js'
 import type { Config } from '../../src/config/schema.js'
 import { createLogger } from '../../src/logger.js'
 import type { ExchangeResult } from '../../src/proxy/exchange.js'
-import { startGateway, type Gateway } from '../../src/server.js'
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/server.js'
 
 export interface Rig {
   emulator: Emulator
@@ -40,6 +40,8 @@ export async function startRig(
   emulatorOptions: EmulatorOptions = {},
   /** Environment overrides (secrets can only come from there). */
   env: Record<string, string> = {},
+  /** More gateway options (other stage implementations, a shutdown step observer). */
+  options: Omit<GatewayOptions, 'logger' | 'onRequestEnd'> = {},
 ): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'parallama-test-'))
   const emulator = await startEmulator(emulatorOptions)
@@ -62,6 +64,7 @@ export async function startRig(
   const ended: ExchangeResult[] = []
   let waiters: ((result: ExchangeResult) => void)[] = []
   const gateway = await startGateway(config, {
+    ...options,
     logger: createLogger(config.log.level, (line) => logs.push(line)),
     onRequestEnd: (result) => {
       ended.push(result)

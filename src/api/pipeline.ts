@@ -1,0 +1,64 @@
+// The stages of a proxied request, in the order they run, and what the composition (proxyHandler.ts) is given for
+// each: only the stage implementations, no bag of callbacks. The gateway builds one set from config (server.ts); the
+// bench builds its variants from the same stages with some replaced (bench/gatewayParts.ts); a test walks the order.
+import type { AuthenticateStage } from '../auth/authenticateStage.js'
+import type { AuthorizeStage } from '../auth/authorize.js'
+import type { LiveConfig } from '../config/liveConfig.js'
+import type { GatewayError } from '../errors.js'
+import type { AdmitAddress } from '../limits/addressGuard.js'
+import type { AdmitRequest } from '../limits/limitsStage.js'
+import type { Logger } from '../logger.js'
+import type { ForwardDeps } from '../proxy/exchange.js'
+import type { PickBackend } from '../proxy/route.js'
+import type { FinishStage } from '../usage/finish.js'
+import type { RequestFields } from './requestFields.js'
+import type { RequestState } from './requestState.js'
+
+/**
+ * The order, as a request meets the stages (authorize has two halves: the route's permission with the credential,
+ * before any body byte is read; the model allow-list once the fields name the models). `plugins` and `schedule` are
+ * slots: absent, they cost nothing.
+ */
+export const stageOrder = [
+  'addressGuard', // src/limits/addressGuard.ts
+  'authenticate', // src/auth/authenticateStage.ts (with authorize's permission half)
+  'readFields', // src/api/readFields.ts
+  'authorize', // src/auth/authorize.ts (the model allow-list)
+  'limits', // src/limits/limitsStage.ts
+  'plugins', // src/plugins/ (onRequest) — slot
+  'schedule', // src/scheduler/ — slot for the next issue
+  'route', // src/proxy/route.ts
+  'forward', // src/proxy/exchange.ts (dispatch, backpressure, retry before the first byte)
+  'responseTaps', // src/proxy/exchange.ts + the route's tap (and plugins' onResponseChunk)
+  'finish', // src/usage/finish.ts
+] as const
+
+export type StageName = (typeof stageOrder)[number]
+
+/** Plugins' onRequest slot (filled by src/plugins/): may refuse the request with the error to answer. */
+export type PluginRequestStage = (state: RequestState) => GatewayError | undefined
+
+/** Reads a JSON body's fields with the route's reader (a stage of its own so that it can be measured and replaced). */
+export type ReadFieldsStage = (
+  read: (body: Buffer) => RequestFields | GatewayError,
+  body: Buffer,
+) => RequestFields | GatewayError
+
+export const readFieldsWith: ReadFieldsStage = (read, body) => read(body)
+
+/** Every stage a proxied route runs, in order, and what the composition itself needs (the running config, draining). */
+export interface ProxyStages {
+  config: LiveConfig
+  lifecycle: { readonly draining: boolean }
+  logger: Logger
+  addressGuard: AdmitAddress
+  authenticate: AuthenticateStage
+  readFields: ReadFieldsStage
+  authorize: AuthorizeStage
+  limits: AdmitRequest
+  plugins?: PluginRequestStage
+  route: PickBackend
+  /** Forward and response taps: what an Exchange needs besides the request (finish and pick come from here). */
+  forward: Omit<ForwardDeps<RequestState>, 'finish' | 'pick'>
+  finish: FinishStage
+}

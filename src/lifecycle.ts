@@ -1,0 +1,111 @@
+// The gateway's lifecycle once its rooms are built: reload (a new config applied live, the keys the schema marks
+// `restart` reported) and shutdown — one ordered list of steps, the same after a failed listen as on a normal close,
+// each step run once and skipping what never started.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { changedRestartKeys } from './config/restartKeys.js'
+import type { Config } from './config/schema.js'
+import type { Logger } from './logger.js'
+import type { ModelAliases } from './models/aliases.js'
+import { closeBackends, createBackends, type Backend } from './proxy/backends.js'
+
+/** What a lifecycle stops: the rooms the gateway built. Those started later (listening, backups) are set once they are. */
+export interface Running {
+  logger: Logger
+  config: { current: Config }
+  backends: Backend[]
+  aliases: ModelAliases
+  /** Requests being proxied: each can be ended early (past the drain timeout). */
+  inFlight: ReadonlySet<{ shutdown(): void }>
+  reprice(usage: Config['usage']): void
+  stopListening?: () => void
+  closeApp?: () => void
+  backups?: NodeJS.Timeout
+  health?: { stop(): void }
+  metrics?: { close(): void }
+  accounting?: { close(): Promise<void> }
+  authenticator?: { stop(): void }
+  unmark?: () => void
+  store?: { close(): void }
+}
+
+export interface ShutdownStep {
+  name: string
+  run(running: Running, lifecycle: Lifecycle, drainMs: number): void | Promise<void>
+}
+
+/** Shutdown, in order: stop taking requests, let those in flight end, then stop each room, the database last. */
+export const shutdownSteps: readonly ShutdownStep[] = [
+  { name: 'stop listening', run: (running) => running.stopListening?.() },
+  { name: 'drain requests', run: (running, lifecycle, drainMs) => lifecycle.drain(drainMs) },
+  { name: 'stop backups', run: (running) => clearInterval(running.backups) },
+  { name: 'stop health checks', run: (running) => running.health?.stop() },
+  { name: 'close metrics', run: (running) => running.metrics?.close() },
+  { name: 'close the server', run: (running) => running.closeApp?.() },
+  { name: 'close backend pools', run: (running) => closeBackends(running.backends) },
+  { name: 'flush usage', run: (running) => running.accounting?.close() },
+  { name: 'stop credentials', run: (running) => running.authenticator?.stop() },
+  { name: 'remove the server mark', run: (running) => running.unmark?.() },
+  { name: 'close the database', run: (running) => running.store?.close() },
+]
+
+export class Lifecycle {
+  /** Set while shutting down: new requests are refused (503 shutting_down) so that the drain can end. */
+  draining = false
+  private closing: Promise<void> | undefined
+
+  constructor(
+    readonly running: Running,
+    /** Called with each step's name as it runs (for the logs and tests). */
+    private readonly onStep: (name: string) => void = () => {},
+  ) {}
+
+  /**
+   * Applies a new config without dropping a connection: backends, timeouts, request limits, log level, aliases and
+   * prices. Returns the changed keys that need a restart (the schema's `restart` marks).
+   */
+  reload(next: Config): string[] {
+    const { running } = this
+    const restart = changedRestartKeys(running.config.current, next)
+    if (JSON.stringify(next.backends) !== JSON.stringify(running.config.current.backends)) {
+      const old = running.backends
+      running.backends = createBackends(next)
+      // Requests on the old pools finish there; the pools close once they are done.
+      void closeBackends(old)
+    }
+    running.config.current = next
+    running.aliases.replace(next.models.aliases)
+    running.reprice(next.usage)
+    running.logger.level = next.log.level
+    return restart
+  }
+
+  /** Runs the shutdown steps once, in order (a second call waits for the first). */
+  close(drainMs = this.running.config.current.server.drain_timeout): Promise<void> {
+    this.closing ??= this.runSteps(drainMs)
+    return this.closing
+  }
+
+  private async runSteps(drainMs: number): Promise<void> {
+    for (const step of shutdownSteps) {
+      this.onStep(step.name)
+      await step.run(this.running, this, drainMs)
+    }
+  }
+
+  /** Refuses new requests, lets those in flight end within `drainMs`, then ends the rest. */
+  async drain(drainMs: number): Promise<void> {
+    this.draining = true
+    const { inFlight, logger } = this.running
+    await waitFor(() => inFlight.size === 0, drainMs)
+    if (inFlight.size === 0) return
+    logger.warn('ending requests still running after the drain timeout', { requests: inFlight.size })
+    for (const exchange of inFlight) exchange.shutdown()
+    await waitFor(() => inFlight.size === 0, 2000)
+  }
+}
+
+/** Resolves when `done()` holds, or after `ms`. */
+async function waitFor(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!done() && Date.now() < deadline) await sleep(Math.min(50, Math.max(1, deadline - Date.now())))
+}

@@ -1,0 +1,114 @@
+// Stage 11, finish: every request ends here exactly once, proxied or refused at any stage. It settles the limits the
+// request reserved, builds its ExchangeResult (the one place one is made) and hands it to each consumer in order: the
+// usage row, the embedder's hook, metrics, the log line (and, as they come, events and plugins' onEnd: one line each).
+import type { Principal } from '../auth/principal.js'
+import type { LiveConfig } from '../config/liveConfig.js'
+import type { GatewayError } from '../errors.js'
+import type { RequestSnapshot } from '../http/requestSnapshot.js'
+import type { Admission } from '../limits/limiter.js'
+import type { Logger } from '../logger.js'
+import type { ExchangeEnd, ExchangeOutcome, ExchangeResult, ExchangeRoute } from '../proxy/exchange.js'
+
+/** The part of a request's state finish reads (and marks ended). */
+export interface FinishedRequest {
+  readonly request: RequestSnapshot
+  readonly route: ExchangeRoute
+  readonly startedAt: number
+  readonly principal: Principal | undefined
+  readonly model: string | null
+  readonly bytesIn: number
+  readonly addressAdmission: Admission | undefined
+  readonly admission: Admission | undefined
+  ended: boolean
+}
+
+/**
+ * How a request ends: `outcome` is the exchange's when it reached a backend (undefined when refused before); `error`
+ * the gateway's error, or undefined for a success — and, with no outcome, for a client that left before it was sent.
+ */
+export type FinishStage = (
+  state: FinishedRequest,
+  outcome: ExchangeOutcome | undefined,
+  error: GatewayError | undefined,
+) => void
+
+/** `consumers` in the order they run; an absent one (undefined) is left out when the stage is built. */
+export function finishStage(consumers: readonly (ExchangeEnd | undefined)[]): FinishStage {
+  const present = consumers.filter((consumer): consumer is ExchangeEnd => consumer !== undefined)
+  return (state, outcome, error) => {
+    if (state.ended) return
+    state.ended = true
+    settle(state, outcome)
+    const result = resultOf(state, outcome, error)
+    for (let i = 0; i < present.length; i++) present[i]!(result)
+  }
+}
+
+/** Settles the reservations to what was used (an unknown count: what the backend had streamed, at least). */
+function settle(state: FinishedRequest, outcome: ExchangeOutcome | undefined): void {
+  const usage = outcome?.usage
+  const used = usage && !usage.error ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : undefined
+  state.admission?.release(used, outcome?.chunks)
+  state.addressAdmission?.release(undefined)
+}
+
+/** The one place an ExchangeResult is built. */
+function resultOf(
+  state: FinishedRequest,
+  outcome: ExchangeOutcome | undefined,
+  error: GatewayError | undefined,
+): ExchangeResult {
+  const { request, route, principal } = state
+  return {
+    requestId: request.requestId,
+    time: request.time,
+    api: route.api,
+    route: route.name,
+    model: state.model,
+    userId: principal?.userId ?? null,
+    username: principal?.username ?? null,
+    keyId: principal?.keyId ?? null,
+    backend: outcome ? outcome.backendName : null,
+    status: outcome ? outcome.status : (error?.status ?? 0),
+    errorCode: error?.code,
+    usage: outcome?.usage,
+    chunks: outcome ? outcome.chunks : 0,
+    clientAborted: outcome ? outcome.clientAborted : error === undefined,
+    bytesIn: state.bytesIn,
+    bytesOut: outcome ? outcome.bytesOut : 0,
+    clientIp: request.clientIp,
+    startedAt: state.startedAt,
+    dispatchedAt: outcome ? outcome.dispatchedAt : 0,
+    firstByteAt: outcome ? outcome.firstByteAt : 0,
+    endedAt: performance.now(),
+    limitKind: error?.detail,
+  }
+}
+
+/** The per-request log line, as one consumer (one call: a buffered writer can take its place). */
+export function requestLogger(logger: Logger, config: LiveConfig): ExchangeEnd {
+  return (result) => {
+    if (config.current.log.requests && logger.enabled('info')) logger.info('request', requestLine(result))
+  }
+}
+
+/** The request's log line: who (ids, never a credential), what, how it ended, its tokens and timings. */
+export function requestLine(result: ExchangeResult): Record<string, unknown> {
+  return {
+    request_id: result.requestId,
+    user_id: result.userId,
+    key_id: result.keyId,
+    api: result.api,
+    route: result.route,
+    model: result.model,
+    backend: result.backend,
+    status: result.status,
+    error: result.errorCode,
+    prompt_tokens: result.usage?.promptTokens,
+    completion_tokens: result.usage?.completionTokens,
+    ttfb_ms: result.firstByteAt > 0 ? Math.round((result.firstByteAt - result.startedAt) * 10) / 10 : undefined,
+    duration_ms: Math.round((result.endedAt - result.startedAt) * 10) / 10,
+    client_ip: result.clientIp,
+    aborted: result.clientAborted || undefined,
+  }
+}
