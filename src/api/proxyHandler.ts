@@ -14,7 +14,7 @@ import { applyEdits } from './jsonFields.js'
 import type { TapFactory } from '../proxy/responseTap.js'
 import { admit } from '../auth/admit.js'
 import { anyModel, normalizeModel } from '../auth/modelAllowList.js'
-import { accessFor } from '../auth/permissions.js'
+import type { RouteAccess } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
 
 export interface ProxyRouteSpec {
@@ -22,6 +22,8 @@ export interface ProxyRouteSpec {
   /** The API the route belongs to, for usage rows, limits and the permission table. */
   api: string
   name: string
+  /** The permission the route needs (from the route table). */
+  access: RouteAccess
   /** Fixed upstream path, or one made from the request (its path params, or the model its path names). */
   upstreamPath: string | ((req: HttpRequest, fields: RequestFields | undefined) => string | GatewayError)
   body: BodyKind
@@ -44,7 +46,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     upstreamPath,
   })
   const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : undefined
-  const access = context.open ? 'public' : accessFor(`${spec.api}.${spec.name}`)
+  const access = context.open ? 'public' : spec.access
 
   const handle = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
