@@ -1,6 +1,7 @@
 // /auth/v1 is the auth API; the unversioned /auth paths still answer the same, marked deprecated: Deprecation (RFC
 // 9745), Sunset (RFC 8594) and a Link to the same request's successor, on every answer (errors and 405s too).
 import { hash } from '@node-rs/argon2'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { request, type Dispatcher } from 'undici'
 import { authAliasDeprecatedAt, authAliasSunsetAt, successorPath } from '../../src/api/apiVersions.js'
@@ -22,6 +23,9 @@ const sunset = 'Wed, 01 Dec 2027 00:00:00 GMT'
 t.test('the dates are the documented ones', async (t) => {
   t.equal(new Date(authAliasDeprecatedAt).toISOString(), '2026-12-01T00:00:00.000Z')
   t.equal(new Date(authAliasSunsetAt).toISOString(), '2027-12-01T00:00:00.000Z')
+  const page = readFileSync('docs/api-versioning.md', 'utf8')
+  t.match(page, `\`@${authAliasDeprecatedAt / 1000}\``, 'docs/api-versioning.md states the Deprecation date')
+  t.match(page, `\`${new Date(authAliasSunsetAt).toUTCString()}\``, 'and the Sunset date')
   t.equal(successorPath('/auth/keys/abc', '/auth/keys/:id', '/auth/v1/keys/:id'), '/auth/v1/keys/abc')
   t.equal(successorPath('/auth/keys/a>b', '/auth/keys/:id', '/auth/v1/keys/:id'), '/auth/v1/keys/a%3Eb')
 })
