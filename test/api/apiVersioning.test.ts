@@ -3,13 +3,13 @@
 import { hash } from '@node-rs/argon2'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { request, type Dispatcher } from 'undici'
+import { request } from 'undici'
 import { authAliasDeprecatedAt, authAliasSunsetAt, successorPath } from '../../src/api/apiVersions.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
 async function call(rig: Rig, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await request(`${rig.url}${path}`, {
-    method: method as Dispatcher.HttpMethod,
+    method,
     body: body === undefined ? undefined : JSON.stringify(body),
     headers,
   })

@@ -4,7 +4,7 @@
 // 404 in that API's dialect.
 import { hash } from '@node-rs/argon2'
 import t, { type Test } from 'tap'
-import { request, type Dispatcher } from 'undici'
+import { request } from 'undici'
 import { rolePermissions, type Permission } from '../../src/auth/permissions.js'
 import type { Dialect } from '../../src/http/errorResponse.js'
 import { apiPrefixes, routeId, routeTable, tokenRoutes, type Route } from '../../src/api/routeTable.js'
@@ -45,7 +45,7 @@ function concrete(path: string): string {
 
 async function send(rig: Rig, method: string, path: string, headers: Record<string, string>, body?: unknown) {
   const response = await request(`${rig.url}${path}`, {
-    method: method as Dispatcher.HttpMethod,
+    method,
     body: body === undefined || method === 'GET' || method === 'HEAD' ? undefined : JSON.stringify(body),
     headers,
   })
