@@ -61,8 +61,8 @@ export function jsonRoute(
   headersFor?: (path: string) => readonly string[],
 ) {
   const { access, api, guard } = route
-  // A `:param` is one segment, a final `*` the rest: uWS numbers them in order.
-  const paramCount = route.paths[0]!.split('/').filter((segment) => segment.startsWith(':') || segment === '*').length
+  // uWS numbers the `:param` segments in order.
+  const paramCount = route.paths[0]!.split('/').filter((segment) => segment.startsWith(':')).length
   const { limits } = context
   const handler = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
     const params = Array.from({ length: paramCount }, (_, index) => req.getParameter(index))

@@ -2,9 +2,11 @@
 // permission it needs, and for proxied routes how its body is read, what tokens it spends, where it goes upstream and
 // what the gateway taps in its reply. The permission table, the usage rows' token routes, the 404/405 answers and the
 // route list in docs/auth.md are derived from it. Read at mount time only: nothing here runs per request.
-// Pure data (type imports only), so that any room can read the facts without pulling in the API's handlers.
+// Pure data (no handlers imported), so that any room can read the facts without pulling in the API itself.
 import type { Permission, RouteAccess } from '../auth/permissions.js'
 import type { Dialect } from '../http/errorResponse.js'
+import { authAliasDeprecatedAt, authAliasSunsetAt } from './apiVersions.js'
+import type { RouteGuard } from './jsonRoute.js'
 import type { RequiredFields } from './ollamaBody.js'
 import type { OpenAiBody } from './openaiBody.js'
 
@@ -42,10 +44,10 @@ interface RouteCommon {
   /** Every path the route answers on, the canonical one first. `:param` is one segment, a final `*` the rest. */
   paths: readonly string[]
   /**
-   * Older paths that answer the same, with Deprecation, Sunset and a Link to the successor (docs/api-versioning.md).
-   * Each is the canonical path with another prefix.
+   * Older paths that answer the same, with Deprecation, Sunset and a Link to the successor (docs/api-versioning.md);
+   * each is the canonical path with another prefix. `at` and `sunset` are epoch milliseconds.
    */
-  deprecatedPaths: readonly string[]
+  deprecated?: { paths: readonly string[]; at: number; sunset: number }
   access: RouteAccess
   /** The error shape of the route's API. */
   dialect: Dialect
@@ -62,13 +64,11 @@ export interface ProxyRoute extends RouteCommon {
   tap: ResponseTap
 }
 
-/**
- * A route the gateway answers itself with JSON (auth, admin, system). `probe` (/health, /ready) skips the address
- * guard and limits, so that a load balancer's checks are never refused (jsonRoute.ts).
- */
+/** A route the gateway answers itself with JSON (auth, admin, system). */
 export interface LocalRoute extends RouteCommon {
   kind: 'local'
-  guard: 'limited' | 'probe'
+  /** `probe` (/health, /ready) skips the address guard and limits (jsonRoute.ts). */
+  guard: RouteGuard
 }
 
 export type Route = ProxyRoute | LocalRoute
@@ -81,10 +81,7 @@ export const authMount = '/auth/v1'
 export const authAliasMount = '/auth'
 export const adminMount = '/admin/v1'
 
-/**
- * Where each API's unknown paths are answered 404 in its dialect (and counted against its address rules), longest
- * prefix first; '' is everything else.
- */
+/** Where each API's unknown paths are answered 404 in its dialect (and counted against its address rules); '' is the rest. */
 export const apiPrefixes: readonly { prefix: string; api: Api; dialect: Dialect }[] = [
   { prefix: '/openai/v1', api: 'openai', dialect: 'openai' },
   { prefix: '/admin', api: 'admin', dialect: 'problem' },
@@ -140,7 +137,6 @@ function proxy(
     name,
     methods,
     paths,
-    deprecatedPaths: [],
     access,
     dialect,
     body: options.body ?? 'none',
@@ -165,7 +161,7 @@ function local(
   method: Method,
   path: string,
   access: RouteAccess,
-  guard: LocalRoute['guard'] = 'limited',
+  guard: RouteGuard = 'limited',
 ): LocalRoute {
   const mount = api === 'auth' ? authMount : api === 'admin' ? adminMount : ''
   return {
@@ -174,7 +170,10 @@ function local(
     name,
     methods: [method],
     paths: [mount + path],
-    deprecatedPaths: api === 'auth' ? [authAliasMount + path] : [],
+    deprecated:
+      api === 'auth'
+        ? { paths: [authAliasMount + path], at: authAliasDeprecatedAt, sunset: authAliasSunsetAt }
+        : undefined,
     access,
     dialect: 'problem',
     guard,

@@ -7,7 +7,7 @@ import type { Admission } from '../limits/limiter.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import { pickRequestId } from '../http/requestId.js'
 import type { ExchangeContext } from '../proxy/exchange.js'
-import { authAliasDeprecatedAt, authAliasSunsetAt, deprecationHeaders, successorPath } from './apiVersions.js'
+import { deprecationHeaders, successorPath } from './apiVersions.js'
 import { jsonRoute, type JsonHandler, type JsonRouteContext } from './jsonRoute.js'
 import { ollamaSpec } from './ollama.js'
 import { openAiSpec } from './openai.js'
@@ -45,9 +45,11 @@ export function mountLocalRoutes(
   handlers: Record<string, JsonHandler>,
 ): void {
   const routes = localRoutes(api)
-  const paths = new Map<string, { handlers: Record<string, Handler>; routes: LocalRoute[]; canonical?: string }>()
-  const add = (path: string, route: LocalRoute, handler: Handler, canonical?: string) => {
-    const entry = paths.get(path) ?? { handlers: {}, routes: [], canonical }
+  /** The 405 of a deprecated path carries its headers too. */
+  type HeadersFor = (url: string) => readonly string[]
+  const paths = new Map<string, { handlers: Record<string, Handler>; routes: LocalRoute[]; headers?: HeadersFor }>()
+  const add = (path: string, route: LocalRoute, handler: Handler, headers?: HeadersFor) => {
+    const entry = paths.get(path) ?? { handlers: {}, routes: [], headers }
     for (const method of route.methods) entry.handlers[method] = handler
     entry.routes.push(route)
     paths.set(path, entry)
@@ -56,10 +58,11 @@ export function mountLocalRoutes(
     const handle = handlers[route.name]
     if (!handle) throw new Error(`route ${routeId(route)} has no handler`)
     for (const path of route.paths) add(path, route, jsonRoute(route, context, handle))
-    const canonical = route.paths[0]!
-    for (const path of route.deprecatedPaths) {
-      const headers = (url: string) => deprecatedHeaders(url, path, canonical)
-      add(path, route, jsonRoute(route, context, handle, headers), canonical)
+    const { deprecated } = route
+    for (const path of deprecated?.paths ?? []) {
+      const headers = (url: string) =>
+        deprecationHeaders(successorPath(url, path, route.paths[0]!), deprecated!.at, deprecated!.sunset)
+      add(path, route, jsonRoute(route, context, handle, headers), headers)
     }
   }
   for (const name of Object.keys(handlers)) {
@@ -69,15 +72,8 @@ export function mountLocalRoutes(
     // The probes' paths skip the address guard, their 405 too (RouteGuard in jsonRoute.ts).
     const probes = entry.routes.every((route) => route.guard === 'probe')
     const guard = probes ? undefined : { admitAddress: context.limits.admitAddress, api }
-    const { canonical } = entry
-    const headers = canonical ? (url: string) => deprecatedHeaders(url, path, canonical) : undefined
-    mountMethods(app, path, Object.keys(entry.handlers), entry.handlers, 'problem', guard, headers)
+    mountMethods(app, path, Object.keys(entry.handlers), entry.handlers, 'problem', guard, entry.headers)
   }
-}
-
-/** The headers of every answer on a deprecated /auth path, with the link to the same request's successor. */
-function deprecatedHeaders(url: string, deprecated: string, canonical: string): readonly string[] {
-  return deprecationHeaders(successorPath(url, deprecated, canonical), authAliasDeprecatedAt, authAliasSunsetAt)
 }
 
 function notFound(req: HttpRequest): GatewayError {

@@ -77,7 +77,7 @@ function roleWithout(permission: Permission) {
 
 /** Every path a route answers on (the deprecated ones too), with its dialect. */
 function pathsOf(route: Route): string[] {
-  return [...route.paths, ...route.deprecatedPaths]
+  return [...route.paths, ...(route.deprecated?.paths ?? [])]
 }
 
 t.test('the derived tables: one entry per route, names unique, token routes are proxied', async (t) => {
