@@ -7,6 +7,9 @@ import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { rolePermissions, type Permission } from '../../src/auth/permissions.js'
 import type { Dialect } from '../../src/http/errorResponse.js'
+import type { TemplatedApp } from '../../native/uws.js'
+import type { JsonRouteContext } from '../../src/api/jsonRoute.js'
+import { mountLocalRoutes } from '../../src/api/routes.js'
 import { apiPrefixes, routeId, routeTable, tokenRoutes, type Route } from '../../src/api/routeTable.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
@@ -176,4 +179,20 @@ t.test('an unknown path under each API prefix: 404 in that API’s dialect', asy
       inDialect(t, dialect, answer, `${method} ${path}`)
     }
   }
+})
+
+t.test('a declared route without a handler, or a handler without a route, stops start-up', async (t) => {
+  const mounted: string[] = []
+  const record = (path: string) => void mounted.push(path)
+  const app = { get: record, head: record, post: record, del: record, any: record } as unknown as TemplatedApp
+  const context = { limits: { admitAddress: () => undefined } } as unknown as JsonRouteContext
+  const handler = () => ({ status: 200, body: {} })
+  t.throws(() => mountLocalRoutes(app, 'admin', context, { usage: handler }), /admin\.usage_requests has no handler/)
+  t.throws(
+    () => mountLocalRoutes(app, 'admin', context, { usage: handler, usage_requests: handler, usage_export: handler }),
+    /admin\.usage_export has no route/,
+  )
+  mounted.length = 0
+  mountLocalRoutes(app, 'admin', context, { usage: handler, usage_requests: handler })
+  t.same(new Set(mounted), new Set(['/admin/v1/usage', '/admin/v1/usage/requests']), 'mounted at the declared paths')
 })
