@@ -6,8 +6,8 @@ import { parseInstant } from '../config/schemaTypes.js'
 import { GatewayError } from '../errors.js'
 import type { Store } from '../store/store.js'
 import type { GroupBy, UsageFilter, UsageStore } from '../store/usage.js'
-import { jsonRoute, type JsonRouteContext } from './jsonRoute.js'
-import { mountMethods } from './routes.js'
+import type { JsonRouteContext } from './jsonRoute.js'
+import { mountLocalRoutes } from './routes.js'
 
 export interface AdminRoutesContext extends JsonRouteContext {
   store: Store
@@ -26,12 +26,8 @@ const dayMs = 86_400_000
 export const usageQueryBounds = { maxRows: 1000, maxRowsWindowDays: 7, maxReportWindowDays: 366 }
 
 export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext): void {
-  const guard = { admitAddress: context.limits.admitAddress, api: 'admin' }
-  mountMethods(
-    app,
-    '/admin/v1/usage',
-    ['GET'],
-    jsonRoute('admin.usage', context, async ({ request, principal }) => {
+  mountLocalRoutes(app, 'admin', context, {
+    usage: async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
       const filter = usageFilter(query, principal!, context.store, usageQueryBounds.maxReportWindowDays)
       if (filter instanceof GatewayError) return filter
@@ -41,15 +37,8 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
       }
       await context.flushUsage()
       return { status: 200, body: { by, rows: context.usage.report(filter, by as GroupBy) } }
-    }),
-    'problem',
-    guard,
-  )
-  mountMethods(
-    app,
-    '/admin/v1/usage/requests',
-    ['GET'],
-    jsonRoute('admin.usage_requests', context, async ({ request, principal }) => {
+    },
+    usage_requests: async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
       const filter = usageFilter(query, principal!, context.store, usageQueryBounds.maxRowsWindowDays)
       if (filter instanceof GatewayError) return filter
@@ -68,10 +57,8 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
         rows.push(row)
       }
       return { status: 200, body: { rows, truncated: rows.length === limit } }
-    }),
-    'problem',
-    guard,
-  )
+    },
+  })
 }
 
 /** The filter a query asks for, narrowed to the caller's own usage unless they may view everyone's. */

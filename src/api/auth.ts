@@ -1,5 +1,5 @@
-// /auth: password login, refresh and logout for people, who am I, and self-service API keys. Answers in JSON, errors
-// as problem details.
+// /auth/v1 (and its deprecated alias /auth): password login, refresh and logout for people, who am I, and
+// self-service API keys. Answers in JSON, errors as problem details. Paths and permissions: routeTable.ts.
 import type { TemplatedApp } from '../../native/uws.js'
 import { checkKeyModels, issueKey } from '../auth/keyIssuer.js'
 import { scopeForNewKey } from '../auth/keyScope.js'
@@ -9,8 +9,8 @@ import type { Sessions } from '../auth/sessions.js'
 import { GatewayError } from '../errors.js'
 import { parseLifetime } from '../store/bounds.js'
 import type { Store } from '../store/store.js'
-import { jsonRoute, optionalString, stringField, type JsonRouteContext } from './jsonRoute.js'
-import { mountMethods } from './routes.js'
+import { optionalString, stringField, type JsonRouteContext } from './jsonRoute.js'
+import { mountLocalRoutes } from './routes.js'
 
 export interface AuthRoutesContext extends JsonRouteContext {
   sessions: Sessions
@@ -19,40 +19,22 @@ export interface AuthRoutesContext extends JsonRouteContext {
 
 export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): void {
   const { sessions, store } = context
-  // Collected per path first: a path is mounted once, with its methods and a 405 for the rest.
-  const paths = new Map<string, Record<string, ReturnType<typeof jsonRoute>>>()
-  const mount = (path: string, method: string, handler: ReturnType<typeof jsonRoute>) => {
-    paths.set(path, { ...paths.get(path), [method]: handler })
-  }
-
-  mount(
-    '/auth/login',
-    'POST',
-    jsonRoute('auth.login', context, async ({ body, address }) => {
+  mountLocalRoutes(app, 'auth', context, {
+    login: async ({ body, address }) => {
       const username = stringField(body, 'username')
       const password = stringField(body, 'password')
       if (username instanceof GatewayError) return username
       if (password instanceof GatewayError) return password
       const pair = await sessions.login(username, password, address)
       return pair instanceof GatewayError ? pair : { status: 200, body: pair }
-    }),
-  )
-
-  mount(
-    '/auth/refresh',
-    'POST',
-    jsonRoute('auth.refresh', context, ({ body }) => {
+    },
+    refresh: ({ body }) => {
       const token = stringField(body, 'refresh_token')
       if (token instanceof GatewayError) return token
       const pair = sessions.refresh(token)
       return pair instanceof GatewayError ? pair : { status: 200, body: pair }
-    }),
-  )
-
-  mount(
-    '/auth/logout',
-    'POST',
-    jsonRoute('auth.logout', context, ({ body, request }) => {
+    },
+    logout: ({ body, request }) => {
       const token = optionalString(body, 'refresh_token')
       if (token instanceof GatewayError) return token
       // An access token presented with the call is revoked too, if it is a valid one.
@@ -63,13 +45,8 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
       }
       const failed = sessions.logout(token, access)
       return failed ?? { status: 200, body: { logged_out: true } }
-    }),
-  )
-
-  mount(
-    '/auth/me',
-    'GET',
-    jsonRoute('auth.me', context, ({ principal }) => {
+    },
+    me: ({ principal }) => {
       const user = store.users.byId(principal!.userId)
       // Deleted between the credential check and here: as gone as its credential.
       if (!user) return new GatewayError('invalid_token', 'the account of this credential no longer exists')
@@ -84,22 +61,12 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
           credential: principal!.keyId ? { type: 'api_key', key_id: principal!.keyId } : { type: 'session' },
         },
       }
-    }),
-  )
-
-  mount(
-    '/auth/keys',
-    'GET',
-    jsonRoute('auth.keys_list', context, ({ principal }) => ({
+    },
+    keys_list: ({ principal }) => ({
       status: 200,
       body: { keys: store.keys.list(principal!.userId).map((key) => keyView(key)) },
-    })),
-  )
-
-  mount(
-    '/auth/keys',
-    'POST',
-    jsonRoute('auth.keys_create', context, ({ principal, body }) => {
+    }),
+    keys_create: ({ principal, body }) => {
       const request = keyRequest(body)
       if (request instanceof GatewayError) return request
       // A key makes keys no broader than itself; a login session makes any key of its user.
@@ -114,33 +81,21 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
         createdByKey: maker?.id ?? null,
       })
       return { status: 201, body: { ...keyView(issued.record), key: issued.key } }
-    }),
-  )
-
-  mount(
-    '/auth/keys/:id',
-    'DELETE',
-    jsonRoute(
-      'auth.keys_revoke',
-      context,
-      ({ principal, params }) => {
-        const key = store.keys.find(params[0]!)
-        // Another user's key is as absent as one that does not exist.
-        if (!key || key.userId !== principal!.userId) return new GatewayError('key_not_found')
-        if (!mayRevoke(principal!, key.id, store)) {
-          return new GatewayError(
-            'permission_denied',
-            'an API key may revoke only itself and the keys it made (log in, or use a key with manage_keys)',
-          )
-        }
-        if (key.revokedAt !== null) return { status: 200, body: keyView(key) }
-        return { status: 200, body: keyView(store.keys.revoke(key.id)) }
-      },
-      1,
-    ),
-  )
-  const guard = { admitAddress: context.limits.admitAddress, api: 'auth' }
-  for (const [path, handlers] of paths) mountMethods(app, path, Object.keys(handlers), handlers, 'problem', guard)
+    },
+    keys_revoke: ({ principal, params }) => {
+      const key = store.keys.find(params[0]!)
+      // Another user's key is as absent as one that does not exist.
+      if (!key || key.userId !== principal!.userId) return new GatewayError('key_not_found')
+      if (!mayRevoke(principal!, key.id, store)) {
+        return new GatewayError(
+          'permission_denied',
+          'an API key may revoke only itself and the keys it made (log in, or use a key with manage_keys)',
+        )
+      }
+      if (key.revokedAt !== null) return { status: 200, body: keyView(key) }
+      return { status: 200, body: keyView(store.keys.revoke(key.id)) }
+    },
+  })
 }
 
 /** A login session may revoke any key of its user; a key itself and what it made, unless it may manage keys. */

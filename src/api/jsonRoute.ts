@@ -4,7 +4,6 @@
 // path.
 import type { HttpRequest, HttpResponse } from '../../native/uws.js'
 import { admit, type Authenticate } from '../auth/admit.js'
-import { accessFor } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -14,6 +13,7 @@ import { gatewayTiming, writeError } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
 import { refuseHead } from '../http/refuseHead.js'
 import { statusLine } from '../http/status.js'
+import type { LocalRoute } from './routeTable.js'
 
 const maxBody = 64 * 1024
 
@@ -42,6 +42,9 @@ export interface JsonRouteContext {
   limits: RouteLimits
 }
 
+/** What a JSON route does once its caller is admitted. */
+export type JsonHandler = (call: JsonCall) => JsonReply | Promise<JsonReply>
+
 /**
  * `limited` (every route but two): the address guard, then the caller's request limits — request buckets and
  * concurrency, on the API named by the route's prefix (`auth`, `admin`, `system`: only `*` rules apply there); calendar
@@ -51,22 +54,24 @@ export interface JsonRouteContext {
 export type RouteGuard = 'limited' | 'probe'
 
 export function jsonRoute(
-  route: string,
+  route: LocalRoute,
   context: JsonRouteContext,
-  handle: (call: JsonCall) => JsonReply | Promise<JsonReply>,
-  paramCount = 0,
-  guard: RouteGuard = 'limited',
+  handle: JsonHandler,
+  /** More headers on every answer (a deprecated path's), from the request path. */
+  headersFor?: (path: string) => readonly string[],
 ) {
-  const access = accessFor(route)
-  const api = route.slice(0, route.indexOf('.'))
+  const { access, api, guard } = route
+  // uWS numbers the `:param` segments in order.
+  const paramCount = route.paths[0]!.split('/').filter((segment) => segment.startsWith(':')).length
   const { limits } = context
   const handler = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
     const params = Array.from({ length: paramCount }, (_, index) => req.getParameter(index))
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE'
     if (request.refusal) return refuseHead(res, 'problem', request.requestId, request.refusal, startedAt)
+    const more = headersFor?.(request.path)
     const byAddress = guard === 'probe' ? undefined : limits.admitAddress(request.clientIp, api)
     if (byAddress instanceof GatewayError) {
-      return writeError(res, 'problem', request.requestId, byAddress, hasBody, startedAt)
+      return writeError(res, 'problem', request.requestId, byAddress, hasBody, startedAt, more)
     }
     let admission: Admission | undefined
     let released = false
@@ -88,7 +93,7 @@ export function jsonRoute(
     const refused = principal instanceof GatewayError ? principal : principal && limitCaller(principal)
     if (refused) {
       release()
-      return writeError(res, 'problem', request.requestId, refused, hasBody, startedAt)
+      return writeError(res, 'problem', request.requestId, refused, hasBody, startedAt, more)
     }
     let aborted = false
     res.onAborted(() => {
@@ -102,14 +107,22 @@ export function jsonRoute(
       res.cork(() => {
         // A refusal after the caller was admitted carries its rate-limit headers like any other answer.
         if (reply instanceof GatewayError) {
-          return writeError(res, 'problem', request.requestId, reply, false, startedAt, admission?.headers)
+          return writeError(
+            res,
+            'problem',
+            request.requestId,
+            reply,
+            false,
+            startedAt,
+            joined(more, admission?.headers),
+          )
         }
         res.writeStatus(statusLine(reply.status))
         res.writeHeader('content-type', 'text' in reply ? reply.contentType : 'application/json; charset=utf-8')
         res.writeHeader('cache-control', 'no-store')
         res.writeHeader('x-request-id', request.requestId)
         res.writeHeader('server-timing', gatewayTiming(startedAt))
-        const headers = admission?.headers
+        const headers = joined(more, admission?.headers)
         if (headers) for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!)
         res.end('text' in reply ? reply.text : JSON.stringify(reply.body))
       })
@@ -155,6 +168,10 @@ export function jsonRoute(
       }
     }
   }
+}
+
+function joined(first: readonly string[] | undefined, second: readonly string[] | undefined) {
+  return first && second ? [...first, ...second] : (first ?? second)
 }
 
 function parseObject(body: Buffer): Record<string, unknown> | GatewayError {

@@ -1,62 +1,50 @@
-// The native Ollama API: every route of the reference, mounted at /api (a drop-in for OLLAMA_HOST) and at /ollama/v1
-// (the prefixed form, with or without the /api segment that host-based clients append).
-import type { RequiredFields } from './ollamaBody.js'
+// The native Ollama API: the proxy spec of each of its routes (declared in routeTable.ts), mounted at /api (a drop-in
+// for OLLAMA_HOST) and at /ollama/v1 (the prefixed form, with or without the /api segment that host-based clients
+// append).
+import type { HttpRequest } from '../../native/uws.js'
+import { GatewayError } from '../errors.js'
+import type { ModelAliases } from '../models/aliases.js'
+import { nativeModelListTap } from '../proxy/nativeModelList.js'
+import { NativeUsageTap, type TapFactory } from '../proxy/responseTap.js'
+import { readOllamaBody } from './ollamaBody.js'
+import type { ProxyRouteSpec } from './proxyHandler.js'
+import type { ProxyRoute } from './routeTable.js'
 
-export type BodyKind = 'none' | 'json' | 'stream'
+export type { BodyKind, TokenUse } from './routeTable.js'
 
-export interface OllamaRoute {
-  name: string
-  methods: readonly string[]
-  /** Path under /api ('' for the root heartbeat). */
-  path: string
-  body: BodyKind
-  /** The request struct Ollama decodes the body into: which fields the gateway reads and checks (ollamaBody.ts). */
-  required: RequiredFields
-  sniffUsage: boolean
-  /** How the route spends model tokens: generating (prompt + reply), embedding (prompt only), or not at all. */
-  tokens: TokenUse
-}
+const blobDigest = /^sha256[:-][0-9a-f]{64}$/
 
-export type TokenUse = 'generate' | 'embed' | 'none'
+const nativeTap = (): TapFactory => () => new NativeUsageTap()
 
-function route(
-  name: string,
-  methods: string[],
-  path: string,
-  body: BodyKind,
-  extra: Partial<OllamaRoute> = {},
-): OllamaRoute {
-  return {
-    name,
-    methods,
-    path,
-    body,
-    required: 'none',
-    sniffUsage: false,
-    tokens: 'none',
-    ...extra,
+/** The proxy spec of a native route (the same at every mount). */
+export function ollamaSpec(route: ProxyRoute, context: { aliases: ModelAliases }): ProxyRouteSpec {
+  const { fields } = route
+  const spec: ProxyRouteSpec = {
+    dialect: route.dialect,
+    api: route.api,
+    name: route.name,
+    access: route.access,
+    upstreamPath: route.upstream.includes('{digest}') ? blobPath : route.upstream,
+    body: route.body,
+    tokens: route.tokens,
   }
+  if (fields.from === 'ollama') {
+    // Aliases stand for models on the routes that run one; managing models by an alias name would mislead.
+    const aliases = route.tokens === 'none' ? undefined : context.aliases
+    spec.readFields = (body) => readOllamaBody(body, fields.required, aliases)
+  }
+  if (route.tap === 'native_usage') spec.tap = nativeTap
+  // The model lists show only what the credential may use (and the aliases of that), as /v1/models does.
+  if (route.tap === 'native_model_list') {
+    spec.tap = (_fields, principal) => nativeModelListTap(principal, context.aliases)
+  }
+  return spec
 }
 
-export const ollamaRoutes: OllamaRoute[] = [
-  route('version', ['GET', 'HEAD'], '/version', 'none'),
-  route('generate', ['POST'], '/generate', 'json', { required: 'generate', sniffUsage: true, tokens: 'generate' }),
-  route('chat', ['POST'], '/chat', 'json', { required: 'generate', sniffUsage: true, tokens: 'generate' }),
-  route('embed', ['POST'], '/embed', 'json', { required: 'embed', sniffUsage: true, tokens: 'embed' }),
-  route('embeddings', ['POST'], '/embeddings', 'json', { required: 'embed', tokens: 'embed' }),
-  route('tags', ['GET', 'HEAD'], '/tags', 'none'),
-  route('ps', ['GET', 'HEAD'], '/ps', 'none'),
-  route('show', ['POST'], '/show', 'json', { required: 'named' }),
-  route('pull', ['POST'], '/pull', 'json', { required: 'transfer' }),
-  route('push', ['POST'], '/push', 'json', { required: 'transfer' }),
-  route('create', ['POST'], '/create', 'json', { required: 'create' }),
-  route('copy', ['POST'], '/copy', 'json', { required: 'copy' }),
-  route('delete', ['DELETE'], '/delete', 'json', { required: 'named' }),
-  route('blobs', ['HEAD', 'POST'], '/blobs/:digest', 'stream'),
-]
-
-/** The heartbeat at the root: `Ollama is running`. */
-export const rootRoute = route('root', ['GET', 'HEAD'], '', 'none')
-
-/** Where the native API is mounted. */
-export const ollamaMounts = ['/api', '/ollama/v1/api', '/ollama/v1']
+function blobPath(req: HttpRequest): string | GatewayError {
+  const digest = req.getParameter(0)
+  if (!blobDigest.test(digest)) {
+    return new GatewayError('invalid_request', `invalid digest "${digest}": expected sha256:<64 hex digits>`)
+  }
+  return `/api/blobs/${digest}`
+}

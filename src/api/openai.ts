@@ -6,57 +6,22 @@ import { normalizeModel } from '../auth/modelAllowList.js'
 import type { Principal } from '../auth/principal.js'
 import type { Config } from '../config/schema.js'
 import { GatewayError } from '../errors.js'
-import type { Dialect } from '../http/errorResponse.js'
 import type { ModelAliases } from '../models/aliases.js'
 import { JsonTap, type JsonRewrite } from '../proxy/jsonTap.js'
 import type { TapFactory } from '../proxy/responseTap.js'
 import { SseTap } from '../proxy/sseTap.js'
-import type { TokenUse } from './ollama.js'
-import { readOpenAiBody, type OpenAiBody } from './openaiBody.js'
-import { accessFor } from '../auth/permissions.js'
+import { readOpenAiBody } from './openaiBody.js'
 import type { ProxyRouteSpec } from './proxyHandler.js'
 import { modelName, type RequestFields } from './requestFields.js'
+import type { ProxyRoute } from './routeTable.js'
 
-export const openAiMounts = ['/v1', '/openai/v1']
-
-export interface OpenAiRoute {
-  name: string
-  method: 'GET' | 'POST'
-  /** Path under /v1 (`/models/*`: the rest of the path is a model name, which may contain slashes). */
-  path: string
-  dialect: Dialect
-  body: OpenAiBody | 'none'
-  tokens: TokenUse
-}
-
-export const openAiRoutes: OpenAiRoute[] = [
-  {
-    name: 'chat_completions',
-    method: 'POST',
-    path: '/chat/completions',
-    dialect: 'openai',
-    body: 'completions',
-    tokens: 'generate',
-  },
-  {
-    name: 'completions',
-    method: 'POST',
-    path: '/completions',
-    dialect: 'openai',
-    body: 'completions',
-    tokens: 'generate',
-  },
-  { name: 'embeddings', method: 'POST', path: '/embeddings', dialect: 'openai', body: 'embeddings', tokens: 'embed' },
-  { name: 'responses', method: 'POST', path: '/responses', dialect: 'openai', body: 'responses', tokens: 'generate' },
-  { name: 'messages', method: 'POST', path: '/messages', dialect: 'anthropic', body: 'messages', tokens: 'generate' },
-  { name: 'models', method: 'GET', path: '/models', dialect: 'openai', body: 'none', tokens: 'none' },
-  { name: 'model', method: 'GET', path: '/models/*', dialect: 'openai', body: 'none', tokens: 'none' },
-]
-
-/** The proxy spec of an OpenAI route at one mount (the model route reads its model from the path there). */
+/**
+ * The proxy spec of an OpenAI route (declared in routeTable.ts) at one of its paths: the model route reads its model
+ * from the rest of the path there.
+ */
 export function openAiSpec(
-  route: OpenAiRoute,
-  mount: string,
+  route: ProxyRoute,
+  path: string,
   context: { config: Config; aliases: ModelAliases },
 ): ProxyRouteSpec {
   const { aliases } = context
@@ -64,29 +29,29 @@ export function openAiSpec(
   const answerWithAlias = () => context.config.models.answer_with_alias
   const spec: ProxyRouteSpec = {
     dialect: route.dialect,
-    api: 'openai',
+    api: route.api,
     name: route.name,
-    access: accessFor(`openai.${route.name}`),
-    upstreamPath: `/v1${route.path}`,
-    body: route.body === 'none' ? 'none' : 'json',
+    access: route.access,
+    upstreamPath: route.upstream,
+    body: route.body,
     tokens: route.tokens,
   }
-  const body = route.body
-  if (body !== 'none') {
-    spec.readFields = (raw) => readOpenAiBody(raw, body, aliases)
-    spec.tap = (fields) => generationTap(fields, answerWithAlias())
-  }
+  const fields = route.fields
+  if (fields.from === 'openai') spec.readFields = (raw) => readOpenAiBody(raw, fields.body, aliases)
+  if (route.tap === 'openai_reply') spec.tap = (read) => generationTap(read, answerWithAlias())
   // A list too large to filter fails closed: no model rather than every model.
-  if (route.name === 'models') {
+  if (route.tap === 'openai_model_list') {
     spec.tap = (_fields, principal) => () =>
       new JsonTap(modelList(principal, aliases), { tooLarge: () => ({ object: 'list', data: [] }) })
   }
-  if (route.name === 'model') {
-    const prefix = `${mount}/models/`
+  if (fields.from === 'model_path') {
+    // The path ends in `*`: the model is what follows the prefix before it.
+    const prefix = path.slice(0, -1)
     spec.pathFields = (req) => modelInPath(req, prefix, aliases)
-    spec.upstreamPath = (_req, fields) => `/v1/models/${encodeURIComponent(fields!.models[0]!)}`
-    spec.tap = (fields) => () => new JsonTap(oneModel(fields!, answerWithAlias()))
+    const [before, after] = route.upstream.split('{model}') as [string, string]
+    spec.upstreamPath = (_req, read) => before + encodeURIComponent(read!.models[0]!) + after
   }
+  if (route.tap === 'openai_model') spec.tap = (read) => () => new JsonTap(oneModel(read!, answerWithAlias()))
   return spec
 }
 

@@ -1,94 +1,91 @@
-// Mounts route tables on the uWS app: each path answers its methods, 405 (with Allow) for the others, and every
-// unknown path gets a 404 in its API's error shape.
+// Mounts the route table (routeTable.ts) on the uWS app: each path answers its methods, 405 (with Allow) for the
+// others, and every unknown path gets a 404 in its API's error shape. All of it at mount time: a request finds its
+// handler through uWS's router, never through the table.
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../../native/uws.js'
 import { GatewayError } from '../errors.js'
 import type { Admission } from '../limits/limiter.js'
 import { writeError, type Dialect } from '../http/errorResponse.js'
 import { pickRequestId } from '../http/requestId.js'
-import type { ProxyStages } from './pipeline.js'
-import { accessFor } from '../auth/permissions.js'
 import type { ModelAliases } from '../models/aliases.js'
-import { ollamaMounts, ollamaRoutes, rootRoute, type OllamaRoute } from './ollama.js'
-import { proxyHandler, type ProxyRouteSpec } from './proxyHandler.js'
-import { readOllamaBody } from './ollamaBody.js'
-import { openAiMounts, openAiRoutes, openAiSpec } from './openai.js'
-import { NativeUsageTap, type TapFactory } from '../proxy/responseTap.js'
-import { nativeModelListTap } from '../proxy/nativeModelList.js'
+import type { ProxyStages } from './pipeline.js'
+import { deprecationHeaders, successorPath } from './apiVersions.js'
+import { jsonRoute, type JsonHandler, type JsonRouteContext } from './jsonRoute.js'
+import { ollamaSpec } from './ollama.js'
+import { openAiSpec } from './openai.js'
+import { proxyHandler } from './proxyHandler.js'
+import { apiPrefixes, localRoutes, proxyRoutes, routeId, type Api, type LocalRoute } from './routeTable.js'
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void
 
-const blobDigest = /^sha256[:-][0-9a-f]{64}$/
-
-const nativeTap = (): TapFactory => () => new NativeUsageTap()
-
-/** What the route tables read besides the stages: model aliases, and the running config (through `stages.config`). */
-interface RouteContext {
-  stages: ProxyStages
-  aliases: ModelAliases
-  readonly config: ProxyStages['config']['current']
-}
-
+/** The proxied routes (native and OpenAI) at every path, and the 404 of every API's unknown paths. */
 export function mountRoutes(app: TemplatedApp, stages: ProxyStages, aliases: ModelAliases): void {
-  const context: RouteContext = {
-    stages,
+  // What the specs read besides the stages: model aliases, and the running config (a reload replaces it).
+  const context = {
     aliases,
     get config() {
       return stages.config.current
     },
   }
-  const openAiGuard: AddressGuard = { admitAddress: stages.addressGuard, api: 'openai' }
-  const ollamaGuard: AddressGuard = { admitAddress: stages.addressGuard, api: 'ollama' }
-  mountOllama(app, rootRoute, ['/', '/ollama/v1', '/ollama/v1/'], context)
-  for (const route of ollamaRoutes) {
-    mountOllama(
-      app,
-      route,
-      ollamaMounts.map((mount) => mount + route.path),
-      context,
-    )
-  }
-  for (const mount of openAiMounts) {
-    for (const route of openAiRoutes) {
-      const handler = proxyHandler(openAiSpec(route, mount, context), stages)
-      mountMethods(app, mount + route.path, [route.method], handler, route.dialect, openAiGuard)
+  for (const route of proxyRoutes()) {
+    const guard: AddressGuard = { admitAddress: stages.addressGuard, api: route.api }
+    for (const path of route.paths) {
+      const spec = route.api === 'openai' ? openAiSpec(route, path, context) : ollamaSpec(route, context)
+      mountMethods(app, path, route.methods, proxyHandler(spec, stages), route.dialect, guard)
     }
-    app.any(`${mount}/*`, (res, req) => answer(res, req, 'openai', openAiGuard, notFound(req)))
   }
-  app.any('/*', (res, req) => answer(res, req, 'ollama', ollamaGuard, notFound(req)))
+  for (const { prefix, api, dialect } of apiPrefixes) {
+    const guard: AddressGuard = { admitAddress: stages.addressGuard, api }
+    const unknown = (res: HttpResponse, req: HttpRequest) => answer(res, req, dialect, guard, notFound(req))
+    if (prefix !== '') app.any(prefix, unknown)
+    app.any(`${prefix}/*`, unknown)
+  }
+}
+
+/**
+ * Mounts the JSON routes of one API (auth, admin, system) from the table, each with its handler: a path once, with
+ * the handlers of its methods and a 405 for the rest; a deprecated path like its successor, plus the deprecation
+ * headers. A route without a handler, or a handler without a route, is a bug found at start-up.
+ */
+export function mountLocalRoutes(
+  app: TemplatedApp,
+  api: Api,
+  context: JsonRouteContext,
+  handlers: Record<string, JsonHandler>,
+): void {
+  const routes = localRoutes(api)
+  /** The 405 of a deprecated path carries its headers too. */
+  type HeadersFor = (url: string) => readonly string[]
+  const paths = new Map<string, { handlers: Record<string, Handler>; routes: LocalRoute[]; headers?: HeadersFor }>()
+  const add = (path: string, route: LocalRoute, handler: Handler, headers?: HeadersFor) => {
+    const entry = paths.get(path) ?? { handlers: {}, routes: [], headers }
+    for (const method of route.methods) entry.handlers[method] = handler
+    entry.routes.push(route)
+    paths.set(path, entry)
+  }
+  for (const route of routes) {
+    const handle = handlers[route.name]
+    if (!handle) throw new Error(`route ${routeId(route)} has no handler`)
+    for (const path of route.paths) add(path, route, jsonRoute(route, context, handle))
+    const { deprecated } = route
+    for (const path of deprecated?.paths ?? []) {
+      const headers = (url: string) =>
+        deprecationHeaders(successorPath(url, path, route.paths[0]!), deprecated!.at, deprecated!.sunset)
+      add(path, route, jsonRoute(route, context, handle, headers), headers)
+    }
+  }
+  for (const name of Object.keys(handlers)) {
+    if (!routes.some((route) => route.name === name)) throw new Error(`handler ${api}.${name} has no route`)
+  }
+  for (const [path, entry] of paths) {
+    // The probes' paths skip the address guard, their 405 too (RouteGuard in jsonRoute.ts).
+    const probes = entry.routes.every((route) => route.guard === 'probe')
+    const guard = probes ? undefined : { admitAddress: context.limits.admitAddress, api }
+    mountMethods(app, path, Object.keys(entry.handlers), entry.handlers, 'problem', guard, entry.headers)
+  }
 }
 
 function notFound(req: HttpRequest): GatewayError {
   return new GatewayError('not_found', `no route for ${req.getCaseSensitiveMethod()} ${req.getUrl()}`)
-}
-
-function mountOllama(app: TemplatedApp, route: OllamaRoute, paths: string[], context: RouteContext): void {
-  const spec: ProxyRouteSpec = {
-    dialect: 'ollama',
-    api: 'ollama',
-    name: route.name,
-    access: accessFor(`ollama.${route.name}`),
-    upstreamPath: route === rootRoute ? '/' : route.path.includes(':') ? blobPath : `/api${route.path}`,
-    body: route.body,
-    tokens: route.tokens,
-    // Aliases stand for models on the routes that run one; managing models by an alias name would mislead.
-    readFields: (body) => readOllamaBody(body, route.required, route.tokens === 'none' ? undefined : context.aliases),
-    tap: route.sniffUsage ? nativeTap : undefined,
-  }
-  // The model lists show only what the credential may use (and the aliases of that), as /v1/models does.
-  if (route.name === 'tags' || route.name === 'ps') {
-    spec.tap = (_fields, principal) => nativeModelListTap(principal, context.aliases)
-  }
-  const handler = proxyHandler(spec, context.stages)
-  const guard: AddressGuard = { admitAddress: context.stages.addressGuard, api: 'ollama' }
-  for (const path of paths) mountMethods(app, path, route.methods, handler, 'ollama', guard)
-}
-
-function blobPath(req: HttpRequest): string | GatewayError {
-  const digest = req.getParameter(0)
-  if (!blobDigest.test(digest)) {
-    return new GatewayError('invalid_request', `invalid digest "${digest}": expected sha256:<64 hex digits>`)
-  }
-  return `/api/blobs/${digest}`
 }
 
 const methodRegistrars: Record<string, (app: TemplatedApp, path: string, handler: Handler) => void> = {
@@ -115,6 +112,8 @@ export function mountMethods(
   handler: Handler | Record<string, Handler>,
   dialect: Dialect,
   guard: AddressGuard | undefined,
+  /** More headers on the 405 (a deprecated path's), from the request URL. */
+  headers?: (url: string) => readonly string[],
 ): void {
   for (const method of methods) {
     methodRegistrars[method]!(app, path, typeof handler === 'function' ? handler : handler[method]!)
@@ -133,6 +132,7 @@ export function mountMethods(
           allow,
         },
       ),
+      headers?.(req.getUrl()),
     ),
   )
 }
@@ -147,6 +147,7 @@ function answer(
   dialect: Dialect,
   guard: AddressGuard | undefined,
   error: GatewayError,
+  headers?: readonly string[],
 ): void {
   const startedAt = performance.now()
   const requestId = pickRequestId(req.getHeader('x-request-id'))
@@ -154,5 +155,5 @@ function answer(
   const byAddress = guard?.admitAddress(Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), guard.api)
   if (byAddress instanceof GatewayError) error = byAddress
   else byAddress?.release(undefined)
-  writeError(res, dialect, requestId, error, hasBody, startedAt)
+  writeError(res, dialect, requestId, error, hasBody, startedAt, headers)
 }

@@ -14,10 +14,9 @@ import type { BackendHealth } from '../proxy/backendHealth.js'
 import type { Backend } from '../proxy/backends.js'
 import type { Db } from '../store/database.js'
 import { backendLabel, hasConfiguredName, seesBackendAddresses } from '../proxy/upstreamErrors.js'
-import { jsonRoute, type JsonRouteContext, type RouteGuard } from './jsonRoute.js'
-import { ollamaMounts } from './ollama.js'
-import { openAiMounts } from './openai.js'
-import { mountMethods } from './routes.js'
+import type { JsonRouteContext } from './jsonRoute.js'
+import { mountLocalRoutes } from './routes.js'
+import { ollamaMounts, openAiMounts } from './routeTable.js'
 
 export interface SystemRoutesContext extends JsonRouteContext {
   config: () => Config
@@ -31,26 +30,16 @@ export interface SystemRoutesContext extends JsonRouteContext {
 const startedAt = Date.now()
 
 export function mountSystemRoutes(app: TemplatedApp, context: SystemRoutesContext): void {
-  const get = (path: string, route: string, handler: Parameters<typeof jsonRoute>[2], guard?: RouteGuard) =>
-    mountMethods(
-      app,
-      path,
-      ['GET'],
-      jsonRoute(route, context, handler, 0, guard),
-      'problem',
-      guard === 'probe' ? undefined : { admitAddress: context.limits.admitAddress, api: 'system' },
-    )
-  // The probes are exempt from the address guard and limits (see RouteGuard): constant work, no credential.
-  get(
-    '/health',
-    'system.health',
-    () => ({ status: 200, body: { status: 'ok', uptime_seconds: Math.round((Date.now() - startedAt) / 1000) } }),
-    'probe',
-  )
-  get(
-    '/ready',
-    'system.ready',
-    async () => {
+  let allowed = allowList(context.config().metrics.allow_from)
+  let allowedFrom = context.config().metrics.allow_from
+  // The probes (health, ready) are exempt from the address guard and limits (see RouteGuard): constant work, no
+  // credential.
+  mountLocalRoutes(app, 'system', context, {
+    health: () => ({
+      status: 200,
+      body: { status: 'ok', uptime_seconds: Math.round((Date.now() - startedAt) / 1000) },
+    }),
+    ready: async () => {
       await context.health.ensureChecked()
       const reasons: string[] = []
       const database = databaseWritable(context.db, context.config().database.busy_timeout)
@@ -64,48 +53,45 @@ export function mountSystemRoutes(app: TemplatedApp, context: SystemRoutesContex
       }
       return { status: reasons.length === 0 ? 200 : 503, body: { ready: reasons.length === 0, reasons } }
     },
-    'probe',
-  )
-  let allowed = allowList(context.config().metrics.allow_from)
-  let allowedFrom = context.config().metrics.allow_from
-  get('/metrics', 'system.metrics', ({ request, limitCaller }) => {
-    const config = context.config().metrics
-    if (!context.metrics || !config.enabled) return new GatewayError('not_found', 'metrics are off (metrics.enabled)')
-    if (config.allow_from !== allowedFrom) {
-      allowed = allowList(config.allow_from)
-      allowedFrom = config.allow_from
-    }
-    const address = request.clientIp
-    if (!allowed.check(address, address.includes(':') ? 'ipv6' : 'ipv4')) {
-      const principal = admit(context.authenticate, 'view_metrics', request.credential)
-      if (principal instanceof GatewayError) return principal
-      const refused = limitCaller(principal)
-      if (refused) return refused
-    }
-    return { status: 200, text: context.metrics.render(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }
-  })
-  get('/discovery', 'system.discovery', async ({ principal }) => {
-    await context.health.ensureChecked()
-    // Addresses for admins only: others see a backend's configured name, or no name at all.
-    const admin = seesBackendAddresses(principal)
-    const backends = context.backends().map((backend) => ({
-      name: backendLabel(backend, principal),
-      url: admin ? backend.url : undefined,
-      up: context.health.isUp(backend),
-      outstanding: backend.outstanding,
-    }))
-    const models = await availableModels(context, (model) => principal!.allowsModel(model))
-    return {
-      status: 200,
-      body: {
-        apis: {
-          ollama: { enabled: true, mounts: ['/api', ...ollamaMounts.slice(1)] },
-          openai: { enabled: true, mounts: openAiMounts },
+    metrics: ({ request, limitCaller }) => {
+      const config = context.config().metrics
+      if (!context.metrics || !config.enabled) return new GatewayError('not_found', 'metrics are off (metrics.enabled)')
+      if (config.allow_from !== allowedFrom) {
+        allowed = allowList(config.allow_from)
+        allowedFrom = config.allow_from
+      }
+      const address = request.clientIp
+      if (!allowed.check(address, address.includes(':') ? 'ipv6' : 'ipv4')) {
+        const principal = admit(context.authenticate, 'view_metrics', request.credential)
+        if (principal instanceof GatewayError) return principal
+        const refused = limitCaller(principal)
+        if (refused) return refused
+      }
+      return { status: 200, text: context.metrics.render(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }
+    },
+    discovery: async ({ principal }) => {
+      await context.health.ensureChecked()
+      // Addresses for admins only: others see a backend's configured name, or no name at all.
+      const admin = seesBackendAddresses(principal)
+      const backends = context.backends().map((backend) => ({
+        name: backendLabel(backend, principal),
+        url: admin ? backend.url : undefined,
+        up: context.health.isUp(backend),
+        outstanding: backend.outstanding,
+      }))
+      const models = await availableModels(context, (model) => principal!.allowsModel(model))
+      return {
+        status: 200,
+        body: {
+          apis: {
+            ollama: { enabled: true, mounts: [...ollamaMounts] },
+            openai: { enabled: true, mounts: [...openAiMounts] },
+          },
+          backends,
+          models,
         },
-        backends,
-        models,
-      },
-    }
+      }
+    },
   })
 }
 

@@ -1,5 +1,5 @@
-// Roles, their permissions, and the one table of which permission each route needs. A test walks every route and
-// every role through it.
+// Roles and their permissions. Which permission each route needs is declared with the route, in the one route table
+// (src/api/routeTable.ts); a test walks every route and every role through it.
 
 export const permissions = [
   'manage_users',
@@ -27,52 +27,6 @@ export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
 
 /** `public`: no credential needed; `authenticated`: any valid credential. */
 export type RouteAccess = Permission | 'public' | 'authenticated'
-
-/** Route names are `<api>.<route>`, as the route tables name them. */
-export const routeAccess: Record<string, RouteAccess> = {
-  'ollama.root': 'public',
-  'ollama.version': 'list_models',
-  'ollama.tags': 'list_models',
-  'ollama.ps': 'list_models',
-  'ollama.show': 'list_models',
-  'ollama.generate': 'use_ollama',
-  'ollama.chat': 'use_ollama',
-  'ollama.embed': 'use_ollama',
-  'ollama.embeddings': 'use_ollama',
-  'ollama.pull': 'manage_models',
-  'ollama.push': 'manage_models',
-  'ollama.create': 'manage_models',
-  'ollama.copy': 'manage_models',
-  'ollama.delete': 'manage_models',
-  'ollama.blobs': 'manage_models',
-  'openai.chat_completions': 'use_openai',
-  'openai.completions': 'use_openai',
-  'openai.embeddings': 'use_openai',
-  'openai.responses': 'use_openai',
-  'openai.messages': 'use_openai',
-  'openai.models': 'list_models',
-  'openai.model': 'list_models',
-  'auth.login': 'public',
-  'auth.refresh': 'public',
-  'auth.logout': 'public',
-  'auth.me': 'authenticated',
-  'auth.keys_list': 'manage_own_keys',
-  'auth.keys_create': 'manage_own_keys',
-  'auth.keys_revoke': 'manage_own_keys',
-  'admin.usage': 'view_own_usage',
-  'system.health': 'public',
-  'system.ready': 'public',
-  // Public at the door: the handler lets allow-listed addresses in, and asks anyone else for view_metrics.
-  'system.metrics': 'public',
-  'system.discovery': 'authenticated',
-  'admin.usage_requests': 'view_own_usage',
-}
-
-export function accessFor(route: string): RouteAccess {
-  const access = routeAccess[route]
-  if (access === undefined) throw new Error(`route ${route} has no entry in the permission table`)
-  return access
-}
 
 export function isRole(value: string): value is Role {
   return (roles as readonly string[]).includes(value)

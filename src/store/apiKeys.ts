@@ -32,7 +32,7 @@ export interface ApiKey {
   replacedBy: string | null
   /** Set on rotation: when this key stops working. */
   validUntil: number | null
-  /** The API key that made this one through /auth/keys; null when a login session or the CLI made it. */
+  /** The API key that made this one through /auth/v1/keys; null when a login session or the CLI made it. */
   createdByKey: string | null
 }
 

@@ -1,21 +1,10 @@
 // Turns how a request ended into its usage row: exact counts where Ollama reported them, an explicit estimate or
 // "unknown" where it did not, "none" where the route uses no tokens; cost from the prices.
+// The token routes come from the route table: a pure-data module (no handlers), read here, never the API itself.
+import { tokenRoutes } from '../api/routeTable.js'
 import type { ExchangeResult } from '../proxy/exchange.js'
 import type { Pricing } from './pricing.js'
 import type { TokenSource, UsageRow } from './usageRow.js'
-
-/** Routes whose requests spend model tokens. */
-const tokenRoutes = new Set([
-  'ollama.generate',
-  'ollama.chat',
-  'ollama.embed',
-  'ollama.embeddings',
-  'openai.chat_completions',
-  'openai.completions',
-  'openai.embeddings',
-  'openai.responses',
-  'openai.messages',
-])
 
 export function usageRowOf(result: ExchangeResult, pricing: Pricing): UsageRow {
   const { tokens, promptTokens, completionTokens } = countTokens(result)

@@ -30,13 +30,13 @@ t.test('aborts at every point of the JSON and list routes do not touch a gone re
   const post = (path: string, body: string, extra = '') =>
     `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`
   const requests = [
-    post('/auth/login', login),
-    post('/auth/login', wrong),
-    post('/auth/login', login).slice(0, -5),
-    post('/auth/refresh', '{"refresh_token":"plr_aaaaaaaaaaaaaaaa_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}'),
-    post('/auth/keys', '{"name":"x"}', `authorization: Bearer ${key}\r\n`),
-    post('/auth/keys', '{"name":"x"}', `authorization: Bearer ${key}\r\n`).slice(0, -3),
-    `GET /auth/me HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\n\r\n`,
+    post('/auth/v1/login', login),
+    post('/auth/v1/login', wrong),
+    post('/auth/v1/login', login).slice(0, -5),
+    post('/auth/v1/refresh', '{"refresh_token":"plr_aaaaaaaaaaaaaaaa_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}'),
+    post('/auth/v1/keys', '{"name":"x"}', `authorization: Bearer ${key}\r\n`),
+    post('/auth/v1/keys', '{"name":"x"}', `authorization: Bearer ${key}\r\n`).slice(0, -3),
+    `GET /auth/v1/me HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\n\r\n`,
     `GET /api/tags HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\n\r\n`,
     `HEAD /api/tags HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\n\r\n`,
     `GET /v1/models HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\n\r\n`,
@@ -44,8 +44,8 @@ t.test('aborts at every point of the JSON and list routes do not touch a gone re
     `GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n`,
     `GET /admin/v1/usage HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\n\r\n`,
     post('/nope', '{"a":1}'),
-    post('/auth/me', '{"a":1}'),
-    `POST /auth/login HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n10\r\n{"username":"abb`,
+    post('/auth/v1/me', '{"a":1}'),
+    `POST /auth/v1/login HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n10\r\n{"username":"abb`,
   ]
   for (let round = 0; round < 3; round++) {
     await Promise.all(requests.flatMap((text) => [0, 1, 5, 30, 80].map((ms) => fire(port, text, ms))))
@@ -54,7 +54,7 @@ t.test('aborts at every point of the JSON and list routes do not touch a gone re
   const health = await request(`${rig.url}/health`)
   t.equal(health.statusCode, 200, 'still up')
   await health.body.dump()
-  const me = await request(`${rig.url}/auth/me`, { headers: { authorization: `Bearer ${key}` } })
+  const me = await request(`${rig.url}/auth/v1/me`, { headers: { authorization: `Bearer ${key}` } })
   t.equal(me.statusCode, 200, 'still answering')
   await me.body.dump()
   t.notOk(

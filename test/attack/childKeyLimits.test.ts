@@ -1,5 +1,5 @@
 // Attack (review 2): a credential only makes narrower credentials — limits too. Limits set on a key (`limit set
-// --key`) did not bind the keys it makes: a key limited to 2 requests a minute minted a child through POST /auth/keys,
+// --key`) did not bind the keys it makes: a key limited to 2 requests a minute minted a child through POST /auth/v1/keys,
 // and the child fell back to the user's, role's or default limits (here none at all). A key made by a key is now
 // under its makers' key rules, sharing their counters, where it has none of its own.
 import t from 'tap'
@@ -11,7 +11,7 @@ t.test('a key made by a rate-limited key is under its maker’s key limits', asy
   const maker = rig.addKey({ username: 'capped' })
   rig.gateway.store.limits.set({ subjectType: 'key', subject: maker.id, gateway: '*', model: '', values: { rpm: 2 } })
   rig.gateway.authenticator.pollChanges()
-  const made = await request(`${rig.url}/auth/keys`, {
+  const made = await request(`${rig.url}/auth/v1/keys`, {
     method: 'POST',
     headers: { ...maker.headers, 'content-type': 'application/json' },
     body: '{"name": "escape"}',

@@ -11,10 +11,10 @@ t.test('refusals after admission carry the rate-limit headers too', async (t) =>
   rig.gateway.authenticator.pollChanges()
   const json = { ...headers, 'content-type': 'application/json' }
   const cases: [string, string, string | undefined][] = [
-    ['DELETE', '/auth/keys/nosuchkey0000', undefined],
-    ['POST', '/auth/keys', '{"models": 5}'],
-    ['POST', '/auth/keys', '{"models": ["*"]}'],
-    ['POST', '/auth/keys', '{nope'],
+    ['DELETE', '/auth/v1/keys/nosuchkey0000', undefined],
+    ['POST', '/auth/v1/keys', '{"models": 5}'],
+    ['POST', '/auth/v1/keys', '{"models": ["*"]}'],
+    ['POST', '/auth/v1/keys', '{nope'],
     ['GET', '/admin/v1/usage?since=yesterday', undefined],
     ['POST', '/api/generate', '{"model": "other:1b", "prompt": "hi"}'],
     ['POST', '/api/generate', '{nope'],

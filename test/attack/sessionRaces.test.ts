@@ -118,10 +118,10 @@ t.test('parallel refreshes of one token over HTTP: one wins, then the reuse ends
     })
     return { status: response.statusCode, body: (await response.body.json()) as any }
   }
-  const login = await post('/auth/login', { username: 'paula', password: 'correct horse battery' })
+  const login = await post('/auth/v1/login', { username: 'paula', password: 'correct horse battery' })
   t.equal(login.status, 200)
   const answers = await Promise.all(
-    Array.from({ length: 12 }, () => post('/auth/refresh', { refresh_token: login.body.refresh_token })),
+    Array.from({ length: 12 }, () => post('/auth/v1/refresh', { refresh_token: login.body.refresh_token })),
   )
   const winners = answers.filter((answer) => answer.status === 200)
   t.equal(winners.length, 1, 'exactly one refresh wins')
@@ -133,12 +133,14 @@ t.test('parallel refreshes of one token over HTTP: one wins, then the reuse ends
     'the others are reuse (then: a revoked login)',
   )
   const winner = winners[0]!.body
-  const me = await request(`${rig.url}/auth/me`, { headers: { authorization: `Bearer ${winner.access_token}` } })
+  const me = await request(`${rig.url}/auth/v1/me`, { headers: { authorization: `Bearer ${winner.access_token}` } })
   await me.body.dump()
   t.equal(me.statusCode, 401, "the winner's access token ends with the login")
-  const again = await post('/auth/refresh', { refresh_token: winner.refresh_token })
+  const again = await post('/auth/v1/refresh', { refresh_token: winner.refresh_token })
   t.equal(again.status, 401, 'and its refresh token')
-  const first = await request(`${rig.url}/auth/me`, { headers: { authorization: `Bearer ${login.body.access_token}` } })
+  const first = await request(`${rig.url}/auth/v1/me`, {
+    headers: { authorization: `Bearer ${login.body.access_token}` },
+  })
   await first.body.dump()
   t.equal(first.statusCode, 401, 'and the first access token of the login')
 })

@@ -20,7 +20,7 @@ t.test('404 and 405 answers are under the address guard', async (t) => {
     ['GET', '/admin/v1/nope'],
     ['GET', '/nope'],
     ['GET', '/v1/nope'],
-    ['PUT', '/auth/login'],
+    ['PUT', '/auth/v1/login'],
     ['DELETE', '/api/tags'],
   ]
   const statuses: number[] = []

@@ -30,7 +30,7 @@ function cliStore(t: Test, rig: Rig) {
 }
 
 async function login(rig: Rig, username: string, password: string) {
-  const response = await call(rig, 'POST', '/auth/login', { username, password })
+  const response = await call(rig, 'POST', '/auth/v1/login', { username, password })
   if (response.status !== 200) throw new Error(`login ${username}: ${JSON.stringify(response.body)}`)
   return response.body as { access_token: string; refresh_token: string }
 }
@@ -40,19 +40,19 @@ t.test('#3: delete a user, create another: the deleted user’s token is not the
   const cli = cliStore(t, rig)
   cli.users.add({ username: 'boss', role: 'admin', passwordHash: await hashPassword('boss password') })
   const old = await login(rig, 'boss', 'boss password')
-  t.equal((await call(rig, 'GET', '/auth/me', undefined, bearer(old.access_token))).status, 200)
+  t.equal((await call(rig, 'GET', '/auth/v1/me', undefined, bearer(old.access_token))).status, 200)
   const deleted = cli.users.remove('boss')
   const created = cli.users.add({ username: 'newadmin', role: 'admin' })
   t.ok(created.id > deleted.id, 'a new user never gets a deleted user’s id')
   rig.gateway.authenticator.pollChanges()
-  for (const path of ['/auth/me', '/api/tags', '/auth/keys']) {
+  for (const path of ['/auth/v1/me', '/api/tags', '/auth/v1/keys']) {
     t.match(await call(rig, 'GET', path, undefined, bearer(old.access_token)), {
       status: 401,
       body: { code: 'invalid_token' },
     })
   }
-  t.match(await call(rig, 'POST', '/auth/keys', {}, bearer(old.access_token)), { status: 401 }, 'no key minted')
-  t.match(await call(rig, 'POST', '/auth/refresh', { refresh_token: old.refresh_token }), { status: 401 })
+  t.match(await call(rig, 'POST', '/auth/v1/keys', {}, bearer(old.access_token)), { status: 401 }, 'no key minted')
+  t.match(await call(rig, 'POST', '/auth/v1/refresh', { refresh_token: old.refresh_token }), { status: 401 })
 })
 
 t.test('#3/#9: disable, password change and admin reset end every token at once', async (t) => {
@@ -66,7 +66,7 @@ t.test('#3/#9: disable, password change and admin reset end every token at once'
     status: 401,
     body: { code: 'token_revoked' },
   })
-  t.match(await call(rig, 'POST', '/auth/refresh', { refresh_token: before.refresh_token }), {
+  t.match(await call(rig, 'POST', '/auth/v1/refresh', { refresh_token: before.refresh_token }), {
     status: 401,
     body: { code: 'token_revoked' },
   })
@@ -80,23 +80,23 @@ t.test('#3/#9: disable, password change and admin reset end every token at once'
     { status: 401, body: { code: 'token_revoked' } },
     'a disable ends login tokens for good, also after enable',
   )
-  t.match(await call(rig, 'POST', '/auth/refresh', { refresh_token: after.refresh_token }), { status: 401 })
+  t.match(await call(rig, 'POST', '/auth/v1/refresh', { refresh_token: after.refresh_token }), { status: 401 })
 })
 
 t.test('#4: a key makes only keys within itself, and revokes only itself and what it made', async (t) => {
   const rig = await startRig(t)
   rig.gateway.store.users.add({ username: 'kai', role: 'user', passwordHash: await hashPassword('kai password') })
   const session = bearer((await login(rig, 'kai', 'kai password')).access_token)
-  const restricted = await call(rig, 'POST', '/auth/keys', { models: ['llama3.2:*'], expires_in: '7d' }, session)
-  const sibling = await call(rig, 'POST', '/auth/keys', { name: 'sibling' }, session)
+  const restricted = await call(rig, 'POST', '/auth/v1/keys', { models: ['llama3.2:*'], expires_in: '7d' }, session)
+  const sibling = await call(rig, 'POST', '/auth/v1/keys', { name: 'sibling' }, session)
   const key = bearer(restricted.body.key)
 
-  const inherited = await call(rig, 'POST', '/auth/keys', { name: 'child' }, key)
+  const inherited = await call(rig, 'POST', '/auth/v1/keys', { name: 'child' }, key)
   t.match(inherited, {
     status: 201,
     body: { models: ['llama3.2:*'], expires: restricted.body.expires, created_by_key: restricted.body.id },
   })
-  const narrower = await call(rig, 'POST', '/auth/keys', { models: ['llama3.2:3b'], expires_in: '1d' }, key)
+  const narrower = await call(rig, 'POST', '/auth/v1/keys', { models: ['llama3.2:3b'], expires_in: '1d' }, key)
   t.match(narrower, { status: 201, body: { models: ['llama3.2:3b'] } })
   for (const [body, detail] of [
     [{ models: ['qwen2.5:*'] }, /its own models.*qwen2.5/],
@@ -104,7 +104,7 @@ t.test('#4: a key makes only keys within itself, and revokes only itself and wha
     [{ expires_in: '30d' }, /cannot outlive it/],
     [{ expires_in: '3650d', models: ['llama3.2:1b'] }, /cannot outlive it/],
   ] as const) {
-    t.match(await call(rig, 'POST', '/auth/keys', body, key), {
+    t.match(await call(rig, 'POST', '/auth/v1/keys', body, key), {
       status: 403,
       body: { code: 'key_broader_than_credential', detail },
     })
@@ -115,17 +115,17 @@ t.test('#4: a key makes only keys within itself, and revokes only itself and wha
     403,
   )
 
-  t.match(await call(rig, 'DELETE', `/auth/keys/${sibling.body.id}`, undefined, key), {
+  t.match(await call(rig, 'DELETE', `/auth/v1/keys/${sibling.body.id}`, undefined, key), {
     status: 403,
     body: { code: 'permission_denied' },
   })
-  t.match(await call(rig, 'DELETE', `/auth/keys/${restricted.body.id}`, undefined, child), { status: 403 })
-  t.match(await call(rig, 'DELETE', `/auth/keys/${inherited.body.id}`, undefined, key), {
+  t.match(await call(rig, 'DELETE', `/auth/v1/keys/${restricted.body.id}`, undefined, child), { status: 403 })
+  t.match(await call(rig, 'DELETE', `/auth/v1/keys/${inherited.body.id}`, undefined, key), {
     status: 200,
     body: { state: 'revoked' },
   })
-  t.match(await call(rig, 'DELETE', `/auth/keys/${restricted.body.id}`, undefined, key), { status: 200 })
-  t.match(await call(rig, 'DELETE', `/auth/keys/${sibling.body.id}`, undefined, session), { status: 200 })
+  t.match(await call(rig, 'DELETE', `/auth/v1/keys/${restricted.body.id}`, undefined, key), { status: 200 })
+  t.match(await call(rig, 'DELETE', `/auth/v1/keys/${sibling.body.id}`, undefined, session), { status: 200 })
 })
 
 t.test('#10: bounded values in, any stored row out: a far date never breaks the key list', async (t) => {
@@ -142,7 +142,7 @@ t.test('#10: bounded values in, any stored row out: a far date never breaks the 
     [{ models: Array.from({ length: 101 }, (_, i) => `m${i}`) }, /"models" has 101 entries/],
     [{ models: ['m'.repeat(300)] }, /"models\[\]" is too long/],
   ] as const) {
-    t.match(await call(rig, 'POST', '/auth/keys', body, headers), {
+    t.match(await call(rig, 'POST', '/auth/v1/keys', body, headers), {
       status: 400,
       body: { code: 'invalid_request', detail },
     })
@@ -154,7 +154,7 @@ t.test('#10: bounded values in, any stored row out: a far date never breaks the 
     .prepare('UPDATE api_keys SET expires_at = ?, last_used_at = ? WHERE id = ?')
     .run(farAway, -(2n ** 62n), owner.id)
   rig.gateway.authenticator.pollChanges()
-  const listed = await call(rig, 'GET', '/auth/keys', undefined, headers)
+  const listed = await call(rig, 'GET', '/auth/v1/keys', undefined, headers)
   t.match(listed, { status: 200, body: { keys: [{ id: owner.id, expires: '+275760-09-13T00:00:00.000Z' }] } })
   const cli = spawnSync(process.execPath, ['dist/cli/index.js', 'key', 'list', '--db', rig.config.database.path], {
     encoding: 'utf8',

@@ -6,7 +6,8 @@ import t from 'tap'
 import { request } from 'undici'
 import { generateKey } from '../../src/auth/apiKeyFormat.js'
 import { rotateKey } from '../../src/auth/keyIssuer.js'
-import { roles, rolePermissions, routeAccess, type Role } from '../../src/auth/permissions.js'
+import { roles, rolePermissions, type Role } from '../../src/auth/permissions.js'
+import { routeAccess } from '../../src/api/routeTable.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
 async function generate(rig: Rig, headers: Record<string, string>, model = 'llama3.2:3b') {
@@ -124,13 +125,13 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   },
   'openai.models': { method: 'GET', path: '/v1/models' },
   'openai.model': { method: 'GET', path: '/v1/models/llama3.2:3b' },
-  'auth.login': { method: 'POST', path: '/auth/login', body: { username: 'nobody', password: 'wrong-password' } },
-  'auth.refresh': { method: 'POST', path: '/auth/refresh', body: { refresh_token: 'plr_x' } },
-  'auth.logout': { method: 'POST', path: '/auth/logout', body: { refresh_token: 'plr_x' } },
-  'auth.me': { method: 'GET', path: '/auth/me' },
-  'auth.keys_list': { method: 'GET', path: '/auth/keys' },
-  'auth.keys_create': { method: 'POST', path: '/auth/keys', body: { name: 'matrix' } },
-  'auth.keys_revoke': { method: 'DELETE', path: '/auth/keys/nosuchkey' },
+  'auth.login': { method: 'POST', path: '/auth/v1/login', body: { username: 'nobody', password: 'wrong-password' } },
+  'auth.refresh': { method: 'POST', path: '/auth/v1/refresh', body: { refresh_token: 'plr_x' } },
+  'auth.logout': { method: 'POST', path: '/auth/v1/logout', body: { refresh_token: 'plr_x' } },
+  'auth.me': { method: 'GET', path: '/auth/v1/me' },
+  'auth.keys_list': { method: 'GET', path: '/auth/v1/keys' },
+  'auth.keys_create': { method: 'POST', path: '/auth/v1/keys', body: { name: 'matrix' } },
+  'auth.keys_revoke': { method: 'DELETE', path: '/auth/v1/keys/nosuchkey' },
   'admin.usage': { method: 'GET', path: '/admin/v1/usage' },
   'system.health': { method: 'GET', path: '/health' },
   'system.ready': { method: 'GET', path: '/ready' },

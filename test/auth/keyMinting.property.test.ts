@@ -1,5 +1,5 @@
 // A credential only makes credentials narrower than itself, through the real gateway: for generated parent keys and
-// POST /auth/keys requests, every key minted allows no model its parent does not, stops no later, and has the same
+// POST /auth/v1/keys requests, every key minted allows no model its parent does not, stops no later, and has the same
 // owner (so the same role); everything else is a coded 400 or 403, never a 500.
 import fc from 'fast-check'
 import t from 'tap'
@@ -13,7 +13,7 @@ const patterns = ['llama3.2:3b', 'llama3.2:*', 'qwen2.5:*', 'qwen2.5:0.5b', 'mis
 const models = ['llama3.2:3b', 'llama3.2:1b', 'llama3.2', 'qwen2.5:0.5b', 'qwen2.5:7b', 'mistral', 'other:1b']
 const list = fc.option(fc.uniqueArray(fc.constantFrom(...patterns.slice(0, -1)), { maxLength: 3 }), { nil: null })
 
-t.test('every key minted by a key through POST /auth/keys is within its parent', async (t) => {
+t.test('every key minted by a key through POST /auth/v1/keys is within its parent', async (t) => {
   const rig = await startRig(t)
   const store = rig.gateway.store
   await holds(
@@ -35,7 +35,7 @@ t.test('every key minted by a key through POST /auth/keys is within its parent',
           models: parentModels,
           expiresAt: parentLifeMs === null ? null : Date.now() + parentLifeMs,
         })
-        const response = await request(`${rig.url}/auth/keys`, {
+        const response = await request(`${rig.url}/auth/v1/keys`, {
           method: 'POST',
           headers: parent.headers,
           body: JSON.stringify(body),

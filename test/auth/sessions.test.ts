@@ -28,25 +28,25 @@ async function withUser(rig: Rig, username: string, password: string, role: 'adm
 t.test('login, use the access token, refresh, detect refresh-token reuse, log out', async (t) => {
   const rig = await startRig(t)
   await withUser(rig, 'fiona', 'correct horse battery')
-  const login = await call(rig, 'POST', '/auth/login', { username: 'fiona', password: 'correct horse battery' })
+  const login = await call(rig, 'POST', '/auth/v1/login', { username: 'fiona', password: 'correct horse battery' })
   t.equal(login.status, 200)
   t.match(login.body, { token_type: 'Bearer', expires_in: 900, refresh_token: /^plr_/, access_token: /^eyJ/ })
   t.equal(login.headers['cache-control'], 'no-store', 'tokens are not cached by proxies')
   const access = login.body.access_token as string
 
   t.equal((await call(rig, 'POST', '/api/generate', generateBody, bearer(access))).status, 200, 'the JWT works on /api')
-  t.match((await call(rig, 'GET', '/auth/me', undefined, bearer(access))).body, {
+  t.match((await call(rig, 'GET', '/auth/v1/me', undefined, bearer(access))).body, {
     username: 'fiona',
     role: 'user',
     credential: { type: 'session' },
   })
 
-  const refreshed = await call(rig, 'POST', '/auth/refresh', { refresh_token: login.body.refresh_token })
+  const refreshed = await call(rig, 'POST', '/auth/v1/refresh', { refresh_token: login.body.refresh_token })
   t.equal(refreshed.status, 200)
   t.not(refreshed.body.refresh_token, login.body.refresh_token, 'the refresh token rotates')
-  const reused = await call(rig, 'POST', '/auth/refresh', { refresh_token: login.body.refresh_token })
+  const reused = await call(rig, 'POST', '/auth/v1/refresh', { refresh_token: login.body.refresh_token })
   t.match(reused, { status: 401, body: { code: 'refresh_token_reused' } }, 'reusing the old one is theft')
-  const successor = await call(rig, 'POST', '/auth/refresh', { refresh_token: refreshed.body.refresh_token })
+  const successor = await call(rig, 'POST', '/auth/v1/refresh', { refresh_token: refreshed.body.refresh_token })
   t.match(successor, { status: 401, body: { code: 'token_revoked' } }, 'and the whole family is ended')
   for (const token of [access, refreshed.body.access_token as string]) {
     t.match(
@@ -55,18 +55,19 @@ t.test('login, use the access token, refresh, detect refresh-token reuse, log ou
       'with every access token that login issued, at once',
     )
   }
-  const other = (await call(rig, 'POST', '/auth/login', { username: 'fiona', password: 'correct horse battery' })).body
+  const other = (await call(rig, 'POST', '/auth/v1/login', { username: 'fiona', password: 'correct horse battery' }))
+    .body
 
-  const second = await call(rig, 'POST', '/auth/login', { username: 'fiona', password: 'correct horse battery' })
+  const second = await call(rig, 'POST', '/auth/v1/login', { username: 'fiona', password: 'correct horse battery' })
   const out = await call(
     rig,
     'POST',
-    '/auth/logout',
+    '/auth/v1/logout',
     { refresh_token: second.body.refresh_token },
     bearer(second.body.access_token),
   )
   t.match(out, { status: 200, body: { logged_out: true } })
-  t.match(await call(rig, 'POST', '/auth/refresh', { refresh_token: second.body.refresh_token }), {
+  t.match(await call(rig, 'POST', '/auth/v1/refresh', { refresh_token: second.body.refresh_token }), {
     status: 401,
     body: { code: 'token_revoked' },
   })
@@ -83,7 +84,7 @@ t.test('login, use the access token, refresh, detect refresh-token reuse, log ou
     200,
     'other logins live on',
   )
-  t.match(await call(rig, 'POST', '/auth/logout', {}), { status: 400, body: { code: 'invalid_request' } })
+  t.match(await call(rig, 'POST', '/auth/v1/logout', {}), { status: 400, body: { code: 'invalid_request' } })
 })
 
 t.test(
@@ -91,14 +92,14 @@ t.test(
   async (t) => {
     const rig = await startRig(t, { auth: { login_max_failures: 2 } })
     await withUser(rig, 'gina', 'right password!')
-    const wrong = await call(rig, 'POST', '/auth/login', { username: 'gina', password: 'wrong password' })
-    const missing = await call(rig, 'POST', '/auth/login', { username: 'nobody', password: 'wrong password' })
+    const wrong = await call(rig, 'POST', '/auth/v1/login', { username: 'gina', password: 'wrong password' })
+    const missing = await call(rig, 'POST', '/auth/v1/login', { username: 'nobody', password: 'wrong password' })
     t.match(wrong, { status: 401, body: { code: 'invalid_credentials' } })
     t.same(missing.body.detail, wrong.body.detail, 'a missing user is not told apart')
     t.equal(wrong.headers['content-type'], 'application/problem+json')
     t.match(wrong.body, { type: 'urn:parallama:error:invalid_credentials', status: 401, request_id: /./ })
-    await call(rig, 'POST', '/auth/login', { username: 'gina', password: 'wrong again' })
-    const throttled = await call(rig, 'POST', '/auth/login', { username: 'gina', password: 'right password!' })
+    await call(rig, 'POST', '/auth/v1/login', { username: 'gina', password: 'wrong again' })
+    const throttled = await call(rig, 'POST', '/auth/v1/login', { username: 'gina', password: 'right password!' })
     t.match(throttled, { status: 429, body: { code: 'login_throttled' } })
     t.ok(Number(throttled.headers['retry-after']) >= 1, 'Retry-After says how long')
     const bad = [
@@ -107,11 +108,11 @@ t.test(
       [{ username: 'gina', password: 42 }, /"password" is required/],
     ] as const
     for (const [body, detail] of bad)
-      t.match(await call(rig, 'POST', '/auth/login', body), { status: 400, body: { detail } })
-    const notJson = await request(`${rig.url}/auth/login`, { method: 'POST', body: '{nope' })
+      t.match(await call(rig, 'POST', '/auth/v1/login', body), { status: 400, body: { detail } })
+    const notJson = await request(`${rig.url}/auth/v1/login`, { method: 'POST', body: '{nope' })
     t.equal(notJson.statusCode, 400)
     t.match(await notJson.body.json(), { code: 'invalid_json' })
-    t.match(await call(rig, 'GET', '/auth/login'), { status: 405, headers: { allow: 'POST' } })
+    t.match(await call(rig, 'GET', '/auth/v1/login'), { status: 405, headers: { allow: 'POST' } })
   },
 )
 
@@ -121,7 +122,7 @@ t.test(
     const rig = await startRig(t)
     await withUser(rig, 'hank', 'hank password')
     const { access_token: access } = (
-      await call(rig, 'POST', '/auth/login', { username: 'hank', password: 'hank password' })
+      await call(rig, 'POST', '/auth/v1/login', { username: 'hank', password: 'hank password' })
     ).body
     rig.gateway.store.users.setRole('hank', 'readonly')
     rig.gateway.authenticator.pollChanges()
@@ -135,7 +136,7 @@ t.test(
       status: 401,
       body: { code: 'user_disabled' },
     })
-    t.match(await call(rig, 'POST', '/auth/login', { username: 'hank', password: 'hank password' }), {
+    t.match(await call(rig, 'POST', '/auth/v1/login', { username: 'hank', password: 'hank password' }), {
       status: 401,
       body: { code: 'user_disabled' },
     })
@@ -192,12 +193,12 @@ t.test('self-service keys: create, use, list, revoke your own; nobody else’s',
   const rig = await startRig(t)
   await withUser(rig, 'jo', 'jo password!')
   const session = bearer(
-    (await call(rig, 'POST', '/auth/login', { username: 'jo', password: 'jo password!' })).body.access_token,
+    (await call(rig, 'POST', '/auth/v1/login', { username: 'jo', password: 'jo password!' })).body.access_token,
   )
   const created = await call(
     rig,
     'POST',
-    '/auth/keys',
+    '/auth/v1/keys',
     { name: 'script', models: ['llama3.2:*'], expires_in: '7d' },
     session,
   )
@@ -205,33 +206,33 @@ t.test('self-service keys: create, use, list, revoke your own; nobody else’s',
   t.match(created.body, { key: /^plm_/, name: 'script', models: ['llama3.2:*'], state: 'active', user: 'jo' })
   const key = bearer(created.body.key)
   t.equal((await call(rig, 'POST', '/api/generate', generateBody, key)).status, 200, 'the new key works')
-  t.match(await call(rig, 'GET', '/auth/me', undefined, key), {
+  t.match(await call(rig, 'GET', '/auth/v1/me', undefined, key), {
     body: { credential: { type: 'api_key', key_id: created.body.id } },
   })
-  const listed = await call(rig, 'GET', '/auth/keys', undefined, session)
+  const listed = await call(rig, 'GET', '/auth/v1/keys', undefined, session)
   t.same(
     listed.body.keys.map((k: { id: string }) => k.id),
     [created.body.id],
   )
   t.notOk(JSON.stringify(listed.body).includes(created.body.key), 'a listing never shows the secret')
   const adminKeyId = rig.gateway.store.keys.list().find((k) => k.username === 'admin')!.id
-  t.match(await call(rig, 'DELETE', `/auth/keys/${adminKeyId}`, undefined, session), {
+  t.match(await call(rig, 'DELETE', `/auth/v1/keys/${adminKeyId}`, undefined, session), {
     status: 404,
     body: { code: 'key_not_found' },
   })
-  t.match(await call(rig, 'DELETE', `/auth/keys/${created.body.id}`, undefined, session), {
+  t.match(await call(rig, 'DELETE', `/auth/v1/keys/${created.body.id}`, undefined, session), {
     status: 200,
     body: { state: 'revoked' },
   })
   t.match(await call(rig, 'POST', '/api/generate', generateBody, key), { status: 401, body: { code: 'key_revoked' } })
-  const badModels = await call(rig, 'POST', '/auth/keys', { models: ['bad pattern!'] }, session)
+  const badModels = await call(rig, 'POST', '/auth/v1/keys', { models: ['bad pattern!'] }, session)
   t.match(badModels, { status: 400, body: { code: 'invalid_request', detail: /invalid model pattern/ } })
-  t.match(await call(rig, 'POST', '/auth/keys', { expires_in: 'soon' }, session), {
+  t.match(await call(rig, 'POST', '/auth/v1/keys', { expires_in: 'soon' }, session), {
     status: 400,
     body: { detail: /expires_in/ },
   })
   const readonly = rig.addKey({ role: 'readonly' }).headers
-  t.match(await call(rig, 'GET', '/auth/keys', undefined, readonly), {
+  t.match(await call(rig, 'GET', '/auth/v1/keys', undefined, readonly), {
     status: 403,
     body: { code: 'permission_denied' },
   })

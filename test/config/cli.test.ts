@@ -83,7 +83,7 @@ t.test('serve runs in the foreground, proxies, and stops on SIGTERM with exit 0'
     encoding: 'utf8',
   })
   t.equal(added.status, 0, added.stderr)
-  const login = await request(`http://127.0.0.1:${port}/auth/login`, {
+  const login = await request(`http://127.0.0.1:${port}/auth/v1/login`, {
     method: 'POST',
     body: JSON.stringify({ username: 'pat', password }),
   })

@@ -33,14 +33,14 @@ const rateHeaders = [
 ]
 
 t.test(
-  'a limited user’s calls to /auth/me, /admin/v1/usage and /discovery count, and are refused past the limit',
+  'a limited user’s calls to /auth/v1/me, /admin/v1/usage and /discovery count, and are refused past the limit',
   async (t) => {
     const rig = await startRig(t)
     const { id, headers } = rig.addKey({ username: 'counted' })
     rig.gateway.store.limits.set({ subjectType: 'key', subject: id, gateway: '*', model: '', values: { rpm: 3 } })
     rig.gateway.authenticator.pollChanges()
     const answers = [
-      await call(rig, 'GET', '/auth/me', headers),
+      await call(rig, 'GET', '/auth/v1/me', headers),
       await call(rig, 'GET', '/admin/v1/usage', headers),
       await call(rig, 'GET', '/discovery', headers),
     ]
@@ -53,7 +53,7 @@ t.test(
       ],
       'each call takes one request from the key’s limit and says what is left',
     )
-    for (const path of ['/auth/me', '/admin/v1/usage/requests', '/discovery', '/auth/keys']) {
+    for (const path of ['/auth/v1/me', '/admin/v1/usage/requests', '/discovery', '/auth/v1/keys']) {
       const refused = await call(rig, 'GET', path, headers)
       t.equal(refused.status, 429, `${path} is refused past the limit`)
       t.match(refused.json, { code: 'rate_limit_exceeded', detail: /3 requests per minute \(API key \w+\)/ })
@@ -62,32 +62,35 @@ t.test(
       t.equal(refused.headers['x-ratelimit-remaining'], '0')
     }
     t.equal((await call(rig, 'GET', '/health')).status, 200, 'probes are not limited')
-    t.equal((await call(rig, 'GET', '/auth/me', rig.headers)).status, 200, 'another caller is not affected')
+    t.equal((await call(rig, 'GET', '/auth/v1/me', rig.headers)).status, 200, 'another caller is not affected')
   },
 )
 
-t.test('an address rule guards /auth/login, /auth/refresh and /metrics; /health and /ready are probes', async (t) => {
-  const rig = await startRig(t)
-  rig.gateway.store.limits.set({
-    subjectType: 'ip',
-    subject: '127.0.0.0/8',
-    gateway: '*',
-    model: '',
-    values: { rpm: 2 },
-  })
-  rig.gateway.authenticator.pollChanges()
-  const login = () => call(rig, 'POST', '/auth/login', {}, { username: 'nobody', password: 'wrong-password' })
-  t.equal((await login()).status, 401)
-  t.equal((await login()).status, 401)
-  const refused = await login()
-  t.equal(refused.status, 429, 'the third login from the address is refused before any password work')
-  t.match(refused.json, { code: 'rate_limit_exceeded', detail: /address 127\.0\.0\.1, range 127\.0\.0\.0\/8/ })
-  t.ok(refused.headers['retry-after'])
-  t.equal((await call(rig, 'POST', '/auth/refresh', {}, { refresh_token: 'x' })).status, 429)
-  t.equal((await call(rig, 'GET', '/metrics')).status, 429)
-  t.equal((await call(rig, 'GET', '/health')).status, 200)
-  t.not((await call(rig, 'GET', '/ready')).status, 429)
-})
+t.test(
+  'an address rule guards /auth/v1/login, /auth/v1/refresh and /metrics; /health and /ready are probes',
+  async (t) => {
+    const rig = await startRig(t)
+    rig.gateway.store.limits.set({
+      subjectType: 'ip',
+      subject: '127.0.0.0/8',
+      gateway: '*',
+      model: '',
+      values: { rpm: 2 },
+    })
+    rig.gateway.authenticator.pollChanges()
+    const login = () => call(rig, 'POST', '/auth/v1/login', {}, { username: 'nobody', password: 'wrong-password' })
+    t.equal((await login()).status, 401)
+    t.equal((await login()).status, 401)
+    const refused = await login()
+    t.equal(refused.status, 429, 'the third login from the address is refused before any password work')
+    t.match(refused.json, { code: 'rate_limit_exceeded', detail: /address 127\.0\.0\.1, range 127\.0\.0\.0\/8/ })
+    t.ok(refused.headers['retry-after'])
+    t.equal((await call(rig, 'POST', '/auth/v1/refresh', {}, { refresh_token: 'x' })).status, 429)
+    t.equal((await call(rig, 'GET', '/metrics')).status, 429)
+    t.equal((await call(rig, 'GET', '/health')).status, 200)
+    t.not((await call(rig, 'GET', '/ready')).status, 429)
+  },
+)
 
 t.test('usage queries are bounded: a page of 1000 rows, 7 days of rows, 366 days of report', async (t) => {
   const rig = await startRig(t)

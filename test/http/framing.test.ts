@@ -191,7 +191,7 @@ t.test('the OpenAI and auth routes refuse in their own dialects', async (t) => {
   const openaiBody = JSON.parse(openai.text.slice(openai.text.indexOf('\r\n\r\n') + 4))
   t.match(openaiBody, { error: { type: 'invalid_request_error', code: 'invalid_request', message: /Authorization/ } })
   t.equal(openai.ended, 'FIN')
-  const auth = await rawExchange(rig.gateway.port, `GET /auth/me HTTP/1.1\r\nhost: g\r\n${twice}\r\n`, 1500)
+  const auth = await rawExchange(rig.gateway.port, `GET /auth/v1/me HTTP/1.1\r\nhost: g\r\n${twice}\r\n`, 1500)
   t.match(auth.text, /^HTTP\/1.1 400 /)
   t.match(JSON.parse(auth.text.slice(auth.text.indexOf('\r\n\r\n') + 4)), { code: 'invalid_request', status: 400 })
   t.equal(auth.ended, 'FIN')

@@ -16,7 +16,7 @@ const requests = {
     path: '/v1/chat/completions',
     body: { model: 'llama3.2:3b', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 },
   },
-  me: { path: '/auth/me', body: undefined },
+  me: { path: '/auth/v1/me', body: undefined },
 } as const
 
 t.test('every answer to a limited caller carries the rate-limit headers, refused or not', async (t) => {

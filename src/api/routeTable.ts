@@ -1,0 +1,259 @@
+// The one route table: every route of every API declared once — its name, methods, paths (every mount), the
+// permission it needs, and for proxied routes how its body is read, what tokens it spends, where it goes upstream and
+// what the gateway taps in its reply. The permission table, the usage rows' token routes, the 404/405 answers and the
+// route list in docs/auth.md are derived from it. Read at mount time only: nothing here runs per request.
+// Pure data (no handlers imported), so that any room can read the facts without pulling in the API itself.
+import type { Permission, RouteAccess } from '../auth/permissions.js'
+import type { Dialect } from '../http/errorResponse.js'
+import { authAliasDeprecatedAt, authAliasSunsetAt } from './apiVersions.js'
+import type { RouteGuard } from './jsonRoute.js'
+import type { RequiredFields } from './ollamaBody.js'
+import type { OpenAiBody } from './openaiBody.js'
+
+export type Api = 'ollama' | 'openai' | 'auth' | 'admin' | 'system'
+export type Method = 'GET' | 'HEAD' | 'POST' | 'DELETE'
+export type BodyKind = 'none' | 'json' | 'stream'
+/** How the route spends model tokens: generating (prompt + reply), embedding (prompt only), or not at all. */
+export type TokenUse = 'generate' | 'embed' | 'none'
+
+/** How a proxied request's fields (the models it names, streaming, its token limit) are read. */
+export type FieldsReader =
+  | { from: 'none' }
+  | { from: 'ollama'; required: RequiredFields }
+  | { from: 'openai'; body: OpenAiBody }
+  /** GET /v1/models/{model}: the model is the rest of the path. */
+  | { from: 'model_path' }
+
+/** What the gateway reads or changes in a proxied reply. */
+export type ResponseTap =
+  | 'none'
+  /** Token counts from the final NDJSON object. */
+  | 'native_usage'
+  /** /api/tags, /api/ps: only the models the credential may use, and their aliases. */
+  | 'native_model_list'
+  /** SSE or JSON: usage read (the unasked usage chunk removed), the alias named back, OpenAI's 404 code. */
+  | 'openai_reply'
+  | 'openai_model_list'
+  | 'openai_model'
+
+interface RouteCommon {
+  api: Api
+  /** Unique within its API; `<api>.<name>` names the route in usage rows, logs and the permission table. */
+  name: string
+  methods: readonly Method[]
+  /** Every path the route answers on, the canonical one first. `:param` is one segment, a final `*` the rest. */
+  paths: readonly string[]
+  /**
+   * Older paths that answer the same, with Deprecation, Sunset and a Link to the successor (docs/api-versioning.md);
+   * each is the canonical path with another prefix. `at` and `sunset` are epoch milliseconds.
+   */
+  deprecated?: { paths: readonly string[]; at: number; sunset: number }
+  access: RouteAccess
+  /** The error shape of the route's API. */
+  dialect: Dialect
+}
+
+/** A route forwarded to a backend. */
+export interface ProxyRoute extends RouteCommon {
+  kind: 'proxy'
+  body: BodyKind
+  tokens: TokenUse
+  /** The upstream path; `{digest}` and `{model}` are filled in from the request path. */
+  upstream: string
+  fields: FieldsReader
+  tap: ResponseTap
+}
+
+/** A route the gateway answers itself with JSON (auth, admin, system). */
+export interface LocalRoute extends RouteCommon {
+  kind: 'local'
+  /** `probe` (/health, /ready) skips the address guard and limits (jsonRoute.ts). */
+  guard: RouteGuard
+}
+
+export type Route = ProxyRoute | LocalRoute
+
+/** Where the native API is mounted: a drop-in for OLLAMA_HOST, and the prefixed form with or without `/api`. */
+export const ollamaMounts = ['/api', '/ollama/v1/api', '/ollama/v1'] as const
+export const openAiMounts = ['/v1', '/openai/v1'] as const
+/** The /auth API's current version; the unversioned prefix is its deprecated alias. */
+export const authMount = '/auth/v1'
+export const authAliasMount = '/auth'
+export const adminMount = '/admin/v1'
+
+/** Where each API's unknown paths are answered 404 in its dialect (and counted against its address rules); '' is the rest. */
+export const apiPrefixes: readonly { prefix: string; api: Api; dialect: Dialect }[] = [
+  { prefix: '/openai/v1', api: 'openai', dialect: 'openai' },
+  { prefix: '/admin', api: 'admin', dialect: 'problem' },
+  { prefix: '/auth', api: 'auth', dialect: 'problem' },
+  { prefix: '/v1', api: 'openai', dialect: 'openai' },
+  { prefix: '', api: 'ollama', dialect: 'ollama' },
+]
+
+interface ProxyOptions {
+  upstream?: string
+  body?: BodyKind
+  tokens?: TokenUse
+  fields?: FieldsReader
+  tap?: ResponseTap
+}
+
+function ollama(name: string, methods: Method[], path: string, access: Permission, options: ProxyOptions = {}) {
+  return proxy(
+    'ollama',
+    'ollama',
+    name,
+    methods,
+    [...ollamaMounts].map((mount) => mount + path),
+    access,
+    {
+      upstream: `/api${path.replace(':digest', '{digest}')}`,
+      ...options,
+    },
+  )
+}
+
+function openAi(name: string, path: string, access: Permission, options: ProxyOptions & { dialect?: Dialect } = {}) {
+  const method: Method = options.body === 'json' ? 'POST' : 'GET'
+  const paths = [...openAiMounts].map((mount) => mount + path)
+  return proxy('openai', options.dialect ?? 'openai', name, [method], paths, access, {
+    upstream: `/v1${path}`,
+    ...options,
+  })
+}
+
+function proxy(
+  api: Api,
+  dialect: Dialect,
+  name: string,
+  methods: Method[],
+  paths: string[],
+  access: RouteAccess,
+  options: ProxyOptions & { upstream: string },
+): ProxyRoute {
+  return {
+    kind: 'proxy',
+    api,
+    name,
+    methods,
+    paths,
+    access,
+    dialect,
+    body: options.body ?? 'none',
+    tokens: options.tokens ?? 'none',
+    upstream: options.upstream,
+    fields: options.fields ?? { from: 'none' },
+    tap: options.tap ?? 'none',
+  }
+}
+
+/** A JSON body the gateway reads for the request struct Ollama decodes it into (ollamaBody.ts). */
+const native = (required: RequiredFields): ProxyOptions => ({ body: 'json', fields: { from: 'ollama', required } })
+const openAiBody = (body: OpenAiBody): ProxyOptions => ({
+  body: 'json',
+  fields: { from: 'openai', body },
+  tap: 'openai_reply',
+})
+
+function local(
+  api: 'auth' | 'admin' | 'system',
+  name: string,
+  method: Method,
+  path: string,
+  access: RouteAccess,
+  guard: RouteGuard = 'limited',
+): LocalRoute {
+  const mount = api === 'auth' ? authMount : api === 'admin' ? adminMount : ''
+  return {
+    kind: 'local',
+    api,
+    name,
+    methods: [method],
+    paths: [mount + path],
+    deprecated:
+      api === 'auth'
+        ? { paths: [authAliasMount + path], at: authAliasDeprecatedAt, sunset: authAliasSunsetAt }
+        : undefined,
+    access,
+    dialect: 'problem',
+    guard,
+  }
+}
+
+export const routeTable: readonly Route[] = [
+  proxy('ollama', 'ollama', 'root', ['GET', 'HEAD'], ['/', '/ollama/v1', '/ollama/v1/'], 'public', { upstream: '/' }),
+  ollama('version', ['GET', 'HEAD'], '/version', 'list_models'),
+  ollama('generate', ['POST'], '/generate', 'use_ollama', {
+    ...native('generate'),
+    tokens: 'generate',
+    tap: 'native_usage',
+  }),
+  ollama('chat', ['POST'], '/chat', 'use_ollama', { ...native('generate'), tokens: 'generate', tap: 'native_usage' }),
+  ollama('embed', ['POST'], '/embed', 'use_ollama', { ...native('embed'), tokens: 'embed', tap: 'native_usage' }),
+  ollama('embeddings', ['POST'], '/embeddings', 'use_ollama', { ...native('embed'), tokens: 'embed' }),
+  ollama('tags', ['GET', 'HEAD'], '/tags', 'list_models', { tap: 'native_model_list' }),
+  ollama('ps', ['GET', 'HEAD'], '/ps', 'list_models', { tap: 'native_model_list' }),
+  ollama('show', ['POST'], '/show', 'list_models', native('named')),
+  ollama('pull', ['POST'], '/pull', 'manage_models', native('transfer')),
+  ollama('push', ['POST'], '/push', 'manage_models', native('transfer')),
+  ollama('create', ['POST'], '/create', 'manage_models', native('create')),
+  ollama('copy', ['POST'], '/copy', 'manage_models', native('copy')),
+  ollama('delete', ['DELETE'], '/delete', 'manage_models', native('named')),
+  ollama('blobs', ['HEAD', 'POST'], '/blobs/:digest', 'manage_models', { body: 'stream' }),
+
+  openAi('chat_completions', '/chat/completions', 'use_openai', { ...openAiBody('completions'), tokens: 'generate' }),
+  openAi('completions', '/completions', 'use_openai', { ...openAiBody('completions'), tokens: 'generate' }),
+  openAi('embeddings', '/embeddings', 'use_openai', { ...openAiBody('embeddings'), tokens: 'embed' }),
+  openAi('responses', '/responses', 'use_openai', { ...openAiBody('responses'), tokens: 'generate' }),
+  openAi('messages', '/messages', 'use_openai', {
+    ...openAiBody('messages'),
+    tokens: 'generate',
+    dialect: 'anthropic',
+  }),
+  openAi('models', '/models', 'list_models', { tap: 'openai_model_list' }),
+  openAi('model', '/models/*', 'list_models', {
+    upstream: '/v1/models/{model}',
+    fields: { from: 'model_path' },
+    tap: 'openai_model',
+  }),
+
+  local('auth', 'login', 'POST', '/login', 'public'),
+  local('auth', 'refresh', 'POST', '/refresh', 'public'),
+  local('auth', 'logout', 'POST', '/logout', 'public'),
+  local('auth', 'me', 'GET', '/me', 'authenticated'),
+  local('auth', 'keys_list', 'GET', '/keys', 'manage_own_keys'),
+  local('auth', 'keys_create', 'POST', '/keys', 'manage_own_keys'),
+  local('auth', 'keys_revoke', 'DELETE', '/keys/:id', 'manage_own_keys'),
+
+  local('admin', 'usage', 'GET', '/usage', 'view_own_usage'),
+  local('admin', 'usage_requests', 'GET', '/usage/requests', 'view_own_usage'),
+
+  local('system', 'health', 'GET', '/health', 'public', 'probe'),
+  local('system', 'ready', 'GET', '/ready', 'public', 'probe'),
+  // Public at the door: the handler lets allow-listed addresses in, and asks anyone else for view_metrics.
+  local('system', 'metrics', 'GET', '/metrics', 'public'),
+  local('system', 'discovery', 'GET', '/discovery', 'authenticated'),
+]
+
+/** `<api>.<name>`: how usage rows, logs and the permission table name a route. */
+export function routeId(route: { api: string; name: string }): string {
+  return `${route.api}.${route.name}`
+}
+
+/** The permission table: what each route needs, by `<api>.<name>`. */
+export const routeAccess: Readonly<Record<string, RouteAccess>> = Object.fromEntries(
+  routeTable.map((route) => [routeId(route), route.access]),
+)
+
+/** The routes whose requests spend model tokens (usage rows count them), by `<api>.<name>`. */
+export const tokenRoutes: ReadonlySet<string> = new Set(
+  routeTable.filter((route) => route.kind === 'proxy' && route.tokens !== 'none').map(routeId),
+)
+
+export function proxyRoutes(api?: Api): ProxyRoute[] {
+  return routeTable.filter((route): route is ProxyRoute => route.kind === 'proxy' && (!api || route.api === api))
+}
+
+export function localRoutes(api: Api): LocalRoute[] {
+  return routeTable.filter((route): route is LocalRoute => route.kind === 'local' && route.api === api)
+}
