@@ -18,7 +18,7 @@ import type { Authenticator } from './auth/authenticator.js'
 import { createIdentity, type Identity } from './auth/identity.js'
 import { openStore, type Store } from './store/store.js'
 import { ModelAliases } from './models/aliases.js'
-import { AlertDispatcher } from './alerts/alertDispatcher.js'
+import { startEvents } from './events/gatewayEvents.js'
 import { GatewayMetrics } from './metrics/gatewayMetrics.js'
 import { BackendHealth } from './proxy/backendHealth.js'
 import { mountSystemRoutes } from './api/system.js'
@@ -80,14 +80,18 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     warn: (message) => logger.warn(message),
   })
   const store = openStore(config.database, { migrate: config.database.migrate_on_start })
+  // The event bus and webhook outbox, passed explicitly to the rooms that report events.
+  const events = startEvents(config, store, logger)
   let identity: Identity
   try {
-    identity = createIdentity(config, store, logger)
+    identity = createIdentity(config, store, logger, events.emit)
   } catch (error) {
+    await events.close()
     store.close()
     throw error
   }
   const { authenticator, sessions } = identity
+  authenticator.changeListeners.push(() => events.onChanges())
   authenticator.start()
   const authenticate: Authenticate = (credential) => authenticator.authenticate(credential)
   const accounting = new Accounting(store.db, config.database, config.usage, logger)
@@ -102,18 +106,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
             options.onRequestEnd!(result)
           }
         : accounting.record
-  const alerts = new AlertDispatcher(
-    store.db,
-    {
-      thresholds: config.alerts.thresholds.split(',').map(Number),
-      webhookUrl: config.alerts.webhook_url,
-      webhookSecret: config.alerts.webhook_secret,
-      retries: config.alerts.retries,
-      retryDelayMs: config.alerts.retry_delay,
-      timeoutMs: config.alerts.timeout,
-    },
-    logger,
-  )
+  const alerts = events.quotaAlerts
   const limiter = new Limiter(
     new RuleSet(store.limits.all()),
     (limit, principal, since, counts) => {
@@ -147,15 +140,17 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
           }),
           keyCache: () => authenticator.keys.stats,
           alerts: () => alerts.stats,
+          webhooks: events.stats,
         },
         config.metrics.key_labels,
       )
     : undefined
-  const health = new BackendHealth(() => backends, config.metrics.backend_check_interval)
+  const health = new BackendHealth(() => backends, config.metrics.backend_check_interval, events.emit)
   health.start()
   /** Every request's end, after accounting: counted for /metrics and logged. */
   const observeEnd = (result: ExchangeResult) => {
     metrics?.observe(result)
+    if (result.status >= 500 && result.errorCode !== undefined) events.emit('request.failed', failedRequest(result))
     if (context.config.log.requests && logger.enabled('info')) logger.info('request', requestLine(result))
   }
   const app = uws.App()
@@ -220,6 +215,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     metrics?.close()
     await accounting.close()
     authenticator.stop()
+    await events.close()
     store.close()
     await closeBackends(backends)
     throw new ListenError(`cannot listen on ${host}:${port} (address in use, not local, or not permitted)`)
@@ -252,6 +248,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       context.config = next
       aliases.replace(next.models.aliases)
       accounting.reprice(next.usage)
+      events.reload(next)
       logger.level = next.log.level
       return restart
     },
@@ -273,6 +270,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       await closeBackends(backends)
       await accounting.close()
       authenticator.stop()
+      await events.close()
       unmark()
       store.close()
     },
@@ -325,6 +323,21 @@ function requestLine(result: ExchangeResult): Record<string, unknown> {
     duration_ms: Math.round((result.endedAt - result.startedAt) * 10) / 10,
     client_ip: result.clientIp,
     aborted: result.clientAborted || undefined,
+  }
+}
+
+/** request.failed: a 5xx the gateway made itself (a backend's own 5xx passed through has no error code). */
+function failedRequest(result: ExchangeResult) {
+  return {
+    request_id: result.requestId,
+    status: result.status,
+    error: result.errorCode!,
+    api: result.api,
+    route: result.route,
+    model: result.model,
+    backend: result.backend,
+    user_id: result.userId,
+    key_id: result.keyId,
   }
 }
 
