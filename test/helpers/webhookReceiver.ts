@@ -42,6 +42,8 @@ export interface Receiver {
   received: ReceivedDelivery[]
   /** Answers the next `count` deliveries with `status` (then 204 again). */
   failNext(count: number, status?: number): void
+  /** Holds the next delivery unanswered; resolves when it has arrived. */
+  hangNext(): Promise<void>
   /** Resolves once `count` deliveries were received (whatever was answered). */
   waitFor(count: number): Promise<void>
   /** Every request seen, answered or failed. */
@@ -52,6 +54,7 @@ export interface Receiver {
 export async function startReceiver(secret: () => string): Promise<Receiver> {
   const received: ReceivedDelivery[] = []
   let failures = 0
+  let hang: (() => void) | undefined
   let failStatus = 500
   let waiters: { count: number; resolve: () => void }[] = []
   const state = { attempts: 0 }
@@ -60,6 +63,11 @@ export async function startReceiver(secret: () => string): Promise<Receiver> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
       state.attempts++
+      if (hang) {
+        hang()
+        hang = undefined
+        return
+      }
       if (failures > 0) {
         failures--
         return void res.writeHead(failStatus).end()
@@ -92,6 +100,7 @@ export async function startReceiver(secret: () => string): Promise<Receiver> {
     get attempts() {
       return state.attempts
     },
+    hangNext: () => new Promise<void>((resolve) => (hang = resolve)),
     failNext(count, status = 500) {
       failures = count
       failStatus = status
