@@ -87,10 +87,14 @@ export class WebhookDeliverer {
     this.running = this.runOnce().finally(() => (this.running = undefined))
   }
 
-  /** Sends every delivery due now (up to `concurrency` at a time); resolves when their attempts are recorded. */
+  /**
+   * Sends every delivery due now, `concurrency` at a time (a slot freed by one attempt goes to the next due delivery,
+   * so a receiver that hangs holds one slot, not the others); resolves when every attempt started is recorded.
+   */
   async runOnce(): Promise<void> {
     const options = this.options()
-    for (;;) {
+    const started: Promise<void>[] = []
+    const fill = (): void => {
       const room = options.concurrency - this.inFlight.size
       if (room <= 0 || this.stopped) return
       let due: DueDelivery[]
@@ -100,8 +104,13 @@ export class WebhookDeliverer {
         this.logger.warn('could not read the webhook outbox', { err: error })
         return
       }
-      if (due.length === 0) return
-      await Promise.all(due.map((delivery) => this.attempt(delivery, options)))
+      for (const delivery of due) started.push(this.attempt(delivery, options).then(fill))
+    }
+    fill()
+    for (let waited = 0; waited < started.length; ) {
+      const upTo = started.length
+      await Promise.all(started.slice(waited, upTo))
+      waited = upTo
     }
   }
 
