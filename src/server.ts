@@ -140,7 +140,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
           }),
           keyCache: () => authenticator.keys.stats,
           alerts: () => alerts.stats,
-          webhooks: events.stats,
+          webhooks: () => events.stats(),
         },
         config.metrics.key_labels,
       )

@@ -107,7 +107,7 @@ export class WebhookDeliverer {
       for (const delivery of due) started.push(this.attempt(delivery, options).then(fill))
     }
     fill()
-    for (let waited = 0; waited < started.length; ) {
+    for (let waited = 0; waited < started.length;) {
       const upTo = started.length
       await Promise.all(started.slice(waited, upTo))
       waited = upTo

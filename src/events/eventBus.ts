@@ -18,7 +18,7 @@ export class EventBus {
   }
 
   readonly emit: Emit = (type, data) => {
-    this.publish({ id: `evt_${randomUUID()}`, type, time: this.now(), data } as GatewayEvent)
+    this.publish({ id: `evt_${randomUUID()}`, type, time: this.now(), data })
   }
 
   /** An event made elsewhere (the change feed's, with its own id and time). */

@@ -186,7 +186,12 @@ export class UserStore {
   remove(username: string): User {
     return this.change(username, 'user_deleted', (user, at) => {
       if (this.statements.removeLimits.run(String(user.id), user.id).changes > 0) {
-        this.feed.record('limits_changed', at, {}, { action: 'removed', subject_type: 'user', subject: String(user.id) })
+        this.feed.record(
+          'limits_changed',
+          at,
+          {},
+          { action: 'removed', subject_type: 'user', subject: String(user.id) },
+        )
       }
       this.statements.remove.run(user.id)
     })
