@@ -112,7 +112,7 @@ function test(args: StoreArgs & { id: string }) {
       time: Date.now(),
       data: { webhook_id: args.id },
     }
-    return store.db.transaction(() => (webhooks.enqueue([event], args.id) > 0 ? event.id : undefined))()
+    return store.db.transaction(() => (webhooks.enqueue([event], args.id) > 0 ? event.id : undefined)).immediate()
   })
   if (args.json) return printJson({ webhook: args.id, event_id: queued })
   process.stdout.write(

@@ -24,19 +24,25 @@ export class ChangeEvents {
     this.moveCursor = store.db.prepare(`UPDATE event_cursor SET position = ? WHERE name = 'change_feed'`)
   }
 
-  /** Turns every change after the cursor into events (call on start and whenever the feed moves). */
+  /**
+   * Turns every change after the cursor into events (call on start, whenever the feed moves, and now and then in
+   * case a run failed). Takes the write lock only when there is something to turn.
+   */
   run(): void {
     try {
+      if (this.store.feed.changesSince(this.cursor.get() as number, 1).length === 0) return
       let queued = 0
       for (;;) {
-        const done = this.store.db.transaction(() => {
-          const changes = this.store.feed.changesSince(this.cursor.get() as number, batch)
-          if (changes.length === 0) return true
-          const events = changes.map((change) => this.eventOf(change)).filter((event) => event !== undefined)
-          queued += this.webhooks.enqueue(events)
-          this.moveCursor.run(changes.at(-1)!.id)
-          return changes.length < batch
-        })()
+        const done = this.store.db
+          .transaction(() => {
+            const changes = this.store.feed.changesSince(this.cursor.get() as number, batch)
+            if (changes.length === 0) return true
+            const events = changes.map((change) => this.eventOf(change)).filter((event) => event !== undefined)
+            queued += this.webhooks.enqueue(events)
+            this.moveCursor.run(changes.at(-1)!.id)
+            return changes.length < batch
+          })
+          .immediate()
         if (done) break
       }
       if (queued > 0) this.onQueued()

@@ -89,6 +89,9 @@ export function startEvents(config: Config, store: Store, logger: Logger, option
     }
   }, 3_600_000)
   prune.unref()
+  // A safety net: a run that failed (the database locked) is retried even if no further change comes.
+  const catchUp = setInterval(() => changes.run(), 10_000)
+  catchUp.unref()
   return {
     bus,
     emit: bus.emit,
@@ -105,6 +108,7 @@ export function startEvents(config: Config, store: Store, logger: Logger, option
     },
     async close() {
       clearInterval(prune)
+      clearInterval(catchUp)
       keyExpiry.stop()
       outbox.flush()
       changes.run()

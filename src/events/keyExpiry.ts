@@ -49,26 +49,28 @@ export class KeyExpiry {
     try {
       const at = this.now()
       let queued = 0
-      const keys = this.db.transaction(() => {
-        const expired = this.statements.expired.all(at) as ExpiredKey[]
-        const events: GatewayEvent[] = expired.map((key) => {
-          this.statements.announced.run(key.id, at)
-          return {
-            id: `evt_expired_${key.id}`,
-            type: 'key.expired',
-            time: key.expiresAt,
-            data: {
-              key_id: key.id,
-              key_name: key.name,
-              user_id: key.userId,
-              username: key.username,
-              expired_at: new Date(key.expiresAt).toISOString(),
-            },
-          }
+      const keys = this.db
+        .transaction(() => {
+          const expired = this.statements.expired.all(at) as ExpiredKey[]
+          const events: GatewayEvent[] = expired.map((key) => {
+            this.statements.announced.run(key.id, at)
+            return {
+              id: `evt_expired_${key.id}`,
+              type: 'key.expired',
+              time: key.expiresAt,
+              data: {
+                key_id: key.id,
+                key_name: key.name,
+                user_id: key.userId,
+                username: key.username,
+                expired_at: new Date(key.expiresAt).toISOString(),
+              },
+            }
+          })
+          queued = this.webhooks.enqueue(events)
+          return expired.length
         })
-        queued = this.webhooks.enqueue(events)
-        return expired.length
-      })()
+        .immediate()
       if (queued > 0) this.onQueued()
       return keys
     } catch (error) {

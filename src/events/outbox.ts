@@ -56,11 +56,13 @@ export class Outbox {
     this.deferred = []
     let queued = 0
     try {
-      queued = this.db.transaction(() => {
-        const all = events
-        for (const work of deferred) all.push(...work())
-        return this.webhooks.enqueue(all)
-      })()
+      queued = this.db
+        .transaction(() => {
+          const all = events
+          for (const work of deferred) all.push(...work())
+          return this.webhooks.enqueue(all)
+        })
+        .immediate()
     } catch (error) {
       // The database is locked for longer than busy_timeout or broken: keep the events for the next try.
       this.stats.writeErrors++

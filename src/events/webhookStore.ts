@@ -124,25 +124,29 @@ export class WebhookStore {
    * for quota.threshold, signed with the old secret's bytes and the old header too; none when the URL is empty.
    */
   syncConfigWebhook(url: string, secret: string): void {
-    this.db.transaction(() => {
-      const current = this.list().filter((webhook) => webhook.source === 'config')
-      if (!url) {
-        for (const webhook of current) this.statements.remove.run(webhook.id)
-        return
-      }
-      const kept = current.find((webhook) => webhook.url === url && webhook.secret === secret)
-      for (const webhook of current) if (webhook !== kept) this.statements.remove.run(webhook.id)
-      if (!kept) this.add({ url, events: 'quota.threshold', secret, legacySignature: true, source: 'config' })
-    })()
+    this.db
+      .transaction(() => {
+        const current = this.list().filter((webhook) => webhook.source === 'config')
+        if (!url) {
+          for (const webhook of current) this.statements.remove.run(webhook.id)
+          return
+        }
+        const kept = current.find((webhook) => webhook.url === url && webhook.secret === secret)
+        for (const webhook of current) if (webhook !== kept) this.statements.remove.run(webhook.id)
+        if (!kept) this.add({ url, events: 'quota.threshold', secret, legacySignature: true, source: 'config' })
+      })
+      .immediate()
   }
 
   /** Removes a webhook with its deliveries (pending ones are not sent). */
   remove(id: string): Webhook {
-    return this.db.transaction(() => {
-      const webhook = this.get(id)
-      this.statements.remove.run(id)
-      return webhook
-    })()
+    return this.db
+      .transaction(() => {
+        const webhook = this.get(id)
+        this.statements.remove.run(id)
+        return webhook
+      })
+      .immediate()
   }
 
   /**
