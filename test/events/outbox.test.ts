@@ -11,6 +11,7 @@ import { WebhookDeliverer, type DeliveryOptions } from '../../src/events/deliver
 import { EventBus } from '../../src/events/eventBus.js'
 import { KeyExpiry } from '../../src/events/keyExpiry.js'
 import { Outbox } from '../../src/events/outbox.js'
+import { QuotaThresholds } from '../../src/events/quotaThresholds.js'
 import { newSecret } from '../../src/events/signature.js'
 import { WebhookStore } from '../../src/events/webhookStore.js'
 import { createLogger } from '../../src/logger.js'
@@ -227,3 +228,43 @@ t.test('key.expired goes out once per key, across restarts', async (t) => {
     ],
   )
 })
+
+t.test(
+  'a quota threshold is only queued during admission; the next flush records it once and sends it once',
+  async (t) => {
+    const { store, webhooks, deliverer, outbox, receiver, secret, logs } = await setup(t)
+    webhooks.add({ url: receiver.url, events: 'quota.*', secret })
+    const thresholds = new QuotaThresholds(store.db, [100, 80], outbox, createLogger('silent'))
+    t.same(thresholds.thresholds, [80, 100])
+    const alert = {
+      threshold: 80,
+      quota: 'daily_tokens' as const,
+      limit: 1000,
+      used: 812,
+      periodStart: Date.UTC(2026, 0, 1),
+      periodEnd: Date.UTC(2026, 0, 2),
+      subject: { type: 'user' as const, id: '7', username: 'frank' },
+      gateway: '*',
+      model: null,
+      counter: 'user:7:*::daily_tokens',
+    }
+    const recorded = store.db.prepare('SELECT COUNT(*) FROM alerts_sent').pluck()
+    thresholds.fire(alert)
+    t.equal(recorded.get(), 0, 'nothing written in the caller’s path')
+    outbox.flush()
+    t.equal(recorded.get(), 1, 'recorded by the flush')
+    t.same(thresholds.sent(alert.counter, alert.periodStart), [80])
+    // Another process (or this one after a restart) fires the same threshold: recorded already, not sent again.
+    thresholds.fire(alert)
+    outbox.flush()
+    t.equal(thresholds.stats.fired, 1)
+    await deliverer.runOnce()
+    t.equal(receiver.received.length, 1)
+    t.match(receiver.received[0]!.event, {
+      type: 'quota.threshold',
+      data: { threshold: 80, used: 812, period_start: '2026-01-01T00:00:00.000Z', subject: { username: 'frank' } },
+    })
+    t.notOk('counter' in receiver.received[0]!.event.data, 'the limiter’s internal counter name stays inside')
+    t.same(logs, [])
+  },
+)
