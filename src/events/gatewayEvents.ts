@@ -110,7 +110,7 @@ export function startEvents(config: Config, store: Store, logger: Logger, option
       clearInterval(prune)
       clearInterval(catchUp)
       keyExpiry.stop()
-      outbox.flush()
+      outbox.flushAll()
       changes.run()
       await deliverer.stop()
     },

@@ -10,6 +10,8 @@ import type { WebhookStore } from './webhookStore.js'
 /** Work done inside the flush transaction (a dedup insert), returning the events it decides to send. */
 export type DeferredEvents = () => GatewayEvent[]
 
+const perFlush = 500
+
 export class Outbox {
   private events: GatewayEvent[] = []
   private deferred: DeferredEvents[] = []
@@ -50,15 +52,17 @@ export class Outbox {
     if (this.scheduled) clearImmediate(this.scheduled)
     this.scheduled = undefined
     if (this.events.length === 0 && this.deferred.length === 0) return
-    const events = this.events
-    const deferred = this.deferred
-    this.events = []
-    this.deferred = []
+    // At most `perFlush` events per transaction: a burst is written over several turns, never one long stall.
+    const events = this.events.length > perFlush ? this.events.splice(0, perFlush) : this.events
+    const deferred = this.deferred.length > perFlush ? this.deferred.splice(0, perFlush) : this.deferred
+    if (events === this.events) this.events = []
+    if (deferred === this.deferred) this.deferred = []
     let queued = 0
     try {
       queued = this.db
         .transaction(() => {
-          const all = events
+          // A copy: if the transaction fails, the deferred work runs again and must not find its events here.
+          const all = deferred.length === 0 ? events : events.slice()
           for (const work of deferred) all.push(...work())
           return this.webhooks.enqueue(all)
         })
@@ -74,6 +78,20 @@ export class Outbox {
     }
     this.stats.queued += queued
     if (queued > 0) this.onQueued()
+    if (this.events.length > 0 || this.deferred.length > 0) this.schedule()
+  }
+
+  /** Writes everything queued (shutdown); stops at the first failure. */
+  flushAll(): void {
+    for (let before = Infinity; this.pending > 0 && this.pending < before;) {
+      before = this.pending
+      this.flush()
+    }
+  }
+
+  /** Events and deferred work not yet written. */
+  get pending(): number {
+    return this.events.length + this.deferred.length
   }
 
   private schedule(): void {

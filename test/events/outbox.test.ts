@@ -268,3 +268,15 @@ t.test(
     t.same(logs, [])
   },
 )
+
+t.test('a burst is written in bounded transactions over several turns; shutdown writes it all', async (t) => {
+  const { webhooks, outbox, bus, receiver, secret } = await setup(t)
+  webhooks.add({ url: receiver.url, events: 'backend.*', secret })
+  for (let i = 0; i < 1200; i++) bus.emit('backend.up', { backend: `b${i}`, url: 'http://b' })
+  outbox.flush()
+  t.equal(webhooks.depth(), 500, 'one flush writes at most 500 events')
+  t.equal(outbox.pending, 700, 'the rest waits for the next turn')
+  outbox.flushAll()
+  t.equal(webhooks.depth(), 1200)
+  t.equal(outbox.pending, 0)
+})
