@@ -121,15 +121,40 @@ function test(args: StoreArgs & { id: string }) {
   )
 }
 
-function deliveries(args: StoreArgs & { webhook?: string; state?: 'pending' | 'delivered' | 'dead'; limit: number }) {
+type DeliveriesArgs = StoreArgs & {
+  webhook?: string
+  state?: 'pending' | 'delivered' | 'dead'
+  limit: number
+  attempts: boolean
+}
+
+function deliveries(args: DeliveriesArgs) {
   if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 10_000) {
     throw new CliError('--limit: expected a whole number from 1 to 10000', 2)
   }
-  const rows = withStore(
+  const { rows, attempts } = withStore(
     args,
-    (store) => new WebhookStore(store.db).recent({ webhookId: args.webhook, state: args.state, limit: args.limit }),
+    (store) => {
+      const webhooks = new WebhookStore(store.db)
+      const found = webhooks.recent({ webhookId: args.webhook, state: args.state, limit: args.limit })
+      return {
+        rows: found.map(deliveryView),
+        attempts: args.attempts ? found.flatMap((delivery) => webhooks.attempts(delivery.id)) : [],
+      }
+    },
     'read',
-  ).map(deliveryView)
+  )
+  if (args.attempts) {
+    const each = attempts.map((attempt) => ({
+      delivery: attempt.deliveryId,
+      attempt: attempt.attempt,
+      at: time(attempt.at),
+      status: attempt.status,
+      error: attempt.error,
+    }))
+    if (args.json) return printJson(each)
+    return printTable(each, ['delivery', 'attempt', 'at', 'status', 'error'])
+  }
   if (args.json) return printJson(rows)
   printTable(rows, [
     'id',
@@ -185,6 +210,7 @@ export const webhookCommand: CommandModule = {
             webhook: { type: 'string', describe: 'only this webhook' },
             state: { choices: ['pending', 'delivered', 'dead'] as const, describe: 'only deliveries in this state' },
             limit: { type: 'number', default: 50, describe: 'at most this many, newest first' },
+            attempts: { type: 'boolean', default: false, describe: 'list each attempt of those deliveries instead' },
           }),
         guard(deliveries),
       )

@@ -103,6 +103,9 @@ t.test('webhook add/list/test/deliveries/remove, CLI changes as events, a kill -
   t.match(retried, { state: 'delivered', attempts: 1 }, 'the attempt the kill cut off was never recorded')
   t.equal(cli('webhook', 'deliveries', '--state', 'dead', '--json').stdout.trim(), '[]')
   t.equal(cli('webhook', 'deliveries', '--limit', '0').status, 2)
+  const attempts = JSON.parse(cli('webhook', 'deliveries', '--attempts', '--json').stdout)
+  t.equal(attempts.length, 4, 'one recorded attempt per delivery')
+  t.ok(attempts.every((attempt: { status: number }) => attempt.status === 204))
 
   server.child.kill('SIGTERM')
   await server.exited
