@@ -11,6 +11,7 @@ import { serveCommand } from './serve.js'
 import { statusCommand } from './status.js'
 import { usageCommand } from './usage.js'
 import { userCommand } from './user.js'
+import { webhookCommand } from './webhook.js'
 
 endQuietlyWhenOutputCloses()
 
@@ -24,7 +25,8 @@ await yargs(hideBin(process.argv))
   .command(keyCommand)
   .command(usageCommand)
   .command(limitCommand)
-  .demandCommand(1, 'name a command: serve, status, config, db, user, key, usage or limit')
+  .command(webhookCommand)
+  .demandCommand(1, 'name a command: serve, status, config, db, user, key, usage, limit or webhook')
   .strict()
   .recommendCommands()
   .completion('completion', 'print a shell completion script')

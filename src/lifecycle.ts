@@ -24,6 +24,7 @@ export interface Running {
   metrics?: { close(): void }
   accounting?: { close(): Promise<void> }
   authenticator?: { stop(): void }
+  events?: { reload(next: Config): void; close(): Promise<void> }
   unmark?: () => void
   store?: { close(): void }
 }
@@ -44,6 +45,7 @@ export const shutdownSteps: readonly ShutdownStep[] = [
   { name: 'close backend pools', run: (running) => closeBackends(running.backends) },
   { name: 'flush usage', run: (running) => running.accounting?.close() },
   { name: 'stop credentials', run: (running) => running.authenticator?.stop() },
+  { name: 'flush events', run: (running) => running.events?.close() },
   { name: 'remove the server mark', run: (running) => running.unmark?.() },
   { name: 'close the database', run: (running) => running.store?.close() },
 ]
@@ -75,6 +77,7 @@ export class Lifecycle {
     running.config.current = next
     running.aliases.replace(next.models.aliases)
     running.reprice(next.usage)
+    running.events?.reload(next)
     running.logger.level = next.log.level
     return restart
   }

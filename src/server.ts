@@ -8,7 +8,6 @@ import { readFieldsWith, type PluginRequestStage, type ProxyStages, type ReadFie
 import type { RequestState } from './api/requestState.js'
 import { mountRoutes } from './api/routes.js'
 import { mountSystemRoutes } from './api/system.js'
-import { AlertDispatcher } from './alerts/alertDispatcher.js'
 import { authenticateStage, type AuthenticateStage } from './auth/authenticateStage.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { authorizeModels, type AuthorizeStage } from './auth/authorize.js'
@@ -29,6 +28,7 @@ import type { PickBackend } from './proxy/route.js'
 import { markServer, rotateBackup } from './store/backup.js'
 import { openStore, type Store } from './store/store.js'
 import { Accounting } from './usage/accounting.js'
+import { requestFailed, startEvents, type GatewayEvents } from './events/gatewayEvents.js'
 import { finishStage, requestLogger } from './usage/finish.js'
 
 /** The request path's stage implementations, as built from config; GatewayOptions.stages may replace any. */
@@ -123,21 +123,25 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const lifecycle = new Lifecycle(running, options.onShutdownStep)
   const store = openStore(config.database, { migrate: config.database.migrate_on_start })
   running.store = store
+  // The event bus and webhook outbox, passed explicitly to the rooms that report events.
+  const events = startEvents(config, store, logger)
+  running.events = events
   let identity: Identity
   try {
-    identity = createIdentity(config, store, logger)
+    identity = createIdentity(config, store, logger, events.emit)
   } catch (error) {
     await lifecycle.close(0)
     throw error
   }
   const { authenticator, sessions } = identity
+  authenticator.changeListeners.push(() => events.onChanges())
   authenticator.start()
   running.authenticator = authenticator
   const accounting = new Accounting(store.db, config.database, config.usage, logger)
   accounting.start()
   running.accounting = accounting
   running.reprice = (usage) => accounting.reprice(usage)
-  const limiter = createLimiter(store, accounting, authenticator, config, logger)
+  const limiter = createLimiter(store, accounting, authenticator, events)
   const metrics = config.metrics.enabled
     ? new GatewayMetrics(
         {
@@ -153,13 +157,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
             pending: accounting.recorder.pending,
           }),
           keyCache: () => authenticator.keys.stats,
-          alerts: () => limiter.alerts.stats,
+          alerts: () => events.quotaAlerts.stats,
+          webhooks: () => events.stats(),
         },
         config.metrics.key_labels,
       )
     : undefined
   running.metrics = metrics
-  const health = new BackendHealth(() => running.backends, config.metrics.backend_check_interval)
+  const health = new BackendHealth(() => running.backends, config.metrics.backend_check_interval, events.emit)
   health.start()
   running.health = health
 
@@ -175,6 +180,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       hook: options.onRequestEnd,
       metrics: metrics && ((result) => metrics.observe(result)),
       log: requestLogger(logger, running.config),
+      events: requestFailed(events.emit),
     },
   }
   const stages = options.stages ? options.stages(built) : built
@@ -269,26 +275,13 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   }
 }
 
-/** The callers' limits, their quotas read from the usage rollups, their alerts; rebuilt when the rules change. */
+/** The callers' limits, their quotas read from the usage rollups (thresholds become events); rebuilt on rule changes. */
 function createLimiter(
   store: Store,
   accounting: Accounting,
   authenticator: Authenticator,
-  config: Config,
-  logger: Logger,
-): { limiter: Limiter; alerts: AlertDispatcher } {
-  const alerts = new AlertDispatcher(
-    store.db,
-    {
-      thresholds: config.alerts.thresholds.split(',').map(Number),
-      webhookUrl: config.alerts.webhook_url,
-      webhookSecret: config.alerts.webhook_secret,
-      retries: config.alerts.retries,
-      retryDelayMs: config.alerts.retry_delay,
-      timeoutMs: config.alerts.timeout,
-    },
-    logger,
-  )
+  events: GatewayEvents,
+): { limiter: Limiter } {
   const limiter = new Limiter(
     new RuleSet(store.limits.all()),
     (limit, principal, since, counts) => {
@@ -297,13 +290,13 @@ function createLimiter(
       return accounting.store.usedSince(since, owner, api, limit.rule.model || undefined, counts)
     },
     Date.now,
-    alerts,
+    events.quotaAlerts,
   )
   authenticator.changeListeners.push((changes) => {
     if (changes.some((change) => change.kind === 'limits_changed'))
       limiter.replaceRules(new RuleSet(store.limits.all()))
   })
-  return { limiter, alerts }
+  return { limiter }
 }
 
 /** The scheduled backup (database.backup_dir), if configured. */

@@ -1,6 +1,7 @@
 // Everything about who is calling, built from the config over an open store: key verification, login tokens,
 // sessions and the login limiter.
 import type { Config } from '../config/schema.js'
+import type { Emit } from '../events/eventBus.js'
 import type { Logger } from '../logger.js'
 import type { Store } from '../store/store.js'
 import { AccessTokens } from './accessTokens.js'
@@ -14,7 +15,7 @@ export interface Identity {
   sessions: Sessions
 }
 
-export function createIdentity(config: Config, store: Store, logger: Logger): Identity {
+export function createIdentity(config: Config, store: Store, logger: Logger, emit?: Emit): Identity {
   const auth = config.auth
   const tokens = new AccessTokens(loadJwtSecrets(auth.jwt_secret, auth.jwt_secret_file), {
     ttlMs: auth.access_token_ttl,
@@ -38,6 +39,7 @@ export function createIdentity(config: Config, store: Store, logger: Logger): Id
   const sessions = new Sessions(store.users, store.sessions, tokens, limiter, {
     accessTtlMs: auth.access_token_ttl,
     refreshTtlMs: auth.refresh_token_ttl,
+    emit,
   })
   return { authenticator, sessions }
 }

@@ -5,6 +5,7 @@
 // today's is replaced after a successful login.
 import { createHash, randomBytes } from 'node:crypto'
 import { GatewayError } from '../errors.js'
+import type { Emit } from '../events/eventBus.js'
 import type { SessionStore } from '../store/sessions.js'
 import { usernamePattern, type User, type UserStore } from '../store/users.js'
 import type { AccessClaims, AccessTokens } from './accessTokens.js'
@@ -27,6 +28,8 @@ export interface SessionOptions {
   now?: () => number
   /** Tests that run thousands of logins use a cheap hasher; everything else uses argon2id. */
   passwords?: PasswordHasher
+  /** Reports login.failed and login.throttled (the event bus). */
+  emit?: Emit
 }
 
 const refreshPrefix = 'plr_'
@@ -59,15 +62,27 @@ export class Sessions {
       return new GatewayError('invalid_request', `"password" is longer than ${maxPasswordLength} characters`)
     }
     const wait = this.limiter.waitMs(username, address)
-    if (wait > 0) return throttled(wait)
+    if (wait > 0) {
+      const error = throttled(wait)
+      this.options.emit?.('login.throttled', {
+        username,
+        client_ip: address,
+        retry_after_s: Math.max(1, Math.ceil(wait / 1000)),
+      })
+      return error
+    }
     const user = this.users.find(username)
     const stored = user?.passwordHash ?? (await this.passwords.decoy())
     const matches = await this.passwords.verify(stored, password)
     if (!user || !user.passwordHash || !matches) {
       this.limiter.failed(username, address)
+      this.options.emit?.('login.failed', { username, client_ip: address, reason: 'invalid_credentials' })
       return authFailure('invalid_credentials')
     }
-    if (!user.active) return authFailure('user_disabled')
+    if (!user.active) {
+      this.options.emit?.('login.failed', { username, client_ip: address, reason: 'user_disabled' })
+      return authFailure('user_disabled')
+    }
     this.limiter.succeeded(username, address)
     this.users.touchLogin(user.id)
     if (this.passwords.needsRehash(user.passwordHash)) {

@@ -313,7 +313,7 @@ export const schema = section('Parallama configuration.', {
     }),
   }),
   alerts: section(
-    'Quota alerts: once per threshold and period, logged, counted and posted to a webhook.',
+    'Quota alerts: once per threshold and period, logged, counted, sent as quota.threshold events.',
     {
       thresholds: string({
         doc: 'Percentages of a daily or monthly quota (of a key or a user) that raise an alert.',
@@ -322,25 +322,66 @@ export const schema = section('Parallama configuration.', {
         describe: 'comma-separated percentages such as 80,100',
       }),
       webhook_url: string({
-        doc: "Where alerts are POSTed as JSON; '' for none (they are still logged and counted).",
+        doc: "Deprecated (use 'parallama webhook add URL --events quota.threshold'): a webhook for quota.threshold events, kept in step at start-up; '' for none.",
         default: '',
         pattern: /^(https?:\/\/\S+)?$/,
         describe: 'an http:// or https:// URL, or empty',
       }),
       webhook_secret: string({
-        doc: 'HMAC-SHA256 key for the x-parallama-signature header (environment only: PARALLAMA_ALERTS__WEBHOOK_SECRET).',
+        doc: 'Deprecated: webhook_url deliveries are signed with its bytes as the whsec_ key, and also carry the old x-parallama-signature header (environment only: PARALLAMA_ALERTS__WEBHOOK_SECRET).',
         default: '',
         secret: true,
       }),
-      retries: integer({ doc: 'Further attempts after a failed delivery.', default: 5, min: 0, max: 20 }),
+      retries: integer({ doc: 'Deprecated and ignored: see webhooks.max_attempts.', default: 5, min: 0, max: 20 }),
       retry_delay: duration({
-        doc: 'Wait before the first retry; doubled each time, at most 60s.',
+        doc: 'Deprecated and ignored: see webhooks.retry_delay.',
         default: 1000,
         min: 1,
       }),
-      timeout: duration({ doc: 'How long one delivery may take.', default: 5000, min: 1 }),
+      timeout: duration({ doc: 'Deprecated and ignored: see webhooks.timeout.', default: 5000, min: 1 }),
     },
     { restart: true },
+  ),
+  webhooks: section(
+    'Webhook deliveries (docs/webhooks.md): a durable outbox, retried with back-off, then dead-lettered.',
+    {
+      timeout: duration({ doc: 'How long one delivery attempt may take.', default: 10_000, min: 1 }),
+      retry_for: duration({
+        doc: 'How long after its event a failed delivery is still tried again; then it is dead-lettered.',
+        default: 86_400_000,
+        min: 1,
+      }),
+      max_attempts: integer({
+        doc: 'The most attempts per delivery (then dead-lettered).',
+        default: 50,
+        min: 1,
+        max: 1000,
+      }),
+      retry_delay: duration({
+        doc: 'Wait before the first retry; doubled each time, with jitter.',
+        default: 5000,
+        min: 1,
+      }),
+      max_retry_delay: duration({ doc: 'The longest wait between two attempts.', default: 3_600_000, min: 1 }),
+      poll_interval: duration({
+        doc: 'How often the outbox is looked at for due retries (new events are sent at once).',
+        default: 1000,
+        restart: true,
+        min: 10,
+      }),
+      concurrency: integer({ doc: 'Deliveries in flight at once.', default: 4, min: 1, max: 100 }),
+      keep: duration({
+        doc: 'How long delivered and dead-lettered deliveries stay listed.',
+        default: 604_800_000,
+        min: 1,
+      }),
+      key_expiry_check: duration({
+        doc: 'How often keys past their expiry are looked for (key.expired).',
+        default: 60_000,
+        restart: true,
+        min: 100,
+      }),
+    },
   ),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({

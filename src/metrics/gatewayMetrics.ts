@@ -26,6 +26,8 @@ export interface MetricsSources {
   }
   keyCache: () => { hits: number; lookups: number; negativeHits: number }
   alerts: () => { fired: number; delivered: number; failed: number }
+  /** Webhook deliveries by outcome and the outbox depth (src/events). */
+  webhooks?: () => { delivered: number; failed: number; dead: number; depth: number }
 }
 
 export class GatewayMetrics {
@@ -187,6 +189,25 @@ export class GatewayMetrics {
         ]
       }),
     )
+    const webhooks = sources.webhooks
+    if (webhooks) {
+      // Deliveries: attempts that failed, deliveries delivered and dead-lettered; the outbox depth is pending rows.
+      r.add(
+        new Gauge('parallama_webhook_deliveries', 'Webhook deliveries by outcome since start.', ['result'], () => {
+          const stats = webhooks()
+          return [
+            [['delivered'], stats.delivered],
+            [['failed'], stats.failed],
+            [['dead'], stats.dead],
+          ]
+        }),
+      )
+      r.add(
+        new Gauge('parallama_webhook_outbox_depth', 'Webhook deliveries waiting to be sent.', [], () => [
+          [[], webhooks().depth],
+        ]),
+      )
+    }
     this.loopDelay.enable()
     r.add(
       new Gauge('parallama_event_loop_lag_seconds', 'Event-loop delay since the last scrape.', ['quantile'], () => {

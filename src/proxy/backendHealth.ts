@@ -1,5 +1,6 @@
 // Asks each backend for /api/version on an interval, so that /ready, /discovery and the backend_up metric say which
 // backends answer — before a user's request finds out.
+import type { Emit } from '../events/eventBus.js'
 import type { Backend } from './backends.js'
 
 /** How long one check may take, whatever the interval (a busy backend is slow, not down). */
@@ -9,10 +10,13 @@ export class BackendHealth {
   private timer: NodeJS.Timeout | undefined
   /** Checks under way: the next tick (or a /ready waiting for a first answer) joins one instead of adding another. */
   private readonly checking = new Map<Backend, Promise<void>>()
+  /** Each backend's last check (true: answered), for backend.down / backend.up on a change. */
+  private readonly lastUp = new WeakMap<Backend, boolean>()
 
   constructor(
     private readonly backends: () => Backend[],
     private intervalMs: number,
+    private readonly emit?: Emit,
   ) {}
 
   /** Checks on the interval; the first check runs at the first tick, or sooner when someone asks (ensureChecked). */
@@ -66,8 +70,15 @@ export class BackendHealth {
       if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
       backend.lastOkAt = Date.now()
       backend.lastError = undefined
+      // Up again after a failed check (a first check that answers announces nothing).
+      if (this.lastUp.get(backend) === false) this.emit?.('backend.up', { backend: backend.name, url: backend.url })
+      this.lastUp.set(backend, true)
     } catch (error) {
       backend.lastError = (error as { code?: string }).code ?? (error as Error).message
+      if (this.lastUp.get(backend) !== false) {
+        this.emit?.('backend.down', { backend: backend.name, url: backend.url, error: backend.lastError })
+      }
+      this.lastUp.set(backend, false)
     }
   }
 }

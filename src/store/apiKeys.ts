@@ -231,7 +231,7 @@ export class KeyStore {
         this.feed.record('key_revoked', at, { keyId: id, userId: key.userId })
         // A key made by a key never outlives it: what it made (and what those made) ends with it.
         for (const made of this.statements.revokeMade.all(at, id) as { id: string }[]) {
-          this.feed.record('key_revoked', at, { keyId: made.id, userId: key.userId })
+          this.feed.record('key_revoked', at, { keyId: made.id, userId: key.userId }, { with_key: id })
         }
         return this.get(id)
       })
@@ -260,8 +260,10 @@ export class KeyStore {
         })
         this.statements.retire.run(successor.id, validUntil, id)
         this.statements.reparent.run(successor.id, id)
-        if (this.statements.copyLimits.run(successor.id, at, id).changes > 0) this.feed.record('limits_changed', at, {})
-        this.feed.record('key_rotated', at, { keyId: id, userId: old.userId })
+        if (this.statements.copyLimits.run(successor.id, at, id).changes > 0) {
+          this.feed.record('limits_changed', at, {}, { action: 'copied', subject_type: 'key', subject: successor.id })
+        }
+        this.feed.record('key_rotated', at, { keyId: id, userId: old.userId }, { successor: successor.id })
         return this.get(successor.id)
       })
       .immediate()

@@ -8,6 +8,7 @@ export type ChangeKind =
   | 'key_revoked'
   | 'key_rotated'
   | 'key_changed'
+  | 'user_created'
   | 'user_changed'
   | 'user_disabled'
   | 'user_deleted'
@@ -23,6 +24,8 @@ export interface Change {
   userId: number | null
   /** A revoked access token's jti. */
   tokenId: string | null
+  /** What else the change names, as JSON (a limit rule's target, a successor key, a new role), or null. */
+  detail: string | null
 }
 
 export class ChangeFeed {
@@ -34,16 +37,25 @@ export class ChangeFeed {
   private notifying = false
 
   constructor(private readonly db: Db) {
-    this.insert = db.prepare('INSERT INTO auth_changes (at, kind, key_id, user_id, token_id) VALUES (?, ?, ?, ?, ?)')
+    this.insert = db.prepare(
+      'INSERT INTO auth_changes (at, kind, key_id, user_id, token_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
+    )
     this.since = db.prepare(
-      'SELECT id, at, kind, key_id AS keyId, user_id AS userId, token_id AS tokenId FROM auth_changes WHERE id > ? ORDER BY id',
+      `SELECT id, at, kind, key_id AS keyId, user_id AS userId, token_id AS tokenId, detail
+        FROM auth_changes WHERE id > ? ORDER BY id LIMIT ?`,
     )
     this.latest = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM auth_changes').pluck()
   }
 
-  /** Call inside the transaction of the write it describes. */
-  record(kind: ChangeKind, at: number, subject: { keyId?: string; userId?: number; tokenId?: string }): void {
-    this.insert.run(at, kind, subject.keyId ?? null, subject.userId ?? null, subject.tokenId ?? null)
+  /** Call inside the transaction of the write it describes; `detail` is what the event of the change reports. */
+  record(
+    kind: ChangeKind,
+    at: number,
+    subject: { keyId?: string; userId?: number; tokenId?: string },
+    detail?: Record<string, unknown>,
+  ): void {
+    const { keyId = null, userId = null, tokenId = null } = subject
+    this.insert.run(at, kind, keyId, userId, tokenId, detail ? JSON.stringify(detail) : null)
     if (this.onLocalChange && !this.notifying) {
       this.notifying = true
       queueMicrotask(() => {
@@ -53,8 +65,9 @@ export class ChangeFeed {
     }
   }
 
-  changesSince(id: number): Change[] {
-    return this.since.all(id) as Change[]
+  /** At most `limit` changes after `id`, oldest first. */
+  changesSince(id: number, limit = -1): Change[] {
+    return this.since.all(id, limit) as Change[]
   }
 
   latestId(): number {

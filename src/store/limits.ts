@@ -51,7 +51,7 @@ export class LimitStore {
           ...limitKinds.map((kind) => rule.values[kind] ?? null),
           at,
         )
-        this.feed.record('limits_changed', at, {})
+        this.feed.record('limits_changed', at, {}, { action: 'set', ...ruleTarget(rule), values: rule.values })
         return this.get(rule.subjectType, rule.subject, rule.gateway, rule.model)!
       })
       .immediate()
@@ -61,7 +61,8 @@ export class LimitStore {
     return this.db
       .transaction(() => {
         const removed = this.statements.remove.run(subjectType, subject, gateway, model).changes > 0
-        if (removed) this.feed.record('limits_changed', this.now(), {})
+        const target = ruleTarget({ subjectType, subject, gateway, model })
+        if (removed) this.feed.record('limits_changed', this.now(), {}, { action: 'removed', ...target })
         return removed
       })
       .immediate()
@@ -87,4 +88,9 @@ export function checkLimitValues(values: LimitRule['values']): void {
       throw new BoundsError(`"${kind}" must be a whole number from 1 to ${maxLimitValue}, got ${String(value)}`)
     }
   }
+}
+
+/** A rule's target as the limit.changed event names it. */
+function ruleTarget(rule: Pick<LimitRule, 'subjectType' | 'subject' | 'gateway' | 'model'>) {
+  return { subject_type: rule.subjectType, subject: rule.subject, gateway: rule.gateway, model: rule.model }
 }

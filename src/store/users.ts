@@ -115,7 +115,7 @@ export class UserStore {
         )
         const id = Number(lastInsertRowid)
         // Caches that remembered this id as missing (a token from a restored backup) forget it.
-        this.feed.record('user_changed', at, { userId: id })
+        this.feed.record('user_created', at, { userId: id }, { role: user.role })
         return this.byId(id)!
       })
       .immediate()
@@ -145,7 +145,9 @@ export class UserStore {
   }
 
   setRole(username: string, role: Role): User {
-    return this.change(username, 'role_changed', (user, at) => this.statements.setRole.run(role, at, user.id))
+    return this.change(username, 'role_changed', (user, at) => this.statements.setRole.run(role, at, user.id), {
+      role,
+    })
   }
 
   /** Disabling ends every login token of the user for good; keys are refused while disabled, and work again after. */
@@ -184,19 +186,29 @@ export class UserStore {
   remove(username: string): User {
     return this.change(username, 'user_deleted', (user, at) => {
       if (this.statements.removeLimits.run(String(user.id), user.id).changes > 0) {
-        this.feed.record('limits_changed', at, {})
+        this.feed.record(
+          'limits_changed',
+          at,
+          {},
+          { action: 'removed', subject_type: 'user', subject: String(user.id) },
+        )
       }
       this.statements.remove.run(user.id)
     })
   }
 
-  private change(username: string, kind: Parameters<ChangeFeed['record']>[0], write: (user: User, at: number) => void) {
+  private change(
+    username: string,
+    kind: Parameters<ChangeFeed['record']>[0],
+    write: (user: User, at: number) => void,
+    detail?: Record<string, unknown>,
+  ) {
     return this.db
       .transaction(() => {
         const user = this.get(username)
         const at = this.now()
         write(user, at)
-        this.feed.record(kind, at, { userId: user.id })
+        this.feed.record(kind, at, { userId: user.id }, detail)
         return this.byId(user.id) ?? user
       })
       .immediate()

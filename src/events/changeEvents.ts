@@ -1,0 +1,103 @@
+// Changes written to the database — by this server's admin API or by the CLI in another process — become events by
+// way of the change feed: each change row is read after a cursor kept in the database, turned into its event, and
+// queued for the webhooks in the same transaction that moves the cursor. Nothing is lost to a crash (the cursor did
+// not move, the rows are read again) and nothing is queued twice (an event's id is its change row's).
+import type { Logger } from '../logger.js'
+import type { Change } from '../store/changeFeed.js'
+import type { Store } from '../store/store.js'
+import type { EventPayloads, EventType, GatewayEvent, KeyRef, UserRef } from './events.js'
+import type { WebhookStore } from './webhookStore.js'
+
+const batch = 500
+
+export class ChangeEvents {
+  private readonly cursor
+  private readonly moveCursor
+
+  constructor(
+    private readonly store: Store,
+    private readonly webhooks: WebhookStore,
+    private readonly logger: Logger,
+    private readonly onQueued: () => void,
+  ) {
+    this.cursor = store.db.prepare(`SELECT position FROM event_cursor WHERE name = 'change_feed'`).pluck()
+    this.moveCursor = store.db.prepare(`UPDATE event_cursor SET position = ? WHERE name = 'change_feed'`)
+  }
+
+  /**
+   * Turns every change after the cursor into events (call on start, whenever the feed moves, and now and then in
+   * case a run failed). Takes the write lock only when there is something to turn.
+   */
+  run(): void {
+    try {
+      if (this.store.feed.changesSince(this.cursor.get() as number, 1).length === 0) return
+      let queued = 0
+      for (;;) {
+        const done = this.store.db
+          .transaction(() => {
+            const changes = this.store.feed.changesSince(this.cursor.get() as number, batch)
+            if (changes.length === 0) return true
+            const events = changes.map((change) => this.eventOf(change)).filter((event) => event !== undefined)
+            queued += this.webhooks.enqueue(events)
+            this.moveCursor.run(changes.at(-1)!.id)
+            return changes.length < batch
+          })
+          .immediate()
+        if (done) break
+      }
+      if (queued > 0) this.onQueued()
+    } catch (error) {
+      this.logger.warn('could not turn database changes into events; retrying at the next change', { err: error })
+    }
+  }
+
+  private eventOf(change: Change): GatewayEvent | undefined {
+    const detail = change.detail ? (JSON.parse(change.detail) as Record<string, any>) : {}
+    const event = <T extends EventType>(type: T, data: EventPayloads[T]): GatewayEvent => ({
+      id: `evt_change_${change.id}`,
+      type,
+      time: change.at,
+      data,
+    })
+    switch (change.kind) {
+      case 'key_created':
+        return event('key.created', this.keyRef(change))
+      case 'key_revoked':
+        return event('key.revoked', { ...this.keyRef(change), with_key: detail.with_key ?? null })
+      case 'key_rotated':
+        return event('key.rotated', { ...this.keyRef(change), successor: detail.successor ?? null })
+      case 'user_created':
+        return event('user.created', { ...this.userRef(change.userId!), role: detail.role ?? null })
+      case 'user_disabled':
+        return event('user.disabled', this.userRef(change.userId!))
+      case 'role_changed':
+        return event('user.role_changed', { ...this.userRef(change.userId!), role: detail.role ?? null })
+      case 'limits_changed':
+        return event('limit.changed', {
+          action: detail.action ?? 'set',
+          subject_type: detail.subject_type ?? 'unknown',
+          subject: detail.subject ?? '',
+          gateway: detail.gateway ?? null,
+          model: detail.model ?? null,
+          values: detail.values ?? null,
+        })
+      default:
+        return undefined
+    }
+  }
+
+  /** Names as they are when the change is read (a deleted user's are null). */
+  private userRef(userId: number): UserRef {
+    return { user_id: userId, username: this.store.users.byId(userId)?.username ?? null }
+  }
+
+  private keyRef(change: Change): KeyRef {
+    const key = this.store.keys.find(change.keyId!)
+    return {
+      key_id: change.keyId!,
+      key_name: key?.name ?? null,
+      user_id: change.userId ?? key?.userId ?? 0,
+      username: key?.username ?? (change.userId === null ? null : this.userRef(change.userId).username),
+    }
+  }
+}
