@@ -9,6 +9,7 @@ import { markServer, rotateBackup } from './store/backup.js'
 import { mkdirSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Accounting } from './usage/accounting.js'
+import { logRequest } from './requestLog.js'
 import { Limiter, type Admission } from './limits/limiter.js'
 import { RuleSet } from './limits/rules.js'
 import { mountAdminRoutes } from './api/admin.js'
@@ -156,7 +157,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   /** Every request's end, after accounting: counted for /metrics and logged. */
   const observeEnd = (result: ExchangeResult) => {
     metrics?.observe(result)
-    if (context.config.log.requests && logger.enabled('info')) logger.info('request', requestLine(result))
+    if (context.config.log.requests && logger.enabled('info')) logRequest(logger, result)
   }
   const app = uws.App()
   // The address guard and the callers' limits, for every route (the JSON routes and the proxied ones).
@@ -305,27 +306,6 @@ function needsRestart(current: Config, next: Config): string[] {
     }
   }
   return keys
-}
-
-/** The request's log line: who (ids, never a credential), what, how it ended, its tokens and timings. */
-function requestLine(result: ExchangeResult): Record<string, unknown> {
-  return {
-    request_id: result.requestId,
-    user_id: result.userId,
-    key_id: result.keyId,
-    api: result.api,
-    route: result.route,
-    model: result.model,
-    backend: result.backend,
-    status: result.status,
-    error: result.errorCode,
-    prompt_tokens: result.usage?.promptTokens,
-    completion_tokens: result.usage?.completionTokens,
-    ttfb_ms: result.firstByteAt > 0 ? Math.round((result.firstByteAt - result.startedAt) * 10) / 10 : undefined,
-    duration_ms: Math.round((result.endedAt - result.startedAt) * 10) / 10,
-    client_ip: result.clientIp,
-    aborted: result.clientAborted || undefined,
-  }
 }
 
 /** The scheduled backup (database.backup_dir), if configured. */
