@@ -91,8 +91,8 @@ t.test('50 % and 100 % of a daily request quota: one signed alert each, retried,
   t.equal(rig.logs.filter((line) => line.includes('quota threshold reached')).length, 2)
   const metrics = await request(`${rig.url}/metrics`)
   const text = await metrics.body.text()
-  t.match(text, /parallama_quota_alerts\{result="fired"\} 2/)
-  t.match(text, /parallama_quota_alerts\{result="delivered"\} 2/)
+  t.match(text, /parallama_quota_alerts_total\{result="fired"\} 2/)
+  t.match(text, /parallama_quota_alerts_total\{result="delivered"\} 2/)
 })
 
 t.test(
