@@ -101,6 +101,11 @@ export class RuleSet {
     return this.bySubject.size
   }
 
+  /** The rule set for exactly this subject, API and model (not resolved: no fallback to a wider one). */
+  ruleFor(subjectType: SubjectType, subject: string, gateway: Gateway, model: string): LimitRule | undefined {
+    return this.bySubject.get(ruleKey(subjectType, subject, gateway, model))
+  }
+
   get hasAddressRules(): boolean {
     return this.addressRules.length > 0
   }

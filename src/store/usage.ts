@@ -154,11 +154,8 @@ export class UsageStore {
     model: string | undefined,
     counts: 'tokens' | 'requests',
   ): number {
-    const column = 'keyId' in owner ? 'key_id' : 'user_id'
     const value = 'keyId' in owner ? owner.keyId : owner.userId
-    const sum = counts === 'tokens' ? 'prompt_tokens + completion_tokens' : 'requests'
-    const sql = `SELECT COALESCE(SUM(${sum}), 0) FROM usage_hourly
-      WHERE hour >= ? AND ${column} = ?${api === undefined ? '' : ' AND api = ?'}${model === undefined ? '' : ' AND model = ?'}`
+    const sql = usedSinceSql('keyId' in owner ? 'key' : 'user', counts, api !== undefined, model !== undefined)
     const args: (string | number)[] = [since, value]
     if (api !== undefined) args.push(api)
     if (model !== undefined) args.push(model)
@@ -172,6 +169,18 @@ export class UsageStore {
   deleteBefore(before: number): number {
     return this.db.prepare('DELETE FROM usage WHERE time < ?').run(before).changes
   }
+}
+
+/** The quota query (one index each: usage_hourly_key, usage_hourly_user; a test checks the plan). */
+export function usedSinceSql(
+  owner: 'key' | 'user',
+  counts: 'tokens' | 'requests',
+  api: boolean,
+  model: boolean,
+): string {
+  const sum = counts === 'tokens' ? 'prompt_tokens + completion_tokens' : 'requests'
+  return `SELECT COALESCE(SUM(${sum}), 0) FROM usage_hourly
+    WHERE hour >= ? AND ${owner === 'key' ? 'key_id' : 'user_id'} = ?${api ? ' AND api = ?' : ''}${model ? ' AND model = ?' : ''}`
 }
 
 /** WHERE clause and parameters for a filter; `timeColumn` is `time` on rows and `hour` on rollups. */
