@@ -73,7 +73,11 @@ export class UsageRecorder {
     this.worker.on('message', (reply: FlushReply | 'ready') =>
       reply === 'ready' ? this.markReady() : this.acknowledge(reply),
     )
-    this.worker.on('error', (error) => this.logger.error('usage writer thread failed', { err: error }))
+    this.worker.on('error', (error) => {
+      // A thread that failed never says it is ready: waiters stop waiting for its start-up (rows stay pending).
+      this.markReady()
+      this.logger.error('usage writer thread failed', { err: error })
+    })
     this.worker.unref()
   }
 
