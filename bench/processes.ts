@@ -103,7 +103,6 @@ export async function startParallama(
       ...process.env,
       PARALLAMA_SERVER__PORT: String(port),
       PARALLAMA_BACKENDS: upstream,
-      PARALLAMA_LOG__LEVEL: 'warn',
       ...(parts === 'no-metrics' ? { PARALLAMA_METRICS__ENABLED: 'false' } : {}),
       ...files,
     },

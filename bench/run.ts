@@ -1,4 +1,4 @@
-// `npm run bench [-- --seconds 5] [--only stream]`: each scenario against the emulator directly, through Parallama,
+// `npm run bench [-- --seconds 5] [--only stream] [--bare]`: each scenario against the emulator directly, through Parallama,
 // and through nginx (when installed), one after the other in the same run; the 50-connection scenarios also through
 // Parallama with credentials only and with no credentials at all (what limits and usage cost). Prints ratios and
 // writes JSON results.
@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { cpuSeconds, nginxPath, startEmulatorProcess, startNginx, startParallama, type Started } from './processes.js'
+import { startBareProxy } from './bareProxy.js'
 import { printReport, type Measurement } from './report.js'
 import { allScenarios, type Scenario } from './scenarios.js'
 import { runLoad } from './wrk.js'
@@ -17,6 +18,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'no-nginx': { type: 'boolean', default: false },
     'no-parts': { type: 'boolean', default: false },
+    /** Also the bare stack (uWS + undici pass-through, bench/bareProxy.ts): what the gateway's features cost. */
+    bare: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
   },
 })
@@ -43,6 +46,7 @@ if (!values['no-parts']) {
 }
 /** The variants with parts left out run only where the per-request cost shows: many small requests or streams. */
 const partsOnly = new Set(['auth-only', 'no-auth', 'no-metrics'])
+if (values.bare) targets.push(await startBareProxy(emulator.url))
 const nginx = values['no-nginx'] ? undefined : nginxPath()
 if (nginx) targets.push(await startNginx(nginx, emulator.url))
 else if (!values['no-nginx'])

@@ -11,6 +11,8 @@ export interface Logger {
   warn(message: string, fields?: LogFields): void
   error(message: string, fields?: LogFields): void
   enabled(level: LogLevel): boolean
+  /** Writes a line made elsewhere (the request log's, src/requestLog.ts) through the same buffered sink. */
+  writeLine(line: string): void
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = writeStdout): Logger {
@@ -21,6 +23,7 @@ export function createLogger(level: LogLevel, write: (line: string) => void = wr
     info: (message, fields) => emit('info', message, fields),
     warn: (message, fields) => emit('warn', message, fields),
     error: (message, fields) => emit('error', message, fields),
+    writeLine: write,
   }
   function emit(at: LogLevel, message: string, fields?: LogFields): void {
     if (rank[at] < rank[logger.level]) return
@@ -30,16 +33,29 @@ export function createLogger(level: LogLevel, write: (line: string) => void = wr
 }
 
 /**
- * Lines written in one turn of the event loop go out in one write (a request log line each would otherwise cost a
- * syscall per request); what is pending is written at exit too.
+ * Every line (the request log's too: src/requestLog.ts) goes through one buffer, so their order holds: written in
+ * batches of up to `maxPendingBytes`, or `flushDelayMs` after the first pending line — not a syscall per request.
+ * What is pending is written at exit (stdout to a pipe or file is synchronous on Linux) and by flushStdout(), which
+ * shutdown calls. A kill -9 loses at most the last `flushDelayMs`.
  */
+const flushDelayMs = 50
+const maxPendingBytes = 64 * 1024
 let pending = ''
-function writeStdout(line: string): void {
-  if (pending === '') setImmediate(flushStdout)
+let flushTimer: NodeJS.Timeout | undefined
+export function writeStdout(line: string): void {
   pending += line
+  if (pending.length >= maxPendingBytes) flushStdout()
+  else if (flushTimer === undefined) {
+    flushTimer = setTimeout(flushStdout, flushDelayMs)
+    flushTimer.unref()
+  }
 }
 
 export function flushStdout(): void {
+  if (flushTimer !== undefined) {
+    clearTimeout(flushTimer)
+    flushTimer = undefined
+  }
   if (pending === '') return
   const out = pending
   pending = ''

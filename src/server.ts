@@ -29,7 +29,8 @@ import { markServer, rotateBackup } from './store/backup.js'
 import { openStore, type Store } from './store/store.js'
 import { Accounting } from './usage/accounting.js'
 import { requestFailed, startEvents, type GatewayEvents } from './events/gatewayEvents.js'
-import { finishStage, requestLogger } from './usage/finish.js'
+import { finishStage } from './usage/finish.js'
+import { requestLogger } from './requestLog.js'
 
 /** The request path's stage implementations, as built from config; GatewayOptions.stages may replace any. */
 export interface StageSet {

@@ -4,13 +4,14 @@
 import { LRUCache } from 'lru-cache'
 import type { Principal } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
-import { rateLimitHeaders } from './rateLimitHeaders.js'
+import { headerPlan, planHeaders, type HeaderPlan } from './rateLimitHeaders.js'
 import {
   isQuota,
   quotaOf,
   windowMs,
   type AppliedLimit,
   type BucketKind,
+  type LimitRule,
   type QuotaKind,
   type RuleSet,
 } from './rules.js'
@@ -41,6 +42,8 @@ export interface Admission {
 }
 
 const noHeaders: string[] = []
+/** The header plan of each resolved list of limits (null: no bucket among them); goes with the list. */
+const headerPlans = new WeakMap<AppliedLimit[], HeaderPlan | null>()
 const nothingToRelease: Admission = { headers: noHeaders, release: () => {} }
 
 /** The latest time a Date can hold; a clock beyond it is not believed. */
@@ -65,6 +68,9 @@ export type UsedSince = (
 ) => number
 
 interface QuotaState {
+  /** The rule it counts for: a rule change keeps the state while that rule still sets the quota. */
+  rule: LimitRule
+  kind: QuotaKind
   periodStart: number
   used: number
   /** Alert thresholds (percent) already announced for this period. */
@@ -97,7 +103,8 @@ export interface QuotaAlerts {
 export class Limiter {
   /**
    * Buckets of keys and users: a plain map (several times cheaper to read than the LRU), as their number is bounded by
-   * the database's keys and users times the kinds of limit; cleared when the rules change.
+   * the database's keys and users times the kinds of limit. A counter names the kind and window; a bucket whose limit
+   * changed is rebuilt when next used (bucket()), the others keep their state across rule changes.
    */
   private readonly buckets = new Map<string, TokenBucket>()
   /** Buckets of client addresses, which anyone can multiply: bounded. */
@@ -115,10 +122,25 @@ export class Limiter {
     private readonly alerts?: QuotaAlerts,
   ) {}
 
+  /**
+   * New rules (an admin changed a limit). Only what changed starts over: a bucket whose limit has a new value is
+   * rebuilt full when next used, and a quota whose rule no longer sets it is read again from the rollups when next
+   * needed; every other bucket and quota keeps its state, so a change to one key's limit neither refills everyone's
+   * buckets nor re-runs everyone's quota query. A quota state whose rule is gone is dropped now: while no rule uses
+   * it nothing counts into it, so it would be stale if the rule came back.
+   */
   replaceRules(rules: RuleSet): void {
     this.rules = rules
-    // Changed limits start over with full buckets (a bucket sized for the old limit would mislead); quotas are read
-    // again from the rollups.
+    for (const [counter, quota] of this.quotas) {
+      const { subjectType, subject, gateway, model } = quota.rule
+      if (rules.ruleFor(subjectType, subject, gateway, model)?.values[quota.kind] === undefined) {
+        this.quotas.delete(counter)
+      }
+    }
+  }
+
+  /** Forgets every bucket and quota (tests that start each case afresh; a restart does the same). */
+  startOver(): void {
     this.buckets.clear()
     // Clearing an LRU costs as much as its capacity: only when it holds something.
     if (this.addressBuckets.size > 0) this.addressBuckets.clear()
@@ -281,19 +303,25 @@ export class Limiter {
 
   /** The rate-limit headers of a caller's request and token buckets as they are now (one writer for every answer). */
   private rateHeaders(applied: AppliedLimit[], now: number): string[] {
-    let buckets: [AppliedLimit, TokenBucket][] | undefined
-    for (const limit of applied) {
-      if (limit.kind === 'concurrency' || isQuota(limit.kind)) continue
-      ;(buckets ??= []).push([limit, this.bucket(limit, now)])
+    // A resolved list never changes (RuleSet caches it): what its headers always say is worked out once.
+    let plan = headerPlans.get(applied)
+    if (plan === undefined) {
+      const limits = applied.filter((limit) => limit.kind !== 'concurrency' && !isQuota(limit.kind))
+      plan = limits.length === 0 ? null : headerPlan(limits)
+      headerPlans.set(applied, plan)
     }
-    return buckets ? rateLimitHeaders(buckets, now) : noHeaders
+    if (plan === null) return noHeaders
+    const buckets: TokenBucket[] = new Array<TokenBucket>(plan.limits.length)
+    for (let i = 0; i < plan.limits.length; i++) buckets[i] = this.bucket(plan.limits[i]!, now)
+    return planHeaders(plan, buckets, now)
   }
 
   private bucket(limit: AppliedLimit, now: number): TokenBucket {
-    // Changed rules clear every bucket (replaceRules), so the counter alone names one.
+    // The counter names the kind (so the window): a bucket of the same capacity is the same bucket, whatever rule
+    // set it; one of another capacity belongs to a changed limit and starts over, full.
     const buckets = limit.rule.subjectType === 'ip' ? this.addressBuckets : this.buckets
     let bucket = buckets.get(limit.counter)
-    if (!bucket) {
+    if (!bucket || bucket.capacity !== limit.value) {
       bucket = new TokenBucket(limit.value, windowMs[limit.kind as BucketKind], now)
       buckets.set(limit.counter, bucket)
     }
@@ -302,12 +330,14 @@ export class Limiter {
 
   /** The quota's state in the current period, read from the rollups when the period (or the limiter) is new. */
   private quota(limit: AppliedLimit, principal: Principal, now: number): QuotaState {
-    const { counts, period } = quotaOf(limit.kind as QuotaKind)
+    const kind = limit.kind as QuotaKind
+    const { counts, period } = quotaOf(kind)
     const periodStart = periodStartOf(period, now)
     let state = this.quotas.get(limit.counter)
     if (!state || state.periodStart !== periodStart) {
       const fired = new Set(this.alerts?.sent(limit.counter, periodStart) ?? [])
-      state = { periodStart, used: usedAmount(this.usedSince(limit, principal, periodStart, counts)), fired }
+      const used = usedAmount(this.usedSince(limit, principal, periodStart, counts))
+      state = { rule: limit.rule, kind, periodStart, used, fired }
       this.quotas.set(limit.counter, state)
     }
     return state
@@ -384,12 +414,20 @@ function ownerOf(limit: AppliedLimit, principal: Principal): string {
   return limit.rule.gateway === '*' ? forModel : `${forModel} on the ${limit.rule.gateway} API`
 }
 
+/** The period last computed, per kind: every request of a day asks for the same start (a Date each is ~0.1 µs). */
+const periodCache = { day: { from: 1, to: 0 }, month: { from: 1, to: 0 } }
+
 /** Calendar periods in UTC: a day from midnight, a month from its first day. */
 function periodStartOf(period: 'day' | 'month', now: number): number {
+  const cached = periodCache[period]
+  if (now >= cached.from && now < cached.to) return cached.from
   const date = new Date(now)
-  return period === 'day'
-    ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate())
-    : Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)
+  const from =
+    period === 'day'
+      ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate())
+      : Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)
+  periodCache[period] = { from, to: periodEnd(period, from) }
+  return from
 }
 
 function periodEnd(period: 'day' | 'month', now: number): number {

@@ -79,6 +79,8 @@ export class RuleSet {
   private readonly bySubject = new Map<string, LimitRule>()
   private readonly models = new Set<string>()
   private readonly resolved = new Map<string, AppliedLimit[]>()
+  /** Each caller's last resolution (callers are immutable snapshots: a changed key or user is a new object). */
+  private readonly lastAnswer = new WeakMap<Caller, { api: string; scoped: string; applied: AppliedLimit[] }>()
   /** Address rules, narrowest range first (the most specific wins). */
   private readonly addressRules: { rule: LimitRule; range: BlockList; prefix: number }[] = []
 
@@ -99,6 +101,11 @@ export class RuleSet {
 
   get size(): number {
     return this.bySubject.size
+  }
+
+  /** The rule set for exactly this subject, API and model (not resolved: no fallback to a wider one). */
+  ruleFor(subjectType: SubjectType, subject: string, gateway: Gateway, model: string): LimitRule | undefined {
+    return this.bySubject.get(ruleKey(subjectType, subject, gateway, model))
   }
 
   get hasAddressRules(): boolean {
@@ -128,15 +135,23 @@ export class RuleSet {
    */
   resolve(caller: Caller, api: string, model: string | null = null): AppliedLimit[] {
     const scoped = model !== null && this.models.has(model) ? model : ''
+    // A caller (the principal cache hands out one object per credential) mostly asks the same again: its last answer
+    // is kept with it, which spares building and hashing the cache key below.
+    const last = this.lastAnswer.get(caller)
+    if (last !== undefined && last.api === api && last.scoped === scoped) return last.applied
     const cacheKey = `${caller.keyId}\u0000${caller.userId}\u0000${caller.role}\u0000${api}\u0000${scoped}`
     let applied = this.resolved.get(cacheKey)
-    if (applied) return applied
+    if (applied) {
+      this.lastAnswer.set(caller, { api, scoped, applied })
+      return applied
+    }
     applied = []
     this.resolveFor(caller, api, '', applied)
     if (scoped !== '') this.resolveFor(caller, api, scoped, applied)
     // Bounded by the callers in the database times APIs and model rules; the cap only guards against surprises.
     if (this.resolved.size >= maxResolved) this.resolved.clear()
     this.resolved.set(cacheKey, applied)
+    this.lastAnswer.set(caller, { api, scoped, applied })
     return applied
   }
 

@@ -2,10 +2,10 @@
 // timings and tokens, refusals by reason, and at scrape time the state of backends, the usage queue, the key cache,
 // the event loop and the process. Labels are bounded: a model is a label once a request for it succeeded, up to
 // `maxModels` (then "other"), and user or key ids appear only when metrics.key_labels allows it.
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Backend } from '../proxy/backends.js'
 import type { ExchangeResult } from '../proxy/exchange.js'
-import { Counter, Gauge, Histogram, Registry } from './registry.js'
+import { EventLoopLag } from './eventLoopLag.js'
+import { Counter, Gauge, Histogram, ReadCounter, Registry } from './registry.js'
 
 const maxModels = 100
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
@@ -23,6 +23,8 @@ export interface MetricsSources {
     failures: number
     sanitised?: number
     setAside?: number
+    overflowRows?: number
+    lost?: number
   }
   keyCache: () => { hits: number; lookups: number; negativeHits: number }
   alerts: () => { fired: number; delivered: number; failed: number }
@@ -43,7 +45,8 @@ export class GatewayMetrics {
   private readonly ttfb: Histogram
   private readonly duration: Histogram
   private readonly tokenRate: Histogram
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+  /** The event loop's lag: a cumulative histogram and the last minute's max, neither reset by a scrape. */
+  readonly lag = new EventLoopLag()
 
   constructor(
     sources: MetricsSources,
@@ -142,31 +145,46 @@ export class GatewayMetrics {
       ]),
     )
     r.add(
-      new Gauge('parallama_usage_flushes', 'Usage batches written, and refused (retried).', ['result'], () => {
-        const queue = sources.usageQueue()
-        return [
-          [['written'], queue.flushes],
-          [['failed'], queue.failures],
-        ]
-      }),
+      new ReadCounter(
+        'parallama_usage_flushes_total',
+        'Usage batches written, and refused (retried).',
+        ['result'],
+        () => {
+          const queue = sources.usageQueue()
+          return [
+            [['written'], queue.flushes],
+            [['failed'], queue.failures],
+          ]
+        },
+      ),
     )
     r.add(
-      new Gauge(
-        'parallama_usage_bad_rows',
-        'Usage rows with a field made safe before queuing (sanitised), and rows the database refused (set_aside).',
+      new ReadCounter(
+        'parallama_usage_bad_rows_total',
+        'Usage rows with a field made safe before queuing (sanitised), rows the database refused (set_aside), rows ' +
+          'given up on after the retry bound or a shutdown deadline (lost).',
         ['result'],
         () => {
           const queue = sources.usageQueue()
           return [
             [['sanitised'], queue.sanitised ?? 0],
             [['set_aside'], queue.setAside ?? 0],
+            [['lost'], queue.lost ?? 0],
           ]
         },
       ),
     )
     r.add(
-      new Gauge(
-        'parallama_key_cache_lookups',
+      new ReadCounter(
+        'parallama_usage_ring_overflow_rows_total',
+        'Usage rows that found the shared ring full and were queued on the event loop instead (written all the same).',
+        [],
+        () => [[[], sources.usageQueue().overflowRows ?? 0]],
+      ),
+    )
+    r.add(
+      new ReadCounter(
+        'parallama_key_cache_lookups_total',
         'API key checks: cache hits, known-bad hits, database lookups.',
         ['result'],
         () => {
@@ -180,27 +198,37 @@ export class GatewayMetrics {
       ),
     )
     r.add(
-      new Gauge('parallama_quota_alerts', 'Quota alerts fired, delivered to the webhook, given up.', ['result'], () => {
-        const alerts = sources.alerts()
-        return [
-          [['fired'], alerts.fired],
-          [['delivered'], alerts.delivered],
-          [['failed'], alerts.failed],
-        ]
-      }),
+      new ReadCounter(
+        'parallama_quota_alerts_total',
+        'Quota alerts fired, delivered to the webhook, given up.',
+        ['result'],
+        () => {
+          const alerts = sources.alerts()
+          return [
+            [['fired'], alerts.fired],
+            [['delivered'], alerts.delivered],
+            [['failed'], alerts.failed],
+          ]
+        },
+      ),
     )
     const webhooks = sources.webhooks
     if (webhooks) {
       // Deliveries: attempts that failed, deliveries delivered and dead-lettered; the outbox depth is pending rows.
       r.add(
-        new Gauge('parallama_webhook_deliveries', 'Webhook deliveries by outcome since start.', ['result'], () => {
-          const stats = webhooks()
-          return [
-            [['delivered'], stats.delivered],
-            [['failed'], stats.failed],
-            [['dead'], stats.dead],
-          ]
-        }),
+        new ReadCounter(
+          'parallama_webhook_deliveries_total',
+          'Webhook deliveries by outcome since start (failed: attempts that failed).',
+          ['result'],
+          () => {
+            const stats = webhooks()
+            return [
+              [['delivered'], stats.delivered],
+              [['failed'], stats.failed],
+              [['dead'], stats.dead],
+            ]
+          },
+        ),
       )
       r.add(
         new Gauge('parallama_webhook_outbox_depth', 'Webhook deliveries waiting to be sent.', [], () => [
@@ -208,18 +236,12 @@ export class GatewayMetrics {
         ]),
       )
     }
-    this.loopDelay.enable()
+    this.lag.start()
+    r.add(this.lag.histogram)
     r.add(
-      new Gauge('parallama_event_loop_lag_seconds', 'Event-loop delay since the last scrape.', ['quantile'], () => {
-        const lag = this.loopDelay
-        const samples: [string[], number][] = [
-          [['0.5'], lag.percentile(50) / 1e9],
-          [['0.99'], lag.percentile(99) / 1e9],
-          [['1'], lag.max / 1e9],
-        ]
-        lag.reset()
-        return samples
-      }),
+      new Gauge('parallama_event_loop_lag_max_seconds', 'The largest event-loop lag of the last minute.', [], () => [
+        [[], this.lag.maxLastMinute()],
+      ]),
     )
     r.add(
       new Gauge('process_memory_bytes', 'Process memory by kind.', ['kind'], () => {
@@ -275,7 +297,7 @@ export class GatewayMetrics {
   }
 
   close(): void {
-    this.loopDelay.disable()
+    this.lag.stop()
   }
 
   /** A model becomes a label value once a request for it succeeded (made-up names cannot fill the set). */

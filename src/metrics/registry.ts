@@ -56,6 +56,23 @@ export class Counter implements Metric {
   }
 }
 
+/** A counter kept by someone else (the usage writer, the key cache) and read at scrape time: only ever goes up. */
+export class ReadCounter implements Metric {
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly labelNames: Labels,
+    private readonly read: () => [Labels, number][],
+  ) {}
+
+  render(): string {
+    let text = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`
+    for (const [labels, value] of this.read())
+      text += `${this.name}${labelText(this.labelNames, labels)} ${number(value)}\n`
+    return text
+  }
+}
+
 /** A gauge whose samples are read at scrape time (queue depths, memory, backends). */
 export class Gauge implements Metric {
   constructor(

@@ -1,5 +1,6 @@
 // The usage tables: batches of per-request rows with their hourly rollups in one transaction, reports from the
 // rollups, a streaming export of the rows, and retention.
+import type Database from 'better-sqlite3'
 import type { Db } from './database.js'
 import type { UsageRow } from '../usage/usageRow.js'
 
@@ -34,14 +35,24 @@ const groupColumn: Record<GroupBy, string> = {
   api: `h.api`,
 }
 
+const rowColumns = `time, request_id, user_id, username, key_id, api, route, model, backend, status, error_code,
+  prompt_tokens, completion_tokens, tokens, ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost`
+const columnsPerRow = 21
+/** Rows per INSERT statement, largest first: a batch is written with as few statements as these sizes allow. */
+const insertSizes = [64, 16, 4, 1] as const
+
 export class UsageStore {
-  private readonly insertRow
+  /** One prepared multi-row INSERT per size in insertSizes (one statement per row cost ~2× the CPU). */
+  private readonly inserts: Database.Statement[]
   private readonly upsertHour
+  /** Parameters of the largest INSERT, reused for every statement. */
+  private readonly args: unknown[] = new Array(insertSizes[0] * columnsPerRow)
 
   constructor(private readonly db: Db) {
-    this.insertRow = db.prepare(`INSERT INTO usage (time, request_id, user_id, username, key_id, api, route, model,
-      backend, status, error_code, prompt_tokens, completion_tokens, tokens, ttfb_ms, duration_ms, bytes_in, bytes_out,
-      client_ip, client_aborted, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    const one = `(${new Array(columnsPerRow).fill('?').join(', ')})`
+    this.inserts = insertSizes.map((size) =>
+      db.prepare(`INSERT INTO usage (${rowColumns}) VALUES ${new Array(size).fill(one).join(', ')}`),
+    )
     this.upsertHour = db.prepare(`INSERT INTO usage_hourly (hour, user_id, key_id, model, api, requests, errors,
       prompt_tokens, completion_tokens, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (hour, user_id, key_id, model, api) DO UPDATE SET requests = requests + excluded.requests,
@@ -64,33 +75,48 @@ export class UsageStore {
       hours.set(id, sum)
     }
     this.db.transaction(() => {
-      for (const row of rows) {
-        this.insertRow.run(
-          row.time,
-          row.requestId,
-          row.userId,
-          row.username,
-          row.keyId,
-          row.api,
-          row.route,
-          row.model,
-          row.backend,
-          row.status,
-          row.errorCode,
-          row.promptTokens,
-          row.completionTokens,
-          row.tokens,
-          row.ttfbMs,
-          row.durationMs,
-          row.bytesIn,
-          row.bytesOut,
-          row.clientIp,
-          row.clientAborted ? 1 : 0,
-          row.cost,
-        )
+      let next = 0
+      for (let s = 0; s < insertSizes.length; s++) {
+        const size = insertSizes[s]!
+        while (rows.length - next >= size) {
+          this.insert(s, rows, next, size)
+          next += size
+        }
       }
       for (const sum of hours.values()) this.upsertHour.run(...sum)
     })()
+  }
+
+  /** One INSERT of `size` rows from `from`. */
+  private insert(statement: number, rows: UsageRow[], from: number, size: number): void {
+    const args = this.args
+    let a = 0
+    for (let r = from; r < from + size; r++) {
+      const row = rows[r]!
+      args[a++] = row.time
+      args[a++] = row.requestId
+      args[a++] = row.userId
+      args[a++] = row.username
+      args[a++] = row.keyId
+      args[a++] = row.api
+      args[a++] = row.route
+      args[a++] = row.model
+      args[a++] = row.backend
+      args[a++] = row.status
+      args[a++] = row.errorCode
+      args[a++] = row.promptTokens
+      args[a++] = row.completionTokens
+      args[a++] = row.tokens
+      args[a++] = row.ttfbMs
+      args[a++] = row.durationMs
+      args[a++] = row.bytesIn
+      args[a++] = row.bytesOut
+      args[a++] = row.clientIp
+      args[a++] = row.clientAborted ? 1 : 0
+      args[a++] = row.cost
+    }
+    // Statements of fewer rows take a prefix of the array: better-sqlite3 wants exactly their parameter count.
+    this.inserts[statement]!.run(a === args.length ? args : args.slice(0, a))
   }
 
   /** Totals grouped by `by`, from the hourly rollups (fast on any history). */
@@ -128,11 +154,8 @@ export class UsageStore {
     model: string | undefined,
     counts: 'tokens' | 'requests',
   ): number {
-    const column = 'keyId' in owner ? 'key_id' : 'user_id'
     const value = 'keyId' in owner ? owner.keyId : owner.userId
-    const sum = counts === 'tokens' ? 'prompt_tokens + completion_tokens' : 'requests'
-    const sql = `SELECT COALESCE(SUM(${sum}), 0) FROM usage_hourly
-      WHERE hour >= ? AND ${column} = ?${api === undefined ? '' : ' AND api = ?'}${model === undefined ? '' : ' AND model = ?'}`
+    const sql = usedSinceSql('keyId' in owner ? 'key' : 'user', counts, api !== undefined, model !== undefined)
     const args: (string | number)[] = [since, value]
     if (api !== undefined) args.push(api)
     if (model !== undefined) args.push(model)
@@ -146,6 +169,18 @@ export class UsageStore {
   deleteBefore(before: number): number {
     return this.db.prepare('DELETE FROM usage WHERE time < ?').run(before).changes
   }
+}
+
+/** The quota query (one index each: usage_hourly_key, usage_hourly_user; a test checks the plan). */
+export function usedSinceSql(
+  owner: 'key' | 'user',
+  counts: 'tokens' | 'requests',
+  api: boolean,
+  model: boolean,
+): string {
+  const sum = counts === 'tokens' ? 'prompt_tokens + completion_tokens' : 'requests'
+  return `SELECT COALESCE(SUM(${sum}), 0) FROM usage_hourly
+    WHERE hour >= ? AND ${owner === 'key' ? 'key_id' : 'user_id'} = ?${api ? ' AND api = ?' : ''}${model ? ' AND model = ?' : ''}`
 }
 
 /** WHERE clause and parameters for a filter; `timeColumn` is `time` on rows and `hour` on rollups. */

@@ -2,11 +2,9 @@
 // request reserved, builds its ExchangeResult (the one place one is made) and hands it to each consumer in order: the
 // usage row, the embedder's hook, metrics, the log line (and, as they come, events and plugins' onEnd: one line each).
 import type { Principal } from '../auth/principal.js'
-import type { LiveConfig } from '../config/liveConfig.js'
 import type { GatewayError } from '../errors.js'
 import type { RequestSnapshot } from '../http/requestSnapshot.js'
 import type { Admission } from '../limits/limiter.js'
-import type { Logger } from '../logger.js'
 import type { ExchangeEnd, ExchangeOutcome, ExchangeResult, ExchangeRoute } from '../proxy/exchange.js'
 
 /** The part of a request's state finish reads (and marks ended). */
@@ -82,33 +80,5 @@ function resultOf(
     firstByteAt: outcome ? outcome.firstByteAt : 0,
     endedAt: performance.now(),
     limitKind: error?.detail,
-  }
-}
-
-/** The per-request log line, as one consumer (one call: a buffered writer can take its place). */
-export function requestLogger(logger: Logger, config: LiveConfig): ExchangeEnd {
-  return (result) => {
-    if (config.current.log.requests && logger.enabled('info')) logger.info('request', requestLine(result))
-  }
-}
-
-/** The request's log line: who (ids, never a credential), what, how it ended, its tokens and timings. */
-export function requestLine(result: ExchangeResult): Record<string, unknown> {
-  return {
-    request_id: result.requestId,
-    user_id: result.userId,
-    key_id: result.keyId,
-    api: result.api,
-    route: result.route,
-    model: result.model,
-    backend: result.backend,
-    status: result.status,
-    error: result.errorCode,
-    prompt_tokens: result.usage?.promptTokens,
-    completion_tokens: result.usage?.completionTokens,
-    ttfb_ms: result.firstByteAt > 0 ? Math.round((result.firstByteAt - result.startedAt) * 10) / 10 : undefined,
-    duration_ms: Math.round((result.endedAt - result.startedAt) * 10) / 10,
-    client_ip: result.clientIp,
-    aborted: result.clientAborted || undefined,
   }
 }

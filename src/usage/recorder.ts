@@ -1,14 +1,18 @@
-// Records usage off the hot path: a request's end only appends its row to an in-memory queue; every flush_interval
-// (or sooner once flush_rows are waiting) the queue is handed to a writer thread, which writes it with the hourly
-// rollups in one transaction on its own connection. The event loop only pays for handing the batch over. A crash
-// loses at most what was not yet written; SQLite's WAL keeps the file consistent whatever happens.
+// Records usage off the hot path: a request's end checks its row and writes it into a ring in shared memory
+// (usageRing.ts: numbers and interned strings, no structured clone, no allocation); every flush_interval (or sooner
+// once flush_rows are waiting) the writer thread is told how far to read, and writes the rows with their hourly
+// rollups in one transaction of multi-row INSERTs on its own connection. The event loop pays a few stores per row and
+// one small message per flush. A crash loses at most what was not yet written; SQLite's WAL keeps the file consistent.
 // No row can poison the writer: each is checked (and made safe) before it is queued, and one the database still
 // refuses is set aside alone — logged with its request id and counted — while the rest of its batch is written.
+// The ring full (the writer stalled by a long CLI write, or far behind): rows take the old path, queued on the event
+// loop and posted with the next flush (a structured clone); never blocked, never dropped, counted in `overflowRows`.
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../logger.js'
 import type { UsageRow } from './usageRow.js'
 import { checkUsageRow } from './usageRowCheck.js'
-import type { WriterReply, WriterSetup } from './usageWriter.js'
+import { createRingMemory, RingWriter } from './usageRing.js'
+import type { FlushReply, WriterRequest, WriterSetup } from './usageWriter.js'
 
 export interface RecorderOptions {
   flushIntervalMs: number
@@ -19,17 +23,29 @@ export interface RecorderOptions {
 const writerFile = new URL(`./usageWriter.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)
 
 export class UsageRecorder {
-  private queue: UsageRow[] = []
+  private readonly ring: RingWriter
+  /** Rows that found the ring full, posted with the next flush. */
+  private overflow: UsageRow[] = []
+  /** The ring head last handed to the writer. */
+  private flushedHead = 0
   private timer: NodeJS.Timeout | undefined
   private flushScheduled = false
   private readonly worker: Worker
   private nextId = 0
-  /** Batches handed to the writer and not yet acknowledged, by id. */
-  private readonly inFlight = new Map<number, UsageRow[]>()
+  /** Flushes handed to the writer and not yet acknowledged. */
+  private inFlight = 0
+  /** Rows the writer keeps to try again (as of its last reply). */
+  private retrying = 0
+  private recorded = 0
   private idleWaiters: (() => void)[] = []
+  /** Resolves once the writer thread has opened the database (its start-up is not a flush's wait). */
+  private readonly ready: Promise<void>
+  private markReady: () => void = () => {}
   /**
    * For metrics and the bench: rows written, batches, the writer's time per batch, the event loop's hand-over time;
-   * rows with a field made safe before queuing (`sanitised`) and rows the database refused alone (`setAside`).
+   * rows with a field made safe before queuing (`sanitised`), rows the database refused alone (`setAside`), rows that
+   * found the ring full and were queued instead (`overflowRows`), rows given up on (`lost`: the database refused them
+   * past the retry bound, or past a shutdown's deadline).
    */
   readonly stats = {
     batches: 0,
@@ -41,6 +57,8 @@ export class UsageRecorder {
     maxHandOverMs: 0,
     sanitised: 0,
     setAside: 0,
+    overflowRows: 0,
+    lost: 0,
   }
 
   constructor(
@@ -48,9 +66,18 @@ export class UsageRecorder {
     private readonly options: RecorderOptions,
     private readonly logger: Logger,
   ) {
-    this.worker = new Worker(writerFile, { workerData: setup })
-    this.worker.on('message', (reply: WriterReply) => this.acknowledge(reply))
-    this.worker.on('error', (error) => this.logger.error('usage writer thread failed', { err: error }))
+    const memory = createRingMemory()
+    this.ring = new RingWriter(memory)
+    this.worker = new Worker(writerFile, { workerData: { ...setup, ring: memory } })
+    this.ready = new Promise((resolve) => (this.markReady = resolve))
+    this.worker.on('message', (reply: FlushReply | 'ready') =>
+      reply === 'ready' ? this.markReady() : this.acknowledge(reply),
+    )
+    this.worker.on('error', (error) => {
+      // A thread that failed never says it is ready: waiters stop waiting for its start-up (rows stay pending).
+      this.markReady()
+      this.logger.error('usage writer thread failed', { err: error })
+    })
     this.worker.unref()
   }
 
@@ -59,7 +86,7 @@ export class UsageRecorder {
     this.timer.unref()
   }
 
-  record(row: UsageRow): void {
+  readonly record = (row: UsageRow): void => {
     const wrong = checkUsageRow(row, Date.now())
     if (wrong) {
       this.stats.sanitised++
@@ -68,8 +95,15 @@ export class UsageRecorder {
         fields: wrong.join(','),
       })
     }
-    this.queue.push(row)
-    if (this.queue.length >= this.options.flushRows && !this.flushScheduled) {
+    this.recorded++
+    if (!this.ring.push(row)) {
+      if (this.overflow.length === 0) {
+        this.logger.warn('usage ring full: rows are queued until the writer catches up', { rows: this.ring.used })
+      }
+      this.overflow.push(row)
+      this.stats.overflowRows++
+    }
+    if (this.queued >= this.options.flushRows && !this.flushScheduled) {
       // Not now: the request that filled the queue should not pay for the hand-over.
       this.flushScheduled = true
       setImmediate(() => this.flush())
@@ -78,43 +112,46 @@ export class UsageRecorder {
 
   /** Rows recorded and not yet handed to the writer. */
   get queued(): number {
-    return this.queue.length
+    return ((this.ring.head - this.flushedHead) >>> 0) + this.overflow.length
   }
 
-  /** Rows recorded and not yet written. */
+  /** Rows recorded and not yet written (nor set aside or given up on). */
   get pending(): number {
-    let rows = this.queue.length
-    for (const batch of this.inFlight.values()) rows += batch.length
-    return rows
+    return this.recorded - this.stats.rows - this.stats.setAside - this.stats.lost
   }
 
-  /** Hands what is queued to the writer thread. */
+  /** Tells the writer how far to read (and hands it the rows that found the ring full). */
   flush(): void {
     this.flushScheduled = false
-    if (this.queue.length === 0) return
-    const batch = this.queue
-    this.queue = []
-    const id = ++this.nextId
+    if (this.queued === 0 && this.retrying === 0) return
     const started = performance.now()
-    this.inFlight.set(id, batch)
-    this.worker.postMessage({ id, rows: batch })
+    const upto = this.ring.publish()
+    const request: WriterRequest = { id: ++this.nextId, upto }
+    if (this.overflow.length > 0) {
+      request.rows = this.overflow
+      this.overflow = []
+    }
+    this.flushedHead = upto
+    this.inFlight++
+    this.worker.postMessage(request)
     this.stats.batches++
     this.stats.maxHandOverMs = Math.max(this.stats.maxHandOverMs, performance.now() - started)
   }
 
   /**
-   * Resolves once everything recorded so far is written. Batches the database refused (another process holding its
+   * Resolves once everything recorded so far is written. Rows the database refused (another process holding its
    * write lock past busy_timeout) are tried again until `deadlineMs`; what is still unwritten then is reported lost.
    */
   async drain(deadlineMs = 10_000): Promise<void> {
     const deadline = Date.now() + deadlineMs
     for (;;) {
       this.flush()
-      if (this.inFlight.size > 0) await this.idle()
-      if (this.queue.length === 0) return
+      if (this.inFlight > 0) await this.idle()
+      if (this.pending === 0) return
       if (Date.now() >= deadline) {
-        this.logger.error('usage rows could not be written and are lost', { rows: this.queue.length })
-        this.queue = []
+        const lost = this.pending
+        this.logger.error('usage rows could not be written and are lost', { rows: lost })
+        this.stats.lost += lost
         return
       }
       await new Promise((resolve) => setTimeout(resolve, 100))
@@ -126,16 +163,20 @@ export class UsageRecorder {
    * ends a shutdown): a usage query that wants the caller's latest requests must not hang, nor cost anyone a row.
    */
   async settled(timeoutMs = 2000): Promise<void> {
+    // The thread's start-up (a few ms built, seconds when tests load it from TypeScript) is waited for first.
+    let startup: NodeJS.Timeout | undefined
+    await Promise.race([this.ready, new Promise((resolve) => (startup = setTimeout(resolve, 30_000)))])
+    clearTimeout(startup)
     const deadline = Date.now() + timeoutMs
     for (;;) {
       this.flush()
-      if (this.inFlight.size > 0) {
+      if (this.inFlight > 0) {
         let timer: NodeJS.Timeout | undefined
         const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))
         await Promise.race([this.idle(), timeout])
         clearTimeout(timer)
       }
-      if (this.queue.length === 0 || Date.now() >= deadline) return
+      if (this.pending === 0 || Date.now() >= deadline) return
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   }
@@ -146,31 +187,29 @@ export class UsageRecorder {
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
-  private acknowledge(reply: WriterReply): void {
-    const batch = this.inFlight.get(reply.id)
-    this.inFlight.delete(reply.id)
+  private acknowledge(reply: FlushReply): void {
+    this.inFlight--
+    this.retrying = reply.retrying
     this.stats.rows += reply.written
     this.stats.lastFlushMs = reply.ms
     this.stats.maxFlushMs = Math.max(this.stats.maxFlushMs, reply.ms)
-    for (const { index, error } of reply.setAside ?? []) {
+    for (const { row, error } of reply.setAside ?? []) {
       // Never tried again: the log line is its record (every field is bounded, so the line is too).
       this.stats.setAside++
-      this.logger.error('usage row refused by the database; set aside', {
-        requestId: batch?.[index]?.requestId,
-        error,
-        row: batch?.[index],
-      })
+      this.logger.error('usage row refused by the database; set aside', { requestId: row.requestId, error, row })
     }
-    if (reply.retry !== undefined && reply.retry.length > 0) {
-      // Kept for the next flush (the database may be busy with a long CLI write); bounded so memory cannot run away.
+    if (reply.lost > 0) {
+      this.stats.lost += reply.lost
+      this.logger.error('usage rows waited too long for the database and are lost', { rows: reply.lost })
+    }
+    if (reply.error !== undefined) {
+      // Kept by the writer for the next flush (the database may be busy with a long CLI write).
       this.stats.failures++
-      const rows = batch ? reply.retry.map((index) => batch[index]!) : []
-      if (this.queue.length + rows.length <= 100 * this.options.flushRows) this.queue = rows.concat(this.queue)
-      this.logger.error('could not write usage rows; will retry', { rows: rows.length, error: reply.error })
+      this.logger.error('could not write usage rows; will retry', { rows: reply.retrying, error: reply.error })
     } else {
       this.stats.flushes++
     }
-    if (this.inFlight.size === 0 && this.idleWaiters.length > 0) {
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
       this.worker.unref()
       for (const wake of this.idleWaiters.splice(0)) wake()
     }

@@ -1,18 +1,36 @@
-// The usage writer thread: its own SQLite connection writes the batches the recorder posts, so that no insert, page
-// allocation or WAL checkpoint ever blocks the event loop that serves requests. A batch the database refuses for a
-// reason of its own (busy, full, read-only) is handed back whole to be tried again; one refused for a row's sake is
-// written row by row, and the rows that still fail are set aside (reported back) while the others are written.
+// The usage writer thread: its own SQLite connection writes the rows the recorder left in the shared ring (and the
+// few it had to queue as messages), so that no insert, page allocation or WAL checkpoint ever blocks the event loop
+// that serves requests. A batch the database refuses for a reason of its own (busy, full, read-only) is kept here and
+// tried again with the next flush; one refused for a row's sake is written row by row, and the rows that still fail
+// are set aside (reported back) while the others are written.
 import { parentPort, workerData } from 'node:worker_threads'
 import { openDatabase } from '../store/database.js'
 import { UsageStore } from '../store/usage.js'
 import type { UsageRow } from './usageRow.js'
+import { RingReader, type RingMemory } from './usageRing.js'
 
 export interface WriterSetup {
   path: string
   busyTimeoutMs: number
 }
 
-export type WriterRequest = { id: number; rows: UsageRow[] }
+/** Rows kept for another try at most (the database busy for long): past this the oldest are lost, and counted. */
+export const maxRetryRows = 200_000
+
+/** A flush: the ring's rows up to `upto`, then `rows` (those that found the ring full), in that order. */
+export type WriterRequest = { id: number; upto: number; rows?: UsageRow[] }
+/** What the writer thread reports for a flush. */
+export type FlushReply = {
+  id: number
+  written: number
+  ms: number
+  /** Rows kept to be tried again with the next flush (the database refused them for a reason of its own). */
+  retrying: number
+  /** Rows given up on: more waited for another try than maxRetryRows. */
+  lost: number
+  setAside?: { row: UsageRow; error: string }[]
+  error?: string
+}
 export type WriterReply = {
   id: number
   written: number
@@ -67,11 +85,48 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** The thread's state: the ring's reading end and the rows waiting for another try. */
+export class UsageWriter {
+  private retry: UsageRow[] = []
+
+  constructor(
+    private readonly store: UsageStore,
+    private readonly ring: RingReader,
+  ) {}
+
+  flush({ id, upto, rows }: WriterRequest): FlushReply {
+    // Rows waiting for another try go first; the ring's slots are given back as soon as their rows are copied out.
+    const batch = this.retry
+    this.retry = []
+    this.ring.take(upto, batch)
+    if (rows) for (const row of rows) batch.push(row)
+    const reply = writeBatch(this.store, id, batch)
+    let lost = 0
+    if (reply.retry) {
+      for (const index of reply.retry) this.retry.push(batch[index]!)
+      if (this.retry.length > maxRetryRows) {
+        lost = this.retry.length - maxRetryRows
+        this.retry.splice(0, lost)
+      }
+    }
+    return {
+      id,
+      written: reply.written,
+      ms: reply.ms,
+      retrying: this.retry.length,
+      lost,
+      setAside: reply.setAside?.map(({ index, error }) => ({ row: batch[index]!, error })),
+      error: reply.error,
+    }
+  }
+}
+
 if (parentPort && workerData) {
-  const setup = workerData as WriterSetup
+  const setup = workerData as WriterSetup & { ring: RingMemory }
   const db = openDatabase(setup.path, { busyTimeoutMs: setup.busyTimeoutMs })
-  const store = new UsageStore(db)
+  const writer = new UsageWriter(new UsageStore(db), new RingReader(setup.ring))
   const port = parentPort
-  port.on('message', ({ id, rows }: WriterRequest) => port.postMessage(writeBatch(store, id, rows)))
+  port.on('message', (request: WriterRequest) => port.postMessage(writer.flush(request)))
   port.once('close', () => db.close())
+  port.postMessage('ready')
 }

@@ -89,6 +89,7 @@ t.test('limiter: a reply cut short is charged max(reservation, streamed), never 
         limiter.replaceRules(
           new RuleSet([{ subjectType: 'key', subject: 'key000000007', gateway: '*', model: '', values }]),
         )
+        limiter.startOver()
         let charged = 0
         for (const [estimate, streamed] of requests) {
           const answer = limiter.admit(principal, 'ollama', null, estimate)

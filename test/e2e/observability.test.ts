@@ -78,9 +78,9 @@ t.test('metrics count a scripted mix of requests, with bounded labels', async (t
   t.match(text, /model="other"/)
   t.equal(sample(text, 'parallama_backend_up{backend="emulator"}'), 1)
   t.equal(sample(text, 'parallama_in_flight{kind="requests"}'), 0)
-  t.ok((sample(text, 'parallama_key_cache_lookups{result="hit"}') ?? 0) > 0)
+  t.ok((sample(text, 'parallama_key_cache_lookups_total{result="hit"}') ?? 0) > 0)
   t.ok((sample(text, 'process_memory_bytes{kind="rss"}') ?? 0) > 1e6)
-  t.match(text, /parallama_event_loop_lag_seconds\{quantile="0.99"\} /)
+  t.match(text, /parallama_event_loop_lag_max_seconds /)
   t.notMatch(text, /key_id|user_id/, 'no user or key ids unless metrics.key_labels')
 })
 

@@ -78,9 +78,9 @@ t.test('50 % and 100 % of a daily request quota: one signed alert each, retried,
   }
   t.equal(rig.logs.filter((line) => line.includes('quota threshold reached')).length, 2)
   const metrics = await (await request(`${rig.url}/metrics`)).body.text()
-  t.match(metrics, /parallama_quota_alerts\{result="fired"\} 2/)
-  t.match(metrics, /parallama_quota_alerts\{result="delivered"\} 2/)
-  t.match(metrics, /parallama_webhook_deliveries\{result="failed"\} 1/)
+  t.match(metrics, /parallama_quota_alerts_total\{result="fired"\} 2/)
+  t.match(metrics, /parallama_quota_alerts_total\{result="delivered"\} 2/)
+  t.match(metrics, /parallama_webhook_deliveries_total\{result="failed"\} 1/)
   t.match(metrics, /parallama_webhook_outbox_depth 0/)
   // Only the INSERT recorded it: the database says each threshold was sent once.
   const sent = rig.gateway.store.db.prepare('SELECT COUNT(*) FROM alerts_sent').pluck().get()

@@ -66,7 +66,7 @@ function stateOf(limiter: Limiter): { spent: number[]; quotas: number[]; slots: 
 }
 
 /**
- * One limiter per property, given new rules for each case (replaceRules starts every bucket and quota over): a Limiter
+ * One limiter per property, given new rules for each case and started over (startOver): a Limiter
  * is costly to make (its address and quota caches hold a million entries). Its clock only moves forward.
  */
 function sharedLimiter() {
@@ -85,6 +85,7 @@ function sharedLimiter() {
     start(rules: LimitRule[]) {
       for (const admission of open.splice(0)) admission.release(undefined)
       limiter.replaceRules(new RuleSet(rules))
+      limiter.startOver()
     },
   }
 }
