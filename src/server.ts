@@ -23,6 +23,7 @@ import { GatewayMetrics } from './metrics/gatewayMetrics.js'
 import { BackendHealth } from './proxy/backendHealth.js'
 import { mountSystemRoutes } from './api/system.js'
 import type { RouteLimits } from './limits/limiter.js'
+import { PluginHost } from './plugins/loader.js'
 
 export interface GatewayOptions {
   logger: Logger
@@ -45,6 +46,8 @@ export interface Gateway {
   store: Store
   authenticator: Authenticator
   accounting: Accounting
+  /** The plugin chain; `plugins.reloaded` settles when a reload's chain is in place (or refused). */
+  plugins: PluginHost
   /** Requests being proxied now. */
   readonly inFlight: number
   /**
@@ -74,6 +77,8 @@ export class ListenError extends Error {
 
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const { logger } = options
+  // plugins: loaded first, so that a plugin that cannot load stops start-up before anything is opened.
+  const plugins = await PluginHost.start(config.plugins, logger)
   const { uws, native } = loadUws({
     maxHeaderBytes: config.server.max_header_bytes,
     allowFallback: config.server.allow_js_fallback,
@@ -193,6 +198,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     aliases,
     live,
     open: parts === 'proxy',
+    plugins,
     admit: limits.admit,
     admitAddress: limits.admitAddress,
   }
@@ -237,6 +243,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     store,
     authenticator,
     accounting,
+    plugins,
     get inFlight() {
       return live.size
     },
@@ -253,6 +260,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       aliases.replace(next.models.aliases)
       accounting.reprice(next.usage)
       logger.level = next.log.level
+      void plugins.reload(next.plugins) // plugins: a chain that fails to load keeps the running one (logged)
       return restart
     },
     async close(drainMs = context.config.server.drain_timeout) {
@@ -272,6 +280,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       ;(app as unknown as { close(): void }).close()
       await closeBackends(backends)
       await accounting.close()
+      await plugins.close()
       authenticator.stop()
       unmark()
       store.close()

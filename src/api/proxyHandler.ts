@@ -16,6 +16,7 @@ import { admit } from '../auth/admit.js'
 import { anyModel, normalizeModel } from '../auth/modelAllowList.js'
 import { accessFor } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
+import { pluginStage } from '../plugins/handlerStage.js'
 
 export interface ProxyRouteSpec {
   dialect: Dialect
@@ -99,6 +100,9 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     if (!backend) return reject(new GatewayError('no_backend'), true, principal)
     const exchange = new Exchange(res, request, route, context, startedAt, principal)
     exchange.addressAdmission = byAddress
+    // plugins: the request's view of the chain (none without plugins): its chunks and its end go to the hooks.
+    const chain = context.plugins?.chain
+    if (chain) exchange.plugins = chain.forRequest(request.requestId, spec.api, spec.name)
     /** Takes the request's share of its rate limits; false (answered 429) when a limit refuses it. */
     const admitted = (tokenEstimate: number | undefined, model: string | null = null): boolean => {
       if (!principal) return true
@@ -134,7 +138,11 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       // Gone while its body was still coming: nothing went upstream, so the exchange will never finish. Free what the
       // address guard took and record the request here (every request leaves one row).
       if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
-      context.onEnd?.(refused(request, spec, undefined, startedAt, principal, null))
+      // plugins: gone while the plugins ran: nothing went upstream, so no token was used.
+      exchange.admission?.release(0)
+      const result = refused(request, spec, undefined, startedAt, principal, null)
+      context.onEnd?.(result)
+      exchange.plugins?.end(result)
     })
     const readFields = spec.readFields
     const onBody = (error: GatewayError | undefined, body: Buffer): void => {
@@ -151,13 +159,45 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
         return
       }
       const read = fields as RequestFields
-      let sent = read.rewritten ?? body
       let refused = false
-      res.cork(() => (refused = !admitted(tokenEstimate(spec.tokens, read, sent.length, context), model)))
+      const estimate = (read: RequestFields) => tokenEstimate(spec.tokens, read, (read.rewritten ?? body).length, context)
+      res.cork(() => (refused = !admitted(estimate(read), model)))
       if (refused) {
         aborted = true
         return
       }
+      // plugins: onRequest hooks (stage 6, after the limits): rewrite (read again, allow-list again), refuse, answer.
+      if (chain?.requestHooks.length) {
+        exchange.bytesIn = body.length
+        return pluginStage({
+          chain,
+          exchange,
+          request,
+          spec,
+          principal,
+          model,
+          fields: read,
+          body,
+          startedAt,
+          allowed: (fields) => modelRefusal(principal, fields),
+          onEnd: context.onEnd,
+          claim: () => !aborted && (started = true),
+          go: (read, body, changed) => {
+            // A rewrite that changes the model is admitted again, under the limits of the model that will run.
+            if (changed !== model) {
+              exchange.admission?.release(0)
+              res.cork(() => (refused = !admitted(estimate(read), changed)))
+              if (refused) return void (aborted = true)
+            }
+            forward(read, body, changed)
+          },
+        })
+      }
+      exchange.bytesIn = body.length
+      forward(read, body, model)
+    }
+    const forward = (read: RequestFields, body: Buffer, model: string | null): void => {
+      let sent = read.rewritten ?? body
       // Under a calendar token quota, the reply may generate at most what the quota has left (less the prompt's
       // estimate): a quota's debt is forgiven when its period ends, so an unlimited reply would take any number.
       const left = exchange.admission?.tokensLeft
@@ -168,7 +208,6 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
         }
       }
       exchange.model = model
-      exchange.bytesIn = body.length
       exchange.tapFactory = spec.tap?.(read, principal)
       started = true
       exchange.start(sent, backend)

@@ -27,6 +27,8 @@ import {
   neverReachedBackend,
 } from './upstreamErrors.js'
 import type { OllamaUsage } from './usageSniffer.js'
+import type { PluginHost } from '../plugins/loader.js'
+import type { RequestPlugins } from '../plugins/chain.js'
 
 /** Bodies up to this size are sent with one `end(body)`; larger ones stream (uWS's cork buffer is 16 KiB). */
 const wholeBodyLimit = 14 * 1024
@@ -95,6 +97,8 @@ export interface ExchangeContext extends RouteLimits {
   live?: Set<Exchange>
   /** Set while shutting down: new requests are refused (503 shutting_down) so that the drain can end. */
   draining?: boolean
+  /** plugins: the loaded plugin chain (src/plugins/); its `chain` is undefined when no plugin is configured. */
+  plugins?: PluginHost
   /** Bench only: every route public, to measure what identity costs (see GatewayOptions.parts). */
   open?: boolean
 }
@@ -134,6 +138,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** Makes the response's tap (token counts, and the changes an API makes to what the client gets). */
   tapFactory: TapFactory | undefined
   private tap: ResponseTap | undefined
+  /** plugins: this request's view of the plugin chain (undefined without plugins). */
+  plugins: RequestPlugins | undefined
   private sse = false
   private usage: OllamaUsage | undefined
   private readonly tried: Backend[] = []
@@ -243,6 +249,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.ndjson = head.contentType.startsWith('application/x-ndjson')
     this.sse = head.contentType.startsWith('text/event-stream')
     this.tap = this.tapFactory?.(status, head.contentType)
+    // plugins: the head for onResponseChunk's info, and the response headers plugins add.
+    if (this.plugins) {
+      this.plugins.head(status, head.contentType)
+      if (this.plugins.headers) head.headers.push(...this.plugins.headers)
+    }
     this.head = head.headers
     this.contentLength = head.contentLength
     if (this.reply.closed) return false
@@ -265,6 +276,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.chunks += this.ndjson ? occurrences(chunk, lineEnd) : this.sse ? occurrences(chunk, eventEnd) : 1
     const out = this.tap ? this.tap.push(chunk) : chunk
     if (out === undefined) return true
+    this.plugins?.chunk(out) // plugins: every chunk the client gets
     this.bytesOut += out.length
     if (this.wholeBody) {
       this.wholeBody.push(out)
@@ -277,6 +289,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const rest = this.tap?.end()
     this.usage = this.tap?.usage()
     if (rest) {
+      this.plugins?.chunk(rest) // plugins: the tap's last piece too
       this.bytesOut += rest.length
       if (this.wholeBody) this.wholeBody.push(rest)
       else this.streamer?.push(rest)
@@ -367,8 +380,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.admission?.release(used, this.chunks)
     this.addressAdmission?.release(undefined)
     const onEnd = this.context.onEnd
-    if (!onEnd) return
-    onEnd({
+    if (!onEnd && !this.plugins) return
+    const result: ExchangeResult = {
       requestId: this.request.requestId,
       time: this.request.time,
       api: this.route.api,
@@ -390,7 +403,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       dispatchedAt: this.dispatchedAt,
       firstByteAt: this.firstByteAt,
       endedAt: performance.now(),
-    })
+    }
+    onEnd?.(result)
+    this.plugins?.end(result) // plugins: onEnd, with the exact usage
   }
 }
 
