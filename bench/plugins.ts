@@ -123,6 +123,7 @@ if (only !== undefined) {
   let best = Infinity
   for (let round = 0; round < 5; round++) best = Math.min(best, measure(round === 0 ? 200_000 : 2_000_000, run))
   console.log(best)
+  if (sink <= 0) throw new Error('the replayed requests did nothing')
 } else {
   const best = new Map<string, number>()
   // Interleaved processes, best of each: the noise of a shared machine only ever adds time.

@@ -160,7 +160,8 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
       }
       const read = fields as RequestFields
       let refused = false
-      const estimate = (read: RequestFields) => tokenEstimate(spec.tokens, read, (read.rewritten ?? body).length, context)
+      const estimate = (read: RequestFields) =>
+        tokenEstimate(spec.tokens, read, (read.rewritten ?? body).length, context)
       res.cork(() => (refused = !admitted(estimate(read), model)))
       if (refused) {
         aborted = true

@@ -38,9 +38,9 @@ export class PluginChain {
     readonly logger: Logger,
     readonly stats: PluginStats,
   ) {
-    this.requestHooks = plugins.filter((entry) => entry.plugin.onRequest)
-    this.chunkHooks = plugins.filter((entry) => entry.plugin.onResponseChunk)
-    this.endHooks = plugins.filter((entry) => entry.plugin.onEnd)
+    this.requestHooks = plugins.filter((entry) => entry.plugin.onRequest !== undefined)
+    this.chunkHooks = plugins.filter((entry) => entry.plugin.onResponseChunk !== undefined)
+    this.endHooks = plugins.filter((entry) => entry.plugin.onEnd !== undefined)
   }
 
   /** The view one request's exchange calls; made when the request reaches the plugin stage. */
@@ -107,9 +107,9 @@ export class RequestPlugins {
     this.ended = true
     for (const entry of this.endHooks) {
       try {
-        const done = entry.plugin.onEnd!(result)
-        if (done && typeof (done as Promise<void>).then === 'function') {
-          ;(done as Promise<void>).then(undefined, (error: unknown) =>
+        const done: unknown = entry.plugin.onEnd!(result)
+        if (done instanceof Promise) {
+          done.then(undefined, (error: unknown) =>
             this.chain.observerFailed(entry.name, 'onEnd', result.requestId, error),
           )
         }

@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal.js'
 import type { RequestFields } from '../api/requestFields.js'
 import { applyEdits, readJsonFields } from '../api/jsonFields.js'
 import type { LoadedPlugin, PluginChain, RequestPlugins } from './chain.js'
-import type { AnswerAction, PluginCaller, PluginRequest, RequestAction } from './plugin.js'
+import type { PluginCaller, PluginRequest, RequestAction } from './plugin.js'
 import { checkedHeaders, type Answer, checkedAnswer } from './answerShape.js'
 
 export interface RequestStageInput {
@@ -124,7 +124,7 @@ function called(entry: LoadedPlugin, request: PluginRequest, chain: PluginChain)
       },
       (error: unknown) => {
         clearTimeout(timer)
-        reject(error)
+        reject(error instanceof Error ? error : new Error(`rejected with ${String(error)}`))
       },
     )
   })
@@ -142,7 +142,7 @@ function failed(chain: PluginChain, entry: LoadedPlugin, requestId: string, erro
     request_id: requestId,
     err: error,
   })
-  const why = timeout ? (error as Error).message : 'failed (see the gateway log)'
+  const why = error instanceof PluginTimeout ? error.message : 'failed (see the gateway log)'
   return new GatewayError('plugin_error', `plugin "${entry.name}" ${why}`)
 }
 
@@ -159,7 +159,7 @@ function apply(action: RequestAction, body: Buffer, input: RequestStageInput, vi
   }
   if ('refuse' in action) return refusal(action.refuse)
   if ('answer' in action) {
-    const answer = checkedAnswer((action as AnswerAction).answer)
+    const answer = checkedAnswer(action.answer)
     return answer instanceof Error ? answer : { kind: 'answer', answer }
   }
   if ('rewrite' in action) {

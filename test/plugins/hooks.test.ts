@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { request } from 'undici'
 import type { ChunkInfo, PluginRequest, PluginResult, RequestAction } from '../../src/plugins/plugin.js'
+import { pluginModule } from '../helpers/pluginModules.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
-const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url))
 const example = (name: string) => fileURLToPath(new URL(`../../dist/src/plugins/examples/${name}`, import.meta.url))
 
 interface Probe {
@@ -69,7 +69,7 @@ async function send(rig: Rig, path: Path, headers: Record<string, string>, model
 t.test('plugin hooks on the four paths', async (t) => {
   const rig = await startRig(t, {
     plugins: [
-      { module: fixture('probe.mjs'), timeout: '50ms' },
+      { module: pluginModule('probe'), timeout: '50ms' },
       { module: example('headerStamp.js'), options: { header: 'x-served-by', value: 'gw-test' } },
     ],
   })
@@ -113,7 +113,10 @@ t.test('plugin hooks on the four paths', async (t) => {
       t.match(infos[0]!.contentType, path.stream ? (path.dialect === 'ollama' ? /ndjson/ : /event-stream/) : /json/)
       t.equal(ends.length, 1)
       t.equal(ends[0], reply.result, 'onEnd gets the result the usage row is made from')
-      t.ok(ends[0]!.usage?.promptTokens! > 0 && ends[0]!.usage?.completionTokens! > 0, 'with its exact usage')
+      t.ok(
+        (ends[0]!.usage?.promptTokens ?? 0) > 0 && (ends[0]!.usage?.completionTokens ?? 0) > 0,
+        'with its exact usage',
+      )
     })
 
     t.test(`${path.name}: a rewrite of the model runs the new model; a disallowed one is refused`, async (t) => {
@@ -227,7 +230,7 @@ t.test('plugin hooks on the four paths', async (t) => {
 
 t.test('config timeout and a plugin that fails to load', async (t) => {
   t.test('a start-up with a broken plugin stops, naming the module', async (t) => {
-    await t.rejects(startRig(t, { plugins: [{ module: fixture('broken.mjs') }] }), {
+    await t.rejects(startRig(t, { plugins: [{ module: pluginModule('broken') }] }), {
       message: /broken\.mjs: its factory failed: broken on purpose/,
     })
     await t.rejects(startRig(t, { plugins: [{ module: '/nonexistent/plugin.mjs' }] }), {

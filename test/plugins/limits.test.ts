@@ -1,13 +1,12 @@
 // Plugins come after the limits: a request a plugin answers or refuses still leaves its usage row and gives back every
 // token it reserved (no backend ran), and a rewrite that changes the model is admitted again under the limits of the
 // model that will run.
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { request } from 'undici'
 import type { PluginRequest, RequestAction } from '../../src/plugins/plugin.js'
+import { pluginModule } from '../helpers/pluginModules.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
-const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url))
 const probe = ((globalThis as any).parallamaProbe ??= {}) as {
   onRequest?: (request: PluginRequest) => RequestAction | undefined
 }
@@ -24,7 +23,7 @@ async function generate(rig: Rig, headers: Record<string, string>) {
 }
 
 t.test('answered and refused requests free their reservation and leave a usage row', async (t) => {
-  const rig = await startRig(t, { plugins: [{ module: fixture('probe.mjs') }] })
+  const rig = await startRig(t, { plugins: [{ module: pluginModule('probe') }] })
   t.teardown(() => delete probe.onRequest)
   const capacity = 100_000
   rig.gateway.store.limits.set({
@@ -64,7 +63,7 @@ t.test('answered and refused requests free their reservation and leave a usage r
 })
 
 t.test('a rewrite to another model is admitted under that model’s limits', async (t) => {
-  const rig = await startRig(t, { plugins: [{ module: fixture('probe.mjs') }] })
+  const rig = await startRig(t, { plugins: [{ module: pluginModule('probe') }] })
   t.teardown(() => delete probe.onRequest)
   // One request a minute on qwen: the second rewrite onto it is refused by qwen's limit, not llama's.
   rig.gateway.store.limits.set({

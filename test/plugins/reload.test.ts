@@ -10,9 +10,10 @@ import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
 import { serveProcess } from '../helpers/serveProcess.js'
+import { pluginModule } from '../helpers/pluginModules.js'
 
 const stamp = fileURLToPath(new URL('../../dist/src/plugins/examples/headerStamp.js', import.meta.url))
-const broken = fileURLToPath(new URL('fixtures/broken.mjs', import.meta.url))
+const broken = pluginModule('broken')
 
 function configText(dir: string, backend: string, plugins: string): string {
   return [
@@ -57,18 +58,18 @@ t.test('SIGHUP swaps the chain; a broken one is refused and the running one stay
 
   writeFileSync(configFile, configText(dir, emulator.url, stamped('two')))
   server.child.kill('SIGHUP')
-  await printed(server.output, /"msg":"plugins reloaded"/, 1)
+  await printed(() => server.output(), /"msg":"plugins reloaded"/, 1)
   t.equal(await servedBy(), 'two', 'the new chain serves the next request')
 
   writeFileSync(configFile, configText(dir, emulator.url, `${stamped('three')}  - module: ${broken}\n`))
   server.child.kill('SIGHUP')
-  await printed(server.output, /"msg":"plugin reload failed; the running plugins stay"/, 1)
+  await printed(() => server.output(), /"msg":"plugin reload failed; the running plugins stay"/, 1)
   t.match(server.output(), /broken\.mjs: its factory failed: broken on purpose/, 'the log names the module and why')
   t.equal(await servedBy(), 'two', 'the running chain stays whole (not half of the new one)')
 
   writeFileSync(configFile, configText(dir, emulator.url, '  []\n'))
   server.child.kill('SIGHUP')
-  await printed(server.output, /"msg":"plugins reloaded"/, 2)
+  await printed(() => server.output(), /"msg":"plugins reloaded"/, 2)
   t.equal(await servedBy(), undefined, 'no plugins at all')
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0)

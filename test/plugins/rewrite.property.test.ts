@@ -6,7 +6,6 @@
 // models the key may use, the model recorded is the one they run, and every top-level key Go would match to `model`
 // holds that model. (test/api/goDecoder.property.test.ts proves the reader against Go itself.)
 import fc from 'fast-check'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { request } from 'undici'
 import { compileAllowList, normalizeModel } from '../../src/auth/modelAllowList.js'
@@ -17,6 +16,7 @@ import { GatewayError } from '../../src/errors.js'
 import type { RequestFields } from '../../src/api/requestFields.js'
 import type { PluginRequest, RequestAction } from '../../src/plugins/plugin.js'
 import { holds } from '../helpers/fuzz.js'
+import { pluginModule } from '../helpers/pluginModules.js'
 import { startRig } from '../helpers/gateway.js'
 import { startRawBackend } from '../helpers/rawBackend.js'
 
@@ -99,8 +99,10 @@ const goReadsAsModel = (key: string) => key.toLowerCase() === 'model'
 t.test('a rewritten body is decided on exactly as the backend receives it', async (t) => {
   const backend = await startRawBackend()
   t.teardown(() => backend.close())
-  const fixture = fileURLToPath(new URL('fixtures/probe.mjs', import.meta.url))
-  const rig = await startRig(t, { backends: [{ url: backend.url, name: 'raw' }], plugins: [{ module: fixture }] })
+  const rig = await startRig(t, {
+    backends: [{ url: backend.url, name: 'raw' }],
+    plugins: [{ module: pluginModule('probe') }],
+  })
   t.teardown(() => delete probe.onRequest)
   const { headers } = rig.addKey({ models: ['allowed-model'] })
   const allowed = compileAllowList(['allowed-model'])
@@ -144,8 +146,12 @@ t.test('a rewritten body is decided on exactly as the backend receives it', asyn
       // An independent look at the bytes: every top-level key Go would read as `model` names the recorded model.
       const parsed = JSON.parse(received.toString()) as Record<string, unknown>
       for (const [key, value] of Object.entries(parsed)) {
-        if (goReadsAsModel(key) && value !== null && normalizeModel(String(value)) !== result.model) {
-          throw new Error(`key ${key} names ${String(value)}, recorded ${result.model}: ${rewrite}`)
+        if (
+          goReadsAsModel(key) &&
+          value !== null &&
+          normalizeModel(JSON.stringify(value).slice(1, -1)) !== result.model
+        ) {
+          throw new Error(`key ${key} names ${JSON.stringify(value)}, recorded ${result.model}: ${rewrite}`)
         }
       }
     }),

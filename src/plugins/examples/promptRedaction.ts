@@ -25,7 +25,10 @@ const createPromptRedaction: PluginFactory = (options) => {
       for (let i = 0; i < value.length; i++) {
         if (underText && typeof value[i] === 'string') {
           const next = redact(value[i] as string)
-          if (next !== value[i]) ((value[i] = next), (changed = true))
+          if (next !== value[i]) {
+            value[i] = next
+            changed = true
+          }
         } else if (walk(value[i], underText)) changed = true
       }
       return changed
@@ -37,7 +40,10 @@ const createPromptRedaction: PluginFactory = (options) => {
       const item = entries[key]
       if (text && typeof item === 'string') {
         const next = redact(item)
-        if (next !== item) ((entries[key] = next), (changed = true))
+        if (next !== item) {
+          entries[key] = next
+          changed = true
+        }
       } else if (walk(item, text)) changed = true
     }
     return changed
