@@ -21,9 +21,11 @@ const contentTypes: Record<Dialect, string> = {
  * quota `insufficient_quota`. The rest keep our code (it is in the x-parallama-error header either way).
  */
 export function openAiCode(error: GatewayError): string {
+  // A plugin's refusal keeps the plugin's code, whatever its status.
+  if (error.code === 'plugin_refused') return clientCode(error)
   if (error.status === 401 && error.code !== 'invalid_credentials') return 'invalid_api_key'
   if (error.code === 'quota_exceeded') return 'insufficient_quota'
-  return clientCode(error)
+  return error.code
 }
 
 /** OpenAI's error `type` for a status (what its SDKs and tools branch on). */

@@ -50,6 +50,7 @@ export async function runRequestHooks(
   let parsed: { from: Buffer; value: unknown } | undefined
   const caller = callerOf(input.principal)
   for (const entry of chain.requestHooks) {
+    const current = body
     const request: PluginRequest = {
       api: input.api,
       route: input.route,
@@ -60,9 +61,9 @@ export async function runRequestHooks(
       model,
       stream: fields?.stream ?? input.stream,
       body,
-      json() {
+      json: () => {
         // Parsed once per body, and only for a plugin that asks.
-        if (parsed?.from !== this.body) parsed = { from: this.body, value: JSON.parse(this.body.toString('utf8')) }
+        if (parsed?.from !== current) parsed = { from: current, value: JSON.parse(current.toString('utf8')) }
         return parsed.value
       },
     }

@@ -143,6 +143,11 @@ t.test('plugin hooks on the four paths', async (t) => {
       if (path.dialect === 'ollama') t.same(body, { error: 'not on this gateway', code: 'policy.blocked' })
       else t.match(body, { error: { message: 'not on this gateway', code: 'policy.blocked' } })
       t.match(reply.result, { status: 451, errorCode: 'plugin_refused', backend: null })
+      probe.onRequest = () => ({ refuse: { status: 401, code: 'sso_required', message: 'log in through SSO' } })
+      const unauthorized = await send(rig, path, user.headers)
+      t.equal(unauthorized.status, 401)
+      const code = JSON.parse(unauthorized.text)
+      t.equal(path.dialect === 'ollama' ? code.code : code.error.code, 'sso_required', 'a 401 keeps the plugin code')
     })
 
     t.test(`${path.name}: an answer without a backend, whole or in chunks`, async (t) => {
