@@ -4,7 +4,7 @@
 // Either the request was refused with a coded error and nothing reached the backend, or the bytes received are the
 // plugin's (with only the gateway's own edits, e.g. include_usage), the route's Go-equivalent reader reads them into
 // models the key may use, the model recorded is the one they run, and every top-level key Go would match to `model`
-// holds that model. (test/api/goDecoder.property.test.ts proves the reader against Go itself.)
+// holds that model. Where Go is installed, the same rewrites go to the Go stand-in that decodes as Ollama does.
 import fc from 'fast-check'
 import t from 'tap'
 import { request } from 'undici'
@@ -19,6 +19,7 @@ import { holds } from '../helpers/fuzz.js'
 import { pluginModule } from '../helpers/pluginModules.js'
 import { startRig } from '../helpers/gateway.js'
 import { startRawBackend } from '../helpers/rawBackend.js'
+import { goMissing, startGoDecoder } from '../helpers/goDecoder.js'
 
 const probe = ((globalThis as any).parallamaProbe ??= {}) as {
   onRequest?: (request: PluginRequest) => RequestAction | undefined
@@ -161,3 +162,59 @@ t.test('a rewritten body is decided on exactly as the backend receives it', asyn
   t.comment(`refused: ${outcomes.refused}, forwarded: ${outcomes.forwarded}`)
   t.ok(outcomes.forwarded > 0 && outcomes.refused > 0, 'both outcomes occur')
 })
+
+const goAbsent = goMissing()
+t.test(
+  'a rewritten body runs, as Go decodes it, only models the key may use: the one recorded',
+  { skip: goAbsent ? `the Go decoder stand-in needs Go: ${goAbsent}` : false },
+  async (t) => {
+    const standIn = await startGoDecoder(t)
+    const rig = await startRig(t, {
+      backends: [{ url: standIn, name: 'go' }],
+      plugins: [{ module: pluginModule('probe') }],
+    })
+    t.teardown(() => delete probe.onRequest)
+    const { headers } = rig.addKey({ models: ['allowed-model'] })
+    const allowed = compileAllowList(['allowed-model'])
+    const outcomes = { refused: 0, goRefused: 0, decoded: 0 }
+    await holds(
+      t,
+      'Go decodes what the gateway decided on after a rewrite',
+      fc.asyncProperty(fc.constantFrom(...routes), rewrites, async (route, rewrite) => {
+        probe.onRequest = () => ({ rewrite: { body: rewrite } })
+        const ended = rig.nextEnd()
+        const response = await request(`${rig.url}${route.path}`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: route.client,
+        })
+        const text = await response.body.text()
+        const result = await ended
+        if (result.backend === null) {
+          if (response.headers['x-parallama-error'] !== result.errorCode) {
+            throw new Error(`refusal without its code: ${response.statusCode} ${text} for ${rewrite}`)
+          }
+          outcomes.refused++
+          return
+        }
+        const report = JSON.parse(text)
+        if (response.statusCode === 400 && typeof report.error === 'string') {
+          outcomes.goRefused++
+          return
+        }
+        outcomes.decoded++
+        const models: string[] = report.decoded_models
+        for (const model of models) {
+          if (!allowed(model)) throw new Error(`Go acts on "${model}", which the key may not use: ${rewrite}`)
+        }
+        if (result.model !== normalizeModel(models[0]!)) {
+          throw new Error(`recorded ${result.model}, Go runs ${models[0]}: ${rewrite}`)
+        }
+      }),
+      300,
+      0.002,
+    )
+    t.comment(`refused: ${outcomes.refused}, by Go: ${outcomes.goRefused}, decoded: ${outcomes.decoded}`)
+    t.ok(outcomes.decoded > 0, 'some rewrites reach the backend and run')
+  },
+)
