@@ -260,7 +260,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       aliases.replace(next.models.aliases)
       accounting.reprice(next.usage)
       logger.level = next.log.level
-      void plugins.reload(next.plugins) // plugins: a chain that fails to load keeps the running one (logged)
+      // plugins: a chain that fails to load keeps the running one (logged); the old one closes after the drain timeout.
+      void plugins.reload(next.plugins, next.server.drain_timeout)
       return restart
     },
     async close(drainMs = context.config.server.drain_timeout) {

@@ -91,6 +91,8 @@ export class PluginHost {
   chain: PluginChain | undefined
   readonly stats: PluginStats = emptyStats()
   reloaded: Promise<boolean> = Promise.resolve(true)
+  /** Replaced chains not closed yet: requests that started on them may still be streaming. */
+  private readonly retired = new Map<PluginChain, NodeJS.Timeout>()
 
   private constructor(private readonly logger: Logger) {}
 
@@ -102,14 +104,17 @@ export class PluginHost {
     return host
   }
 
-  /** On reload: the new chain replaces the old once all of it loaded; else the old one stays and the log says why. */
-  reload(configs: readonly PluginConfig[]): Promise<boolean> {
+  /**
+   * On reload: the new chain replaces the old once all of it loaded; else the old one stays and the log says why. The
+   * old one is closed after `graceMs` (the drain timeout), when the requests that started on it have ended.
+   */
+  reload(configs: readonly PluginConfig[], graceMs = 0): Promise<boolean> {
     this.reloaded = loadChain(configs, this.logger, this.stats).then(
       (chain) => {
         const old = this.chain
         this.chain = chain
         this.logger.info('plugins reloaded', { plugins: chain?.plugins.map((entry) => entry.name) ?? [] })
-        void old?.close()
+        if (old) this.retire(old, graceMs)
         return true
       },
       (error: unknown) => {
@@ -120,7 +125,22 @@ export class PluginHost {
     return this.reloaded
   }
 
+  private retire(chain: PluginChain, graceMs: number): void {
+    const timer = setTimeout(() => {
+      this.retired.delete(chain)
+      void chain.close()
+    }, graceMs)
+    timer.unref()
+    this.retired.set(chain, timer)
+  }
+
+  /** The gateway stops (after its drain): every chain is closed now. */
   async close(): Promise<void> {
+    for (const [chain, timer] of this.retired) {
+      clearTimeout(timer)
+      await chain.close()
+    }
+    this.retired.clear()
     await this.chain?.close()
   }
 }

@@ -13,6 +13,7 @@ const sources = {
     onRequest: (request) => probe.onRequest?.(request),
     onResponseChunk: (chunk, info) => probe.onResponseChunk?.(chunk, info),
     onEnd: (result) => probe.onEnd?.(result),
+    close: () => probe.onClose?.(options.name ?? 'probe'),
   }
 }
 `,
