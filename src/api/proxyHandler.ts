@@ -12,6 +12,7 @@ import type { BodyKind, TokenUse } from './ollama.js'
 import { maxTokenEstimate, tokenCapEdits, type RequestFields } from './requestFields.js'
 import { applyEdits } from './jsonFields.js'
 import type { TapFactory } from '../proxy/responseTap.js'
+import type { RequestPlugins } from '../plugins/chain.js'
 import { admit } from '../auth/admit.js'
 import { anyModel, normalizeModel } from '../auth/modelAllowList.js'
 import { accessFor } from '../auth/permissions.js'
@@ -65,6 +66,8 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
      * before its admission (a bad body, a model outside its key) still spends a request of its limits and gets their
      * headers, so that refusals are no way around the limits: past them, the answer is the 429.
      */
+    /** plugins: this request's view of the plugin chain, once made: a refusal's end is reported to it too. */
+    let pluginView: RequestPlugins | undefined
     const reject = (error: GatewayError, close: boolean, who?: Principal, model: string | null = null) => {
       if (!(byAddress instanceof GatewayError)) byAddress?.release(undefined)
       let headers: readonly string[] | undefined
@@ -77,7 +80,9 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
         }
       }
       writeError(res, spec.dialect, request.requestId, error, close, startedAt, headers)
-      context.onEnd?.(refused(request, spec, error, startedAt, who, model))
+      const result = refused(request, spec, error, startedAt, who, model)
+      context.onEnd?.(result)
+      pluginView?.end(result) // plugins: onEnd
     }
     /** Set once the request's own admission was asked for (granted or refused with its 429). */
     let exchangeAdmitted = false
@@ -102,7 +107,7 @@ export function proxyHandler(spec: ProxyRouteSpec, context: ExchangeContext) {
     exchange.addressAdmission = byAddress
     // plugins: the request's view of the chain (none without plugins): its chunks and its end go to the hooks.
     const chain = context.plugins?.chain
-    if (chain) exchange.plugins = chain.forRequest(request.requestId, spec.api, spec.name)
+    if (chain) pluginView = exchange.plugins = chain.forRequest(request.requestId, spec.api, spec.name)
     /** Takes the request's share of its rate limits; false (answered 429) when a limit refuses it. */
     const admitted = (tokenEstimate: number | undefined, model: string | null = null): boolean => {
       if (!principal) return true

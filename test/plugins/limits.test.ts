@@ -3,12 +3,13 @@
 // model that will run.
 import t from 'tap'
 import { request } from 'undici'
-import type { PluginRequest, RequestAction } from '../../src/plugins/plugin.js'
+import type { PluginRequest, PluginResult, RequestAction } from '../../src/plugins/plugin.js'
 import { pluginModule } from '../helpers/pluginModules.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
 const probe = ((globalThis as any).parallamaProbe ??= {}) as {
   onRequest?: (request: PluginRequest) => RequestAction | undefined
+  onEnd?: (result: PluginResult) => void
 }
 
 const body = JSON.stringify({ model: 'llama3.2:3b', prompt: 'hello', stream: false })
@@ -75,6 +76,9 @@ t.test('a rewrite to another model is admitted under that model’s limits', asy
   })
   rig.gateway.authenticator.pollChanges()
   const user = rig.addKey()
+  const ends: PluginResult[] = []
+  probe.onEnd = (result) => void ends.push(result)
+  t.teardown(() => delete probe.onEnd)
   probe.onRequest = () => ({ rewrite: { model: 'qwen2.5:0.5b' } })
   const first = await generate(rig, user.headers)
   t.equal(first.status, 200)
@@ -82,6 +86,11 @@ t.test('a rewrite to another model is admitted under that model’s limits', asy
   const second = await generate(rig, user.headers)
   t.equal(second.status, 429, 'the model that would run is past its limit')
   t.equal(second.headers['x-parallama-error'], 'rate_limit_exceeded')
+  t.match(
+    ends.find((result) => result.requestId === second.result.requestId),
+    { status: 429, errorCode: 'rate_limit_exceeded' },
+    'onEnd hears of it too',
+  )
   probe.onRequest = undefined
   t.equal((await generate(rig, user.headers)).status, 200, 'llama itself is not limited')
 })
