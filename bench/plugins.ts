@@ -1,24 +1,37 @@
-// `node dist/bench/plugins.js`: what the plugin hook points cost a request, in-process. One request's life is replayed
-// as the route handler and the exchange live it (the chain looked up, a view made when there is a chain, the onRequest
-// test, the head, 32 chunks, the result handed to onEnd) with the hook lines exactly as they are written in
-// src/api/proxyHandler.ts and src/proxy/exchange.ts (`// plugins:`), against the same life without those lines.
-// Variants: no hook lines at all; the hook lines with no plugins configured (what every gateway without plugins pays:
-// the goal is ≤ 0.1 µs per request); and one plugin with onResponseChunk and onEnd hooks that do nothing.
+// `node dist/bench/plugins.js`: what the plugins' slots in the request path cost a request, in-process. One request's
+// life is replayed as the composition, the exchange and finish live it, calling the slots exactly as they do
+// (src/api/proxyHandler.ts: the plugins stage after the limits; src/proxy/exchange.ts: the head, every chunk and the
+// tap's last piece; src/usage/finish.ts: the plugins consumer), with the gateway's own slots (src/plugins/stages.ts),
+// against the same life without the slots.
+// Variants: no slots at all; the slots with no plugins configured (what every gateway without plugins pays: the goal is
+// ≤ 0.1 µs per request); and one plugin with onResponseChunk and onEnd hooks that do nothing.
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createLogger } from '../src/logger.js'
 import { emptyStats, PluginChain, type RequestPlugins } from '../src/plugins/chain.js'
 import type { PluginHost } from '../src/plugins/loader.js'
+import { pluginStages, type PluginStages } from '../src/plugins/stages.js'
 import type { ExchangeResult } from '../src/proxy/exchange.js'
+import type { RequestSnapshot } from '../src/http/requestSnapshot.js'
+import { authorizeModels } from '../src/auth/authorize.js'
 
 const chunkCount = 32
 const chunks = Array.from({ length: chunkCount }, (_, index) =>
   Buffer.from(`{"model":"m","response":"token ${index}","done":false}\n`),
 )
+const lastPiece = Buffer.from('{"done":true}\n')
+const body = Buffer.from('{"model":"m","prompt":"hello"}')
+const route = { api: 'ollama', name: 'generate', readFields: () => ({ models: ['m'], stream: true }) as never }
+const snapshot = { requestId: 'bench', method: 'POST', path: '/api/generate' } as RequestSnapshot
 
-/** The parts of Exchange the hook points touch. */
+/** The parts of RequestState and Exchange the slots touch. */
 class RequestLife {
-  plugins: RequestPlugins | undefined
+  readonly request = snapshot
+  readonly route = route
+  readonly principal = undefined
+  readonly model = 'm'
+  readonly fields = undefined
+  plugins: RequestPlugins | undefined = undefined
   bytesOut = 0
   chunks = 0
   status = 0
@@ -26,7 +39,7 @@ class RequestLife {
 }
 
 let sink = 0
-/** Where a life and its result go, as in the gateway (undici holds the exchange, onEnd takes the result). */
+/** Where a life and its result go, as in the gateway (undici holds the exchange, finish hands on the result). */
 const escaped: { life?: RequestLife; result?: ExchangeResult } = {}
 function resultOf(life: RequestLife): ExchangeResult {
   return {
@@ -54,7 +67,7 @@ function resultOf(life: RequestLife): ExchangeResult {
   }
 }
 
-function withoutHookLines(_context: { plugins?: PluginHost }): void {
+function withoutSlots(_slots: PluginStages): void {
   const life = new RequestLife()
   escaped.life = life
   life.status = 200
@@ -62,44 +75,41 @@ function withoutHookLines(_context: { plugins?: PluginHost }): void {
     life.bytesOut += chunk.length
     life.chunks++
   }
+  life.bytesOut += lastPiece.length
   const result = resultOf(life)
   escaped.result = result
   sink += result.bytesOut
 }
 
-function withHookLines(context: { plugins?: PluginHost }): void {
+function withSlots(slots: PluginStages): void {
   const life = new RequestLife()
   escaped.life = life
-  const chain = context.plugins?.chain
-  if (chain) life.plugins = chain.forRequest('bench', 'ollama', 'generate')
-  if (chain?.requestHooks.length) throw new Error('the bench has no onRequest hook')
+  if (slots.request(life, route, body, authorizeModels)) throw new Error('the bench has no onRequest hook')
   life.status = 200
-  if (life.plugins) {
-    life.plugins.head(200, 'application/x-ndjson')
-    if (life.plugins.headers) life.head.push(...life.plugins.headers)
-  }
+  const added = slots.head(life, 200, 'application/x-ndjson')
+  if (added) life.head.push(...added)
   for (const chunk of chunks) {
-    life.plugins?.chunk(chunk)
+    slots.chunk(life, chunk)
     life.bytesOut += chunk.length
     life.chunks++
   }
+  slots.chunk(life, lastPiece)
+  life.bytesOut += lastPiece.length
   const result = resultOf(life)
   escaped.result = result
   sink += result.bytesOut
-  life.plugins?.end(result)
+  slots.end(result, life)
 }
 
 const logger = createLogger('silent')
-const noPlugins = { plugins: { chain: undefined } as unknown as PluginHost }
-const onePlugin = {
-  plugins: {
-    chain: new PluginChain(
-      [{ name: 'noop', timeoutMs: 1000, plugin: { onResponseChunk: () => {}, onEnd: () => {} } }],
-      logger,
-      emptyStats(),
-    ),
-  } as unknown as PluginHost,
-}
+const noPlugins = pluginStages({ chain: undefined } as unknown as PluginHost)
+const onePlugin = pluginStages({
+  chain: new PluginChain(
+    [{ name: 'noop', timeoutMs: 1000, plugin: { onResponseChunk: () => {}, onEnd: () => {} } }],
+    logger,
+    emptyStats(),
+  ),
+} as unknown as PluginHost)
 
 /** CPU ns per call (shared machines: waiting for a core is not the code's cost). */
 function measure(n: number, run: () => void): number {
@@ -111,9 +121,9 @@ function measure(n: number, run: () => void): number {
 }
 
 const variants: Record<string, () => void> = {
-  'no hook lines': () => withoutHookLines(noPlugins),
-  'hook lines, no plugins': () => withHookLines(noPlugins),
-  'hook lines, one no-op plugin': () => withHookLines(onePlugin),
+  'no slots': () => withoutSlots(noPlugins),
+  'slots, no plugins': () => withSlots(noPlugins),
+  'slots, one no-op plugin': () => withSlots(onePlugin),
 }
 
 const only = process.argv[2]
@@ -133,9 +143,11 @@ if (only !== undefined) {
       best.set(name, Math.min(best.get(name) ?? Infinity, ns))
     }
   }
-  const base = best.get('no hook lines')!
+  const base = best.get('no slots')!
   for (const [name, ns] of best) {
     console.log(`${name.padEnd(30)} ${ns.toFixed(1).padStart(7)} ns/request  (+${(ns - base).toFixed(1)} ns)`)
   }
-  console.log(`(one request: the chain looked up, the head, ${chunkCount} chunks, the end; CPU time, best of 3 runs)`)
+  console.log(
+    `(one request: the chain looked up, the plugins stage, the head, ${chunkCount} chunks and the last piece, the end; CPU time, best of 3 runs)`,
+  )
 }
