@@ -74,6 +74,10 @@ t.test('prompt redaction rewrites what the backend receives, on both APIs; heade
   await response.body.text()
   t.equal(backend.last!.body.toString(), plain, 'an untouched body is forwarded byte for byte')
   t.equal(rig.gateway.plugins.stats.rewrites, cases.length, 'one rewrite per redacted request')
+  const metrics = await request(`${rig.url}/metrics`)
+  const text = await metrics.body.text()
+  t.match(text, `parallama_plugin_actions_total{action="rewrite"} ${cases.length}\n`, 'counted in /metrics')
+  t.match(text, 'parallama_plugin_failures_total{kind="request"} 0\n')
 })
 
 t.test('the examples refuse bad options at start-up', async (t) => {
