@@ -38,6 +38,8 @@ export const errorTable = {
   upstream_timeout: { status: 504, message: 'the backend did not answer in time' },
   upstream_failed: { status: 502, message: 'the backend failed while answering' },
   internal_error: { status: 500, message: 'internal error' },
+  plugin_error: { status: 500, message: 'a plugin failed while handling this request' },
+  plugin_refused: { status: 403, message: 'a plugin refused this request' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorTable
@@ -55,4 +57,25 @@ export class GatewayError extends Error {
     super(message)
     this.status = errorTable[code].status
   }
+}
+
+/**
+ * A plugin's refusal (docs/plugins.md): the gateway's code is `plugin_refused`, the status (4xx) and the code the client
+ * reads in the dialect's body are the plugin's.
+ */
+export class PluginRefusal extends GatewayError {
+  constructor(
+    status: number,
+    /** The plugin's code, checked to be 1-64 of [a-z0-9_.-]. */
+    readonly clientCode: string,
+    message: string,
+  ) {
+    super('plugin_refused', message)
+    ;(this as { status: number }).status = status
+  }
+}
+
+/** The code an error's body names: a plugin's own for its refusal, else the table's. */
+export function clientCode(error: GatewayError): string {
+  return error instanceof PluginRefusal ? error.clientCode : error.code
 }

@@ -25,6 +25,11 @@ export interface Running {
   accounting?: { close(): Promise<void> }
   authenticator?: { stop(): void }
   events?: { reload(next: Config): void; close(): Promise<void> }
+  /** The plugin chain: reloaded (a chain that fails to load keeps the running one), closed after the drain. */
+  plugins?: {
+    reload(configs: Config['plugins'], graceMs: number): Promise<boolean>
+    close(): Promise<void>
+  }
   unmark?: () => void
   store?: { close(): void }
 }
@@ -43,6 +48,7 @@ export const shutdownSteps: readonly ShutdownStep[] = [
   { name: 'close metrics', run: (running) => running.metrics?.close() },
   { name: 'close the server', run: (running) => running.closeApp?.() },
   { name: 'close backend pools', run: (running) => closeBackends(running.backends) },
+  { name: 'close plugins', run: (running) => running.plugins?.close() },
   { name: 'flush usage', run: (running) => running.accounting?.close() },
   { name: 'stop credentials', run: (running) => running.authenticator?.stop() },
   { name: 'flush events', run: (running) => running.events?.close() },
@@ -62,8 +68,8 @@ export class Lifecycle {
   ) {}
 
   /**
-   * Applies a new config without dropping a connection: backends, timeouts, request limits, log level, aliases and
-   * prices. Returns the changed keys that need a restart (the schema's `restart` marks).
+   * Applies a new config without dropping a connection: backends, timeouts, request limits, log level, aliases,
+   * prices, events and plugins. Returns the changed keys that need a restart (the schema's `restart` marks).
    */
   reload(next: Config): string[] {
     const { running } = this
@@ -78,6 +84,8 @@ export class Lifecycle {
     running.aliases.replace(next.models.aliases)
     running.reprice(next.usage)
     running.events?.reload(next)
+    // Files are imported afresh; the replaced chain closes after the drain timeout (requests on it may still stream).
+    void running.plugins?.reload(next.plugins, next.server.drain_timeout)
     running.logger.level = next.log.level
     return restart
   }

@@ -29,7 +29,9 @@ import { markServer, rotateBackup } from './store/backup.js'
 import { openStore, type Store } from './store/store.js'
 import { Accounting } from './usage/accounting.js'
 import { requestFailed, startEvents, type GatewayEvents } from './events/gatewayEvents.js'
-import { finishStage } from './usage/finish.js'
+import { finishStage, type FinishConsumer } from './usage/finish.js'
+import { PluginHost } from './plugins/loader.js'
+import { pluginStages } from './plugins/stages.js'
 import { requestLogger } from './requestLog.js'
 
 /** The request path's stage implementations, as built from config; GatewayOptions.stages may replace any. */
@@ -43,6 +45,8 @@ export interface StageSet {
   route: PickBackend
   /** Plugins' onResponseChunk slot (response taps). */
   responseChunk?: (state: RequestState, chunk: Buffer) => void
+  /** Plugins' slot at the response head (the headers they add). */
+  responseHead?: (state: RequestState, status: number, contentType: string) => readonly string[] | undefined
   /**
    * finish's consumers of the result, run in this order (one more consumer is one more field here and in the list
    * below): the usage row, the embedder's hook, metrics, the log line; `events` (request.failed) and `plugins`
@@ -54,7 +58,7 @@ export interface StageSet {
     metrics?: ExchangeEnd
     log?: ExchangeEnd
     events?: ExchangeEnd
-    plugins?: ExchangeEnd
+    plugins?: FinishConsumer
   }
 }
 
@@ -78,6 +82,8 @@ export interface Gateway {
   store: Store
   authenticator: Authenticator
   accounting: Accounting
+  /** The plugin chain; `plugins.reloaded` settles when a reload's chain is in place (or refused). */
+  plugins: PluginHost
   /** Requests being proxied now. */
   readonly inFlight: number
   /**
@@ -107,6 +113,8 @@ export class ListenError extends Error {
 
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const { logger } = options
+  // Loaded first, so that a plugin that cannot load stops start-up before anything is opened.
+  const plugins = await PluginHost.start(config.plugins, logger)
   const { uws, native } = loadUws({
     maxHeaderBytes: config.server.max_header_bytes,
     allowFallback: config.server.allow_js_fallback,
@@ -120,6 +128,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     aliases: new ModelAliases(config.models.aliases),
     inFlight,
     reprice: () => {},
+    plugins,
   }
   const lifecycle = new Lifecycle(running, options.onShutdownStep)
   const store = openStore(config.database, { migrate: config.database.migrate_on_start })
@@ -160,6 +169,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
           keyCache: () => authenticator.keys.stats,
           alerts: () => events.quotaAlerts.stats,
           webhooks: () => events.stats(),
+          plugins: () => plugins.stats,
         },
         config.metrics.key_labels,
       )
@@ -169,19 +179,25 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   health.start()
   running.health = health
 
+  // The plugins' slots read the chain the host holds now: a reload may add the first plugin, or take the last away.
+  const pluginSlots = pluginStages(plugins)
   const built: StageSet = {
     addressGuard: (address, api) => limiter.limiter.admitAddress(address, api),
     authenticate: authenticateStage((credential) => authenticator.authenticate(credential)),
     readFields: readFieldsWith,
     authorize: authorizeModels,
     limits: (principal, api, model, estimate, quotas) => limiter.limiter.admit(principal, api, model, estimate, quotas),
+    plugins: pluginSlots.request,
     route: (skip) => pickBackend(running.backends, skip),
+    responseHead: pluginSlots.head,
+    responseChunk: pluginSlots.chunk,
     finish: {
       usage: accounting.record,
       hook: options.onRequestEnd,
       metrics: metrics && ((result) => metrics.observe(result)),
       log: requestLogger(logger, running.config),
       events: requestFailed(events.emit),
+      plugins: pluginSlots.end,
     },
   }
   const stages = options.stages ? options.stages(built) : built
@@ -201,6 +217,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       inFlight,
       usageHeaders: accounting.usageHeaders,
       onResponseChunk: stages.responseChunk,
+      onResponseHead: stages.responseHead,
     },
     finish: finishStage([
       stages.finish.usage,
@@ -268,6 +285,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     store,
     authenticator,
     accounting,
+    plugins,
     get inFlight() {
       return inFlight.size
     },

@@ -10,6 +10,7 @@ import type { AdmitRequest } from '../limits/limitsStage.js'
 import type { Logger } from '../logger.js'
 import type { ForwardDeps } from '../proxy/exchange.js'
 import type { PickBackend } from '../proxy/route.js'
+import type { PluginStages } from '../plugins/stages.js'
 import type { FinishStage } from '../usage/finish.js'
 import type { RequestFields } from './requestFields.js'
 import type { RequestState } from './requestState.js'
@@ -35,8 +36,11 @@ export const stageOrder = [
 
 export type StageName = (typeof stageOrder)[number]
 
-/** Plugins' onRequest slot (filled by src/plugins/): may refuse the request with the error to answer. */
-export type PluginRequestStage = (state: RequestState) => GatewayError | undefined
+/**
+ * Plugins' onRequest slot (src/plugins/stages.ts): undefined to go on at once (no chain, no onRequest hook, no body),
+ * else the chain's decision to await — go on (with a body a plugin rewrote), refuse, or answer without a backend.
+ */
+export type PluginRequestStage = PluginStages['request']
 
 /** Reads a JSON body's fields with the route's reader (a stage of its own so that it can be measured and replaced). */
 export type ReadFieldsStage = (

@@ -21,6 +21,10 @@ import { admitRequest, chargeRefusal } from '../limits/limitsStage.js'
 import type { ProxyStages } from './pipeline.js'
 import { capToQuota, keepFields, tokenEstimate } from './readFields.js'
 import { RequestState } from './requestState.js'
+import { writeAnswer } from '../plugins/answer.js'
+import type { Answer } from '../plugins/answerShape.js'
+import type { RequestDecision } from '../plugins/requestStage.js'
+import { withoutBackend } from '../usage/finish.js'
 
 export interface ProxyRouteSpec {
   dialect: Dialect
@@ -66,7 +70,7 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
   /**
    * Stages 5 to 9: limits, plugins, [schedule], route, forward. `clientBody`: the collected body as the client sent
    * it; `streamed`: the body streams instead (never collected). Until the exchange exists, `res.onAborted` is
-   * registered only where a body was read (the stages before run synchronously).
+   * registered only where a body was read (the stages before run synchronously; only the plugins may not).
    */
   const proceed = (
     res: HttpResponse,
@@ -79,19 +83,99 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     if (limited) return refuse(res, state, limited, false)
     if (clientBody) capToQuota(state, spec.tokens, clientBody)
     if (stages.plugins) {
-      const refusal = stages.plugins(state)
-      if (refusal) return refuse(res, state, refusal, streamed)
+      // 6, plugins: awaited only when a plugin has an onRequest hook for this body (else nothing was made).
+      const decision = stages.plugins(state, spec, clientBody, stages.authorize)
+      if (decision) return awaitPlugins(res, state, decision, clientBody!)
     }
+    forwardTo(res, state, clientBody !== undefined, streamed)
+  }
+
+  /** Stages 7 to 9: [schedule], route, forward. */
+  const forwardTo = (res: HttpResponse, state: RequestState, collected: boolean, streamed: boolean): void => {
     // (7, schedule: the next issue's slot, here.)
     const unrouted = routeRequest(stages.route, state)
     if (unrouted) return refuse(res, state, unrouted, true)
     state.tapFactory = spec.tap?.(state.fields, state.principal)
-    const reply = new ClientReply(res)
+    // The plugins made the reply already when they went asynchronous.
+    const reply = state.reply ?? new ClientReply(res)
     state.reply = reply
     const exchange = new Exchange(reply, state, forward, streamed ? streamBody(reply) : state.body, state.backend!)
     state.exchange = exchange
-    if (!clientBody) res.onAborted(exchange.onClientAborted)
+    if (!collected) res.onAborted(exchange.onClientAborted)
     exchange.start()
+  }
+
+  /**
+   * The plugins' onRequest hooks run asynchronously: from here every write goes through the request's ClientReply (the
+   * client may leave meanwhile: clientGone finishes the request, and the late decision is dropped).
+   */
+  const awaitPlugins = (
+    res: HttpResponse,
+    state: RequestState,
+    decision: Promise<RequestDecision>,
+    clientBody: Buffer,
+  ): void => {
+    state.reply = new ClientReply(res)
+    decision
+      .then((made) => {
+        if (state.ended || state.reply!.closed) return
+        if (made.kind === 'refuse') return refuseHere(state, made.error)
+        if (made.kind === 'answer') return answerHere(state, made.answer)
+        if (stages.lifecycle.draining) return refuseHere(state, shuttingDown)
+        if (made.fields && !rewritten(state, made.fields, made.body, clientBody.length)) return
+        state.reply!.cork(() => forwardTo(res, state, true, false))
+      })
+      .catch((failure: unknown) => {
+        // A bug on our side of the stage (the hooks' own failures are decisions): answered 500 like the handler's.
+        stages.logger.error('request handler failed', { request_id: state.request.requestId, err: failure })
+        refuseHere(state, new GatewayError('internal_error'))
+      })
+  }
+
+  /**
+   * Takes a plugin's rewritten body (read again with the route's reader, the allow-list passed on what it read): its
+   * model is admitted again when it changed (under that model's limits), and the quota's token cap applies to it.
+   * False when the limits refused the new model (answered).
+   */
+  const rewritten = (state: RequestState, fields: RequestFields, body: Buffer, bytesIn: number): boolean => {
+    const before = state.model
+    keepFields(state, fields, body)
+    state.bytesIn = bytesIn
+    if (state.model !== before) {
+      state.admission?.release(0)
+      state.admission = undefined
+      const estimate = tokenEstimate(
+        spec.tokens,
+        fields,
+        (state.body as Buffer).length,
+        stages.config.current.limits.default_token_estimate,
+      )
+      const limited = admitRequest(stages.limits, state, spec.api, state.model, estimate)
+      if (limited) {
+        refuseHere(state, limited)
+        return false
+      }
+    }
+    capToQuota(state, spec.tokens, body)
+    return true
+  }
+
+  /** Answers a refusal made after the limits admitted the request (no backend saw it: finish releases with 0). */
+  const refuseHere = (state: RequestState, error: GatewayError): void => {
+    const { requestId } = state.request
+    state.reply!.endWith((res) =>
+      writeError(res, spec.dialect, requestId, error, false, state.startedAt, state.admission?.headers),
+    )
+    stages.finish(state, withoutBackend(error.status, 0, false), error)
+  }
+
+  /** A plugin's own answer, no backend: finished with what went out once it is all written (or its client left). */
+  const answerHere = async (state: RequestState, answer: Answer): Promise<void> => {
+    const reply = state.reply!
+    const headers = state.admission?.headers
+    const written = await writeAnswer(reply, answer, state.request.requestId, headers, state.plugins!)
+    const failed = written.failure === undefined ? undefined : new GatewayError('plugin_error')
+    stages.finish(state, withoutBackend(answer.status, written.bytesOut, reply.aborted), failed)
   }
 
   const handle = (res: HttpResponse, req: HttpRequest, state: RequestState): void => {
@@ -160,11 +244,16 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
 
   /**
    * The client left. Once forwarded, the exchange cancels the upstream request (and finishes); before that (gone while
-   * its body was still coming), nothing went upstream: the request finishes here, as left by its client.
+   * its body was still coming, or while the plugins ran), nothing went upstream: the request finishes here, as left by
+   * its client, and a plugin's late decision is dropped.
    */
   const clientGone = (state: RequestState): void => {
     if (state.exchange) return state.exchange.onClientAborted()
-    if (!state.ended) stages.finish(state, undefined, undefined)
+    // Gone while the plugins ran: nothing may touch `res` any more; a plugin's answer being written ends it.
+    state.reply?.markAborted()
+    if (state.plugins?.answering) return state.plugins.answering()
+    // Nothing went upstream: no token was used (the limits get back what they reserved).
+    if (!state.ended) stages.finish(state, withoutBackend(0, 0, true), undefined)
   }
 
   return (res: HttpResponse, req: HttpRequest): void => {
@@ -192,8 +281,12 @@ function internalError(
 ): void {
   stages.logger.error('request handler failed', { request_id: state.request.requestId, route: spec.name, err: error })
   const failure = new GatewayError('internal_error')
+  const write = (res: HttpResponse) =>
+    writeError(res, spec.dialect, state.request.requestId, failure, true, state.startedAt)
   try {
-    res.cork(() => writeError(res, spec.dialect, state.request.requestId, failure, true, state.startedAt))
+    // Once the request has its ClientReply (it went asynchronous), every write goes through it.
+    if (state.reply) state.reply.endWith(write)
+    else res.cork(() => write(res))
   } catch {
     // The response was already ended or the client is gone: nothing more to say.
   }

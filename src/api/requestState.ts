@@ -9,6 +9,7 @@ import type { Admission } from '../limits/limiter.js'
 import type { Backend } from '../proxy/backends.js'
 import type { Exchange, ExchangeRequest, ExchangeRoute } from '../proxy/exchange.js'
 import type { TapFactory } from '../proxy/responseTap.js'
+import type { RequestPlugins } from '../plugins/chain.js'
 import type { RequestFields } from './requestFields.js'
 
 export class RequestState implements ExchangeRequest {
@@ -25,6 +26,8 @@ export class RequestState implements ExchangeRequest {
   admission: Admission | undefined = undefined
   /** limits: set once the request's own admission was asked for (granted, or refused with its 429). */
   limitsAsked = false
+  /** plugins: this request's view of the plugin chain (undefined without plugins), read by the taps and finish. */
+  plugins: RequestPlugins | undefined = undefined
   /** route: the backend picked. */
   backend: Backend | undefined = undefined
   tapFactory: TapFactory | undefined = undefined

@@ -12,6 +12,8 @@ import {
   section,
   string,
   type Infer,
+  type LeafNode,
+  Expected,
 } from './schemaTypes.js'
 
 const backend = section('One Ollama server.', {
@@ -48,6 +50,42 @@ const alias = section('A model name clients may use for another model.', {
     default: '',
     pattern: /^[^\s]{1,200}$/,
     describe: 'a model name without spaces',
+  }),
+})
+
+/** A plugin's options: any mapping, handed to its factory as is (from an env var: JSON). */
+const pluginOptions: LeafNode<Record<string, unknown>> = {
+  kind: 'leaf',
+  doc: "Options handed to the plugin's factory.",
+  default: {},
+  expects: 'a mapping (any keys the plugin reads)',
+  parse(raw, fromEnv) {
+    let value = raw
+    if (fromEnv && typeof raw === 'string') {
+      try {
+        value = JSON.parse(raw)
+      } catch {
+        throw new Expected('a JSON object')
+      }
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Expected('a mapping')
+    return value as Record<string, unknown>
+  },
+  format: (value) => JSON.stringify(value),
+}
+
+const plugin = section('One plugin (docs/plugins.md).', {
+  module: string({
+    doc: 'The ES module: an absolute path (/etc/parallama/plugins/x.mjs) or an installed package name.',
+    default: '',
+    pattern: /^(\/\S+|@?[a-z0-9][\w.-]*(\/[\w.-]+)*)$/,
+    describe: 'an absolute path or a package name',
+  }),
+  options: pluginOptions,
+  timeout: duration({
+    doc: 'How long its onRequest hook may take; past it the request fails with 500 plugin_error.',
+    default: 1000,
+    min: 1,
   }),
 })
 
@@ -382,6 +420,11 @@ export const schema = section('Parallama configuration.', {
         min: 100,
       }),
     },
+  ),
+  plugins: list(
+    'Plugins, called in this order (docs/plugins.md); reloaded on SIGHUP, a reload that fails keeps the running ones.',
+    plugin,
+    { default: [], minItems: 0, envShorthandField: 'module' },
   ),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({

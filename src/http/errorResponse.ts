@@ -1,6 +1,6 @@
 // Gateway-made error responses, in the dialect of the API the route belongs to.
 import type { HttpResponse } from '../../native/uws.js'
-import { errorTable, type ErrorCode, type GatewayError } from '../errors.js'
+import { clientCode, errorTable, type ErrorCode, type GatewayError } from '../errors.js'
 import { statusLine } from './status.js'
 
 /**
@@ -21,6 +21,8 @@ const contentTypes: Record<Dialect, string> = {
  * quota `insufficient_quota`. The rest keep our code (it is in the x-parallama-error header either way).
  */
 export function openAiCode(error: GatewayError): string {
+  // A plugin's refusal keeps the plugin's code, whatever its status.
+  if (error.code === 'plugin_refused') return clientCode(error)
   if (error.status === 401 && error.code !== 'invalid_credentials') return 'invalid_api_key'
   if (error.code === 'quota_exceeded') return 'insufficient_quota'
   return error.code
@@ -44,7 +46,7 @@ function anthropicType(error: GatewayError): string {
 
 /** Body of an error in the route's dialect; the stable code rides along in each. */
 export function errorBody(dialect: Dialect, error: GatewayError, requestId: string): string {
-  if (dialect === 'ollama') return JSON.stringify({ error: error.message, code: error.code })
+  if (dialect === 'ollama') return JSON.stringify({ error: error.message, code: clientCode(error) })
   if (dialect === 'openai') {
     return JSON.stringify({
       error: { message: error.message, type: openAiType(error), param: null, code: openAiCode(error) },

@@ -30,6 +30,15 @@ export interface MetricsSources {
   alerts: () => { fired: number; delivered: number; failed: number }
   /** Webhook deliveries by outcome and the outbox depth (src/events). */
   webhooks?: () => { delivered: number; failed: number; dead: number; depth: number }
+  /** What the plugins did and how they failed (src/plugins/chain.ts's stats, kept across reloads). */
+  plugins?: () => {
+    rewrites: number
+    refusals: number
+    answers: number
+    failures: number
+    timeouts: number
+    observerFailures: number
+  }
 }
 
 export class GatewayMetrics {
@@ -234,6 +243,39 @@ export class GatewayMetrics {
         new Gauge('parallama_webhook_outbox_depth', 'Webhook deliveries waiting to be sent.', [], () => [
           [[], webhooks().depth],
         ]),
+      )
+    }
+    const plugins = sources.plugins
+    if (plugins) {
+      r.add(
+        new ReadCounter(
+          'parallama_plugin_actions_total',
+          "What plugins' onRequest hooks did: rewrote a body, refused or answered a request.",
+          ['action'],
+          () => {
+            const stats = plugins()
+            return [
+              [['rewrite'], stats.rewrites],
+              [['refuse'], stats.refusals],
+              [['answer'], stats.answers],
+            ]
+          },
+        ),
+      )
+      r.add(
+        new ReadCounter(
+          'parallama_plugin_failures_total',
+          'Plugin hooks that failed: onRequest or an answer (500 plugin_error), timed out, or onResponseChunk/onEnd/close.',
+          ['kind'],
+          () => {
+            const stats = plugins()
+            return [
+              [['request'], stats.failures],
+              [['timeout'], stats.timeouts],
+              [['observer'], stats.observerFailures],
+            ]
+          },
+        ),
       )
     }
     this.lag.start()

@@ -91,7 +91,8 @@ export interface ExchangeRequest {
 
 /** What an exchange reports when it ends, for the finish stage to build the request's result from. */
 export interface ExchangeOutcome {
-  readonly backendName: string
+  /** null: no backend saw the request (the gateway answered it: finish's withoutBackend). */
+  readonly backendName: string | null
   readonly status: number
   readonly usage: OllamaUsage | undefined
   readonly chunks: number
@@ -112,6 +113,8 @@ export interface ForwardDeps<S extends ExchangeRequest> {
   usageHeaders?: (model: string | null, usage: OllamaUsage) => string[] | undefined
   /** Plugins slot (response taps): sees every chunk after the route's own tap; absent = nothing runs. */
   onResponseChunk?: (state: S, chunk: Buffer) => void
+  /** Plugins slot (response head): told the status and content type, returns headers to add (flat) or undefined. */
+  onResponseHead?: (state: S, status: number, contentType: string) => readonly string[] | undefined
   /** The finish stage, called exactly once. */
   finish: (state: S, outcome: ExchangeOutcome, error: GatewayError | undefined) => void
 }
@@ -259,6 +262,8 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     this.ndjson = head.contentType.startsWith('application/x-ndjson')
     this.sse = head.contentType.startsWith('text/event-stream')
     this.tap = state.tapFactory?.(status, head.contentType)
+    const added = this.deps.onResponseHead?.(state, status, head.contentType)
+    if (added) head.headers.push(...added)
     this.head = head.headers
     this.contentLength = head.contentLength
     if (this.reply.closed) return controller.pause()
@@ -291,6 +296,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     const rest = this.tap?.end()
     this.usage = this.tap?.usage()
     if (rest) {
+      this.deps.onResponseChunk?.(this.state, rest)
       this.bytesOut += rest.length
       if (this.wholeBody) this.wholeBody.push(rest)
       else this.streamer?.push(rest)

@@ -1,6 +1,6 @@
 // Stage 11, finish: every request ends here exactly once, proxied or refused at any stage. It settles the limits the
 // request reserved, builds its ExchangeResult (the one place one is made) and hands it to each consumer in order: the
-// usage row, the embedder's hook, metrics, the log line (and, as they come, events and plugins' onEnd: one line each).
+// usage row, the embedder's hook, metrics, the log line, events (request.failed) and plugins' onEnd.
 import type { Principal } from '../auth/principal.js'
 import type { GatewayError } from '../errors.js'
 import type { RequestSnapshot } from '../http/requestSnapshot.js'
@@ -17,8 +17,13 @@ export interface FinishedRequest {
   readonly bytesIn: number
   readonly addressAdmission: Admission | undefined
   readonly admission: Admission | undefined
+  /** The request's view of the plugin chain (src/plugins/chain.ts), when there was one: its onEnd consumer reads it. */
+  readonly plugins: { end(result: ExchangeResult): void } | undefined
   ended: boolean
 }
+
+/** One consumer of a request's result; given the request's state too (plugins' onEnd is per request). */
+export type FinishConsumer = (result: ExchangeResult, state: FinishedRequest) => void
 
 /**
  * How a request ends: `outcome` is the exchange's when it reached a backend (undefined when refused before); `error`
@@ -31,21 +36,44 @@ export type FinishStage = (
 ) => void
 
 /** `consumers` in the order they run; an absent one (undefined) is left out when the stage is built. */
-export function finishStage(consumers: readonly (ExchangeEnd | undefined)[]): FinishStage {
-  const present = consumers.filter((consumer): consumer is ExchangeEnd => consumer !== undefined)
+export function finishStage(consumers: readonly (ExchangeEnd | FinishConsumer | undefined)[]): FinishStage {
+  const present = consumers.filter((consumer): consumer is FinishConsumer => consumer !== undefined)
   return (state, outcome, error) => {
     if (state.ended) return
     state.ended = true
     settle(state, outcome)
     const result = resultOf(state, outcome, error)
-    for (let i = 0; i < present.length; i++) present[i]!(result)
+    for (let i = 0; i < present.length; i++) present[i]!(result, state)
+  }
+}
+
+/**
+ * The outcome of a request no backend saw, answered by the gateway itself once its limits admitted it: a plugin's
+ * answer or refusal, or a client that left while the plugins ran. It used no token: finish releases its reservation
+ * with 0 (an unknown use would keep the reservation).
+ */
+export function withoutBackend(status: number, bytesOut: number, clientAborted: boolean): ExchangeOutcome {
+  return {
+    backendName: null,
+    status,
+    usage: undefined,
+    chunks: 0,
+    clientAborted,
+    bytesOut,
+    dispatchedAt: 0,
+    firstByteAt: 0,
   }
 }
 
 /** Settles the reservations to what was used (an unknown count: what the backend had streamed, at least). */
 function settle(state: FinishedRequest, outcome: ExchangeOutcome | undefined): void {
   const usage = outcome?.usage
-  const used = usage && !usage.error ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : undefined
+  const used =
+    outcome?.backendName === null
+      ? 0
+      : usage && !usage.error
+        ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0)
+        : undefined
   state.admission?.release(used, outcome?.chunks)
   state.addressAdmission?.release(undefined)
 }

@@ -54,9 +54,11 @@ function instrumented(trace: StageName[], refuseAt: () => StageName | undefined)
       const refused = quotas !== false ? refusing('limits', new GatewayError('rate_limit_exceeded')) : undefined
       return refused ?? built.limits(principal, api, name, estimate, quotas)
     },
-    plugins: () => {
+    plugins: (state, route, body, authorize) => {
       trace.push('plugins')
-      return refusing('plugins', new GatewayError('invalid_request', 'a plugin refused it'))
+      const refused = refusing('plugins', new GatewayError('invalid_request', 'a plugin refused it'))
+      if (refused) return Promise.resolve({ kind: 'refuse' as const, error: refused })
+      return built.plugins?.(state, route, body, authorize)
     },
     route: (skip) => {
       trace.push('route')
