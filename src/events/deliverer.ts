@@ -46,8 +46,11 @@ export const httpSend: Send = async (url, body, headers, timeoutMs) => {
     const ok = response.statusCode >= 200 && response.statusCode < 300
     return { status: response.statusCode, error: ok ? null : `status ${response.statusCode}` }
   } catch (error) {
-    const code = (error as { code?: string }).code ?? (error as Error).name
-    return { status: null, error: String(code ?? 'error').slice(0, 200) }
+    // A string code (ECONNREFUSED, UND_ERR_...); AbortSignal.timeout's DOMException has a numeric one (23).
+    if ((error as Error).name === 'TimeoutError') return { status: null, error: 'timeout' }
+    const code = (error as { code?: unknown }).code
+    const text = typeof code === 'string' ? code : (error as Error).name
+    return { status: null, error: String(text || 'error').slice(0, 200) }
   }
 }
 
