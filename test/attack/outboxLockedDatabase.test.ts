@@ -9,6 +9,7 @@ import t from 'tap'
 import { newSecret } from '../../src/events/signature.js'
 import { WebhookStore } from '../../src/events/webhookStore.js'
 import { startRig } from '../helpers/gateway.js'
+import { startReceiver } from '../helpers/webhookReceiver.js'
 
 t.test('a write lock held by another process delays no request, and the events are written after it', async (t) => {
   const rig = await startRig(t, { database: { busy_timeout: '1h' }, webhooks: { poll_interval: '1h' } })
@@ -35,4 +36,34 @@ t.test('a write lock held by another process delays no request, and the events a
   await rig.gateway.close()
   const written = other.prepare(`SELECT event_type FROM webhook_deliveries`).pluck().all()
   t.same(written, ['login.failed'], 'login.failed is written once the lock is free')
+})
+
+// The same for the deliverer: an attempt's outcome is recorded without waiting for the lock (kept in memory and
+// written once it is free, the delivery not sent again meanwhile), so a delivery finishing while another process holds
+// the lock does not freeze the gateway either.
+t.test('a delivery that ends while the lock is held delays no request, and is recorded after it', async (t) => {
+  const secret = newSecret()
+  const receiver = await startReceiver(() => secret)
+  t.teardown(() => receiver.close())
+  const rig = await startRig(t, { database: { busy_timeout: '1h' }, webhooks: { poll_interval: '20ms' } })
+  const { db } = rig.gateway.store
+  const webhooks = new WebhookStore(db)
+  const other = new Database(rig.config.database.path)
+  t.teardown(() => other.close())
+  // Queued and locked in one synchronous step: the deliverer finds the delivery (reading works under the lock),
+  // sends it, and must then record the outcome while the lock is held.
+  const hook = webhooks.add({ url: receiver.url, events: 'login.*', secret })
+  const event = { id: 'evt_locked', type: 'login.failed' as const, time: Date.now(), data: {} as any }
+  db.transaction(() => webhooks.enqueue([event], hook.id))()
+  other.exec('BEGIN IMMEDIATE')
+  await receiver.waitFor(1)
+  for (let i = 0; i < 3; i++) {
+    const tags = await fetch(`${rig.url}/api/tags`, { headers: rig.headers })
+    t.equal(tags.status, 200, 'a request made while the lock is held is answered')
+  }
+  t.equal(receiver.attempts, 1, 'the delivery is not sent again while its outcome waits to be written')
+  other.exec('ROLLBACK')
+  await rig.gateway.close()
+  const states = other.prepare(`SELECT state, attempts FROM webhook_deliveries`).all()
+  t.same(states, [{ state: 'delivered', attempts: 1 }], 'the outcome is written once the lock is free')
 })
