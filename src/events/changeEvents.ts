@@ -14,6 +14,7 @@ const batch = 500
 export class ChangeEvents {
   private readonly cursor
   private readonly moveCursor
+  private retry: NodeJS.Timeout | undefined
 
   constructor(
     private readonly store: Store,
@@ -52,7 +53,17 @@ export class ChangeEvents {
       }
       if (queued > 0) this.onQueued()
     } catch (error) {
-      this.logger.warn('could not turn database changes into events; retrying at the next change', { err: error })
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') {
+        this.logger.warn('could not turn database changes into events; retrying at the next change', { err: error })
+        return
+      }
+      // Another writer (the usage thread, a CLI) holds the lock for a moment: try again soon, not at the catch-up.
+      this.logger.debug('database locked; turning changes into events shortly')
+      this.retry ??= setTimeout(() => {
+        this.retry = undefined
+        this.run()
+      }, 100)
+      this.retry.unref()
     }
   }
 
