@@ -30,13 +30,16 @@ export class Outbox {
     private readonly logger: Logger,
     /** Told after a flush queued deliveries (the deliverer looks at once). */
     private readonly onQueued: () => void,
-    /** The most events held in memory: beyond it (a flood of failed logins while the disk is stuck) they are dropped. */
+    /**
+     * The most events and deferred work held in memory, together: beyond it (a flood of failed logins while the disk is
+     * stuck) they are dropped.
+     */
     private readonly maxQueued = 10_000,
   ) {}
 
   /** The bus subscriber: O(1), no I/O. */
   readonly add = (event: GatewayEvent): void => {
-    if (this.events.length >= this.maxQueued) {
+    if (this.pending >= this.maxQueued) {
       this.stats.dropped++
       return
     }
@@ -45,7 +48,7 @@ export class Outbox {
   }
 
   defer(work: DeferredEvents): void {
-    if (this.deferred.length >= this.maxQueued) {
+    if (this.pending >= this.maxQueued) {
       this.stats.dropped++
       return
     }
@@ -85,11 +88,11 @@ export class Outbox {
       // The database is locked (or broken): keep the events and try again after a growing pause.
       this.stats.writeErrors++
       const locked = (error as { code?: string }).code === 'SQLITE_BUSY'
-      if (!locked || this.retryMs === firstRetryMs) {
-        this.logger.warn('could not write events to the webhook outbox; retrying', { err: error })
-      }
       this.events = events.concat(this.events).slice(0, this.maxQueued)
       this.deferred = deferred.concat(this.deferred)
+      // A lock held by another writer is expected now and then (the usage thread, a CLI): not worth a warning.
+      if (locked) this.logger.debug('database locked; events wait in memory', { queued: this.pending })
+      else this.logger.warn('could not write events to the webhook outbox; retrying', { err: error })
       this.retryTimer = setTimeout(() => this.flush(), this.retryMs)
       this.retryTimer.unref()
       this.retryMs = Math.min(this.retryMs * 2, maxRetryMs)
