@@ -25,6 +25,14 @@ export function checkWebhookUrl(text: string): string {
   return url.href
 }
 
+/** yargs turns an option given twice into an array: refused, rather than reaching the code as one. */
+function givenOnce(args: object, ...options: string[]): void {
+  for (const option of options) {
+    const value: unknown = (args as Record<string, unknown>)[option]
+    if (Array.isArray(value)) throw new CliError(`--${option}: give it once (it was given ${value.length} times)`, 2)
+  }
+}
+
 function readSecretFile(file: string): string {
   let stat
   try {
@@ -73,6 +81,7 @@ function deliveryView(delivery: Delivery) {
 type AddArgs = StoreArgs & { url: string; events: string; 'secret-file'?: string }
 
 function add(args: AddArgs) {
+  givenOnce(args, 'events', 'secret-file')
   const url = checkWebhookUrl(args.url)
   const patterns = parsePatterns(args.events)
   if (typeof patterns === 'string') throw new CliError(`--events: ${patterns}`, 2)
@@ -129,6 +138,7 @@ type DeliveriesArgs = StoreArgs & {
 }
 
 function deliveries(args: DeliveriesArgs) {
+  givenOnce(args, 'webhook', 'state', 'limit')
   if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 10_000) {
     throw new CliError('--limit: expected a whole number from 1 to 10000', 2)
   }

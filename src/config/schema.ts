@@ -362,8 +362,9 @@ export const schema = section('Parallama configuration.', {
       webhook_url: string({
         doc: "Deprecated (use 'parallama webhook add URL --events quota.threshold'): a webhook for quota.threshold events, kept in step at start-up; '' for none.",
         default: '',
-        pattern: /^(https?:\/\/\S+)?$/,
-        describe: 'an http:// or https:// URL, or empty',
+        // No user:password@ (an @ before the path): deliveries would not carry them, `webhook list` would show them.
+        pattern: /^(https?:\/\/[^\s/?#@]+([/?#]\S*)?)?$/,
+        describe: 'an http:// or https:// URL without credentials, or empty',
       }),
       webhook_secret: string({
         doc: 'Deprecated: webhook_url deliveries are signed with its bytes as the whsec_ key, and also carry the old x-parallama-signature header (environment only: PARALLAMA_ALERTS__WEBHOOK_SECRET).',

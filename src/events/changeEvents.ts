@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js'
 import type { Change } from '../store/changeFeed.js'
 import type { Store } from '../store/store.js'
 import type { EventPayloads, EventType, GatewayEvent, KeyRef, UserRef } from './events.js'
+import { withBusyTimeout } from './outbox.js'
 import type { WebhookStore } from './webhookStore.js'
 
 const batch = 500
@@ -13,6 +14,7 @@ const batch = 500
 export class ChangeEvents {
   private readonly cursor
   private readonly moveCursor
+  private retry: NodeJS.Timeout | undefined
 
   constructor(
     private readonly store: Store,
@@ -28,26 +30,40 @@ export class ChangeEvents {
    * Turns every change after the cursor into events (call on start, whenever the feed moves, and now and then in
    * case a run failed). Takes the write lock only when there is something to turn.
    */
-  run(): void {
+  run(wait = false): void {
     try {
       if (this.store.feed.changesSince(this.cursor.get() as number, 1).length === 0) return
       let queued = 0
       for (;;) {
-        const done = this.store.db
-          .transaction(() => {
-            const changes = this.store.feed.changesSince(this.cursor.get() as number, batch)
-            if (changes.length === 0) return true
-            const events = changes.map((change) => this.eventOf(change)).filter((event) => event !== undefined)
-            queued += this.webhooks.enqueue(events)
-            this.moveCursor.run(changes.at(-1)!.id)
-            return changes.length < batch
-          })
-          .immediate()
+        // Never waits for the write lock on the event loop: a failed run leaves the rows after the cursor for the
+        // next one (the next change, or the periodic catch-up).
+        const done = withBusyTimeout(this.store.db, wait, () =>
+          this.store.db
+            .transaction(() => {
+              const changes = this.store.feed.changesSince(this.cursor.get() as number, batch)
+              if (changes.length === 0) return true
+              const events = changes.map((change) => this.eventOf(change)).filter((event) => event !== undefined)
+              queued += this.webhooks.enqueue(events)
+              this.moveCursor.run(changes.at(-1)!.id)
+              return changes.length < batch
+            })
+            .immediate(),
+        )
         if (done) break
       }
       if (queued > 0) this.onQueued()
     } catch (error) {
-      this.logger.warn('could not turn database changes into events; retrying at the next change', { err: error })
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') {
+        this.logger.warn('could not turn database changes into events; retrying at the next change', { err: error })
+        return
+      }
+      // Another writer (the usage thread, a CLI) holds the lock for a moment: try again soon, not at the catch-up.
+      this.logger.debug('database locked; turning changes into events shortly')
+      this.retry ??= setTimeout(() => {
+        this.retry = undefined
+        this.run()
+      }, 100)
+      this.retry.unref()
     }
   }
 

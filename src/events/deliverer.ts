@@ -46,8 +46,11 @@ export const httpSend: Send = async (url, body, headers, timeoutMs) => {
     const ok = response.statusCode >= 200 && response.statusCode < 300
     return { status: response.statusCode, error: ok ? null : `status ${response.statusCode}` }
   } catch (error) {
-    const code = (error as { code?: string }).code ?? (error as Error).name
-    return { status: null, error: String(code ?? 'error').slice(0, 200) }
+    // A string code (ECONNREFUSED, UND_ERR_...); AbortSignal.timeout's DOMException has a numeric one (23).
+    if ((error as Error).name === 'TimeoutError') return { status: null, error: 'timeout' }
+    const code = (error as { code?: unknown }).code
+    const text = typeof code === 'string' ? code : (error as Error).name
+    return { status: null, error: String(text || 'error').slice(0, 200) }
   }
 }
 
@@ -61,6 +64,11 @@ export interface DeliveryStats {
 export class WebhookDeliverer {
   readonly stats: DeliveryStats = { delivered: 0, failed: 0, dead: 0 }
   private readonly inFlight = new Set<number>()
+  /**
+   * Outcomes not yet written because another process held the write lock (never waited for on the event loop), by
+   * delivery id: written at the next look, and their deliveries not sent again meanwhile.
+   */
+  private readonly unrecorded = new Map<number, (wait: boolean) => void>()
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
@@ -99,13 +107,14 @@ export class WebhookDeliverer {
       if (room <= 0 || this.stopped) return
       let due: DueDelivery[]
       try {
-        due = this.store.due(this.clock.now(), room, this.inFlight)
+        due = this.store.due(this.clock.now(), room, new Set([...this.inFlight, ...this.unrecorded.keys()]))
       } catch (error) {
         this.logger.warn('could not read the webhook outbox', { err: error })
         return
       }
       for (const delivery of due) started.push(this.attempt(delivery, options).then(fill))
     }
+    this.writeUnrecorded(false)
     fill()
     for (let waited = 0; waited < started.length;) {
       const upTo = started.length
@@ -138,27 +147,59 @@ export class WebhookDeliverer {
   private record(delivery: DueDelivery, outcome: SendOutcome, options: DeliveryOptions): void {
     const at = this.clock.now()
     if (outcome.error === null) {
-      this.store.recordAttempt(delivery, { at, ...outcome }, { state: 'delivered' })
-      this.stats.delivered++
-      this.onFinished?.(delivery, 'delivered')
-      return
+      return this.write(delivery, { at, ...outcome }, { state: 'delivered' }, () => {
+        this.stats.delivered++
+        this.onFinished?.(delivery, 'delivered')
+      })
     }
     this.stats.failed++
     const retryAt = nextAttemptAt(delivery.attempts + 1, delivery.createdAt, at, options, this.clock.random)
-    if (retryAt !== undefined) {
-      this.store.recordAttempt(delivery, { at, ...outcome }, { retryAt })
-      return
-    }
-    this.store.recordAttempt(delivery, { at, ...outcome }, { state: 'dead' })
-    this.stats.dead++
-    this.logger.warn('webhook delivery dead-lettered', {
-      webhook: delivery.webhookId,
-      event_id: delivery.eventId,
-      type: delivery.eventType,
-      attempts: delivery.attempts + 1,
-      error: outcome.error,
+    if (retryAt !== undefined) return this.write(delivery, { at, ...outcome }, { retryAt }, () => {})
+    this.write(delivery, { at, ...outcome }, { state: 'dead' }, () => {
+      this.stats.dead++
+      this.logger.warn('webhook delivery dead-lettered', {
+        webhook: delivery.webhookId,
+        event_id: delivery.eventId,
+        type: delivery.eventType,
+        attempts: delivery.attempts + 1,
+        error: outcome.error,
+      })
+      this.onFinished?.(delivery, 'dead')
     })
-    this.onFinished?.(delivery, 'dead')
+  }
+
+  /** Records an outcome now, or — the database locked by another process — keeps it for the next look. */
+  private write(
+    delivery: DueDelivery,
+    outcome: { at: number; status: number | null; error: string | null },
+    next: Parameters<WebhookStore['recordAttempt']>[2],
+    then: () => void,
+  ): void {
+    const write = (wait: boolean) => {
+      this.store.recordAttempt(delivery, outcome, next, wait)
+      then()
+    }
+    try {
+      write(false)
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error
+      this.unrecorded.set(delivery.id, write)
+    }
+  }
+
+  /** Writes the outcomes kept while the database was locked; `wait` (shutdown) waits for the lock. */
+  private writeUnrecorded(wait: boolean): void {
+    for (const [id, write] of this.unrecorded) {
+      try {
+        write(wait)
+        this.unrecorded.delete(id)
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_BUSY' && !wait) return
+        // Not writable (the webhook was removed, the database closed): the delivery stays as it was, sent again.
+        this.unrecorded.delete(id)
+        this.logger.warn('could not record a webhook delivery attempt', { err: error, delivery: id })
+      }
+    }
   }
 
   /** Stops looking; waits (at most `ms`) for attempts under way to be recorded. */
@@ -166,5 +207,6 @@ export class WebhookDeliverer {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
     if (this.running) await Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, ms).unref())])
+    this.writeUnrecorded(true)
   }
 }

@@ -112,7 +112,7 @@ export function startEvents(config: Config, store: Store, logger: Logger, option
       clearInterval(catchUp)
       keyExpiry.stop()
       outbox.flushAll()
-      changes.run()
+      changes.run(true)
       await deliverer.stop()
     },
   }

@@ -3,6 +3,7 @@
 import type { Logger } from '../logger.js'
 import type { Db } from '../store/database.js'
 import type { GatewayEvent } from './events.js'
+import { withBusyTimeout } from './outbox.js'
 import type { WebhookStore } from './webhookStore.js'
 
 interface ExpiredKey {
@@ -49,28 +50,31 @@ export class KeyExpiry {
     try {
       const at = this.now()
       let queued = 0
-      const keys = this.db
-        .transaction(() => {
-          const expired = this.statements.expired.all(at) as ExpiredKey[]
-          const events: GatewayEvent[] = expired.map((key) => {
-            this.statements.announced.run(key.id, at)
-            return {
-              id: `evt_expired_${key.id}`,
-              type: 'key.expired',
-              time: key.expiresAt,
-              data: {
-                key_id: key.id,
-                key_name: key.name,
-                user_id: key.userId,
-                username: key.username,
-                expired_at: new Date(key.expiresAt).toISOString(),
-              },
-            }
+      // Never waits for the write lock on the event loop: a locked database just means the next check announces them.
+      const keys = withBusyTimeout(this.db, false, () =>
+        this.db
+          .transaction(() => {
+            const expired = this.statements.expired.all(at) as ExpiredKey[]
+            const events: GatewayEvent[] = expired.map((key) => {
+              this.statements.announced.run(key.id, at)
+              return {
+                id: `evt_expired_${key.id}`,
+                type: 'key.expired',
+                time: key.expiresAt,
+                data: {
+                  key_id: key.id,
+                  key_name: key.name,
+                  user_id: key.userId,
+                  username: key.username,
+                  expired_at: new Date(key.expiresAt).toISOString(),
+                },
+              }
+            })
+            queued = this.webhooks.enqueue(events)
+            return expired.length
           })
-          queued = this.webhooks.enqueue(events)
-          return expired.length
-        })
-        .immediate()
+          .immediate(),
+      )
       if (queued > 0) this.onQueued()
       return keys
     } catch (error) {

@@ -11,11 +11,17 @@ import type { WebhookStore } from './webhookStore.js'
 export type DeferredEvents = () => GatewayEvent[]
 
 const perFlush = 500
+/** The first wait after a flush found the database locked; it doubles up to `maxRetryMs`. */
+const firstRetryMs = 50
+const maxRetryMs = 1000
 
 export class Outbox {
   private events: GatewayEvent[] = []
   private deferred: DeferredEvents[] = []
   private scheduled: NodeJS.Immediate | undefined
+  /** Set while waiting out a locked database: new events wait in memory rather than each trying the lock again. */
+  private retryTimer: NodeJS.Timeout | undefined
+  private retryMs = firstRetryMs
   readonly stats = { queued: 0, dropped: 0, writeErrors: 0 }
 
   constructor(
@@ -24,13 +30,16 @@ export class Outbox {
     private readonly logger: Logger,
     /** Told after a flush queued deliveries (the deliverer looks at once). */
     private readonly onQueued: () => void,
-    /** The most events held in memory: beyond it (a flood of failed logins while the disk is stuck) they are dropped. */
+    /**
+     * The most events and deferred work held in memory, together: beyond it (a flood of failed logins while the disk is
+     * stuck) they are dropped.
+     */
     private readonly maxQueued = 10_000,
   ) {}
 
   /** The bus subscriber: O(1), no I/O. */
   readonly add = (event: GatewayEvent): void => {
-    if (this.events.length >= this.maxQueued) {
+    if (this.pending >= this.maxQueued) {
       this.stats.dropped++
       return
     }
@@ -39,7 +48,7 @@ export class Outbox {
   }
 
   defer(work: DeferredEvents): void {
-    if (this.deferred.length >= this.maxQueued) {
+    if (this.pending >= this.maxQueued) {
       this.stats.dropped++
       return
     }
@@ -47,10 +56,16 @@ export class Outbox {
     this.schedule()
   }
 
-  /** Writes what is queued now (also called on shutdown). */
-  flush(): void {
+  /**
+   * Writes what is queued now. On the event loop (`wait` false) it never waits for the write lock: another process
+   * holding it (a CLI, a sqlite3 shell in a transaction) would otherwise stall every request for busy_timeout on each
+   * event. Shutdown waits (`wait` true), as every other write does.
+   */
+  flush(wait = false): void {
     if (this.scheduled) clearImmediate(this.scheduled)
     this.scheduled = undefined
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     if (this.events.length === 0 && this.deferred.length === 0) return
     // At most `perFlush` events per transaction: a burst is written over several turns, never one long stall.
     const events = this.events.length > perFlush ? this.events.splice(0, perFlush) : this.events
@@ -59,23 +74,31 @@ export class Outbox {
     if (deferred === this.deferred) this.deferred = []
     let queued = 0
     try {
-      queued = this.db
-        .transaction(() => {
-          // A copy: if the transaction fails, the deferred work runs again and must not find its events here.
-          const all = deferred.length === 0 ? events : events.slice()
-          for (const work of deferred) all.push(...work())
-          return this.webhooks.enqueue(all)
-        })
-        .immediate()
+      queued = withBusyTimeout(this.db, wait, () =>
+        this.db
+          .transaction(() => {
+            // A copy: if the transaction fails, the deferred work runs again and must not find its events here.
+            const all = deferred.length === 0 ? events : events.slice()
+            for (const work of deferred) all.push(...work())
+            return this.webhooks.enqueue(all)
+          })
+          .immediate(),
+      )
     } catch (error) {
-      // The database is locked for longer than busy_timeout or broken: keep the events for the next try.
+      // The database is locked (or broken): keep the events and try again after a growing pause.
       this.stats.writeErrors++
-      this.logger.warn('could not write events to the webhook outbox; retrying', { err: error })
+      const locked = (error as { code?: string }).code === 'SQLITE_BUSY'
       this.events = events.concat(this.events).slice(0, this.maxQueued)
       this.deferred = deferred.concat(this.deferred)
-      setTimeout(() => this.schedule(), 1000).unref()
+      // A lock held by another writer is expected now and then (the usage thread, a CLI): not worth a warning.
+      if (locked) this.logger.debug('database locked; events wait in memory', { queued: this.pending })
+      else this.logger.warn('could not write events to the webhook outbox; retrying', { err: error })
+      this.retryTimer = setTimeout(() => this.flush(), this.retryMs)
+      this.retryTimer.unref()
+      this.retryMs = Math.min(this.retryMs * 2, maxRetryMs)
       return
     }
+    this.retryMs = firstRetryMs
     this.stats.queued += queued
     if (queued > 0) this.onQueued()
     if (this.events.length > 0 || this.deferred.length > 0) this.schedule()
@@ -85,7 +108,7 @@ export class Outbox {
   flushAll(): void {
     for (let before = Infinity; this.pending > 0 && this.pending < before;) {
       before = this.pending
-      this.flush()
+      this.flush(true)
     }
   }
 
@@ -95,6 +118,19 @@ export class Outbox {
   }
 
   private schedule(): void {
+    if (this.retryTimer) return
     this.scheduled ??= setImmediate(() => this.flush())
+  }
+}
+
+/** Runs `work` with the connection's busy timeout as it is (`wait`) or at 0 (fail at once if the lock is taken). */
+export function withBusyTimeout<T>(db: Db, wait: boolean, work: () => T): T {
+  if (wait) return work()
+  const configured = db.pragma('busy_timeout', { simple: true }) as number
+  db.pragma('busy_timeout = 0')
+  try {
+    return work()
+  } finally {
+    db.pragma(`busy_timeout = ${configured}`)
   }
 }

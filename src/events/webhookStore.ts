@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Db } from '../store/database.js'
 import { eventBody, matches, type GatewayEvent } from './events.js'
+import { withBusyTimeout } from './outbox.js'
 
 export interface Webhook {
   id: string
@@ -192,16 +193,20 @@ export class WebhookStore {
     delivery: Delivery,
     outcome: { at: number; status: number | null; error: string | null },
     next: { state: 'delivered' | 'dead' } | { retryAt: number },
+    /** Wait for the write lock up to busy_timeout (shutdown); else fail at once with SQLITE_BUSY (the event loop). */
+    wait = false,
   ): void {
     const attempt = delivery.attempts + 1
-    this.db.transaction(() => {
-      this.statements.attempt.run(delivery.id, attempt, outcome.at, outcome.status, outcome.error)
-      if ('state' in next) {
-        this.statements.finish.run(next.state, attempt, outcome.status, outcome.error, outcome.at, delivery.id)
-      } else {
-        this.statements.retry.run(attempt, outcome.status, outcome.error, next.retryAt, delivery.id)
-      }
-    })()
+    withBusyTimeout(this.db, wait, () =>
+      this.db.transaction(() => {
+        this.statements.attempt.run(delivery.id, attempt, outcome.at, outcome.status, outcome.error)
+        if ('state' in next) {
+          this.statements.finish.run(next.state, attempt, outcome.status, outcome.error, outcome.at, delivery.id)
+        } else {
+          this.statements.retry.run(attempt, outcome.status, outcome.error, next.retryAt, delivery.id)
+        }
+      })(),
+    )
   }
 
   recent(options: { webhookId?: string; state?: DeliveryState; limit: number }): Delivery[] {
