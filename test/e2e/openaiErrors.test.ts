@@ -167,7 +167,8 @@ t.test('a client that aborts mid-stream aborts the upstream request; what stream
     void chunk
     if (++seen === 3) controller.abort()
   }
-  t.equal(seen, 3)
+  // Events already read in the same network chunk as the third may still come out of the SDK's buffer.
+  t.ok(seen >= 3 && seen < 200, `the stream stopped early (${seen} of 200 chunks)`)
   const result = await ended
   t.match(result, { clientAborted: true, route: 'chat_completions' })
   const deadline = Date.now() + 2000
