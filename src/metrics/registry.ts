@@ -56,9 +56,10 @@ export class Counter implements Metric {
   }
 }
 
-/** A counter kept by someone else (the usage writer, the key cache) and read at scrape time: only ever goes up. */
-export class ReadCounter implements Metric {
+/** Samples read at scrape time from someone else's numbers: a counter (only goes up) or a gauge. */
+class ReadMetric implements Metric {
   constructor(
+    private readonly type: 'counter' | 'gauge',
     readonly name: string,
     private readonly help: string,
     private readonly labelNames: Labels,
@@ -66,27 +67,24 @@ export class ReadCounter implements Metric {
   ) {}
 
   render(): string {
-    let text = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`
+    let text = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n`
     for (const [labels, value] of this.read())
       text += `${this.name}${labelText(this.labelNames, labels)} ${number(value)}\n`
     return text
   }
 }
 
-/** A gauge whose samples are read at scrape time (queue depths, memory, backends). */
-export class Gauge implements Metric {
-  constructor(
-    readonly name: string,
-    private readonly help: string,
-    private readonly labelNames: Labels,
-    private readonly read: () => [Labels, number][],
-  ) {}
+/** A counter kept by someone else (the usage writer, the key cache) and read at scrape time: only ever goes up. */
+export class ReadCounter extends ReadMetric {
+  constructor(name: string, help: string, labelNames: Labels, read: () => [Labels, number][]) {
+    super('counter', name, help, labelNames, read)
+  }
+}
 
-  render(): string {
-    let text = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n`
-    for (const [labels, value] of this.read())
-      text += `${this.name}${labelText(this.labelNames, labels)} ${number(value)}\n`
-    return text
+/** A gauge whose samples are read at scrape time (queue depths, memory, backends). */
+export class Gauge extends ReadMetric {
+  constructor(name: string, help: string, labelNames: Labels, read: () => [Labels, number][]) {
+    super('gauge', name, help, labelNames, read)
   }
 }
 
