@@ -392,6 +392,7 @@ function skipRun(body: Buffer, i: number): number {
   return k < stop || k === view.length ? at : skipLongRun(body, view, at)
 }
 
+/** The body's words (an Int32Array needs a 4-byte-aligned start; a body may be any slice of its buffer). */
 function wordsOf(body: Buffer): Int32Array {
   wordsAt = (4 - (body.byteOffset & 3)) & 3
   words = new Int32Array(body.buffer, body.byteOffset + wordsAt, (body.length - wordsAt) >> 2)
