@@ -102,6 +102,14 @@ function tooDeep(at: number): number {
  */
 export function readJsonFields(body: Buffer, spec: ObjectSpec): Found | GatewayError {
   failure = undefined
+  nextQuote = 0
+  nextBackslash = 0
+  const read = readBody(body, spec)
+  words = undefined // not to hold on to the body
+  return read
+}
+
+function readBody(body: Buffer, spec: ObjectSpec): Found | GatewayError {
   let at = whitespace(body, 0)
   if (at === body.length) return new GatewayError('invalid_request', 'missing request body')
   const found: Found = new Array(spec.fields.length)
@@ -293,37 +301,121 @@ function ambiguous(key: string, name: string, spec: ObjectSpec): number {
 function skipString(body: Buffer, at: number): number {
   plain = true
   const length = body.length
-  for (let i = at + 1; i < length; i++) {
-    const c = body[i]!
-    if (inString[c] === 0) continue
-    if (c === 0x22) return i + 1
-    if (c === 0x5c) {
-      plain = false
-      const e = body[++i]
-      if (e === 0x75) {
-        if (!(isHex[body[i + 1]!] && isHex[body[i + 2]!] && isHex[body[i + 3]!] && isHex[body[i + 4]!])) {
-          return fail('invalid \\u escape in a string', i)
+  let i = at + 1
+  // Byte by byte up to `end`: `longRun` bytes, then the words skipRun passes, then `longRun` bytes again, and so on.
+  let end = i + longRun < length ? i + longRun : length
+  for (;;) {
+    for (; i < end; i++) {
+      const c = body[i]!
+      if (inString[c] === 0) continue
+      if (c === 0x22) return i + 1
+      if (c === 0x5c) {
+        plain = false
+        const e = body[++i]
+        if (e === 0x75) {
+          if (!(isHex[body[i + 1]!] && isHex[body[i + 2]!] && isHex[body[i + 3]!] && isHex[body[i + 4]!])) {
+            return fail('invalid \\u escape in a string', i)
+          }
+          i += 4
+        } else if (
+          e !== 0x22 &&
+          e !== 0x5c &&
+          e !== 0x2f &&
+          e !== 0x62 &&
+          e !== 0x66 &&
+          e !== 0x6e &&
+          e !== 0x72 &&
+          e !== 0x74
+        ) {
+          return fail('invalid escape in a string', i)
         }
-        i += 4
-      } else if (
-        e !== 0x22 &&
-        e !== 0x5c &&
-        e !== 0x2f &&
-        e !== 0x62 &&
-        e !== 0x66 &&
-        e !== 0x6e &&
-        e !== 0x72 &&
-        e !== 0x74
-      ) {
-        return fail('invalid escape in a string', i)
+      } else if (c < 0x20) {
+        return fail('control character in a string', i)
+      } else {
+        plain = false
       }
-    } else if (c < 0x20) {
-      return fail('control character in a string', i)
+    }
+    if (i >= length) return fail('unterminated string', at)
+    const next = skipRun(body, i)
+    // A control character ahead: the byte loop reads on to it and refuses it as it always did.
+    if (next < 0) {
+      i = ~next
+      end = length
     } else {
-      plain = false
+      i = next
+      end = i + longRun < length ? i + longRun : length
     }
   }
-  return fail('unterminated string', at)
+}
+
+/** Plain bytes a string runs through byte by byte before the rest of the run is skipped a word at a time (skipRun). */
+const longRun = 16
+/** Words skipRun checks one by one before it looks for the run's end natively instead. */
+const shortWords = 64
+/** The body as 32-bit words from its first 4-byte boundary, made on the first long run (none when not made yet). */
+let words: Int32Array | undefined
+/** The body offset of words[0]. */
+let wordsAt = 0
+/** The next `"` and `\\` at or after the last search for each (-1: none left): each byte is searched once per body. */
+let nextQuote = 0
+let nextBackslash = 0
+
+/**
+ * Where the byte loop goes on inside a string from `i`: the first word (from the one holding `i`) that holds a `"`, a
+ * `\\` or a control character, which the byte loop then reads as it always did; `i` if that is the word of `i`. Or,
+ * as ~position, from where the run cannot be skipped (a control character or no `"` ahead): the byte loop reads on
+ * byte by byte and refuses it.
+ *
+ * Each word x is checked with bit tricks: (x - 0x20202020) & ~x has a top bit set only if some byte of x is below 0x20
+ * (a borrow only starts at such a byte), and the same on x ^ 0x22222222 and x ^ 0x5c5c5c5c minus 0x01010101 finds a
+ * `"` or `\\`; x's own top bits say whether a byte is outside ASCII, which only clears `plain` (Go replaces invalid
+ * UTF-8 rather than refusing it). Past `shortWords` words the run is long: its end is found with the native memchr
+ * behind Buffer.indexOf and the words before it only checked for control characters, without a branch.
+ */
+function skipRun(body: Buffer, i: number): number {
+  // A local: a module variable would be loaded again on every pass of the loop.
+  const view = words ?? wordsOf(body)
+  let k = (i - wordsAt) >> 2
+  let high = 0
+  const stop = k + shortWords < view.length ? k + shortWords : view.length
+  for (; k < stop; k++) {
+    const x = view[k]!
+    const quote = x ^ 0x22222222
+    const backslash = x ^ 0x5c5c5c5c
+    const special = ((x - 0x20202020) & ~x) | ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash)
+    if ((special & 0x80808080) !== 0) break
+    high |= x
+  }
+  if ((high & 0x80808080) !== 0) plain = false
+  const at = wordsAt + 4 * k
+  if (at <= i) return i
+  return k < stop || k === view.length ? at : skipLongRun(body, view, at)
+}
+
+/** The body's words (an Int32Array needs a 4-byte-aligned start; a body may be any slice of its buffer). */
+function wordsOf(body: Buffer): Int32Array {
+  wordsAt = (4 - (body.byteOffset & 3)) & 3
+  words = new Int32Array(body.buffer, body.byteOffset + wordsAt, (body.length - wordsAt) >> 2)
+  return words
+}
+
+/** skipRun past its first words: to the word of the next `"` or `\\` when no control character comes before it. */
+function skipLongRun(body: Buffer, view: Int32Array, at: number): number {
+  if (nextQuote >= 0 && nextQuote < at) nextQuote = body.indexOf(0x22, at)
+  if (nextQuote < 0) return ~at
+  if (nextBackslash >= 0 && nextBackslash < at) nextBackslash = body.indexOf(0x5c, at)
+  const end = nextBackslash >= 0 && nextBackslash < nextQuote ? nextBackslash : nextQuote
+  const last = (end - wordsAt) >> 2
+  let low = 0
+  let high = 0
+  for (let k = (at - wordsAt) >> 2; k < last; k++) {
+    const x = view[k]!
+    low |= (x - 0x20202020) & ~x
+    high |= x
+  }
+  if ((low & 0x80808080) !== 0) return ~at
+  if ((high & 0x80808080) !== 0) plain = false
+  return wordsAt + 4 * last
 }
 
 function isDigit(c: number | undefined): boolean {

@@ -263,6 +263,11 @@ const fillers = fc.constantFrom(
   // Replaced when sent (a counterexample stays readable): deeper than Go's 10000 levels.
   '"deep":DEEP',
   `"nested":${'['.repeat(300)}${']'.repeat(300)}`,
+  // Long strings, which the reader skips a word at a time and past a few hundred bytes with memchr: an image; a quote
+  // and a key hidden behind escapes far into a string; a raw control character (Go refuses it) far into one.
+  `"images":["${'QUJD'.repeat(200)}"]`,
+  `"prompt":"${'a'.repeat(333)}\\\\\\",\\"model\\":\\"forbidden-model${'b'.repeat(301)}"`,
+  `"prompt":"${'c'.repeat(301)}\u0001${'d'.repeat(40)}"`,
 )
 
 /** A body for a route: each field 0-2 times under generated spellings, fillers, in any order. */

@@ -181,3 +181,58 @@ t.test('checked fields agree with a model of Go’s decoding', async (t) => {
     5000,
   )
 })
+
+/**
+ * Long strings: runs of plain bytes long enough for the native skip (see skipRun), broken by what it must stop at or
+ * hand back (escapes, raw control characters, raw quotes, bytes outside ASCII, invalid UTF-8), in a body at every
+ * alignment (the skip reads four bytes at a time). Valid exactly when JSON.parse accepts it; the checked string is the
+ * text JSON.parse decodes (which replaces invalid UTF-8 as Go does).
+ */
+const plainRun = fc.string({ unit: fc.constantFrom('a', 'Z', '0', '+', '/', '=', ' ', '~'), maxLength: 300 })
+const breaks = ['\\n', '\\"', '\\\\', '\\u00e9', '\\ud83d\\ude00', '\\x', '\\u12g4', '\u0001', '\u001f', '\t', '"']
+const rawBreaks = [Buffer.from('é€'), Buffer.from([0xff]), Buffer.from([0xc3]), Buffer.from([0x7f])]
+const longString = fc
+  .array(
+    fc.oneof(
+      { weight: 4, arbitrary: plainRun.map((text) => Buffer.from(text)) },
+      fc.constantFrom(...breaks).map((text) => Buffer.from(text)),
+      fc.constantFrom(...rawBreaks),
+    ),
+    { maxLength: 8 },
+  )
+  .map((parts) => Buffer.concat(parts))
+
+t.test('long strings: skipped natively, refused and decoded exactly as before', async (t) => {
+  await holds(
+    t,
+    'long strings read as JSON.parse reads them',
+    fc.property(longString, longString, fc.nat(7), fc.nat(3), (checkedText, otherText, shift, spaces) => {
+      const json = Buffer.concat([
+        Buffer.from(`${' '.repeat(spaces)}{"other":"`),
+        otherText,
+        Buffer.from('","model":"'),
+        checkedText,
+        Buffer.from('"}'),
+      ])
+      // The same bytes at another offset in their ArrayBuffer (a body may be any slice of one).
+      const body = Buffer.alloc(json.length + shift).subarray(shift)
+      json.copy(body)
+      let parsed: { model?: unknown } | undefined
+      try {
+        parsed = JSON.parse(body.toString())
+      } catch {
+        parsed = undefined
+      }
+      const read = readJsonFields(body, { fields: [{ name: 'model', type: 'string' }], folds: true })
+      if (read instanceof GatewayError) {
+        if (parsed !== undefined) throw new Error(`refused ${JSON.stringify(body.toString())}: ${read.message}`)
+        return
+      }
+      if (parsed === undefined) throw new Error(`accepted ${JSON.stringify(body.toString())}`)
+      if (read[0]?.value !== parsed.model) {
+        throw new Error(`read ${JSON.stringify(read[0]?.value)}, JSON.parse ${JSON.stringify(parsed.model)}`)
+      }
+    }),
+    3000,
+  )
+})
