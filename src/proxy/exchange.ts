@@ -99,6 +99,8 @@ export interface ExchangeOutcome {
   readonly bytesOut: number
   readonly dispatchedAt: number
   readonly firstByteAt: number
+  /** The request never reached a backend (each one tried refused the connection): it used no tokens. */
+  readonly unsent: boolean
 }
 
 /** What the forward stage needs, and nothing else. */
@@ -138,6 +140,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
   chunks = 0
   firstByteAt = 0
   dispatchedAt = 0
+  unsent = false
   /** The Server-Timing value of the response head: what the gateway took, and the upstream's first byte. */
   private timing = ''
   private totalTimer: NodeJS.Timeout | undefined
@@ -305,6 +308,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     const backend = this.backend
     if (neverReachedBackend(error)) markDown(backend)
     if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return
+    this.unsent = this.firstByteAt === 0 && neverReachedBackend(error)
     const label = backendLabel(backend, this.state.principal)
     const failure = errorBeforeResponse(error, label)
     if (!this.streamer) {

@@ -42,10 +42,19 @@ export function finishStage(consumers: readonly (ExchangeEnd | undefined)[]): Fi
   }
 }
 
-/** Settles the reservations to what was used (an unknown count: what the backend had streamed, at least). */
+/**
+ * Settles the reservations to what was used (an unknown count: what the backend had streamed, at least). A request
+ * that never reached a backend — refused after its admission (no_backend, a plugin), or every backend refused the
+ * connection — used none: its reservation is given back whole, or an outage would drain its caller's token limits.
+ */
 function settle(state: FinishedRequest, outcome: ExchangeOutcome | undefined): void {
   const usage = outcome?.usage
-  const used = usage && !usage.error ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : undefined
+  const used =
+    !outcome || outcome.unsent
+      ? 0
+      : usage && !usage.error
+        ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0)
+        : undefined
   state.admission?.release(used, outcome?.chunks)
   state.addressAdmission?.release(undefined)
 }
