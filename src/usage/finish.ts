@@ -30,15 +30,28 @@ export type FinishStage = (
   error: GatewayError | undefined,
 ) => void
 
-/** `consumers` in the order they run; an absent one (undefined) is left out when the stage is built. */
-export function finishStage(consumers: readonly (ExchangeEnd | undefined)[]): FinishStage {
+/** What to do with a consumer that threw (log it): it is the consumer's failure alone. */
+export type ConsumerFailed = (error: unknown, result: ExchangeResult) => void
+
+/**
+ * `consumers` in the order they run; an absent one (undefined) is left out when the stage is built. One that throws is
+ * reported to `failed` and the others still run: the throw must not skip the log line, metrics or events, nor reach
+ * the caller (undici's end-of-response callback, which would take a finished reply for a lost one).
+ */
+export function finishStage(consumers: readonly (ExchangeEnd | undefined)[], failed: ConsumerFailed): FinishStage {
   const present = consumers.filter((consumer): consumer is ExchangeEnd => consumer !== undefined)
   return (state, outcome, error) => {
     if (state.ended) return
     state.ended = true
     settle(state, outcome)
     const result = resultOf(state, outcome, error)
-    for (let i = 0; i < present.length; i++) present[i]!(result)
+    for (let i = 0; i < present.length; i++) {
+      try {
+        present[i]!(result)
+      } catch (thrown) {
+        failed(thrown, result)
+      }
+    }
   }
 }
 
