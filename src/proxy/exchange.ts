@@ -215,15 +215,18 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
   }
 
   /**
-   * Cancels the upstream request. One still queued in the pool has no controller yet: it is cancelled when undici
-   * starts it, and a client waiting past timeouts.total is answered now rather than then.
+   * Cancels the upstream request. One still queued in the pool (waiting for a connection) has no controller yet:
+   * undici cancels it when it would start it (onRequestStart), but the request ends now — answered, if its client is
+   * still there, and finished: its caller's limits (a concurrency slot) must not wait for a connection to free.
    */
   private cancel(reason: ExchangeAbort): void {
     this.abortReason ??= reason
     if (this.controller) return this.controller.abort(reason)
-    if (reason.reason === 'client_gone') return
-    const error = errorBeforeResponse(reason, backendLabel(this.backend, this.state.principal))
-    if (this.answerError(error)) this.gatewayError = error
+    if (reason.reason !== 'client_gone') {
+      const error = errorBeforeResponse(reason, backendLabel(this.backend, this.state.principal))
+      if (this.answerError(error)) this.gatewayError = error
+    }
+    this.finish(this.gatewayError)
   }
 
   /** Answers the client an error in the route's dialect (with the limits' headers), once; false when already closed. */
