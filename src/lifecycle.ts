@@ -74,7 +74,8 @@ export class Lifecycle {
   reload(next: Config): string[] {
     const { running } = this
     const restart = changedRestartKeys(running.config.current, next)
-    if (JSON.stringify(next.backends) !== JSON.stringify(running.config.current.backends)) {
+    // The pools carry the connect timeout too (createBackends): a change of either gets new pools.
+    if (poolSettings(next) !== poolSettings(running.config.current)) {
       const old = running.backends
       running.backends = createBackends(next)
       // Requests on the old pools finish there; the pools close once they are done.
@@ -113,6 +114,11 @@ export class Lifecycle {
     for (const exchange of inFlight) exchange.shutdown()
     await waitFor(() => inFlight.size === 0, 2000)
   }
+}
+
+/** What a backend's pool is built from that a reload may change (upstream.* is marked restart). */
+function poolSettings(config: Config): string {
+  return JSON.stringify([config.backends, config.timeouts.connect])
 }
 
 /** Resolves when `done()` holds, or after `ms`. */

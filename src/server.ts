@@ -219,14 +219,22 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       onResponseChunk: stages.responseChunk,
       onResponseHead: stages.responseHead,
     },
-    finish: finishStage([
-      stages.finish.usage,
-      stages.finish.hook,
-      stages.finish.metrics,
-      stages.finish.log,
-      stages.finish.events,
-      stages.finish.plugins,
-    ]),
+    finish: finishStage(
+      [
+        stages.finish.usage,
+        stages.finish.hook,
+        stages.finish.metrics,
+        stages.finish.log,
+        stages.finish.events,
+        stages.finish.plugins,
+      ],
+      (error, result) =>
+        logger.error('a request end consumer failed', {
+          request_id: result.requestId,
+          route: result.route,
+          err: error,
+        }),
+    ),
   }
 
   const app = uws.App()

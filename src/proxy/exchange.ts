@@ -100,6 +100,8 @@ export interface ExchangeOutcome {
   readonly bytesOut: number
   readonly dispatchedAt: number
   readonly firstByteAt: number
+  /** The request never reached a backend (each one tried refused the connection): it used no tokens. */
+  readonly unsent: boolean
 }
 
 /** What the forward stage needs, and nothing else. */
@@ -141,6 +143,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
   chunks = 0
   firstByteAt = 0
   dispatchedAt = 0
+  unsent = false
   /** The Server-Timing value of the response head: what the gateway took, and the upstream's first byte. */
   private timing = ''
   private totalTimer: NodeJS.Timeout | undefined
@@ -215,15 +218,18 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
   }
 
   /**
-   * Cancels the upstream request. One still queued in the pool has no controller yet: it is cancelled when undici
-   * starts it, and a client waiting past timeouts.total is answered now rather than then.
+   * Cancels the upstream request. One still queued in the pool (waiting for a connection) has no controller yet:
+   * undici cancels it when it would start it (onRequestStart), but the request ends now — answered, if its client is
+   * still there, and finished: its caller's limits (a concurrency slot) must not wait for a connection to free.
    */
   private cancel(reason: ExchangeAbort): void {
     this.abortReason ??= reason
     if (this.controller) return this.controller.abort(reason)
-    if (reason.reason === 'client_gone') return
-    const error = errorBeforeResponse(reason, backendLabel(this.backend, this.state.principal))
-    if (this.answerError(error)) this.gatewayError = error
+    if (reason.reason !== 'client_gone') {
+      const error = errorBeforeResponse(reason, backendLabel(this.backend, this.state.principal))
+      if (this.answerError(error)) this.gatewayError = error
+    }
+    this.finish(this.gatewayError)
   }
 
   /** Answers the client an error in the route's dialect (with the limits' headers), once; false when already closed. */
@@ -311,6 +317,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     const backend = this.backend
     if (neverReachedBackend(error)) markDown(backend)
     if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return
+    this.unsent = this.firstByteAt === 0 && neverReachedBackend(error)
     const label = backendLabel(backend, this.state.principal)
     const failure = errorBeforeResponse(error, label)
     if (!this.streamer) {

@@ -35,15 +35,31 @@ export type FinishStage = (
   error: GatewayError | undefined,
 ) => void
 
-/** `consumers` in the order they run; an absent one (undefined) is left out when the stage is built. */
-export function finishStage(consumers: readonly (ExchangeEnd | FinishConsumer | undefined)[]): FinishStage {
+/** What to do with a consumer that threw (log it): it is the consumer's failure alone. */
+export type ConsumerFailed = (error: unknown, result: ExchangeResult) => void
+
+/**
+ * `consumers` in the order they run; an absent one (undefined) is left out when the stage is built. One that throws is
+ * reported to `failed` and the others still run: the throw must not skip the log line, metrics or events, nor reach
+ * the caller (undici's end-of-response callback, which would take a finished reply for a lost one).
+ */
+export function finishStage(
+  consumers: readonly (ExchangeEnd | FinishConsumer | undefined)[],
+  failed: ConsumerFailed,
+): FinishStage {
   const present = consumers.filter((consumer): consumer is FinishConsumer => consumer !== undefined)
   return (state, outcome, error) => {
     if (state.ended) return
     state.ended = true
     settle(state, outcome)
     const result = resultOf(state, outcome, error)
-    for (let i = 0; i < present.length; i++) present[i]!(result, state)
+    for (let i = 0; i < present.length; i++) {
+      try {
+        present[i]!(result, state)
+      } catch (thrown) {
+        failed(thrown, result)
+      }
+    }
   }
 }
 
@@ -62,14 +78,19 @@ export function withoutBackend(status: number, bytesOut: number, clientAborted: 
     bytesOut,
     dispatchedAt: 0,
     firstByteAt: 0,
+    unsent: true,
   }
 }
 
-/** Settles the reservations to what was used (an unknown count: what the backend had streamed, at least). */
+/**
+ * Settles the reservations to what was used (an unknown count: what the backend had streamed, at least). A request
+ * that never reached a backend — refused after its admission (no_backend, a plugin), or every backend refused the
+ * connection — used none: its reservation is given back whole, or an outage would drain its caller's token limits.
+ */
 function settle(state: FinishedRequest, outcome: ExchangeOutcome | undefined): void {
   const usage = outcome?.usage
   const used =
-    outcome?.backendName === null
+    !outcome || outcome.unsent
       ? 0
       : usage && !usage.error
         ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0)

@@ -40,7 +40,7 @@ t.test('SIGKILL mid-load: integrity_check ok, rows up to one flush window before
   await first.body.dump()
   const probe = new Database(env.PARALLAMA_DATABASE__PATH, { readonly: true })
   const written = () => (probe.prepare('SELECT COUNT(*) AS n FROM usage').get() as { n: number }).n
-  for (const deadline = Date.now() + 60_000; written() === 0 && Date.now() < deadline; ) await sleep(50)
+  for (const deadline = Date.now() + 60_000; written() === 0 && Date.now() < deadline;) await sleep(50)
   const before = written()
   probe.close()
   t.equal(before, 1, 'the writer is up: the first row is written')
