@@ -4,7 +4,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../../native/uws.js'
 import { GatewayError } from '../errors.js'
 import type { Admission } from '../limits/limiter.js'
-import { writeError, type Dialect } from '../http/errorResponse.js'
+import { answeringHead, writeError, type Dialect } from '../http/errorResponse.js'
 import { pickRequestId } from '../http/requestId.js'
 import type { ModelAliases } from '../models/aliases.js'
 import type { ProxyStages } from './pipeline.js'
@@ -151,6 +151,7 @@ function answer(
 ): void {
   const startedAt = performance.now()
   const requestId = pickRequestId(req.getHeader('x-request-id'))
+  if (req.getCaseSensitiveMethod().toUpperCase() === 'HEAD') answeringHead(res)
   const hasBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== ''
   const byAddress = guard?.admitAddress(Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), guard.api)
   if (byAddress instanceof GatewayError) error = byAddress

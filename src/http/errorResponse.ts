@@ -69,6 +69,17 @@ export function errorBody(dialect: Dialect, error: GatewayError, requestId: stri
  * Writes a whole error response. Call inside a cork (or the synchronous part of a handler). `close` ends the
  * connection too, for when the request body was left unread.
  */
+/**
+ * Responses to HEAD requests: an error answer to one has its length but no body. A body after a HEAD response would be
+ * read by the client as the start of the next response on the connection.
+ */
+const headResponses = new WeakSet<HttpResponse>()
+
+/** Marks `res` as the response to a HEAD request (done where the request is first read). */
+export function answeringHead(res: HttpResponse): void {
+  headResponses.add(res)
+}
+
 export function writeError(
   res: HttpResponse,
   dialect: Dialect,
@@ -87,7 +98,8 @@ export function writeError(
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.writeHeader(name, value)
   if (extraHeaders)
     for (let i = 0; i < extraHeaders.length; i += 2) res.writeHeader(extraHeaders[i]!, extraHeaders[i + 1]!)
-  res.end(errorBody(dialect, error, requestId), close)
+  // (Not endWithoutBody(length): this uWS build then waits for `length` more bytes and never ends the response.)
+  res.end(headResponses.has(res) ? '' : errorBody(dialect, error, requestId), close)
 }
 
 /** The last event of an SSE stream that failed after it began, in the route's dialect; undefined: none exists. */

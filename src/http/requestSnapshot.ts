@@ -6,6 +6,7 @@ import { maxHeaderBytes, type HttpRequest, type HttpResponse } from '../../nativ
 import { presentedCredential } from '../auth/credentials.js'
 import { GatewayError } from '../errors.js'
 import { pickRequestId } from './requestId.js'
+import { answeringHead } from './errorResponse.js'
 
 export interface RequestSnapshot {
   /** Upper-case method, as sent upstream. */
@@ -100,8 +101,10 @@ export function snapshotRequest(req: HttpRequest, res: HttpResponse, path: strin
   const head = readHead((visit) => req.forEach(visit), maxHeaderBytes() - path.length - query.length)
   const requestId = pickRequestId(head.clientRequestId)
   head.forwardHeaders.push('x-request-id', requestId)
+  const method = req.getCaseSensitiveMethod().toUpperCase()
+  if (method === 'HEAD') answeringHead(res)
   return {
-    method: req.getCaseSensitiveMethod().toUpperCase(),
+    method,
     path,
     query,
     requestId,
