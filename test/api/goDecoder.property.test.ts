@@ -7,11 +7,11 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { request } from 'undici'
-import { compileAllowList, normalizeModel } from '../../src/auth/modelAllowList.js'
+import { compileAllowList } from '../../src/auth/modelAllowList.js'
 import { maxTokenEstimate } from '../../src/api/requestFields.js'
 import { holds } from '../helpers/fuzz.js'
 import { startRig } from '../helpers/gateway.js'
-import { goMissing, startGoDecoder } from '../helpers/goDecoder.js'
+import { checkGoReport, goMissing, startGoDecoder } from '../helpers/goDecoder.js'
 
 const missing = goMissing()
 t.test(
@@ -63,20 +63,8 @@ t.test(
           outcomes.refused++
           return
         }
-        const report = JSON.parse(text)
-        // Go's decoder refused it: Ollama would answer 400 and run nothing.
-        if (response.statusCode === 400 && typeof report.error === 'string') {
-          outcomes.goRefused++
-          return
-        }
-        outcomes.decoded++
-        const models: string[] = report.decoded_models
-        for (const model of models) {
-          if (!allowed(model)) throw new Error(`Go acts on "${model}", which the key may not use: ${body}`)
-        }
-        if (result.model !== normalizeModel(models[0]!)) {
-          throw new Error(`recorded ${result.model}, Go runs ${models[0]}: ${body}`)
-        }
+        const report = checkGoReport(response.statusCode, text, result.model, allowed, body, outcomes)
+        if (!report) return
         if (route.reserves) {
           const limit: number | null = report.decoded_num_predict
           const generated = limit !== null && limit > 0 ? limit : rig.config.limits.default_token_estimate

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
+import { normalizeModel } from '../../src/auth/modelAllowList.js'
 
 const source = join(dirname(fileURLToPath(import.meta.url)), 'goDecoder')
 
@@ -50,4 +51,40 @@ export async function startGoDecoder(t: Test): Promise<string> {
   })
   lines.close()
   return `http://${address}`
+}
+
+/** What the stand-in reports of a body it decoded: the fields Ollama would act on. */
+export interface GoReport {
+  decoded_models: string[]
+  decoded_num_predict: number | null
+  decoded_bytes: number
+  decoded_stream: boolean
+  decoded_include_usage: boolean
+}
+
+/**
+ * Judges the stand-in's answer to a body the gateway forwarded: undefined when Go's decoder refused it (Ollama would
+ * answer 400 and run nothing), else its report, once every model Go acts on is allowed and the first is the model the
+ * gateway recorded. Throws (naming `body`) otherwise.
+ */
+export function checkGoReport(
+  status: number,
+  text: string,
+  recorded: string | null,
+  allowed: (model: string) => boolean,
+  body: string,
+  outcomes: { goRefused: number; decoded: number },
+): GoReport | undefined {
+  const report = JSON.parse(text) as GoReport & { error?: unknown }
+  if (status === 400 && typeof report.error === 'string') {
+    outcomes.goRefused++
+    return undefined
+  }
+  outcomes.decoded++
+  const models = report.decoded_models
+  for (const model of models) {
+    if (!allowed(model)) throw new Error(`Go acts on "${model}", which the key may not use: ${body}`)
+  }
+  if (recorded !== normalizeModel(models[0]!)) throw new Error(`recorded ${recorded}, Go runs ${models[0]}: ${body}`)
+  return report
 }

@@ -19,7 +19,7 @@ import { holds } from '../helpers/fuzz.js'
 import { pluginModule } from '../helpers/pluginModules.js'
 import { startRig } from '../helpers/gateway.js'
 import { startRawBackend } from '../helpers/rawBackend.js'
-import { goMissing, startGoDecoder } from '../helpers/goDecoder.js'
+import { checkGoReport, goMissing, startGoDecoder } from '../helpers/goDecoder.js'
 
 const probe = ((globalThis as any).parallamaProbe ??= {}) as {
   onRequest?: (request: PluginRequest) => RequestAction | undefined
@@ -197,19 +197,7 @@ t.test(
           outcomes.refused++
           return
         }
-        const report = JSON.parse(text)
-        if (response.statusCode === 400 && typeof report.error === 'string') {
-          outcomes.goRefused++
-          return
-        }
-        outcomes.decoded++
-        const models: string[] = report.decoded_models
-        for (const model of models) {
-          if (!allowed(model)) throw new Error(`Go acts on "${model}", which the key may not use: ${rewrite}`)
-        }
-        if (result.model !== normalizeModel(models[0]!)) {
-          throw new Error(`recorded ${result.model}, Go runs ${models[0]}: ${rewrite}`)
-        }
+        checkGoReport(response.statusCode, text, result.model, allowed, rewrite, outcomes)
       }),
       300,
       0.002,
