@@ -4,18 +4,16 @@ import { mkdirSync } from 'node:fs'
 import { loadUws, type us_listen_socket } from '../native/uws.js'
 import { mountAdminRoutes } from './api/admin.js'
 import { mountAuthRoutes } from './api/auth.js'
-import { readFieldsWith, type PluginRequestStage, type ProxyStages, type ReadFieldsStage } from './api/pipeline.js'
+import { readFieldsWith, type ProxyStages, type RequestStages } from './api/pipeline.js'
 import type { RequestState } from './api/requestState.js'
 import { mountRoutes } from './api/routes.js'
 import { mountSystemRoutes } from './api/system.js'
-import { authenticateStage, type AuthenticateStage } from './auth/authenticateStage.js'
+import { authenticateStage } from './auth/authenticateStage.js'
 import type { Authenticator } from './auth/authenticator.js'
-import { authorizeModels, type AuthorizeStage } from './auth/authorize.js'
+import { authorizeModels } from './auth/authorize.js'
 import { createIdentity, type Identity } from './auth/identity.js'
 import type { Config } from './config/schema.js'
-import type { AdmitAddress } from './limits/addressGuard.js'
 import { Limiter } from './limits/limiter.js'
-import type { AdmitRequest } from './limits/limitsStage.js'
 import { RuleSet } from './limits/rules.js'
 import { Lifecycle, type Running } from './lifecycle.js'
 import type { Logger } from './logger.js'
@@ -24,7 +22,6 @@ import { ModelAliases } from './models/aliases.js'
 import { BackendHealth } from './proxy/backendHealth.js'
 import { createBackends, pickBackend, type Backend } from './proxy/backends.js'
 import type { Exchange, ExchangeEnd } from './proxy/exchange.js'
-import type { PickBackend } from './proxy/route.js'
 import { markServer, rotateBackup } from './store/backup.js'
 import { openStore, type Store } from './store/store.js'
 import { Accounting } from './usage/accounting.js'
@@ -35,14 +32,7 @@ import { pluginStages } from './plugins/stages.js'
 import { requestLogger } from './requestLog.js'
 
 /** The request path's stage implementations, as built from config; GatewayOptions.stages may replace any. */
-export interface StageSet {
-  addressGuard: AdmitAddress
-  authenticate: AuthenticateStage
-  readFields: ReadFieldsStage
-  authorize: AuthorizeStage
-  limits: AdmitRequest
-  plugins?: PluginRequestStage
-  route: PickBackend
+export interface StageSet extends RequestStages {
   /** Plugins' onResponseChunk slot (response taps). */
   responseChunk?: (state: RequestState, chunk: Buffer) => void
   /** Plugins' slot at the response head (the headers they add). */

@@ -50,11 +50,8 @@ export type ReadFieldsStage = (
 
 export const readFieldsWith: ReadFieldsStage = (read, body) => read(body)
 
-/** Every stage a proxied route runs, in order, and what the composition itself needs (the running config, draining). */
-export interface ProxyStages {
-  config: LiveConfig
-  lifecycle: { readonly draining: boolean }
-  logger: Logger
+/** The stages before forwarding, in order: what a composition (server.ts, the bench's variants) chooses. */
+export interface RequestStages {
   addressGuard: AdmitAddress
   authenticate: AuthenticateStage
   readFields: ReadFieldsStage
@@ -62,6 +59,13 @@ export interface ProxyStages {
   limits: AdmitRequest
   plugins?: PluginRequestStage
   route: PickBackend
+}
+
+/** Every stage a proxied route runs, in order, and what the composition itself needs (the running config, draining). */
+export interface ProxyStages extends RequestStages {
+  config: LiveConfig
+  lifecycle: { readonly draining: boolean }
+  logger: Logger
   /** Forward and response taps: what an Exchange needs besides the request (finish and pick come from here). */
   forward: Omit<ForwardDeps<RequestState>, 'finish' | 'pick'>
   finish: FinishStage
