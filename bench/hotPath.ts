@@ -8,9 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setImmediate as yieldTurn, setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { compileAllowList } from '../src/auth/modelAllowList.js'
-import { rolePermissions } from '../src/auth/permissions.js'
-import type { Principal } from '../src/auth/principal.js'
+import { benchPrincipal } from './benchPrincipal.js'
 import { configFrom } from '../src/config/load.js'
 import { Limiter } from '../src/limits/limiter.js'
 import { RuleSet } from '../src/limits/rules.js'
@@ -33,18 +31,7 @@ const batch = Number(values.batch)
 /** Requests per second: what a busy gateway ends (the writer thread keeps up with this, as it must in production). */
 const rate = Number(values.rate)
 
-const principal: Principal = {
-  userId: 1,
-  username: 'bench',
-  role: 'user',
-  permissions: rolePermissions.user,
-  keyId: 'benchkey0001',
-  allowsModel: compileAllowList(null),
-  expiresAt: Infinity,
-  rotatedUntil: Infinity,
-  revoked: false,
-  userActive: true,
-}
+const principal = benchPrincipal
 const limiter = new Limiter(
   new RuleSet([
     {

@@ -1,23 +1,10 @@
 // `node dist/bench/limiter.js`: what the limiter costs per request, in-process — admit (rpm + tpm + concurrency for
 // one key, and a daily token quota) then release with the real count; and admitting a request whose limit refuses it.
-import { compileAllowList } from '../src/auth/modelAllowList.js'
-import { rolePermissions } from '../src/auth/permissions.js'
-import type { Principal } from '../src/auth/principal.js'
+import { benchPrincipal } from './benchPrincipal.js'
 import { Limiter } from '../src/limits/limiter.js'
 import { RuleSet } from '../src/limits/rules.js'
 
-const principal: Principal = {
-  userId: 1,
-  username: 'bench',
-  role: 'user',
-  permissions: rolePermissions.user,
-  keyId: 'benchkey0001',
-  allowsModel: compileAllowList(null),
-  expiresAt: Infinity,
-  rotatedUntil: Infinity,
-  revoked: false,
-  userActive: true,
-}
+const principal = benchPrincipal
 
 let clock = 0
 const limiter = new Limiter(
@@ -34,7 +21,7 @@ const limiter = new Limiter(
   () => 0,
   () => clock,
 )
-const refused: Principal = { ...principal, keyId: null, userId: 2 }
+const refused: typeof principal = { ...principal, keyId: null, userId: 2 }
 
 function measure(name: string, n: number, run: () => void): void {
   for (let i = 0; i < n / 10; i++) run()
