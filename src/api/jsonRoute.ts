@@ -124,7 +124,11 @@ export function jsonRoute(
         res.writeHeader('server-timing', gatewayTiming(startedAt))
         const headers = joined(more, admission?.headers)
         if (headers) for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!)
-        res.end('text' in reply ? reply.text : JSON.stringify(reply.body))
+        const body = 'text' in reply ? reply.text : JSON.stringify(reply.body)
+        if (request.method !== 'HEAD') return void res.end(body)
+        // The length as a header: given to endWithoutBody, this uWS build waits for that many bytes (docs/http.md).
+        res.writeHeader('content-length', String(Buffer.byteLength(body)))
+        res.endWithoutBody()
       })
     }
     const run = (body: Record<string, unknown>): void => {

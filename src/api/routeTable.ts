@@ -168,7 +168,8 @@ function local(
     kind: 'local',
     api,
     name,
-    methods: [method],
+    // HEAD wherever GET (RFC 9110 §9.3.2): the same answer's head, no body.
+    methods: method === 'GET' ? ['GET', 'HEAD'] : [method],
     paths: [mount + path],
     deprecated:
       api === 'auth'

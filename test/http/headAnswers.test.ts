@@ -53,3 +53,21 @@ t.test('HEAD on every path, answered by the gateway or the backend: no body, the
     }
   }
 })
+
+t.test('HEAD on a GET-only local route answers as GET does, without the body', async (t) => {
+  const rig = await startRig(t)
+  for (const [path, authorization] of [
+    ['/health', undefined],
+    ['/auth/v1/me', rig.headers.authorization],
+    ['/metrics', rig.headers.authorization],
+  ] as const) {
+    const headers = authorization ? { authorization } : undefined
+    const got = await fetch(`${rig.url}${path}`, { headers })
+    const body = Buffer.from(await got.arrayBuffer())
+    const head = await fetch(`${rig.url}${path}`, { method: 'HEAD', headers })
+    t.equal(head.status, got.status, `HEAD ${path}: GET's status`)
+    t.equal(head.headers.get('content-type'), got.headers.get('content-type'), `HEAD ${path}: GET's content type`)
+    t.equal(Number(head.headers.get('content-length')), body.length, `HEAD ${path}: the length GET's body has`)
+    t.equal((await head.arrayBuffer()).byteLength, 0, `HEAD ${path}: no body`)
+  }
+})
