@@ -1,7 +1,7 @@
 // The processes a bench run measures, each on its own loopback port: the Ollama emulator, Parallama, and nginx as a
 // plain reverse proxy. CPU time is read from /proc so each proxy's cost per request can be compared.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -97,8 +97,11 @@ export async function startParallama(
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the gateway there when it stops (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
   const entry = full ? ['dist/cli/index.js', 'serve', '--config'] : ['dist/bench/gatewayParts.js', parts]
-  const child = spawn(process.execPath, [...profile, ...entry, 'conf/parallama.yaml'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  // Its log lines go to a file, as nginx's access log does (under systemd they go to the journal).
+  const log = openSync(join(dir, 'gateway.log'), 'a')
+  const nodeFlags = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []
+  const child = spawn(process.execPath, [...nodeFlags, ...profile, ...entry, 'conf/parallama.yaml'], {
+    stdio: ['ignore', log, 'inherit'],
     env: {
       ...process.env,
       PARALLAMA_SERVER__PORT: String(port),
@@ -129,7 +132,8 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 8192; }
 http {
-  access_log off;
+  # As Debian ships it (/etc/nginx/nginx.conf): the combined format, one write per request, to a file.
+  access_log ${dir}/access.log;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   upstream ollama { server ${upstreamHost}; keepalive 256; }
