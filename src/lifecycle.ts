@@ -16,6 +16,11 @@ export interface Running {
   aliases: ModelAliases
   /** Requests being proxied: each can be ended early (past the drain timeout). */
   inFlight: ReadonlySet<{ shutdown(): void }>
+  /**
+   * Requests admitted but not forwarded yet, waiting on a stage before (the plugins' onRequest, bounded by their
+   * timeout): the drain waits for them as for those in flight, and past its deadline refuses them (shutting_down).
+   */
+  waiting: ReadonlySet<{ shutdown(): void }>
   reprice(usage: Config['usage']): void
   stopListening?: () => void
   closeApp?: () => void
@@ -107,12 +112,13 @@ export class Lifecycle {
   /** Refuses new requests, lets those in flight end within `drainMs`, then ends the rest. */
   async drain(drainMs: number): Promise<void> {
     this.draining = true
-    const { inFlight, logger } = this.running
-    await waitFor(() => inFlight.size === 0, drainMs)
-    if (inFlight.size === 0) return
-    logger.warn('ending requests still running after the drain timeout', { requests: inFlight.size })
-    for (const exchange of inFlight) exchange.shutdown()
-    await waitFor(() => inFlight.size === 0, 2000)
+    const { inFlight, waiting, logger } = this.running
+    const done = () => inFlight.size === 0 && waiting.size === 0
+    await waitFor(done, drainMs)
+    if (done()) return
+    logger.warn('ending requests still running after the drain timeout', { requests: inFlight.size + waiting.size })
+    for (const request of [...waiting, ...inFlight]) request.shutdown()
+    await waitFor(done, 2000)
   }
 }
 

@@ -111,12 +111,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     warn: (message) => logger.warn(message),
   })
   const inFlight = new Set<Exchange<RequestState>>()
+  const waiting = new Set<{ shutdown(): void }>()
   const running: Running = {
     logger,
     config: { current: config },
     backends: createBackends(config),
     aliases: new ModelAliases(config.models.aliases),
     inFlight,
+    waiting,
     reprice: () => {},
     plugins,
   }
@@ -202,6 +204,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     limits: stages.limits,
     plugins: stages.plugins,
     route: stages.route,
+    waiting,
     forward: {
       config: running.config,
       inFlight,

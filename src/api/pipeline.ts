@@ -65,6 +65,8 @@ export interface RequestStages {
 export interface ProxyStages extends RequestStages {
   config: LiveConfig
   lifecycle: { readonly draining: boolean }
+  /** Requests admitted and waiting on a stage before forward (the plugins): what a drain waits for, then refuses. */
+  waiting: Set<{ shutdown(): void }>
   logger: Logger
   /** Forward and response taps: what an Exchange needs besides the request (finish and pick come from here). */
   forward: Omit<ForwardDeps<RequestState>, 'finish' | 'pick'>

@@ -116,12 +116,15 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     clientBody: Buffer,
   ): void => {
     state.reply = new ClientReply(res)
+    // A drain waits for the decision, and past its deadline refuses the request (the late decision is then dropped).
+    const waiting = { shutdown: () => !state.ended && !state.reply!.closed && refuseHere(state, shuttingDown) }
+    stages.waiting.add(waiting)
     decision
+      .finally(() => stages.waiting.delete(waiting))
       .then((made) => {
         if (state.ended || state.reply!.closed) return
         if (made.kind === 'refuse') return refuseHere(state, made.error)
         if (made.kind === 'answer') return answerHere(state, made.answer)
-        if (stages.lifecycle.draining) return refuseHere(state, shuttingDown)
         if (made.fields && !rewritten(state, made.fields, made.body, clientBody.length)) return
         state.reply!.cork(() => forwardTo(res, state, true, false))
       })
