@@ -43,6 +43,14 @@ export class PluginChain {
     this.endHooks = plugins.filter((entry) => entry.plugin.onEnd !== undefined)
   }
 
+  /**
+   * The result of a request that ended before the plugins stage (refused by the address guard, the credential, the
+   * allow-list or the limits) to the onEnd hooks: they see every request, as a log or audit plugin needs.
+   */
+  endBefore(result: ExchangeResult): void {
+    if (this.endHooks.length > 0) this.forRequest(result.requestId, result.api, result.route).end(result)
+  }
+
   /** The view one request's exchange calls; made when the request reaches the plugin stage. */
   forRequest(requestId: string, api: string, route: string): RequestPlugins {
     return new RequestPlugins(

@@ -37,7 +37,10 @@ export interface PluginStages {
   head: (state: PluginState, status: number, contentType: string) => readonly string[] | undefined
   /** Every chunk the client gets (after the route's tap, its last piece included). */
   chunk: (state: PluginState, chunk: Buffer) => void
-  /** finish's consumer: the result, once, to the onEnd hooks of the chain the request started on. */
+  /**
+   * finish's consumer: the result, once, to the onEnd hooks of the chain the request started on (one that never reached
+   * the plugins stage: of the chain in place now).
+   */
   end: (result: ExchangeResult, state: { readonly plugins: { end(result: ExchangeResult): void } | undefined }) => void
 }
 
@@ -53,6 +56,6 @@ export function pluginStages(host: PluginHost): PluginStages {
     },
     head: (state, status, contentType) => state.plugins?.head(status, contentType),
     chunk: (state, chunk) => state.plugins?.chunk(chunk),
-    end: (result, state) => state.plugins?.end(result),
+    end: (result, state) => (state.plugins ? state.plugins.end(result) : host.chain?.endBefore(result)),
   }
 }

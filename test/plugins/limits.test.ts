@@ -94,3 +94,32 @@ t.test('a rewrite to another model is admitted under that model’s limits', asy
   probe.onRequest = undefined
   t.equal((await generate(rig, user.headers)).status, 200, 'llama itself is not limited')
 })
+
+t.test('onEnd sees the requests refused before the plugins stage too', async (t) => {
+  const rig = await startRig(t, { plugins: [{ module: pluginModule('probe') }] })
+  const ends: PluginResult[] = []
+  probe.onEnd = (result) => void ends.push(result)
+  let asked = 0
+  probe.onRequest = () => void asked++
+  t.teardown(() => {
+    delete probe.onEnd
+    delete probe.onRequest
+  })
+  rig.gateway.store.limits.set({ subjectType: 'default', subject: '', gateway: '*', model: '', values: { rpm: 1 } })
+  rig.gateway.authenticator.pollChanges()
+  const user = rig.addKey()
+  const anonymous = await generate(rig, {})
+  const first = await generate(rig, user.headers)
+  const limited = await generate(rig, user.headers)
+  t.same([anonymous.status, first.status, limited.status], [401, 200, 429])
+  t.equal(asked, 1, 'onRequest ran only for the admitted request')
+  t.same(
+    ends.map((end) => [end.requestId, end.status, end.errorCode ?? null]),
+    [
+      [anonymous.result.requestId, 401, anonymous.result.errorCode],
+      [first.result.requestId, 200, null],
+      [limited.result.requestId, 429, limited.result.errorCode],
+    ],
+    'every request, in order, with what the client got',
+  )
+})
