@@ -25,7 +25,8 @@ import type { Exchange, ExchangeEnd } from './proxy/exchange.js'
 import { markServer, rotateBackup } from './store/backup.js'
 import { openStore, type Store } from './store/store.js'
 import { Accounting } from './usage/accounting.js'
-import { requestFailed, startEvents, type GatewayEvents } from './events/gatewayEvents.js'
+import { startEvents, type GatewayEvents } from './events/gatewayEvents.js'
+import { requestFailures } from './events/requestFailures.js'
 import { finishStage, type FinishConsumer } from './usage/finish.js'
 import { PluginHost } from './plugins/loader.js'
 import { pluginStages } from './plugins/stages.js'
@@ -188,7 +189,10 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       hook: options.onRequestEnd,
       metrics: metrics && ((result) => metrics.observe(result)),
       log: requestLogger(logger, running.config),
-      events: requestFailed(events.emit),
+      events: requestFailures({
+        emit: events.emit,
+        intervalMs: () => running.config.current.webhooks.request_failed_interval,
+      }),
       plugins: pluginSlots.end,
     },
   }

@@ -409,6 +409,11 @@ export const schema = section('Parallama configuration.', {
         min: 10,
       }),
       concurrency: integer({ doc: 'Deliveries in flight at once.', default: 4, min: 1, max: 100 }),
+      request_failed_interval: duration({
+        doc: 'At most one request.failed event per error and backend in this time; the failures held back are counted in the next (0: one event per failure).',
+        default: 10_000,
+        zeroMeansNone: true,
+      }),
       keep: duration({
         doc: 'How long delivered and dead-lettered deliveries stay listed.',
         default: 604_800_000,

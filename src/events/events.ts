@@ -53,6 +53,8 @@ export interface EventPayloads {
     backend: string | null
     user_id: number | null
     key_id: string | null
+    /** Failures of the same kind (error and backend) since the previous such event, not sent on their own. */
+    suppressed: number
   }
   /** Sent by `parallama webhook test` to one webhook. */
   'webhook.test': { webhook_id: string }

@@ -5,7 +5,6 @@ import type { Config } from '../config/schema.js'
 import type { QuotaAlerts } from '../limits/limiter.js'
 import type { Logger } from '../logger.js'
 import type { Store } from '../store/store.js'
-import type { ExchangeResult } from '../proxy/exchange.js'
 import { ChangeEvents } from './changeEvents.js'
 import { WebhookDeliverer, type DeliveryOptions, type DeliveryStats, type Send } from './deliverer.js'
 import { EventBus, type Emit } from './eventBus.js'
@@ -115,23 +114,5 @@ export function startEvents(config: Config, store: Store, logger: Logger, option
       changes.run(true)
       await deliverer.stop()
     },
-  }
-}
-
-/** The finish stage's consumer for request.failed: a 5xx the gateway made itself (a backend's own 5xx has no code). */
-export function requestFailed(emit: GatewayEvents['emit']): (result: ExchangeResult) => void {
-  return (result) => {
-    if (result.status < 500 || result.errorCode === undefined) return
-    emit('request.failed', {
-      request_id: result.requestId,
-      status: result.status,
-      error: result.errorCode,
-      api: result.api,
-      route: result.route,
-      model: result.model,
-      backend: result.backend,
-      user_id: result.userId,
-      key_id: result.keyId,
-    })
   }
 }
