@@ -83,11 +83,18 @@ export class ChangeEvents {
       case 'key_rotated':
         return event('key.rotated', { ...this.keyRef(change), successor: detail.successor ?? null })
       case 'user_created':
-        return event('user.created', { ...this.userRef(change.userId!), role: detail.role ?? null })
+        return event('user.created', { ...this.userRef(change.userId!, detail.username), role: detail.role ?? null })
       case 'user_disabled':
-        return event('user.disabled', this.userRef(change.userId!))
+        return event('user.disabled', this.userRef(change.userId!, detail.username))
+      case 'user_enabled':
+        return event('user.enabled', this.userRef(change.userId!, detail.username))
+      case 'user_deleted':
+        return event('user.deleted', this.userRef(change.userId!, detail.username))
       case 'role_changed':
-        return event('user.role_changed', { ...this.userRef(change.userId!), role: detail.role ?? null })
+        return event('user.role_changed', {
+          ...this.userRef(change.userId!, detail.username),
+          role: detail.role ?? null,
+        })
       case 'limits_changed':
         return event('limit.changed', {
           action: detail.action ?? 'set',
@@ -102,9 +109,9 @@ export class ChangeEvents {
     }
   }
 
-  /** Names as they are when the change is read (a deleted user's are null). */
-  private userRef(userId: number): UserRef {
-    return { user_id: userId, username: this.store.users.byId(userId)?.username ?? null }
+  /** Names as they are when the change is read, else as the change recorded them (a deleted user's). */
+  private userRef(userId: number, recorded?: string): UserRef {
+    return { user_id: userId, username: this.store.users.byId(userId)?.username ?? recorded ?? null }
   }
 
   private keyRef(change: Change): KeyRef {

@@ -19,6 +19,8 @@ export interface EventPayloads {
   'key.expired': KeyRef & { expired_at: string }
   'user.created': UserRef & { role: string | null }
   'user.disabled': UserRef
+  'user.enabled': UserRef
+  'user.deleted': UserRef
   'user.role_changed': UserRef & { role: string | null }
   'limit.changed': {
     action: 'set' | 'removed' | 'copied'
@@ -70,6 +72,8 @@ export const eventTypes: readonly EventType[] = [
   'key.expired',
   'user.created',
   'user.disabled',
+  'user.enabled',
+  'user.deleted',
   'user.role_changed',
   'limit.changed',
   'quota.threshold',

@@ -11,6 +11,7 @@ export type ChangeKind =
   | 'user_created'
   | 'user_changed'
   | 'user_disabled'
+  | 'user_enabled'
   | 'user_deleted'
   | 'role_changed'
   | 'limits_changed'

@@ -152,7 +152,7 @@ export class UserStore {
 
   /** Disabling ends every login token of the user for good; keys are refused while disabled, and work again after. */
   setActive(username: string, active: boolean): User {
-    const kind = active ? 'user_changed' : 'user_disabled'
+    const kind = active ? 'user_enabled' : 'user_disabled'
     return this.change(username, kind, (user, at) => {
       this.statements.setActive.run(active ? 1 : 0, at, user.id)
       if (!active) this.endTokens(user.id, at)
@@ -208,7 +208,8 @@ export class UserStore {
         const user = this.get(username)
         const at = this.now()
         write(user, at)
-        this.feed.record(kind, at, { userId: user.id }, detail)
+        // Named in the change itself: a server may turn it into an event after the user is gone (user.deleted).
+        this.feed.record(kind, at, { userId: user.id }, { ...detail, username: user.username })
         return this.byId(user.id) ?? user
       })
       .immediate()

@@ -155,12 +155,27 @@ t.test('changes in the feed become events once, after a cursor kept in the datab
   const changes = new ChangeEvents(store, webhooks, createLogger('silent'), () => {})
   changes.run()
   changes.run()
+  // Read before the user is gone (a later reader names a deleted user's keys with null).
+  cli.users.setActive('carol', true)
+  cli.users.remove('carol')
+  changes.run()
   await deliverer.runOnce()
   // Deliveries run concurrently, so they may arrive in any order: put them in the feed's.
   const serial = (id: string) => Number(id.replace('evt_change_', ''))
   receiver.received.sort((a, b) => serial(a.id) - serial(b.id))
   const types = receiver.received.map((delivery) => delivery.event.type)
-  t.same(types, ['user.created', 'key.created', 'key.revoked', 'user.role_changed', 'user.disabled', 'limit.changed'])
+  t.same(types, [
+    'user.created',
+    'key.created',
+    'key.revoked',
+    'user.role_changed',
+    'user.disabled',
+    'limit.changed',
+    'user.enabled',
+    // Removing the user removed the limit rule that named them.
+    'limit.changed',
+    'user.deleted',
+  ])
   t.ok(receiver.received.every((delivery) => delivery.verified))
   t.match(receiver.received[2]!.event.data, {
     key_id: made.id,
@@ -175,6 +190,8 @@ t.test('changes in the feed become events once, after a cursor kept in the datab
     subject: String(user.id),
     values: { rpm: 5 },
   })
+  t.match(receiver.received[6]!.event.data, { user_id: user.id, username: 'carol' })
+  t.match(receiver.received[8]!.event.data, { user_id: user.id, username: 'carol' }, 'named after the row is gone')
   const body = receiver.received.map((delivery) => delivery.body).join('\n')
   t.notMatch(body, made.key, 'no key material')
   t.notMatch(body, /hash/)
