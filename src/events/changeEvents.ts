@@ -70,7 +70,9 @@ export class ChangeEvents {
   private eventOf(change: Change): GatewayEvent | undefined {
     const detail = change.detail ? (JSON.parse(change.detail) as Record<string, any>) : {}
     const event = <T extends EventType>(type: T, data: EventPayloads[T]): GatewayEvent => ({
-      id: `evt_change_${change.id}`,
+      // The time too: after an older backup is restored, the feed's numbers are given out again to other changes, and
+      // a receiver that drops repeated ids would drop those.
+      id: `evt_change_${change.id}_${change.at}`,
       type,
       time: change.at,
       data,

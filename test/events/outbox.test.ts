@@ -15,7 +15,8 @@ import { QuotaThresholds } from '../../src/events/quotaThresholds.js'
 import { newSecret } from '../../src/events/signature.js'
 import { WebhookStore } from '../../src/events/webhookStore.js'
 import { createLogger } from '../../src/logger.js'
-import { openStore } from '../../src/store/store.js'
+import { backupDatabase, restoreDatabase } from '../../src/store/backup.js'
+import { openStore, type Store } from '../../src/store/store.js'
 import { startReceiver } from '../helpers/webhookReceiver.js'
 
 const options: DeliveryOptions = {
@@ -161,7 +162,7 @@ t.test('changes in the feed become events once, after a cursor kept in the datab
   changes.run()
   await deliverer.runOnce()
   // Deliveries run concurrently, so they may arrive in any order: put them in the feed's.
-  const serial = (id: string) => Number(id.replace('evt_change_', ''))
+  const serial = (id: string) => Number(id.split('_')[2])
   receiver.received.sort((a, b) => serial(a.id) - serial(b.id))
   const types = receiver.received.map((delivery) => delivery.event.type)
   t.same(types, [
@@ -296,4 +297,35 @@ t.test('a burst is written in bounded transactions over several turns; shutdown 
   outbox.flushAll()
   t.equal(webhooks.depth(), 1200)
   t.equal(outbox.pending, 0)
+})
+
+t.test('after an older backup is restored, new changes get event ids never given before', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'parallama-events-restore-'))
+  const path = join(dir, 'parallama.db')
+  const clock = { at: Date.UTC(2026, 0, 1) }
+  const open = () =>
+    openStore({ path, migrate_on_start: true, busy_timeout: 5000 }, { migrate: true, now: () => clock.at })
+  const eventIds = (store: Store) => {
+    const webhooks = new WebhookStore(store.db, () => clock.at)
+    webhooks.add({ url: 'http://127.0.0.1:9/', events: 'user.*', secret: newSecret() })
+    new ChangeEvents(store, webhooks, createLogger('silent'), () => {}).run()
+    return (store.db.prepare('SELECT event_id FROM webhook_deliveries').pluck().all() as string[]).sort()
+  }
+  let store = open()
+  store.users.add({ username: 'first', role: 'user' })
+  await backupDatabase(path, join(dir, 'backup.db'))
+  clock.at += 1000
+  store.users.add({ username: 'lost', role: 'user' })
+  const before = eventIds(store)
+  store.close()
+  restoreDatabase(join(dir, 'backup.db'), path)
+  clock.at += 1000
+  store = open()
+  t.teardown(() => store.close())
+  store.users.add({ username: 'after', role: 'user' })
+  const after = eventIds(store)
+  t.equal(before.length, 2)
+  t.equal(after.length, 2)
+  t.equal(after.filter((id) => before.includes(id)).length, 1, 'the change both copies hold keeps its id')
+  t.equal(after.filter((id) => !before.includes(id)).length, 1, 'the change made after the restore has a new id')
 })
