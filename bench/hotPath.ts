@@ -64,6 +64,7 @@ function result(): ExchangeResult {
     time: Date.now(),
     api: 'ollama',
     route: 'generate',
+    usesTokens: true,
     model: 'llama3.2:3b',
     userId: 1,
     username: 'bench',

@@ -19,6 +19,7 @@ const results: ExchangeResult[] = models.map((model, index) => ({
   time: Date.now(),
   api: index === 1 ? 'openai' : 'ollama',
   route: 'generate',
+  usesTokens: true,
   model,
   userId: 1,
   username: 'bench',

@@ -47,6 +47,7 @@ function resultOf(life: RequestLife): ExchangeResult {
     time: 0,
     api: 'ollama',
     route: 'generate',
+    usesTokens: true,
     model: 'm',
     userId: 1,
     username: 'u',

@@ -53,6 +53,7 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     api: spec.api,
     name: spec.name,
     upstreamPath,
+    usesTokens: spec.tokens !== 'none',
   })
   const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : routeFor('')
   const forward: ForwardDeps<RequestState> = { ...stages.forward, pick: stages.route, finish: stages.finish }

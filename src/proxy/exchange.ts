@@ -36,6 +36,8 @@ export interface ExchangeRoute {
   name: string
   /** Path sent upstream. */
   upstreamPath: string
+  /** The route's replies use tokens (generate, chat, embed, ...): its usage rows count them. */
+  usesTokens: boolean
 }
 
 /** How one request ended, proxied or refused: what usage accounting, metrics and tests read. */
@@ -45,6 +47,8 @@ export interface ExchangeResult {
   time: number
   api: string
   route: string
+  /** The route uses tokens (the route table's token use is not none). */
+  usesTokens: boolean
   model: string | null
   /** Who called (null on public routes and for requests refused before a credential was accepted). */
   userId: number | null

@@ -111,6 +111,7 @@ function resultOf(
     time: request.time,
     api: route.api,
     route: route.name,
+    usesTokens: route.usesTokens,
     model: state.model,
     userId: principal?.userId ?? null,
     username: principal?.username ?? null,

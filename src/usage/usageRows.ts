@@ -1,7 +1,5 @@
 // Turns how a request ended into its usage row: exact counts where Ollama reported them, an explicit estimate or
 // "unknown" where it did not, "none" where the route uses no tokens; cost from the prices.
-// The token routes come from the route table: a pure-data module (no handlers), read here, never the API itself.
-import { tokenRoutes } from '../api/routeTable.js'
 import type { ExchangeResult } from '../proxy/exchange.js'
 import type { Pricing } from './pricing.js'
 import type { TokenSource, UsageRow } from './usageRow.js'
@@ -38,7 +36,7 @@ function countTokens(result: ExchangeResult): {
   promptTokens: number | null
   completionTokens: number | null
 } {
-  if (!tokenRoutes.has(`${result.api}.${result.route}`) || result.backend === null || result.status >= 400) {
+  if (!result.usesTokens || result.backend === null || result.status >= 400) {
     return { tokens: 'none', promptTokens: null, completionTokens: null }
   }
   const usage = result.usage

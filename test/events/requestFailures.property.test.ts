@@ -13,6 +13,7 @@ function failed(id: number, code: 'upstream_unreachable' | 'upstream_timeout', b
     time: 0,
     api: 'ollama',
     route: 'generate',
+    usesTokens: true,
     model: 'llama3.2:3b',
     userId: 1,
     username: 'u',
