@@ -92,6 +92,8 @@ export class Recorded implements Waiter<FakeBackend> {
   }
 
   cancelled = false
+  /** It had to wait: no slot was free when it was admitted. */
+  queued = false
 
   onReady(grant: Grant<FakeBackend>): void {
     this.ends++
@@ -146,6 +148,7 @@ export class Harness {
     )
     this.requests.push(recorded)
     recorded.ticket = this.scheduler.admit(recorded.request, recorded)
+    recorded.queued = recorded.outcome === 'waiting'
     return recorded
   }
 

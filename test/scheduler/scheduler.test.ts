@@ -226,10 +226,13 @@ t.test('snapshot: per model, waiting and running per user, oldest wait; a user s
     h.scheduler.snapshot('u').map((model) => model.users),
     [[{ user: 'u', waiting: 1, running: 1 }]],
   )
-  t.same([...h.scheduler.depthByModel()], [
-    ['m', 2],
-    ['n', 0],
-  ])
+  t.same(
+    [...h.scheduler.depthByModel()],
+    [
+      ['m', 2],
+      ['n', 0],
+    ],
+  )
 })
 
 t.test('callbacks that call back in: settled state, no recursion, every waiter told once', async (t) => {
