@@ -8,8 +8,11 @@
 //     waiter.onReady(grant): dispatch to grant.backend; grant.chargeOutput(n) as tokens stream (or once at the end);
 //                            grant.release() when the response ends or is aborted (idempotent).
 //     waiter.onRefused(error): answer error (queue_full: add Retry-After), no slot was taken.
-//     ticket.cancel(): the client went away while waiting; no callback follows.
+//     ticket.cancel(): the client went away while waiting; no callback follows. False: it was granted already (its
+//                      onReady has run or is about to): release the grant as soon as it is in hand.
 //   scheduler.setBackends(list) after a reload; scheduler.wake() when a backend becomes usable or inventories change.
+//   A backend is known by identity: a reload that keeps a backend must keep its object, so that its running requests
+//   still count against its slots (a replaced object starts with free slots; the old one's count drains on release).
 // Exactly one of onReady / onRefused is called per request, unless it is cancelled while waiting. A free slot is granted
 // before admit returns; when admit (or release, ...) is called from inside a callback, the callbacks it causes run
 // right after that callback returns instead (the scheduler's state is always settled before any callback runs).
@@ -269,7 +272,7 @@ export class Scheduler<B> implements JobOwner<B> {
   }
 
   private refuseModel(model: ModelQueue<B>, error: GatewayError): void {
-    for (let job = this.waitingJobs.first; job !== undefined; ) {
+    for (let job = this.waitingJobs.first; job !== undefined;) {
       const next = job.listNext
       if (job.model === model) this.refuse(job, error)
       job = next
