@@ -26,6 +26,7 @@ t.test('a backend runs at most `parallel` requests per model; the next waits for
   h.release(r1)
   t.equal(r3.outcome, 'granted')
   t.equal(r3.grant!.queuedMs, 250)
+  t.same(h.waited, [0, 0, 0, 250], 'every grant reports its wait, 0 included')
   t.equal(h.scheduler.depth('m'), 0)
   h.release(r1)
   t.equal(h.running().length, 3, 'a second release frees nothing more')
@@ -330,4 +331,17 @@ t.test('configure: a shorter max wait refuses the overdue now; a policy change r
 t.test('a weight that is not > 0 is a bug in the caller: RangeError', async (t) => {
   const h = new Harness({ backends: [backend('a', ['m'])] })
   for (const weight of [0, -1, NaN, Infinity]) t.throws(() => h.admit('u', 'm', { weight }), RangeError)
+})
+
+t.test('model queues left idle are dropped once many models have been seen', async (t) => {
+  const h = new Harness({ backends: [backend('a', null)] })
+  for (let i = 0; i < 1000; i++) h.release(h.admit('u', `model-${i}`))
+  t.ok(h.scheduler.depthByModel().size <= 257, `${h.scheduler.depthByModel().size} kept`)
+  const busy = h.admit('u', 'kept')
+  h.admit('u', 'kept')
+  for (let i = 0; i < 300; i++) h.release(h.admit('u', `other-${i}`))
+  t.equal(h.scheduler.depth('kept'), 1, 'a model with requests is never dropped')
+  h.release(busy)
+  t.equal(h.scheduler.depth('kept'), 0)
+  t.equal(h.running().length, 1)
 })
