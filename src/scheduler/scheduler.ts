@@ -175,6 +175,8 @@ export class Scheduler<B> implements JobOwner<B> {
     return queueSnapshot(this.waitingJobs, this.runningJobs, this.now(), onlyUser)
   }
 
+  // JobOwner: reached through a ticket's cancel() and a grant's release() / chargeOutput(), not called directly.
+
   cancelJob(job: ScheduledJob<B>): boolean {
     if (job.state !== 'waiting') return false
     job.state = 'cancelled'
