@@ -358,6 +358,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
    * response head, dropped.
    */
   private failOver(reason: RetryReason, answering?: Dispatcher.DispatchController): boolean {
+    if (this.reply.closed) return false
     if (!mayRetry(this.tried.length, this.deps.config.current.upstream.retries, this.body)) return false
     const { model } = this.state
     const next = this.deps.pick(this.tried, model)
