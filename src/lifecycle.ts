@@ -6,13 +6,15 @@ import { changedRestartKeys } from './config/restartKeys.js'
 import type { Config } from './config/schema.js'
 import type { Logger } from './logger.js'
 import type { ModelAliases } from './models/aliases.js'
-import { closeBackends, createBackends, type Backend } from './proxy/backends.js'
+import { closeBackends, createBackends, type Backend, type BackendContext } from './proxy/backends.js'
 
 /** What a lifecycle stops: the rooms the gateway built. Those started later (listening, backups) are set once they are. */
 export interface Running {
   logger: Logger
   config: { current: Config }
   backends: Backend[]
+  /** What the backends share (ejection settings, events): new backends after a reload get it too. */
+  backendContext: BackendContext
   aliases: ModelAliases
   /** Requests being proxied: each can be ended early (past the drain timeout). */
   inFlight: ReadonlySet<{ shutdown(): void }>
@@ -82,7 +84,7 @@ export class Lifecycle {
     // The pools carry the connect timeout too (createBackends): a change of either gets new pools.
     if (poolSettings(next) !== poolSettings(running.config.current)) {
       const old = running.backends
-      running.backends = createBackends(next)
+      running.backends = createBackends(next, running.backendContext)
       // Requests on the old pools finish there; the pools close once they are done.
       void closeBackends(old)
     }

@@ -20,7 +20,8 @@ import type { Logger } from './logger.js'
 import { GatewayMetrics } from './metrics/gatewayMetrics.js'
 import { ModelAliases } from './models/aliases.js'
 import { BackendHealth } from './proxy/backendHealth.js'
-import { createBackends, pickBackend, type Backend } from './proxy/backends.js'
+import { createBackends, type Backend, type BackendContext } from './proxy/backends.js'
+import { pickBackend } from './proxy/pickBackend.js'
 import type { Exchange, ExchangeEnd } from './proxy/exchange.js'
 import { markServer, rotateBackup } from './store/backup.js'
 import { openStore, type Store } from './store/store.js'
@@ -113,10 +114,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   })
   const inFlight = new Set<Exchange<RequestState>>()
   const waiting = new Set<{ shutdown(): void }>()
+  const live = { current: config }
+  // Shared by the backends a reload makes: the ejection settings as they are now, and (once it runs) the event bus.
+  const backendContext: BackendContext = { upstream: () => live.current.upstream }
   const running: Running = {
     logger,
-    config: { current: config },
-    backends: createBackends(config),
+    config: live,
+    backends: createBackends(config, backendContext),
+    backendContext,
     aliases: new ModelAliases(config.models.aliases),
     inFlight,
     waiting,
@@ -168,7 +173,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       )
     : undefined
   running.metrics = metrics
-  const health = new BackendHealth(() => running.backends, config.metrics.backend_check_interval, events.emit)
+  backendContext.emit = events.emit
+  const health = new BackendHealth(() => running.backends, config.metrics.backend_check_interval)
   health.start()
   running.health = health
 
@@ -181,7 +187,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     authorize: authorizeModels,
     limits: (principal, api, model, estimate, quotas) => limiter.limiter.admit(principal, api, model, estimate, quotas),
     plugins: pluginSlots.request,
-    route: (skip) => pickBackend(running.backends, skip),
+    route: (skip, model) => pickBackend(running.backends, model ?? null, skip, Date.now()),
     responseHead: pluginSlots.head,
     responseChunk: pluginSlots.chunk,
     finish: {

@@ -25,6 +25,12 @@ const backend = section('One Ollama server.', {
     describe: 'a name of 1 to 64 letters, digits, dots, underscores or dashes',
   }),
   weight: integer({ doc: 'Relative share of requests this backend receives.', default: 1, min: 1, max: 1000 }),
+  parallel: integer({
+    doc: "Requests each loaded model runs at once on this backend: set it to the backend's OLLAMA_NUM_PARALLEL.",
+    default: 1,
+    min: 1,
+    max: 1024,
+  }),
 })
 
 const price = section('The price of one model.', {
@@ -124,7 +130,7 @@ export const schema = section('Parallama configuration.', {
     }),
   }),
   backends: list(
-    'The Ollama servers behind the gateway; requests go to the healthy one with the fewest outstanding requests.',
+    'The Ollama servers behind the gateway; a request goes to a healthy one that has its model loaded (else installed), the least busy first.',
     backend,
     { default: [{ url: 'http://127.0.0.1:11434' }], minItems: 1, envShorthandField: 'url' },
   ),
@@ -156,23 +162,43 @@ export const schema = section('Parallama configuration.', {
       max: 1024 * 1024 * 1024,
     }),
   }),
-  upstream: section(
-    'Connections to the backends.',
-    {
-      connections: integer({
-        doc: 'Most connections to each backend, so most requests in flight to it; more wait in the gateway. Ollama queues what it cannot run yet (OLLAMA_MAX_QUEUE), so this only needs to stay above the streams you expect at once.',
-        default: 1024,
-        min: 1,
-        max: 65535,
-      }),
-      keep_alive_timeout: duration({
-        doc: "How long an idle upstream connection is kept; keep it below the backend's own idle timeout.",
-        default: 4000,
-        min: 1,
-      }),
-    },
-    { restart: true },
-  ),
+  upstream: section('Connections to the backends.', {
+    connections: integer({
+      restart: true,
+      doc: 'Most connections to each backend, so most requests in flight to it; more wait in the gateway. Ollama queues what it cannot run yet (OLLAMA_MAX_QUEUE), so this only needs to stay above the streams you expect at once.',
+      default: 1024,
+      min: 1,
+      max: 65535,
+    }),
+    keep_alive_timeout: duration({
+      restart: true,
+      doc: "How long an idle upstream connection is kept; keep it below the backend's own idle timeout.",
+      default: 4000,
+      min: 1,
+    }),
+    retries: integer({
+      doc: "How many more backends a request is tried on when one fails before anything reached the client (refused or reset connection, no response within timeouts.first_byte, a 5xx such as Ollama's 503 busy).",
+      default: 2,
+      min: 0,
+      max: 10,
+    }),
+    eject_after: integer({
+      doc: 'Consecutive failures after which a backend is ejected: it takes no traffic for eject_cooldown while another backend can.',
+      default: 2,
+      min: 1,
+      max: 1000,
+    }),
+    eject_cooldown: duration({
+      doc: 'How long a backend stays ejected the first time; it doubles with each ejection in a row, and one request then probes it.',
+      default: 5000,
+      min: 1,
+    }),
+    eject_cooldown_max: duration({
+      doc: 'The longest an ejection lasts however often it doubled (below eject_cooldown: no doubling).',
+      default: 300_000,
+      min: 1,
+    }),
+  }),
   database: section(
     'The SQLite file that holds users, keys, sessions and usage.',
     {
@@ -345,7 +371,7 @@ export const schema = section('Parallama configuration.', {
     }),
     backend_check_interval: duration({
       restart: true,
-      doc: 'How often each backend is asked for /api/version; /ready needs one that answered within 3 intervals.',
+      doc: 'How often each backend is asked for /api/version (/ready needs one that answered within 3 intervals), and for its installed (/api/tags) and loaded (/api/ps) models.',
       default: 5000,
       min: 100,
     }),

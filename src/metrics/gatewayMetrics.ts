@@ -130,6 +130,19 @@ export class GatewayMetrics {
       ),
     )
     r.add(
+      new ReadCounter(
+        'parallama_upstream_retries_total',
+        'Requests that failed on a backend before their first byte reached the client and were sent to another, by why.',
+        ['backend', 'reason'],
+        () =>
+          sources
+            .backends()
+            .flatMap((backend) =>
+              [...backend.retries].map(([reason, count]): [string[], number] => [[backend.name, reason], count]),
+            ),
+      ),
+    )
+    r.add(
       new Gauge('parallama_backend_outstanding', 'Requests sent to the backend and not finished.', ['backend'], () =>
         sources.backends().map((backend) => [[backend.name], backend.outstanding]),
       ),

@@ -1,6 +1,6 @@
-// Asks each backend for /api/version on an interval, so that /ready, /discovery and the backend_up metric say which
-// backends answer — before a user's request finds out.
-import type { Emit } from '../events/eventBus.js'
+// Polls each backend on one interval: /api/version says whether it answers (for /ready, /discovery, the backend_up
+// metric and the picker — before a user's request finds out), /api/tags and /api/ps what it has installed and loaded
+// (its BackendInventory). One timer for all three: they are asked together, each backend's in parallel.
 import type { Backend } from './backends.js'
 
 /** How long one check may take, whatever the interval (a busy backend is slow, not down). */
@@ -10,13 +10,11 @@ export class BackendHealth {
   private timer: NodeJS.Timeout | undefined
   /** Checks under way: the next tick (or a /ready waiting for a first answer) joins one instead of adding another. */
   private readonly checking = new Map<Backend, Promise<void>>()
-  /** Each backend's last check (true: answered), for backend.down / backend.up on a change. */
-  private readonly lastUp = new WeakMap<Backend, boolean>()
 
   constructor(
     private readonly backends: () => Backend[],
     private intervalMs: number,
-    private readonly emit?: Emit,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Checks on the interval; the first check runs at the first tick, or sooner when someone asks (ensureChecked). */
@@ -30,11 +28,11 @@ export class BackendHealth {
   }
 
   /** Whether a backend answered within three intervals. */
-  anyUp(now = Date.now()): boolean {
+  anyUp(now = this.now()): boolean {
     return this.backends().some((backend) => this.isUp(backend, now))
   }
 
-  isUp(backend: Backend, now = Date.now()): boolean {
+  isUp(backend: Backend, now = this.now()): boolean {
     return backend.lastError === undefined && now - backend.lastOkAt <= 3 * this.intervalMs
   }
 
@@ -52,33 +50,46 @@ export class BackendHealth {
   private check(backend: Backend): Promise<void> {
     let running = this.checking.get(backend)
     if (!running) {
-      running = this.ask(backend).finally(() => this.checking.delete(backend))
+      running = Promise.all([this.askVersion(backend), this.askInventory(backend)]).then(
+        () => {},
+        () => {},
+      )
+      running = running.finally(() => this.checking.delete(backend))
       this.checking.set(backend, running)
     }
     return running
   }
 
-  private async ask(backend: Backend): Promise<void> {
+  private async askVersion(backend: Backend): Promise<void> {
     try {
-      const response = await backend.pool.request({
-        path: '/api/version',
-        method: 'GET',
-        headersTimeout: checkTimeoutMs,
-        bodyTimeout: checkTimeoutMs,
-      })
-      await response.body.dump()
-      if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
-      backend.lastOkAt = Date.now()
-      backend.lastError = undefined
-      // Up again after a failed check (a first check that answers announces nothing).
-      if (this.lastUp.get(backend) === false) this.emit?.('backend.up', { backend: backend.name, url: backend.url })
-      this.lastUp.set(backend, true)
+      await get(backend, '/api/version', false)
+      backend.recordHealth(undefined, this.now())
     } catch (error) {
-      backend.lastError = (error as { code?: string }).code ?? (error as Error).message
-      if (this.lastUp.get(backend) !== false) {
-        this.emit?.('backend.down', { backend: backend.name, url: backend.url, error: backend.lastError })
-      }
-      this.lastUp.set(backend, false)
+      backend.recordHealth((error as { code?: string }).code ?? (error as Error).message, this.now())
     }
   }
+
+  /** A failed or malformed answer leaves the inventory as it was (unknown counts as installed). */
+  private async askInventory(backend: Backend): Promise<void> {
+    const [tags, ps] = await Promise.allSettled([get(backend, '/api/tags', true), get(backend, '/api/ps', true)])
+    if (tags.status === 'fulfilled') backend.inventory.updateInstalled(tags.value)
+    if (ps.status === 'fulfilled') backend.inventory.updateLoaded(ps.value, this.now())
+  }
+}
+
+/** Asks `path`: throws unless it answers 200; with `json`, its body parsed (else read and dropped). */
+async function get(backend: Backend, path: string, json: boolean): Promise<unknown> {
+  const response = await backend.pool.request({
+    path,
+    method: 'GET',
+    headersTimeout: checkTimeoutMs,
+    bodyTimeout: checkTimeoutMs,
+  })
+  if (response.statusCode !== 200) {
+    await response.body.dump()
+    throw new Error(`status ${response.statusCode}`)
+  }
+  if (json) return response.body.json()
+  await response.body.dump()
+  return undefined
 }

@@ -14,7 +14,7 @@ import type { RequestSnapshot } from '../http/requestSnapshot.js'
 import { ResponseStreamer } from '../http/responseStreamer.js'
 import type { ClientReply } from '../http/clientReply.js'
 import { statusLine } from '../http/status.js'
-import { markDown, type Backend } from './backends.js'
+import type { Backend } from './backends.js'
 import { readUpstreamHead } from './responseHeaders.js'
 import {
   backendLabel,
@@ -24,6 +24,7 @@ import {
   neverReachedBackend,
 } from './upstreamErrors.js'
 import type { OllamaUsage } from './usageSniffer.js'
+import { errorRetryReason, mayRetry, statusRetryReason, type RetryReason } from './retryPolicy.js'
 
 /** Bodies up to this size are sent with one `end(body)`; larger ones stream (uWS's cork buffer is 16 KiB). */
 const wholeBodyLimit = 14 * 1024
@@ -112,7 +113,7 @@ export interface ExchangeOutcome {
 export interface ForwardDeps<S extends ExchangeRequest> {
   config: LiveConfig
   /** The route stage's picker, asked again for a retry before the first byte. */
-  pick: (skip?: Backend[]) => Backend | undefined
+  pick: (skip?: readonly Backend[], model?: string | null) => Backend | undefined
   /** Exchanges in progress, for a graceful shutdown to wait for (and, past its deadline, to end). */
   inFlight: Set<Exchange<S>>
   /** Headers naming the tokens (and cost) of a whole reply, flat [name, value, ...]. */
@@ -188,7 +189,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
   private dispatch(): void {
     const { backend, state } = this
     this.tried.push(backend)
-    backend.outstanding++
+    backend.dispatched(state.model)
     this.dispatchedAt = performance.now()
     const { request, route } = state
     const timeouts = this.deps.config.current.timeouts
@@ -260,6 +261,13 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     // then the final head. Nothing of them goes to the client (uWS cannot send a 1xx); 101 never comes (undici refuses
     // an upgrade nobody asked for, and 100 Continue, as a broken response).
     if (status < 200) return
+    const failed = statusRetryReason(status)
+    if (failed === undefined) this.backend.recordSuccess()
+    else {
+      this.backend.recordFailure(`status ${status}`, Date.now())
+      // Nothing of this answer went to the client yet: another backend may take the request (retryPolicy.ts).
+      if (this.failOver(failed, controller)) return
+    }
     const { state } = this
     this.firstByteAt = performance.now()
     this.status = status
@@ -317,10 +325,13 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    // The answer we dropped to fail over (failOver): the request lives on at the next backend.
+    if (error === failingOver) return
     if (this.reply.closed) return this.finish(this.gatewayError)
     const backend = this.backend
-    if (neverReachedBackend(error)) markDown(backend)
-    if (this.firstByteAt === 0 && neverReachedBackend(error) && this.retry()) return
+    const failed = errorRetryReason(error)
+    if (failed) backend.recordFailure((error as { code?: string }).code ?? failed, Date.now())
+    if (failed && this.firstByteAt === 0 && this.failOver(failed)) return
     this.unsent = this.firstByteAt === 0 && neverReachedBackend(error)
     const label = backendLabel(backend, this.state.principal)
     const failure = errorBeforeResponse(error, label)
@@ -345,12 +356,20 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     }
   }
 
-  /** A request that never reached its backend goes to another one, if there is one left to try. */
-  private retry(): boolean {
-    if (this.body && !Buffer.isBuffer(this.body)) return false
-    const next = this.deps.pick(this.tried)
-    if (!next) return false
+  /**
+   * A request that failed before its first byte reached the client goes to another backend that has its model, with
+   * the same request id, while upstream.retries allows (retryPolicy.ts). `answering`: the controller of a failed
+   * response head, dropped.
+   */
+  private failOver(reason: RetryReason, answering?: Dispatcher.DispatchController): boolean {
+    if (this.reply.closed) return false
+    if (!mayRetry(this.tried.length, this.deps.config.current.upstream.retries, this.body)) return false
+    const { model } = this.state
+    const next = this.deps.pick(this.tried, model)
+    if (!next || (model !== null && !next.installed(model))) return false
+    this.backend.countRetry(reason)
     this.backend.outstanding--
+    answering?.abort(failingOver)
     this.controller = undefined
     this.backend = next
     this.dispatch()
@@ -388,6 +407,9 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     this.deps.finish(this.state, this, error)
   }
 }
+
+/** The reason a failed answer is dropped with when its request fails over (onResponseError ignores it). */
+const failingOver = new Error('failing over to another backend')
 
 const lineEnd = Buffer.from('\n')
 const eventEnd = Buffer.from('\n\n')

@@ -30,7 +30,7 @@ t.test('built-in defaults when no file is found', async (t) => {
   const { config, source } = loadConfig({ searchPaths: [join(dir, 'absent.yaml')], env: {} })
   t.equal(source, '(built-in defaults)')
   t.equal(config.server.port, 11435)
-  t.same(config.backends, [{ url: 'http://127.0.0.1:11434', name: '127.0.0.1:11434', weight: 1 }])
+  t.same(config.backends, [{ url: 'http://127.0.0.1:11434', name: '127.0.0.1:11434', weight: 1, parallel: 1 }])
   t.equal(config.timeouts.first_byte, 600_000)
   t.equal(config.limits.max_body_bytes, 64 * 1024 * 1024)
 })
@@ -52,7 +52,7 @@ t.test('file values, then env overrides, with units', async (t) => {
       'backends:',
       '  - url: http://gpu1:11434/',
       '    weight: 3',
-      '  - { url: "https://gpu2.example:443", name: gpu2 }',
+      '  - { url: "https://gpu2.example:443", name: gpu2, parallel: 4 }',
       'timeouts: { connect: 250ms, first_byte: 5m, idle: 30s, total: 2h }',
       'limits: { max_body_bytes: 10MiB }',
       'log: { level: warn }',
@@ -66,8 +66,8 @@ t.test('file values, then env overrides, with units', async (t) => {
   t.equal(config.server.port, 9090, 'env beats file')
   t.equal(config.log.level, 'debug')
   t.same(config.backends, [
-    { url: 'http://gpu1:11434', name: 'gpu1:11434', weight: 3 },
-    { url: 'https://gpu2.example', name: 'gpu2', weight: 1 },
+    { url: 'http://gpu1:11434', name: 'gpu1:11434', weight: 3, parallel: 1 },
+    { url: 'https://gpu2.example', name: 'gpu2', weight: 1, parallel: 4 },
   ])
   t.same(config.timeouts, { connect: 250, first_byte: 300_000, idle: 30_000, total: 7_200_000 })
   t.equal(config.limits.max_body_bytes, 10 * 1024 * 1024)
@@ -79,7 +79,7 @@ t.test('backends from env: comma-separated URLs or JSON', async (t) => {
     ['http://a:1', 'http://b:2'],
   )
   t.same(configFrom({}, { PARALLAMA_BACKENDS: '[{"url": "http://c:3", "weight": 2}]' }).backends, [
-    { url: 'http://c:3', name: 'c:3', weight: 2 },
+    { url: 'http://c:3', name: 'c:3', weight: 2, parallel: 1 },
   ])
   t.match(
     problems(() => configFrom({}, { PARALLAMA_BACKENDS: '[{"url": ' })),
@@ -114,6 +114,24 @@ t.test('every kind of wrong value names its path, the value and what was expecte
       { backends: [{ url: 'http://a', weight: 0 }] },
       {},
       /^backends\[0\].weight: an integer from 1/,
+    ],
+    [
+      'backend parallel zero',
+      { backends: [{ url: 'http://a', parallel: 0 }] },
+      {},
+      /^backends\[0\].parallel: an integer from 1 to 1024/,
+    ],
+    [
+      'upstream retries past 10',
+      {},
+      { PARALLAMA_UPSTREAM__RETRIES: '11' },
+      /^upstream.retries: an integer from 0 to 10/,
+    ],
+    [
+      'upstream eject_cooldown not a duration',
+      { upstream: { eject_cooldown: 'soon' } },
+      {},
+      /^upstream.eject_cooldown: a duration/,
     ],
     [
       'backend bad name',

@@ -6,7 +6,7 @@ import { Pool } from 'undici'
 import type { GatewayEvent } from '../../src/events/events.js'
 import { EventBus } from '../../src/events/eventBus.js'
 import { BackendHealth } from '../../src/proxy/backendHealth.js'
-import type { Backend } from '../../src/proxy/backends.js'
+import { Backend } from '../../src/proxy/backends.js'
 
 t.test('a backend that stops answering is announced down once, and up once when it answers again', async (t) => {
   let status = 200
@@ -16,20 +16,12 @@ t.test('a backend that stops answering is announced down once, and up once when 
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
   const pool = new Pool(url)
   t.teardown(() => pool.close())
-  const backend: Backend = {
-    name: 'gpu1',
-    url,
-    weight: 1,
-    pool,
-    outstanding: 0,
-    downUntil: 0,
-    lastOkAt: 0,
-    lastError: undefined,
-  }
   const seen: GatewayEvent[] = []
   const bus = new EventBus()
   bus.subscribe((event) => seen.push(event))
-  const health = new BackendHealth(() => [backend], 60_000, bus.emit)
+  const upstream = () => ({ eject_after: 2, eject_cooldown: 5000, eject_cooldown_max: 300_000 })
+  const backend = new Backend({ name: 'gpu1', url, weight: 1, parallel: 1 }, pool, { upstream, emit: bus.emit })
+  const health = new BackendHealth(() => [backend], 60_000)
   const types = () => seen.map((event) => event.type)
   await health.checkAll()
   t.same(types(), [], 'a first check that answers announces nothing')

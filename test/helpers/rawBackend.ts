@@ -17,6 +17,9 @@ export interface Behaviour {
   gapMs?: number
   /** Answer as soon as the request head arrives, without waiting for (or reading) the body. */
   early?: boolean
+  /** `whole`: the status to answer with (200), and its JSON body (Ollama's final line). */
+  status?: number
+  body?: string
 }
 
 export interface RawBackend {
@@ -38,7 +41,8 @@ function chunk(text: string): string {
   return `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`
 }
 
-export async function startRawBackend(): Promise<RawBackend> {
+/** `behaviour`: what every request gets, whatever its header says (a backend that fails while another does not). */
+export async function startRawBackend(behaviour?: Behaviour): Promise<RawBackend> {
   const sockets = new Set<net.Socket>()
   const state: { requests: number; closed: number; last: RawBackend['last'] } = {
     requests: 0,
@@ -59,13 +63,14 @@ export async function startRawBackend(): Promise<RawBackend> {
       if (headEnd < 0) return
       const head = received.subarray(0, headEnd).toString('latin1')
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
-      const behaviour = JSON.parse(/\r\nx-behaviour: *([^\r]*)/i.exec(head)?.[1] ?? '{"final":"whole"}') as Behaviour
-      if (received.length < headEnd + 4 + length && !behaviour.early) return
+      const asked =
+        behaviour ?? (JSON.parse(/\r\nx-behaviour: *([^\r]*)/i.exec(head)?.[1] ?? '{"final":"whole"}') as Behaviour)
+      if (received.length < headEnd + 4 + length && !asked.early) return
       socket.removeAllListeners('data')
       socket.resume()
       state.requests++
       state.last = { head, body: Buffer.from(received.subarray(headEnd + 4, headEnd + 4 + length)) }
-      void answer(socket, behaviour)
+      void answer(socket, asked)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -96,8 +101,11 @@ async function answer(socket: net.Socket, behaviour: Behaviour): Promise<void> {
   const lines = behaviour.lines ?? 3
   switch (behaviour.final) {
     case 'whole': {
-      const body = finalLine
-      write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
+      const body = behaviour.body ?? finalLine
+      const status = behaviour.status ?? 200
+      write(
+        `HTTP/1.1 ${status} Status\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      )
       socket.end()
       return
     }
