@@ -7,6 +7,7 @@ export const benchPrincipal: Principal = {
   userId: 1,
   username: 'bench',
   role: 'user',
+  weight: 1,
   permissions: rolePermissions.user,
   keyId: 'benchkey0001',
   allowsModel: compileAllowList(null),

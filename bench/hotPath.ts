@@ -87,6 +87,7 @@ function result(): ExchangeResult {
     bytesIn: 180,
     bytesOut: 4200,
     clientIp: '10.0.0.7',
+    queueMs: 0,
     startedAt: now - 40,
     dispatchedAt: now - 39.9,
     firstByteAt: now - 30,

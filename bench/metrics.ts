@@ -42,6 +42,7 @@ const results: ExchangeResult[] = models.map((model, index) => ({
   bytesIn: 180,
   bytesOut: 12_000,
   clientIp: '10.0.0.7',
+  queueMs: 0,
   startedAt: 1,
   dispatchedAt: 1.05,
   firstByteAt: 12,

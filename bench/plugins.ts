@@ -61,6 +61,7 @@ function resultOf(life: RequestLife): ExchangeResult {
     bytesIn: 10,
     bytesOut: life.bytesOut,
     clientIp: '127.0.0.1',
+    queueMs: 0,
     startedAt: 0,
     dispatchedAt: 0,
     firstByteAt: 0,

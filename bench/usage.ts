@@ -45,6 +45,7 @@ function row(i: number): UsageRow {
     tokens: 'exact',
     ttfbMs: 12.5,
     durationMs: 850.25,
+    queueMs: i % 7,
     bytesIn: 180,
     bytesOut: 12_000,
     clientIp: '10.0.0.7',

@@ -101,6 +101,8 @@ const exportColumns = [
   'client_ip',
   'client_aborted',
   'cost',
+  // Last, so that scripts reading the older columns by position keep working.
+  'queue_ms',
 ]
 
 async function exportRows(args: FilterArgs & { format: 'csv' | 'jsonl'; output?: string }) {

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises'
 import type { Argv, CommandModule } from 'yargs'
 import { hashPassword, passwordProblem } from '../src/auth/passwords.js'
 import { roles, type Role } from '../src/auth/permissions.js'
+import { isWeight, weightExpected } from '../src/auth/weights.js'
 import { isoTime as time } from '../src/store/bounds.js'
 import type { User } from '../src/store/users.js'
 import { CliError, guard, printFields, printJson, printTable } from './output.js'
@@ -14,6 +15,7 @@ function view(user: User, keys?: number) {
     username: user.username,
     role: user.role,
     active: user.active,
+    weight: user.weight,
     email: user.email,
     display_name: user.displayName,
     password: user.passwordHash !== null,
@@ -62,7 +64,7 @@ async function add(
 function list(args: StoreArgs) {
   const rows = withStore(args, (store) => store.users.list().map((user) => view(user, store.users.keyCount(user.id))))
   if (args.json) return printJson(rows)
-  printTable(rows, ['username', 'role', 'active', 'email', 'password', 'keys', 'created', 'last_login'])
+  printTable(rows, ['username', 'role', 'active', 'weight', 'email', 'password', 'keys', 'created', 'last_login'])
 }
 
 function show(args: Args) {
@@ -78,6 +80,20 @@ function setRole(args: Args & { role: Role }) {
   const user = withStore(args, (store) => store.users.setRole(args.username, args.role))
   if (args.json) return printJson(view(user))
   process.stdout.write(`${user.username} is now ${user.role}\n`)
+}
+
+/** A weight as typed: a plain decimal number (no hex, no Infinity, no blank) within the bounds. */
+export function parseWeight(text: string): number {
+  const value = /^\s*(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(text) ? Number(text) : NaN
+  if (!isWeight(value)) throw new CliError(`weight: expected ${weightExpected}, got ${JSON.stringify(text)}`, 2)
+  return value
+}
+
+function setWeight(args: Args & { weight: string }) {
+  const weight = parseWeight(args.weight)
+  const user = withStore(args, (store) => store.users.setWeight(args.username, weight))
+  if (args.json) return printJson(view(user))
+  process.stdout.write(`${user.username} now has weight ${user.weight}\n`)
 }
 
 function setActive(active: boolean) {
@@ -145,6 +161,15 @@ export const userCommand: CommandModule = {
             .positional('role', { ...roleOption, demandOption: true })
             .options(storeOptions),
         guard(setRole),
+      )
+      .command(
+        'set-weight <username> <weight>',
+        "change a user's weight under contention (2 = twice the share of a weight-1 user while requests wait)",
+        (y) =>
+          name(y)
+            .positional('weight', { type: 'string', demandOption: true, describe: weightExpected })
+            .options(storeOptions),
+        guard(setWeight),
       )
       .command(
         'disable <username>',

@@ -28,6 +28,12 @@ export class RequestState implements ExchangeRequest {
   limitsAsked = false
   /** plugins: this request's view of the plugin chain (undefined without plugins), read by the taps and finish. */
   plugins: RequestPlugins | undefined = undefined
+  /**
+   * schedule: set when the request went through the gateway's queue (src/scheduler/), and how long it waited there
+   * (ms; 0 when a slot was free). Finish writes queueMs into the usage row; `queued` decides the Server-Timing entry.
+   */
+  queued = false
+  queueMs = 0
   /** route: the backend picked. */
   backend: Backend | undefined = undefined
   tapFactory: TapFactory | undefined = undefined

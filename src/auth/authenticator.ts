@@ -22,10 +22,11 @@ interface UserState {
   role: Role
   active: boolean
   tokenEpoch: number
+  weight: number
 }
 
 /** Remembered for a token whose user does not exist (deleted: its id never comes back). */
-const noSuchUser: UserState = { username: '', role: 'readonly', active: false, tokenEpoch: -1 }
+const noSuchUser: UserState = { username: '', role: 'readonly', active: false, tokenEpoch: -1, weight: 1 }
 
 const everyModel = () => true
 
@@ -109,7 +110,7 @@ export class Authenticator {
     if (!user) {
       const row = this.store.users.byId(claims.userId)
       user = row
-        ? { username: row.username, role: row.role, active: row.active, tokenEpoch: row.tokenEpoch }
+        ? { username: row.username, role: row.role, active: row.active, tokenEpoch: row.tokenEpoch, weight: row.weight }
         : noSuchUser
       this.users.set(claims.userId, user)
     }
@@ -121,6 +122,7 @@ export class Authenticator {
       userId: claims.userId,
       username: user.username,
       role: user.role,
+      weight: user.weight,
       permissions: rolePermissions[user.role],
       keyId: null,
       allowsModel: everyModel,

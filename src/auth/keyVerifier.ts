@@ -114,6 +114,7 @@ function toPrincipal(owner: KeyOwner, makers: readonly string[]): Principal {
     userId: owner.userId,
     username: owner.username,
     role: owner.role,
+    weight: owner.weight,
     permissions: rolePermissions[owner.role],
     keyId: owner.id,
     allowsModel: compileAllowList(owner.models),

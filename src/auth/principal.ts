@@ -7,6 +7,11 @@ export interface Principal {
   userId: number
   username: string
   role: Role
+  /**
+   * The user's own weight under contention (users.weight, `parallama user set-weight`); the scheduler multiplies it by
+   * the role's (scheduler.weights). Kept current like the role: a change evicts the cached principal.
+   */
+  weight: number
   permissions: ReadonlySet<Permission>
   /** The API key used, or null for a login session. */
   keyId: string | null

@@ -15,6 +15,8 @@ import {
   type LeafNode,
   Expected,
 } from './schemaTypes.js'
+import { roles, type Role } from '../auth/permissions.js'
+import { maxWeight, minWeight } from '../auth/weights.js'
 
 const backend = section('One Ollama server.', {
   url: httpUrl({ doc: 'Base URL of the Ollama server (what OLLAMA_HOST would be).', default: '' }),
@@ -94,6 +96,17 @@ const plugin = section('One plugin (docs/plugins.md).', {
     min: 1,
   }),
 })
+
+/** One weight per role (the roles of src/auth/permissions.ts): an unknown role is refused as an unknown key. */
+const roleWeights = section(
+  "Each role's weight under contention (a user's own weight, `parallama user set-weight`, multiplies it).",
+  Object.fromEntries(
+    roles.map((role) => [
+      role,
+      decimal({ doc: `Weight of the ${role} role.`, default: 1, min: minWeight, max: maxWeight }),
+    ]),
+  ) as Record<Role, LeafNode<number>>,
+)
 
 export const schema = section('Parallama configuration.', {
   server: section('Where the gateway listens.', {
@@ -199,6 +212,28 @@ export const schema = section('Parallama configuration.', {
       min: 1,
     }),
   }),
+  scheduler: section(
+    'The queue the gateway holds while every backend that can serve a model is busy (docs/scheduling.md).',
+    {
+      policy: oneOf({
+        doc: 'Who goes next when a slot frees: fair (the waiting user who has had the least service, by weight) or fifo (the oldest request).',
+        default: 'fair',
+        values: ['fair', 'fifo'],
+      }),
+      max_queue: integer({
+        doc: "Requests waiting at most, all models together; past it a request gets 503 queue_full (Ollama's OLLAMA_MAX_QUEUE is 512 too).",
+        default: 512,
+        min: 1,
+        max: 1_000_000,
+      }),
+      max_wait: duration({
+        doc: 'Longest a request waits for a slot; past it, 503 queue_timeout.',
+        default: 300_000,
+        min: 1,
+      }),
+      weights: roleWeights,
+    },
+  ),
   database: section(
     'The SQLite file that holds users, keys, sessions and usage.',
     {

@@ -1,7 +1,8 @@
 // What /metrics exposes: every request counted when it ends (by API, route, status class, model, backend), its
-// timings and tokens, refusals by reason, and at scrape time the state of backends, the usage queue, the key cache,
-// the event loop and the process. Labels are bounded: a model is a label once a request for it succeeded, up to
-// `maxModels` (then "other"), and user or key ids appear only when metrics.key_labels allows it.
+// timings and tokens, refusals by reason, waits for a backend slot, and at scrape time the state of backends, the
+// gateway's queue, the usage queue, the key cache, the event loop and the process. Labels are bounded: a model is a
+// label once a request for it succeeded, up to `maxModels` (then "other"), and user or key ids appear only when
+// metrics.key_labels allows it.
 import type { Backend } from '../proxy/backends.js'
 import type { ExchangeResult } from '../proxy/exchange.js'
 import { EventLoopLag } from './eventLoopLag.js'
@@ -11,6 +12,12 @@ const maxModels = 100
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
 const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]
 const rateBuckets = [1, 5, 10, 20, 30, 50, 75, 100, 150, 200, 500, 1000]
+/** A wait for a slot: from a slot freed at once (1 ms) to scheduler.max_wait's default (5 min). */
+const queueWaitBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+const noLabels: readonly string[] = []
+
+/** The requests waiting for a slot now, per model, as the scheduler counts them: read at each scrape. */
+export type QueueDepthReader = () => Iterable<readonly [model: string, waiting: number]>
 
 export interface MetricsSources {
   backends: () => Backend[]
@@ -54,6 +61,8 @@ export class GatewayMetrics {
   private readonly ttfb: Histogram
   private readonly duration: Histogram
   private readonly tokenRate: Histogram
+  private readonly queueWait: Histogram
+  private queueDepth: QueueDepthReader | undefined
   /** The event loop's lag: a cumulative histogram and the last minute's max, neither reset by a scrape. */
   readonly lag = new EventLoopLag()
 
@@ -111,6 +120,22 @@ export class GatewayMetrics {
         'Completion tokens per second of generation.',
         ['model'],
         rateBuckets,
+      ),
+    )
+    this.queueWait = r.add(
+      new Histogram(
+        'parallama_queue_wait_seconds',
+        'Time a request waited in the gateway for a backend slot (0 when one was free).',
+        [],
+        queueWaitBuckets,
+      ),
+    )
+    r.add(
+      new Gauge(
+        'parallama_queue_depth',
+        'Requests waiting in the gateway for a backend slot, per model.',
+        ['model'],
+        () => this.queueDepthSamples(),
       ),
     )
     r.add(
@@ -347,8 +372,38 @@ export class GatewayMetrics {
     }
   }
 
+  /**
+   * Where parallama_queue_depth reads from at each scrape (the scheduler's waiting requests per model); it replaces
+   * any earlier reader, undefined removes it. Without one the gauge has no samples.
+   */
+  registerQueueDepth(read: QueueDepthReader | undefined): void {
+    this.queueDepth = read
+  }
+
+  /** Counts one request's wait for a slot, when it ends (dispatched, timed out or left); not a wait: ignored. */
+  readonly observeQueueWait = (seconds: number): void => {
+    if (seconds >= 0 && seconds !== Infinity) this.queueWait.observe(noLabels, seconds)
+  }
+
   render(): string {
     return this.registry.render()
+  }
+
+  /** Bounded like the request labels: past maxModels distinct models in one scrape, the rest are summed as "other". */
+  private queueDepthSamples(): [readonly string[], number][] {
+    if (!this.queueDepth) return []
+    const samples: [readonly string[], number][] = []
+    let other = 0
+    let others = false
+    for (const [model, waiting] of this.queueDepth()) {
+      if (samples.length < maxModels) samples.push([[model], waiting])
+      else {
+        other += waiting
+        others = true
+      }
+    }
+    if (others) samples.push([['other'], other])
+    return samples
   }
 
   close(): void {

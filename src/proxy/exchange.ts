@@ -69,6 +69,8 @@ export interface ExchangeResult {
   bytesIn: number
   bytesOut: number
   clientIp: string
+  /** How long the request waited in the gateway's queue for a slot (ms; 0 when it never waited). */
+  queueMs: number
   /** performance.now() marks; dispatchedAt (sent upstream) and firstByteAt are 0 when that never happened. */
   startedAt: number
   dispatchedAt: number

@@ -48,3 +48,18 @@ export function readUpstreamHead(
   headers.push('x-request-id', requestId)
   return { headers, contentLength, contentType, hasRetryAfter }
 }
+
+/** A request's wait in the gateway's queue, as its state holds it (src/api/requestState.ts: queued, queueMs). */
+export interface QueueWait {
+  readonly queued: boolean
+  readonly queueMs: number
+}
+
+/**
+ * Adds `Server-Timing: queue;dur=<ms>` (0.1 ms precision; 0 when a slot was free) to flat response headers for a
+ * request that went through the gateway's queue. One that did not costs a branch: no string is built. Its own header
+ * line, so it goes beside the gateway;dur/upstream;dur one (Server-Timing is a list: clients join repeated lines).
+ */
+export function addQueueTiming(headers: string[], wait: QueueWait): void {
+  if (wait.queued) headers.push('server-timing', `queue;dur=${Math.round(wait.queueMs * 10) / 10}`)
+}

@@ -41,6 +41,8 @@ export interface KeyOwner extends ApiKey {
   hash: Buffer
   role: Role
   userActive: boolean
+  /** The owner's own weight under contention (users.weight). */
+  weight: number
 }
 
 export interface NewApiKey {
@@ -126,7 +128,9 @@ export class KeyStore {
           SELECT id FROM chain WHERE depth > 0 ORDER BY depth`,
         )
         .pluck(),
-      byHash: db.prepare(`SELECT ${columns}, k.hash, u.role, u.active AS userActive ${from} WHERE k.hash = ?`),
+      byHash: db.prepare(
+        `SELECT ${columns}, k.hash, u.role, u.active AS userActive, u.weight ${from} WHERE k.hash = ?`,
+      ),
       byId: db.prepare(`SELECT ${columns} ${from} WHERE k.id = ?`),
       list: db.prepare(`SELECT ${columns} ${from} ORDER BY u.username, k.created_at`),
       liveForUser: db

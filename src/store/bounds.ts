@@ -1,6 +1,7 @@
 // Bounds on every value a client can have stored through the identity tables (issue 11, #10): text is length- and
 // charset-limited, instants must be dates JavaScript can show. Checked by the stores themselves, the one door every
 // writer (the /auth API, the CLI) passes, so nothing unbounded is ever written whoever asks.
+import { isWeight, weightExpected } from '../auth/weights.js'
 import { parseDuration } from '../config/schemaTypes.js'
 import { GatewayError } from '../errors.js'
 
@@ -43,6 +44,12 @@ export function checkText(field: string, value: string, bounds: TextBounds): str
   if (loneSurrogate.test(value)) {
     throw new BoundsError(`"${field}" is not valid Unicode (a lone surrogate)`)
   }
+  return value
+}
+
+/** A user's weight under contention: a finite number within the bounds of src/auth/weights.ts. */
+export function checkWeight(value: number): number {
+  if (!isWeight(value)) throw new BoundsError(`"weight" must be ${weightExpected}, got ${String(value)}`)
   return value
 }
 

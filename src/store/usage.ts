@@ -36,8 +36,8 @@ const groupColumn: Record<GroupBy, string> = {
 }
 
 const rowColumns = `time, request_id, user_id, username, key_id, api, route, model, backend, status, error_code,
-  prompt_tokens, completion_tokens, tokens, ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost`
-const columnsPerRow = 21
+  prompt_tokens, completion_tokens, tokens, ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost, queue_ms`
+const columnsPerRow = 22
 /** Rows per INSERT statement, largest first: a batch is written with as few statements as these sizes allow. */
 const insertSizes = [64, 16, 4, 1] as const
 
@@ -114,6 +114,7 @@ export class UsageStore {
       args[a++] = row.clientIp
       args[a++] = row.clientAborted ? 1 : 0
       args[a++] = row.cost
+      args[a++] = row.queueMs
     }
     // Statements of fewer rows take a prefix of the array: better-sqlite3 wants exactly their parameter count.
     this.inserts[statement]!.run(a === args.length ? args : args.slice(0, a))
@@ -140,7 +141,7 @@ export class UsageStore {
       .prepare(
         `SELECT request_id, strftime('%Y-%m-%dT%H:%M:%fZ', time / 1000.0, 'unixepoch') AS time, username AS user,
            key_id, api, route, model, backend, status, error_code, prompt_tokens, completion_tokens, tokens,
-           ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost
+           ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost, queue_ms
          FROM usage ${where} ORDER BY time, id`,
       )
       .iterate(params) as IterableIterator<Record<string, unknown>>

@@ -3,7 +3,7 @@
 // disabling the user draws a new one (and revokes every refresh token), which ends every token issued before.
 import { randomInt } from 'node:crypto'
 import type { Role } from '../auth/permissions.js'
-import { checkOptionalText, displayNameBounds, emailBounds } from './bounds.js'
+import { checkOptionalText, checkWeight, displayNameBounds, emailBounds } from './bounds.js'
 import type { ChangeFeed } from './changeFeed.js'
 import type { Db } from './database.js'
 
@@ -20,6 +20,8 @@ export interface User {
   lastLoginAt: number | null
   /** Changes whenever every token of the user must end; access tokens carry the one they were issued under. */
   tokenEpoch: number
+  /** The user's own weight under contention (1 unless set); the scheduler multiplies it by the role's. */
+  weight: number
 }
 
 export interface NewUser {
@@ -43,7 +45,8 @@ export const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,189}$/
 
 const columns = `id, username, email, display_name AS displayName, password_hash AS passwordHash, role,
-  active, created_at AS createdAt, updated_at AS updatedAt, last_login_at AS lastLoginAt, token_epoch AS tokenEpoch`
+  active, created_at AS createdAt, updated_at AS updatedAt, last_login_at AS lastLoginAt, token_epoch AS tokenEpoch,
+  weight`
 
 /** A fresh epoch: random, so that no epoch repeats even across a restored backup. */
 export function newTokenEpoch(): number {
@@ -78,6 +81,7 @@ export class UserStore {
       byId: db.prepare(`SELECT ${columns} FROM users WHERE id = ?`),
       list: db.prepare(`SELECT ${columns} FROM users ORDER BY username`),
       setRole: db.prepare('UPDATE users SET role = ?, updated_at = ? WHERE id = ?'),
+      setWeight: db.prepare('UPDATE users SET weight = ?, updated_at = ? WHERE id = ?'),
       setActive: db.prepare('UPDATE users SET active = ?, updated_at = ? WHERE id = ?'),
       setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
       upgradeHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?'),
@@ -147,6 +151,17 @@ export class UserStore {
   setRole(username: string, role: Role): User {
     return this.change(username, 'role_changed', (user, at) => this.statements.setRole.run(role, at, user.id), {
       role,
+    })
+  }
+
+  /**
+   * The user's weight under contention. Recorded in the change feed like a role change: a running server forgets the
+   * principals it cached for the user, so the next request carries the new weight (no query on the way).
+   */
+  setWeight(username: string, weight: number): User {
+    checkWeight(weight)
+    return this.change(username, 'user_changed', (user, at) => this.statements.setWeight.run(weight, at, user.id), {
+      weight,
     })
   }
 

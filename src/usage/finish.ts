@@ -15,6 +15,8 @@ export interface FinishedRequest {
   readonly principal: Principal | undefined
   readonly model: string | null
   readonly bytesIn: number
+  /** How long the request waited in the gateway's queue (ms; 0 when it never waited). */
+  readonly queueMs: number
   readonly addressAdmission: Admission | undefined
   readonly admission: Admission | undefined
   /** The request's view of the plugin chain (src/plugins/chain.ts), when there was one: its onEnd consumer reads it. */
@@ -123,6 +125,7 @@ function resultOf(
     chunks: outcome ? outcome.chunks : 0,
     clientAborted: outcome ? outcome.clientAborted : error === undefined,
     bytesIn: state.bytesIn,
+    queueMs: state.queueMs,
     bytesOut: outcome ? outcome.bytesOut : 0,
     clientIp: request.clientIp,
     startedAt: state.startedAt,

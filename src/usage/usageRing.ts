@@ -42,6 +42,7 @@ const numberFields = [
   'bytesOut',
   'clientAborted',
   'cost',
+  'queueMs',
 ] as const
 
 const numbersPerRow = numberFields.length
@@ -158,6 +159,7 @@ export class RingWriter {
     numbers[n + 9] = row.bytesOut
     numbers[n + 10] = row.clientAborted ? 1 : 0
     numbers[n + 11] = row.cost
+    numbers[n + 12] = row.queueMs
     const i = slot * intsPerRow
     let at = start
     for (let f = 0; f < textFields.length; f++) {
@@ -274,6 +276,7 @@ export class RingReader {
       tokens: tokenCodes[numbers[n + 5]!]!,
       ttfbMs: orNull(numbers[n + 6]!),
       durationMs: numbers[n + 7]!,
+      queueMs: numbers[n + 12]!,
       bytesIn: numbers[n + 8]!,
       bytesOut: numbers[n + 9]!,
       clientIp: text[8]!,

@@ -21,6 +21,8 @@ export interface UsageRow {
   completionTokens: number | null
   tokens: TokenSource
   ttfbMs: number | null
+  /** Whole ms the request waited in the gateway's queue (0: it never waited). */
+  queueMs: number
   durationMs: number
   bytesIn: number
   bytesOut: number

@@ -76,6 +76,11 @@ export function checkUsageRow(row: UsageRow, now: number): string[] | undefined 
     fix('durationMs')
     row.durationMs = 0
   }
+  if (!isCount(row.queueMs, maxMs)) {
+    // The column holds whole ms: a fraction, like a negative or non-finite wait, is not one the queue measured.
+    fix('queueMs')
+    row.queueMs = 0
+  }
   if (!isCount(row.bytesIn, Number.MAX_SAFE_INTEGER)) {
     fix('bytesIn')
     row.bytesIn = 0

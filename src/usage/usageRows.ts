@@ -23,6 +23,7 @@ export function usageRowOf(result: ExchangeResult, pricing: Pricing): UsageRow {
     tokens,
     ttfbMs: result.firstByteAt > 0 ? round(result.firstByteAt - result.startedAt) : null,
     durationMs: round(result.endedAt - result.startedAt),
+    queueMs: Math.round(result.queueMs),
     bytesIn: result.bytesIn,
     bytesOut: result.bytesOut,
     clientIp: result.clientIp || null,

@@ -14,6 +14,7 @@ function failed(id: number, code: 'upstream_unreachable' | 'upstream_timeout', b
     api: 'ollama',
     route: 'generate',
     usesTokens: true,
+    queueMs: 0,
     model: 'llama3.2:3b',
     userId: 1,
     username: 'u',

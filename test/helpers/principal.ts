@@ -7,6 +7,7 @@ export const testPrincipal: Principal = {
   userId: 7,
   username: 'mallory',
   role: 'user',
+  weight: 1,
   permissions: rolePermissions.user,
   keyId: 'key000000007',
   allowsModel: compileAllowList(null),

@@ -19,6 +19,7 @@ export function usageRow(fields: Partial<UsageRow> = {}): UsageRow {
     completionTokens: 20,
     tokens: 'exact',
     ttfbMs: 5,
+    queueMs: 0,
     durationMs: 50,
     bytesIn: 100,
     bytesOut: 1000,

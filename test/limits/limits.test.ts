@@ -207,6 +207,7 @@ t.test(
         tokens: 'exact',
         ttfbMs: 1,
         durationMs: 2,
+        queueMs: 0,
         bytesIn: 1,
         bytesOut: 1,
         clientIp: null,

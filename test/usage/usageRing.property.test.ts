@@ -40,6 +40,7 @@ const row = fc
     tokens: fc.constantFrom('exact', 'estimated', 'unknown', 'none' as const),
     ttfbMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true })),
     durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    queueMs: fc.nat({ max: 86_400_000 }),
     bytesIn: fc.nat(),
     bytesOut: fc.nat(),
     clientIp: fc.option(anyText),

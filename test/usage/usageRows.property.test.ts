@@ -53,6 +53,7 @@ const goodRow = fc.record({
   tokens: fc.constantFrom('exact', 'estimated', 'unknown', 'none' as const),
   ttfbMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true })),
   durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
+  queueMs: fc.nat({ max: 86_400_000 }),
   bytesIn: fc.nat(),
   bytesOut: fc.nat(),
   clientIp: fc.option(fc.ipV4()),
@@ -93,6 +94,7 @@ function sampleRow(): UsageRow {
     tokens: 'none',
     ttfbMs: null,
     durationMs: 0,
+    queueMs: 0,
     bytesIn: 0,
     bytesOut: 0,
     clientIp: null,
@@ -126,6 +128,7 @@ function writable(row: UsageRow): boolean {
     (row.completionTokens === null || count(row.completionTokens, maxRowTokens)) &&
     (row.ttfbMs === null || finite(row.ttfbMs)) &&
     finite(row.durationMs) &&
+    count(row.queueMs, 1e12) &&
     count(row.bytesIn, Number.MAX_SAFE_INTEGER) &&
     count(row.bytesOut, Number.MAX_SAFE_INTEGER) &&
     typeof row.clientAborted === 'boolean' &&
