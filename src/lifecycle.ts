@@ -28,6 +28,8 @@ export interface Running {
   closeApp?: () => void
   backups?: NodeJS.Timeout
   health?: { stop(): void }
+  /** The gateway's queue: a reload gives it the new settings and backends (it keeps who waits). */
+  scheduler?: { reload(next: Config): void }
   metrics?: { close(): void }
   accounting?: { close(): Promise<void> }
   authenticator?: { stop(): void }
@@ -89,6 +91,7 @@ export class Lifecycle {
       void closeBackends(old)
     }
     running.config.current = next
+    running.scheduler?.reload(next)
     running.aliases.replace(next.models.aliases)
     running.reprice(next.usage)
     running.events?.reload(next)

@@ -20,7 +20,7 @@ import type { Logger } from './logger.js'
 import { GatewayMetrics } from './metrics/gatewayMetrics.js'
 import { ModelAliases } from './models/aliases.js'
 import { BackendHealth } from './proxy/backendHealth.js'
-import { createBackends, type Backend, type BackendContext } from './proxy/backends.js'
+import { backendView, createBackends, type Backend, type BackendContext } from './proxy/backends.js'
 import { pickBackend } from './proxy/pickBackend.js'
 import type { Exchange, ExchangeEnd } from './proxy/exchange.js'
 import { markServer, rotateBackup } from './store/backup.js'
@@ -32,6 +32,9 @@ import { finishStage, type FinishConsumer } from './usage/finish.js'
 import { PluginHost } from './plugins/loader.js'
 import { pluginStages } from './plugins/stages.js'
 import { requestLogger } from './requestLog.js'
+import { Scheduler } from './scheduler/scheduler.js'
+import { schedulerSettings } from './scheduler/schedulerConfig.js'
+import { moveSlot, scheduleStage } from './scheduler/scheduleStage.js'
 
 /** The request path's stage implementations, as built from config; GatewayOptions.stages may replace any. */
 export interface StageSet extends RequestStages {
@@ -174,9 +177,26 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     : undefined
   running.metrics = metrics
   backendContext.emit = events.emit
+  const scheduler = new Scheduler<Backend>({
+    ...schedulerSettings(config),
+    view: backendView,
+    backends: running.backends,
+    now: () => performance.now(),
+    onWaited: metrics && ((ms) => metrics.observeQueueWait(ms / 1000)),
+  })
+  metrics?.registerQueueDepth(() => scheduler.depthByModel())
+  running.scheduler = {
+    reload: (next) => {
+      scheduler.configure(schedulerSettings(next))
+      scheduler.setBackends(running.backends)
+    },
+  }
   const health = new BackendHealth(() => running.backends, config.metrics.backend_check_interval)
+  // A backend back in service, or a new inventory: requests waiting for it go now.
+  health.afterCheck = () => scheduler.wake()
   health.start()
   running.health = health
+  const roleWeights = () => running.config.current.scheduler.weights
 
   // The plugins' slots read the chain the host holds now: a reload may add the first plugin, or take the last away.
   const pluginSlots = pluginStages(plugins)
@@ -187,6 +207,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     authorize: authorizeModels,
     limits: (principal, api, model, estimate, quotas) => limiter.limiter.admit(principal, api, model, estimate, quotas),
     plugins: pluginSlots.request,
+    schedule: scheduleStage(scheduler, roleWeights),
+    moveSlot: (state, tried) => moveSlot(scheduler, roleWeights, state, tried),
     route: (skip, model) => pickBackend(running.backends, model ?? null, skip, Date.now()),
     responseHead: pluginSlots.head,
     responseChunk: pluginSlots.chunk,
@@ -213,6 +235,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     authorize: stages.authorize,
     limits: stages.limits,
     plugins: stages.plugins,
+    schedule: stages.schedule,
+    moveSlot: stages.moveSlot,
     route: stages.route,
     waiting,
     forward: {
@@ -253,6 +277,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     store,
     usage: accounting.store,
     flushUsage: () => accounting.recorder.settled(),
+    queue: (onlyUser) => scheduler.snapshot(onlyUser),
   })
   mountSystemRoutes(app, {
     authenticate,

@@ -1,9 +1,10 @@
-// /admin/v1: the usage data over HTTP. Everyone sees their own usage; with view_usage, anyone's.
+// /admin/v1: the usage data and the scheduler's queue over HTTP. Everyone sees their own; with view_usage, anyone's.
 import { normalizeModel } from '../auth/modelAllowList.js'
 import type { TemplatedApp } from '../../native/uws.js'
 import type { Principal } from '../auth/principal.js'
 import { parseInstant } from '../config/schemaTypes.js'
 import { GatewayError } from '../errors.js'
+import type { ModelQueueSnapshot } from '../scheduler/schedulerTypes.js'
 import type { Store } from '../store/store.js'
 import type { GroupBy, UsageFilter, UsageStore } from '../store/usage.js'
 import type { JsonRouteContext } from './jsonRoute.js'
@@ -14,6 +15,8 @@ export interface AdminRoutesContext extends JsonRouteContext {
   usage: UsageStore
   /** Writes queued usage rows now, so that a report includes the requests just made. */
   flushUsage: () => Promise<void>
+  /** The scheduler's queues per model (src/scheduler/queueSnapshot.ts), all users' or one user's. */
+  queue: (onlyUser?: string) => ModelQueueSnapshot[]
 }
 
 const groups: readonly GroupBy[] = ['hour', 'day', 'model', 'user', 'key', 'api']
@@ -37,6 +40,11 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
       }
       await context.flushUsage()
       return { status: 200, body: { by, rows: context.usage.report(filter, by as GroupBy) } }
+    },
+    // Who waits and who runs, per model: everyone's with view_usage, else the caller's own requests only.
+    queue: ({ principal }) => {
+      const all = principal!.permissions.has('view_usage')
+      return { status: 200, body: { models: context.queue(all ? undefined : principal!.username) } }
     },
     usage_requests: async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)

@@ -9,7 +9,9 @@ import type { AdmitAddress } from '../limits/addressGuard.js'
 import type { AdmitRequest } from '../limits/limitsStage.js'
 import type { Logger } from '../logger.js'
 import type { ForwardDeps } from '../proxy/exchange.js'
+import type { Backend } from '../proxy/backends.js'
 import type { PickBackend } from '../proxy/route.js'
+import type { ScheduleStage } from '../scheduler/scheduleStage.js'
 import type { PluginStages } from '../plugins/stages.js'
 import type { FinishStage } from '../usage/finish.js'
 import type { RequestFields } from './requestFields.js'
@@ -27,7 +29,7 @@ export const stageOrder = [
   'authorize', // src/auth/authorize.ts (the model allow-list)
   'limits', // src/limits/limitsStage.ts
   'plugins', // src/plugins/ (onRequest) — slot
-  'schedule', // src/scheduler/ — slot for the next issue
+  'schedule', // src/scheduler/scheduleStage.ts (inference routes only)
   'route', // src/proxy/route.ts
   'forward', // src/proxy/exchange.ts (dispatch, backpressure, retry before the first byte)
   'responseTaps', // src/proxy/exchange.ts + the route's tap (and plugins' onResponseChunk)
@@ -58,6 +60,10 @@ export interface RequestStages {
   authorize: AuthorizeStage
   limits: AdmitRequest
   plugins?: PluginRequestStage
+  /** Inference routes wait here for a slot (absent: nothing waits, the route stage picks). */
+  schedule?: ScheduleStage<Backend>
+  /** A scheduled request failing over before its first byte: a free slot on a backend not tried yet, or none. */
+  moveSlot?: (state: RequestState, tried: readonly Backend[]) => Backend | undefined
   route: PickBackend
 }
 

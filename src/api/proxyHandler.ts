@@ -56,7 +56,13 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     usesTokens: spec.tokens !== 'none',
   })
   const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : routeFor('')
-  const forward: ForwardDeps<RequestState> = { ...stages.forward, pick: stages.route, finish: stages.finish }
+  const forward: ForwardDeps<RequestState> = {
+    ...stages.forward,
+    // A request holding a slot fails over only onto a free slot elsewhere (the scheduler's), others to any backend.
+    pick: (skip, model, state) =>
+      state.grant && stages.moveSlot ? stages.moveSlot(state, skip ?? []) : stages.route(skip, model),
+    finish: stages.finish,
+  }
 
   /**
    * Answers a refusal and finishes the request (usage rows count refused requests too). A known caller refused before
@@ -91,11 +97,52 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     forwardTo(res, state, clientBody !== undefined, streamed)
   }
 
-  /** Stages 7 to 9: [schedule], route, forward. */
+  /** Stages 7 to 9: schedule (inference routes), route, forward. */
   const forwardTo = (res: HttpResponse, state: RequestState, collected: boolean, streamed: boolean): void => {
-    // (7, schedule: the next issue's slot, here.)
+    if (stages.schedule && spec.tokens !== 'none' && state.model !== null && collected) {
+      return schedule(res, state, stages.schedule)
+    }
     const unrouted = routeRequest(stages.route, state)
     if (unrouted) return refuse(res, state, unrouted, true)
+    forwardNow(res, state, collected, streamed)
+  }
+
+  /**
+   * 7, schedule: waits for a slot on a backend that can serve the model (scheduleStage.ts), which is then the route.
+   * A request that waits goes asynchronous: its writes go through its ClientReply, a drain waits for it (and past its
+   * deadline refuses it), and its client leaving takes it out of the line (clientGone).
+   */
+  const schedule = (res: HttpResponse, state: RequestState, stage: NonNullable<ProxyStages['schedule']>): void => {
+    state.reply ??= new ClientReply(res)
+    const waiting = { shutdown: () => state.ticket?.cancel() && refuseHere(state, shuttingDown) }
+    state.leaveQueue = () => {
+      if (state.ticket?.cancel()) stages.waiting.delete(waiting)
+    }
+    const inputTokens = Math.ceil((state.body as Buffer).length / 4)
+    stage(state, inputTokens, {
+      ready: (now) => {
+        state.backend = state.grant!.backend
+        if (now) return forwardNow(res, state, true, false)
+        stages.waiting.delete(waiting)
+        // Granted from another request's release: go on from a turn of our own (never inside its uWS callback).
+        setImmediate(() => {
+          if (state.ended || state.reply!.closed) return
+          state.reply!.cork(() => forwardNow(res, state, true, false))
+        })
+      },
+      refused: (error, now) => {
+        // A full queue says when to come back (Ollama's own 503 busy gets one too).
+        if (error.code === 'queue_full') error = new GatewayError('queue_full', error.message, { 'retry-after': '1' })
+        if (now) return refuse(res, state, error, false)
+        stages.waiting.delete(waiting)
+        setImmediate(() => refuseHere(state, error))
+      },
+    })
+    if (state.ticket) stages.waiting.add(waiting)
+  }
+
+  /** Stages 8 and 9 for a request whose backend is known: the response tap, the exchange. */
+  const forwardNow = (res: HttpResponse, state: RequestState, collected: boolean, streamed: boolean): void => {
     state.tapFactory = spec.tap?.(state.fields, state.principal)
     // The plugins made the reply already when they went asynchronous.
     const reply = state.reply ?? new ClientReply(res)
@@ -253,6 +300,8 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
    */
   const clientGone = (state: RequestState): void => {
     if (state.exchange) return state.exchange.onClientAborted()
+    // Gone while waiting for a slot: out of the line at once, never sent (a slot granted meanwhile goes back in finish).
+    state.leaveQueue?.()
     // Gone while the plugins ran: nothing may touch `res` any more; a plugin's answer being written ends it.
     state.reply?.markAborted()
     if (state.plugins?.answering) return state.plugins.answering()

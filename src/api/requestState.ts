@@ -10,6 +10,7 @@ import type { Backend } from '../proxy/backends.js'
 import type { Exchange, ExchangeRequest, ExchangeRoute } from '../proxy/exchange.js'
 import type { TapFactory } from '../proxy/responseTap.js'
 import type { RequestPlugins } from '../plugins/chain.js'
+import type { Grant, Ticket } from '../scheduler/schedulerTypes.js'
 import type { RequestFields } from './requestFields.js'
 
 export class RequestState implements ExchangeRequest {
@@ -34,6 +35,11 @@ export class RequestState implements ExchangeRequest {
    */
   queued = false
   queueMs = 0
+  /** schedule: the place in line while waiting, then the slot held until finish (inference routes). */
+  ticket: Ticket | undefined = undefined
+  grant: Grant<Backend> | undefined = undefined
+  /** Takes a waiting request out of the line (its client left). */
+  leaveQueue: (() => void) | undefined = undefined
   /** route: the backend picked. */
   backend: Backend | undefined = undefined
   tapFactory: TapFactory | undefined = undefined

@@ -43,8 +43,12 @@ export class BackendHealth {
     }
   }
 
+  /** Called after each round of checks (the scheduler looks again at who may take the requests waiting). */
+  afterCheck: (() => void) | undefined = undefined
+
   async checkAll(): Promise<void> {
     await Promise.all(this.backends().map((backend) => this.check(backend)))
+    this.afterCheck?.()
   }
 
   private check(backend: Backend): Promise<void> {

@@ -7,6 +7,7 @@ import type { Emit } from '../events/eventBus.js'
 import { BackendInventory } from './backendInventory.js'
 import { OutlierEjection, type EjectionSettings } from './outlierEjection.js'
 import type { RetryReason } from './retryPolicy.js'
+import type { BackendView } from '../scheduler/schedulerTypes.js'
 
 /** What every backend shares: the ejection settings as they are now (they reload), and where events go. */
 export interface BackendContext {
@@ -137,4 +138,14 @@ export function createBackends(config: Config, context: BackendContext): Backend
 
 export async function closeBackends(backends: Backend[]): Promise<void> {
   await Promise.all(backends.map((backend) => backend.pool.close()))
+}
+
+/** What the scheduler reads of a backend (src/scheduler/schedulerTypes.ts): slots, health, what it has. */
+export const backendView: BackendView<Backend> = {
+  parallel: (backend) => backend.parallel,
+  // The scheduler's clock is monotonic; health and ejection keep wall-clock times.
+  usable: (backend) => backend.usable(Date.now()),
+  loaded: (backend, model) => backend.loaded(model),
+  installed: (backend, model) => backend.installed(model),
+  loadedCount: (backend) => backend.loadedCount,
 }

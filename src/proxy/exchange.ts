@@ -15,7 +15,7 @@ import { ResponseStreamer } from '../http/responseStreamer.js'
 import type { ClientReply } from '../http/clientReply.js'
 import { statusLine } from '../http/status.js'
 import type { Backend } from './backends.js'
-import { readUpstreamHead } from './responseHeaders.js'
+import { addQueueTiming, readUpstreamHead } from './responseHeaders.js'
 import {
   backendLabel,
   errorBeforeResponse,
@@ -94,6 +94,9 @@ export interface ExchangeRequest {
   readonly admission: Admission | undefined
   /** Makes the response's tap (token counts, and the changes an API makes to what the client gets). */
   readonly tapFactory: TapFactory | undefined
+  /** It went through the gateway's queue (schedule stage), and how long it waited there: a Server-Timing entry. */
+  readonly queued: boolean
+  readonly queueMs: number
 }
 
 /** What an exchange reports when it ends, for the finish stage to build the request's result from. */
@@ -115,7 +118,7 @@ export interface ExchangeOutcome {
 export interface ForwardDeps<S extends ExchangeRequest> {
   config: LiveConfig
   /** The route stage's picker, asked again for a retry before the first byte. */
-  pick: (skip?: readonly Backend[], model?: string | null) => Backend | undefined
+  pick: (skip: readonly Backend[] | undefined, model: string | null, state: S) => Backend | undefined
   /** Exchanges in progress, for a graceful shutdown to wait for (and, past its deadline, to end). */
   inFlight: Set<Exchange<S>>
   /** Headers naming the tokens (and cost) of a whole reply, flat [name, value, ...]. */
@@ -275,6 +278,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     this.status = status
     const head = readUpstreamHead(headers, state.request.requestId)
     if (state.admission) head.headers.push(...state.admission.headers)
+    addQueueTiming(head.headers, state)
     // What Parallama itself took before the request went upstream, then the backend's time to its first byte.
     this.timing = `gateway;dur=${ms(this.dispatchedAt - state.startedAt)}, upstream;dur=${ms(this.firstByteAt - this.dispatchedAt)}`
     // Ollama's "server busy" carries no Retry-After; clients that back off on 503 look for one.
@@ -367,7 +371,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     if (this.reply.closed) return false
     if (!mayRetry(this.tried.length, this.deps.config.current.upstream.retries, this.body)) return false
     const { model } = this.state
-    const next = this.deps.pick(this.tried, model)
+    const next = this.deps.pick(this.tried, model, this.state)
     if (!next || (model !== null && !next.installed(model))) return false
     this.backend.countRetry(reason)
     this.backend.outstanding--

@@ -24,7 +24,7 @@ export interface ScheduledRequest<B> {
   ticket: Ticket | undefined
   /** The slot it holds, from the grant until finish releases it. */
   grant: Grant<B> | undefined
-  /** It waited for its slot (a slot was not free at once), and for how long. */
+  /** It went through the queue (every scheduled request), and how long it waited for its slot (0: one was free). */
   queued: boolean
   queueMs: number
 }
@@ -107,7 +107,7 @@ class RequestWaiter<B> implements Waiter<B> {
     // Its client left while the grant was on its way (cancel came too late): nobody will use the slot.
     if (state.ended) return grant.release()
     state.grant = grant
-    state.queued = !this.admitting
+    state.queued = true
     state.queueMs = grant.queuedMs
     this.next.ready(this.admitting)
   }

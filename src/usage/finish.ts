@@ -19,6 +19,8 @@ export interface FinishedRequest {
   readonly queueMs: number
   readonly addressAdmission: Admission | undefined
   readonly admission: Admission | undefined
+  /** The scheduler's slot it holds (inference routes): charged with the output tokens, and given back. */
+  readonly grant: { chargeOutput(tokens: number): void; release(): void } | undefined
   /** The request's view of the plugin chain (src/plugins/chain.ts), when there was one: its onEnd consumer reads it. */
   readonly plugins: { end(result: ExchangeResult): void } | undefined
   ended: boolean
@@ -99,6 +101,12 @@ function settle(state: FinishedRequest, outcome: ExchangeOutcome | undefined): v
         : undefined
   state.admission?.release(used, outcome?.chunks)
   state.addressAdmission?.release(undefined)
+  const grant = state.grant
+  if (grant) {
+    // Its slot frees (the next waiter goes at once); the tokens it generated count against its user's fair share.
+    grant.chargeOutput(usage?.completionTokens ?? outcome?.chunks ?? 0)
+    grant.release()
+  }
 }
 
 /** The one place an ExchangeResult is built. */
