@@ -97,6 +97,8 @@ export class OllamaScheduler {
   /** Per-model counters, shared with the emulator's stats. */
   readonly counts = new Map<string, ModelCounts>()
   private readonly runners = new Map<string, Runner>()
+  /** The runner each running ticket holds a slot on (it may have been dropped since, by a crash). */
+  private readonly holders = new Map<Ticket, Runner>()
   private readonly queue: Waiting[] = []
   private sequence = 0
 
@@ -148,11 +150,12 @@ export class OllamaScheduler {
       )
       counts.queued--
     } else {
-      const runner = this.runners.get(ticket.model)!
+      const runner = this.holders.get(ticket)!
+      this.holders.delete(ticket)
       runner.running--
       counts.running--
       runner.lastUsed = ++this.sequence
-      if (runner.running === 0) {
+      if (runner.running === 0 && this.runners.get(ticket.model) === runner) {
         runner.idleSince = this.clock.now()
         // In Ollama the requests waiting for this runner hold a reference to it, so keep_alive 0 waits for them too.
         const waited = this.queue.some((waiting) => waiting.ticket.model === ticket.model)
@@ -170,6 +173,18 @@ export class OllamaScheduler {
     runner.keepAliveMs = 0
     if (runner.running === 0 && !runner.loading) this.unload(runner, 'unloads')
     this.dispatch()
+  }
+
+  /**
+   * As when Ollama is killed: everything in memory is gone and every waiting request with it (it never runs); requests
+   * still running end on their own, without touching what is loaded after.
+   */
+  crash(): void {
+    for (const waiting of this.queue.splice(0)) {
+      waiting.ticket.state = 'done'
+      this.countsOf(waiting.ticket.model).queued--
+    }
+    for (const runner of this.runners.values()) this.unload(runner, 'unloads')
   }
 
   /** Loads a model at once, as if a request had loaded it before the emulator started. */
@@ -242,6 +257,7 @@ export class OllamaScheduler {
     if (ticket.keepAliveMs !== undefined) runner.keepAliveMs = ticket.keepAliveMs
     runner.running++
     runner.lastUsed = ++this.sequence
+    this.holders.set(ticket, runner)
     ticket.state = 'running'
     const counts = this.countsOf(ticket.model)
     counts.running++

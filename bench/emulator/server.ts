@@ -33,7 +33,10 @@ export interface Emulator {
   scheduler: OllamaScheduler
   /** Resolves at the next aborted request (a test waits on it). */
   nextAbort(): Promise<void>
-  /** Stops listening and drops every connection, like a crashed Ollama; `start` brings it back on the same port. */
+  /**
+   * Stops listening, drops every connection and forgets what was loaded, like a crashed Ollama; `start` brings it back
+   * on the same port with only its preloaded models.
+   */
   stop(): Promise<void>
   start(): Promise<void>
   close(): Promise<void>
@@ -58,10 +61,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const blobs = new Set<string>()
   const version = options.version ?? '0.12.6'
   const scheduler = new OllamaScheduler(options.scheduler, options.clock)
-  for (const name of options.preload ?? [...models.keys()].slice(0, 1)) {
-    if (!models.has(normalizeName(name))) throw new Error(`preload: model "${name}" is not one the emulator holds`)
-    scheduler.preload(normalizeName(name))
-  }
+  const preload = (options.preload ?? [...models.keys()].slice(0, 1)).map(normalizeName)
+  const unknown = preload.find((name) => !models.has(name))
+  if (unknown) throw new Error(`preload: model "${unknown}" is not one the emulator holds`)
+  for (const name of preload) scheduler.preload(name)
   const stats: EmulatorStats = {
     requests: 0,
     aborted: 0,
@@ -221,9 +224,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const socket of sockets) socket.destroy()
+      scheduler.crash()
       await closed
     },
-    start: () => listen(port),
+    // A restarted Ollama has only what it loads at start.
+    async start() {
+      await listen(port)
+      for (const name of preload) scheduler.preload(name)
+    },
     async close() {
       if (!server.listening) return
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))

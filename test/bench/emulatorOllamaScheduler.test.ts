@@ -17,7 +17,13 @@ async function start(t: Test, options: EmulatorOptions): Promise<Emulator> {
 }
 
 async function post(emulator: Emulator, path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await request(`${emulator.url}${path}`, { method: 'POST', body: JSON.stringify(body), headers })
+  // reset: a connection per request, so none is left stale when a test stops and restarts the emulator.
+  const response = await request(`${emulator.url}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers,
+    reset: true,
+  })
   return { status: response.statusCode, text: await response.body.text() }
 }
 
@@ -43,7 +49,7 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 async function loadedNames(emulator: Emulator): Promise<string[]> {
-  const response = await request(`${emulator.url}/api/ps`)
+  const response = await request(`${emulator.url}/api/ps`, { reset: true })
   return ((await response.body.json()) as { models: { name: string }[] }).models.map((model) => model.name)
 }
 
@@ -204,6 +210,18 @@ t.test('a client that leaves while queued gives its place back and never runs', 
   holder.release()
   t.equal((await next).status, 200)
   t.match(counts(), { served: 2, running: 0, queued: 0 }, 'the one that left never ran')
+})
+
+t.test('stop (a crash) forgets what was loaded; start has only the preloaded model', async (t) => {
+  const emulator = await start(t, { preload: ['qwen2.5:0.5b'], scheduler: { parallel: 1 } })
+  await generate(emulator, 'llama3.2:3b')
+  await holdSlot(emulator, 'llama3.2:3b')
+  await emulator.stop()
+  await emulator.start()
+  t.same(await loadedNames(emulator), ['qwen2.5:0.5b'])
+  await until(() => emulator.stats.models.get('llama3.2:3b')!.running === 0)
+  t.equal((await generate(emulator, 'llama3.2:3b')).status, 200, 'a dropped stream left no slot taken')
+  t.match(emulator.stats.models.get('llama3.2:3b'), { loads: 2, unloads: 1 })
 })
 
 t.test('the command line: flags, their errors, and --help', async (t) => {

@@ -1,4 +1,4 @@
-// The emulator's Ollama scheduler under generated arrivals, ends, aborts, unload requests and clock steps, with
+// The emulator's Ollama scheduler under generated arrivals, ends, aborts, unload requests, crashes and clock steps, with
 // generated limits: no model ever runs more than `parallel` at once, no more than `maxQueue` wait, no more than
 // `maxLoaded` models are in memory, each model's requests start in arrival order, its counters match what happened,
 // and no request is lost — once the running ones end, everything admitted and not aborted gets its turn.
@@ -15,6 +15,7 @@ type Step =
   | { op: 'finish' | 'abort'; pick: number }
   | { op: 'tick'; ms: number }
   | { op: 'expire'; model: (typeof models)[number] }
+  | { op: 'crash' }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -29,6 +30,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('abort' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 2000 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('expire' as const), model: fc.constantFrom(...models) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('crash' as const) }) },
 )
 
 const limits = fc.record({
@@ -101,7 +103,12 @@ t.test('slots, queue bound, memory bound, FIFO per model, and no request lost', 
         if (next.op === 'arrive') arrive(next.model, next.keepAliveMs)
         else if (next.op === 'tick') clock.advance(next.ms)
         else if (next.op === 'expire') scheduler.expire(next.model)
-        else {
+        else if (next.op === 'crash') {
+          // The emulator's stop(): memory and queue are gone, then every connection drops (a queued one never runs).
+          for (const ticket of tickets) if (ticket.state === 'queued') aborted.add(ticket.id)
+          scheduler.crash()
+          for (const ticket of tickets) scheduler.leave(ticket)
+        } else {
           const ticket = pick(next.op === 'finish' ? 'running' : 'queued', next.pick)
           if (ticket && next.op === 'abort') aborted.add(ticket.id)
           if (ticket) scheduler.leave(ticket)

@@ -135,3 +135,17 @@ t.test('preload: loaded at start, within max-loaded', async (t) => {
   t.equal(scheduler.limited, true)
   t.equal(new OllamaScheduler().limited, false)
 })
+
+t.test('crash: memory and queue are empty; requests still running end without harm', async (t) => {
+  const { scheduler, started, enter, loadedNames } = setup({ parallel: 1 })
+  const running = enter('a', 'a1')!
+  const waiting = enter('a', 'never')!
+  scheduler.crash()
+  t.same(loadedNames(), [])
+  t.equal(waiting.state, 'done', 'the queue is gone too')
+  enter('a', 'a2')
+  t.same(started, ['a1', 'a2'], 'a new runner for the model, with its own slot')
+  scheduler.leave(running)
+  t.match(scheduler.countsOf('a'), { running: 1, queued: 0, loads: 2, unloads: 1 })
+  t.same(loadedNames(), ['a'], "the old runner's last request does not touch the new one")
+})
