@@ -101,6 +101,9 @@ export class OllamaScheduler {
   private readonly holders = new Map<Ticket, Runner>()
   private readonly queue: Waiting[] = []
   private sequence = 0
+  private dispatching = false
+  /** Something changed during a dispatch pass: walk the queue again. */
+  private changed = false
 
   constructor(
     limits: Partial<SchedulerLimits> = {},
@@ -232,8 +235,28 @@ export class OllamaScheduler {
     return counts
   }
 
-  /** Starts what can start, in queue order; stops at a request that needs memory no idle model can give up. */
+  /**
+   * Starts what can start. A request started here may end at once and call leave (a stream:false reply): that nested
+   * call only asks for another pass, so the queue is never walked while it changes and the stack stays flat.
+   */
   private dispatch(): void {
+    if (this.dispatching) {
+      this.changed = true
+      return
+    }
+    this.dispatching = true
+    try {
+      do {
+        this.changed = false
+        this.dispatchPass()
+      } while (this.changed)
+    } finally {
+      this.dispatching = false
+    }
+  }
+
+  /** One walk of the queue in order; stops at a request that needs memory no idle model can give up. */
+  private dispatchPass(): void {
     for (let index = 0; index < this.queue.length;) {
       const waiting = this.queue[index]!
       const runner = this.runners.get(waiting.ticket.model)

@@ -149,3 +149,25 @@ t.test('crash: memory and queue are empty; requests still running end without ha
   t.match(scheduler.countsOf('a'), { running: 1, queued: 0, loads: 2, unloads: 1 })
   t.same(loadedNames(), ['a'], "the old runner's last request does not touch the new one")
 })
+
+t.test('requests that end as soon as they start (stream:false) drain a long queue in order', async (t) => {
+  const { scheduler, started } = setup({ parallel: 1, maxQueue: 5000 })
+  const first = scheduler.enter('a', undefined, () => started.push('first'))!
+  const tickets = new Map<string, Ticket>()
+  for (let i = 0; i < 3000; i++) {
+    const label = `q${i}`
+    const ticket = scheduler.enter('a', undefined, () => {
+      started.push(label)
+      scheduler.leave(tickets.get(label)!)
+    })!
+    tickets.set(label, ticket)
+  }
+  scheduler.leave(first)
+  t.equal(started.length, 3001, 'all ran, without a deep stack')
+  t.same(started.slice(0, 4), ['first', 'q0', 'q1', 'q2'])
+  t.ok(
+    started.every((label, index) => index < 2 || Number(label.slice(1)) > Number(started[index - 1]!.slice(1))),
+    'in arrival order',
+  )
+  t.match(scheduler.countsOf('a'), { running: 0, queued: 0, served: 3001, peakRunning: 1 })
+})
