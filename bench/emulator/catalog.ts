@@ -27,6 +27,17 @@ export const defaultModels: EmulatedModel[] = [
   model('nomic-embed-text:latest', 'nomic-bert', '137M', 274302450, true),
 ]
 
+/**
+ * The catalog of an emulator that holds only `names` (`--models a,b`): the default entries by those names, and for a
+ * name the defaults lack, a llama-family entry of its own name and digest.
+ */
+export function catalogOf(names: string[]): EmulatedModel[] {
+  return names.map((name) => {
+    const full = normalizeName(name)
+    return defaultModels.find((entry) => entry.name === full) ?? model(full, 'llama', '3.2B', 2019393189)
+  })
+}
+
 /** `llama3.2` means `llama3.2:latest`, as in Ollama. */
 export function normalizeName(name: string): string {
   return name.includes(':') ? name : `${name}:latest`

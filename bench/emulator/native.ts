@@ -71,6 +71,14 @@ export function generate(context: NativeContext, chat: boolean): void {
     sendJson(res, 200, { model: body.model, created_at: created(), response: '', done: true, done_reason: 'load' })
     return context.done()
   }
+  // Ollama answers a chat without messages by loading the model only; the unlimited emulator has always generated a
+  // reply for it, and tests that count tokens on such a chat rely on that.
+  const noMessages = !Array.isArray(body.messages) || body.messages.length === 0
+  if (chat && noMessages && context.scheduler.limited) {
+    const message = { role: 'assistant', content: '' }
+    sendJson(res, 200, { model: body.model, created_at: created(), message, done: true, done_reason: 'load' })
+    return context.done()
+  }
   const { count, reason } = replyLength(knobs, body.options)
   const promptTokens = countPromptTokens(prompt)
   const content = (text: string) => (chat ? { message: { role: 'assistant', content: text } } : { response: text })
@@ -159,14 +167,28 @@ export function tags(context: NativeContext): void {
   context.done()
 }
 
+/** Far future for a model kept forever: Go's time.Now().Add(math.MaxInt64), about 292 years on. */
+const foreverMs = 9_223_372_036_854
+
+/** What is in memory, as the scheduler has it, with the catalog's size and digest. */
 export function ps(context: NativeContext): void {
-  const loaded = [...context.models.values()].slice(0, 1).map((entry) => ({
-    ...describe(entry),
-    expires_at: new Date(Date.now() + 5 * 60_000).toISOString(),
-    size_vram: entry.size,
-    context_length: 4096,
-  }))
-  for (const entry of loaded) delete (entry as Partial<typeof entry>).modified_at
+  const now = context.scheduler.now()
+  const loaded = context.scheduler.loaded().flatMap(({ model, expiresAt }) => {
+    const entry = context.models.get(model)
+    if (!entry) return []
+    return [
+      {
+        name: entry.name,
+        model: entry.name,
+        size: entry.size,
+        digest: entry.digest,
+        details: modelDetails(entry),
+        expires_at: new Date(expiresAt === Infinity ? now + foreverMs : expiresAt).toISOString(),
+        size_vram: entry.size,
+        context_length: 4096,
+      },
+    ]
+  })
   sendJson(context.res, 200, { models: loaded })
   context.done()
 }

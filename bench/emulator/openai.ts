@@ -11,14 +11,17 @@ import {
 } from './catalog.js'
 import type { Knobs } from './options.js'
 import { sendJson } from './native.js'
+import type { OllamaScheduler } from './scheduler.js'
 import { writeStream } from './stream.js'
 
-/** What a handler gets: the request's body and knobs, the emulator's models, and `done` to call once answered. */
+/** What a handler gets: the request's body and knobs, the emulator's models and scheduler, `done` to call once answered. */
 export interface OpenAIContext {
   res: ServerResponse
   body: Record<string, any>
   knobs: Knobs
   models: Map<string, EmulatedModel>
+  /** What is loaded and what waits (/api/ps reads it). */
+  scheduler: OllamaScheduler
   done: () => void
 }
 

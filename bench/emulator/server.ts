@@ -4,10 +4,12 @@ import * as responses from './responses.js'
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { defaultModels, type EmulatedModel } from './catalog.js'
+import { admit, inferencePaths, sendBusy } from './admission.js'
+import { defaultModels, normalizeName, type EmulatedModel } from './catalog.js'
 import * as native from './native.js'
 import * as openai from './openai.js'
 import { defaultKnobs, knobsFor, type Knobs } from './options.js'
+import { OllamaScheduler, type ModelCounts, type SchedulerClock, type SchedulerLimits } from './scheduler.js'
 
 export interface EmulatorStats {
   requests: number
@@ -18,6 +20,8 @@ export interface EmulatorStats {
   lastPath: string
   /** sha256 of each body sent with the `hash` knob on, by x-request-id. */
   bodyHashes: Map<string, string>
+  /** The scheduler's counters per model (running, peaks, queued, served, loads, evictions, ...). */
+  models: Map<string, ModelCounts>
 }
 
 export interface Emulator {
@@ -25,9 +29,14 @@ export interface Emulator {
   url: string
   knobs: Knobs
   stats: EmulatorStats
+  /** Ollama's scheduler as the emulator plays it: what is loaded, what waits. */
+  scheduler: OllamaScheduler
   /** Resolves at the next aborted request (a test waits on it). */
   nextAbort(): Promise<void>
-  /** Stops listening and drops every connection, like a crashed Ollama; `start` brings it back on the same port. */
+  /**
+   * Stops listening, drops every connection and forgets what was loaded, like a crashed Ollama; `start` brings it back
+   * on the same port with only its preloaded models.
+   */
   stop(): Promise<void>
   start(): Promise<void>
   close(): Promise<void>
@@ -39,6 +48,11 @@ export interface EmulatorOptions {
   knobs?: Partial<Knobs>
   models?: EmulatedModel[]
   version?: string
+  /** Ollama's limits (slots, queue, models in memory, load time, keep_alive); the defaults limit nothing. */
+  scheduler?: Partial<SchedulerLimits>
+  clock?: SchedulerClock
+  /** Models in memory at start (default: the catalog's first, as /api/ps always showed; [] for a fresh Ollama). */
+  preload?: string[]
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -46,7 +60,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const models = new Map((options.models ?? defaultModels).map((entry) => [entry.name, { ...entry }]))
   const blobs = new Set<string>()
   const version = options.version ?? '0.12.6'
-  const stats: EmulatorStats = { requests: 0, aborted: 0, lastHeaders: {}, lastPath: '', bodyHashes: new Map() }
+  const scheduler = new OllamaScheduler(options.scheduler, options.clock)
+  const preload = (options.preload ?? [...models.keys()].slice(0, 1)).map(normalizeName)
+  const unknown = preload.find((name) => !models.has(name))
+  if (unknown) throw new Error(`preload: model "${unknown}" is not one the emulator holds`)
+  for (const name of preload) scheduler.preload(name)
+  const stats: EmulatorStats = {
+    requests: 0,
+    aborted: 0,
+    lastHeaders: {},
+    lastPath: '',
+    bodyHashes: new Map(),
+    models: scheduler.counts,
+  }
   const abortWaiters: (() => void)[] = []
   const sockets = new Set<Socket>()
   const host = options.host ?? '127.0.0.1'
@@ -56,10 +82,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stats.lastHeaders = req.headers
     stats.lastPath = req.url ?? ''
     let finished = false
+    let leaveScheduler = (): void => {}
     const done = (): void => {
       finished = true
+      leaveScheduler()
     }
     res.on('close', () => {
+      leaveScheduler()
       if (finished && res.writableFinished) return
       stats.aborted++
       for (const wake of abortWaiters.splice(0)) wake()
@@ -69,22 +98,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (requestKnobs.fault === 'reset') return void req.socket.destroy()
     if (requestKnobs.fault === 'stall') return
     if (requestKnobs.fault === 'busy') {
-      const busy = 'server busy, please try again.  maximum pending requests exceeded'
-      // Each API's middleware shapes Ollama's errors its own way.
-      const path = req.url ?? ''
-      if (path.startsWith('/v1/messages')) responses.sendAnthropicError(res, 503, busy)
-      else if (path.startsWith('/v1/')) openai.sendOpenAIError(res, 503, busy)
-      else native.sendError(res, 503, busy)
+      sendBusy(res, req.url ?? '')
       return done()
     }
-    route(req, res, requestKnobs, done)
+    route(req, res, requestKnobs, done, (leave) => {
+      leaveScheduler = leave
+    })
   })
   server.on('connection', (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
 
-  function route(req: IncomingMessage, res: ServerResponse, requestKnobs: Knobs, done: () => void): void {
+  function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestKnobs: Knobs,
+    done: () => void,
+    hold: (leave: () => void) => void,
+  ): void {
     const path = (req.url ?? '/').split('?')[0]!
     const method = req.method ?? 'GET'
     if (path === '/' && (method === 'GET' || method === 'HEAD')) {
@@ -102,6 +134,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       body,
       knobs: requestKnobs,
       models,
+      scheduler,
       done,
     })
     const get: Record<string, () => void> = {
@@ -142,8 +175,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         else native.sendError(res, 400, error)
         return done()
       }
-      if (handler === native.remove) native.remove(context(body))
-      else (handler as (body: Record<string, any>) => void)(body)
+      if (handler === native.remove) return native.remove(context(body))
+      const run = () => (handler as (body: Record<string, any>) => void)(body)
+      if (!inferencePaths.has(path)) return run()
+      admit({ scheduler, models, path, body, res, run, finished: done, hold })
     })
   }
 
@@ -184,13 +219,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url: `http://${host}:${port}`,
     knobs,
     stats,
+    scheduler,
     nextAbort: () => new Promise<void>((resolve) => abortWaiters.push(resolve)),
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const socket of sockets) socket.destroy()
+      scheduler.crash()
       await closed
     },
-    start: () => listen(port),
+    // A restarted Ollama has only what it loads at start.
+    async start() {
+      await listen(port)
+      for (const name of preload) scheduler.preload(name)
+    },
     async close() {
       if (!server.listening) return
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
