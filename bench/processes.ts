@@ -105,7 +105,9 @@ export async function startParallama(
     env: {
       ...process.env,
       PARALLAMA_SERVER__PORT: String(port),
-      PARALLAMA_BACKENDS: upstream,
+      // The emulator runs every request at once (no --parallel): so may the gateway, as for an Ollama with as many
+      // slots as connections; the scheduler's decision is still on every inference request's way.
+      PARALLAMA_BACKENDS: JSON.stringify([{ url: upstream, parallel: 1024 }]),
       ...(parts === 'no-metrics' ? { PARALLAMA_METRICS__ENABLED: 'false' } : {}),
       ...files,
     },

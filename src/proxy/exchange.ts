@@ -279,8 +279,9 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     const head = readUpstreamHead(headers, state.request.requestId)
     if (state.admission) head.headers.push(...state.admission.headers)
     addQueueTiming(head.headers, state)
-    // What Parallama itself took before the request went upstream, then the backend's time to its first byte.
-    this.timing = `gateway;dur=${ms(this.dispatchedAt - state.startedAt)}, upstream;dur=${ms(this.firstByteAt - this.dispatchedAt)}`
+    // What Parallama itself took before the request went upstream (its wait in the queue is its own entry), then the
+    // backend's time to its first byte.
+    this.timing = `gateway;dur=${ms(this.dispatchedAt - state.startedAt - state.queueMs)}, upstream;dur=${ms(this.firstByteAt - this.dispatchedAt)}`
     // Ollama's "server busy" carries no Retry-After; clients that back off on 503 look for one.
     if (status === 503 && !head.hasRetryAfter) head.headers.push('retry-after', '1')
     this.ndjson = head.contentType.startsWith('application/x-ndjson')
