@@ -76,11 +76,13 @@ function usageFilter(
   store: Store,
   maxWindowDays: number,
 ): UsageFilter | GatewayError {
-  const since = instant(query.get('since') ?? '7d', 'since')
-  const until = query.get('until') === null ? undefined : instant(query.get('until')!, 'until')
+  // One clock reading: `since=7d` read at one millisecond and "now" at the next would span more than 7 days.
+  const now = Date.now()
+  const since = instant(query.get('since') ?? '7d', 'since', now)
+  const until = query.get('until') === null ? undefined : instant(query.get('until')!, 'until', now)
   if (since instanceof GatewayError) return since
   if (until instanceof GatewayError) return until
-  const windowMs = (until ?? Date.now()) - since
+  const windowMs = (until ?? now) - since
   if (windowMs > maxWindowDays * dayMs) {
     return new GatewayError(
       'invalid_request',
@@ -108,6 +110,6 @@ function usageFilter(
   return { ...filter, userId: found.id }
 }
 
-function instant(text: string, name: string): number | GatewayError {
-  return parseInstant(text) ?? new GatewayError('invalid_request', `"${name}" must be a duration (7d) or a date`)
+function instant(text: string, name: string, now: number): number | GatewayError {
+  return parseInstant(text, now) ?? new GatewayError('invalid_request', `"${name}" must be a duration (7d) or a date`)
 }
