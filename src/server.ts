@@ -188,7 +188,10 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   running.scheduler = {
     reload: (next) => {
       scheduler.configure(schedulerSettings(next))
-      scheduler.setBackends(running.backends)
+      // A backend kept by name and URL is the same Ollama: its running requests still hold its slots.
+      scheduler.setBackends(running.backends, (old) =>
+        running.backends.find((backend) => backend.name === old.name && backend.url === old.url),
+      )
     },
   }
   const health = new BackendHealth(() => running.backends, config.metrics.backend_check_interval)

@@ -11,8 +11,8 @@
 //     ticket.cancel(): the client went away while waiting; no callback follows. False: it was granted already (its
 //                      onReady has run or is about to): release the grant as soon as it is in hand.
 //   scheduler.setBackends(list) after a reload; scheduler.wake() when a backend becomes usable or inventories change.
-//   A backend is known by identity: a reload that keeps a backend must keep its object, so that its running requests
-//   still count against its slots (a replaced object starts with free slots; the old one's count drains on release).
+//   A backend is known by identity: a reload that replaces a backend's object passes setBackends a `successor`, so that
+//   its running requests still count against its slots (else the new object starts with free slots).
 // Exactly one of onReady / onRefused is called per request, unless it is cancelled while waiting. A free slot is granted
 // before admit returns; when admit (or release, ...) is called from inside a callback, the callbacks it causes run
 // right after that callback returns instead (the scheduler's state is always settled before any callback runs).
@@ -114,8 +114,26 @@ export class Scheduler<B> implements JobOwner<B> {
     return job
   }
 
-  /** A reload changed the backends: requests keep their place; those no backend can serve any more are refused. */
-  setBackends(backends: readonly B[]): void {
+  /**
+   * A reload changed the backends: requests keep their place; those no backend can serve any more are refused.
+   * `successor`: the new object for an old backend that is still the same server (a reload that rebuilds the pools
+   * makes new objects for every backend). Requests running on the old object count against its successor's slots:
+   * otherwise the rebuilt backend looks idle while they still run there, and Ollama is sent more than its slots.
+   */
+  setBackends(backends: readonly B[], successor?: (old: B) => B | undefined): void {
+    if (successor !== undefined) {
+      for (let job = this.runningJobs.first; job !== undefined; job = job.listNext) {
+        if (backends.includes(job.backend)) continue
+        const next = successor(job.backend)
+        if (next === undefined) continue
+        const running = job.model.running
+        const left = running.get(job.backend)! - 1
+        if (left > 0) running.set(job.backend, left)
+        else running.delete(job.backend)
+        running.set(next, (running.get(next) ?? 0) + 1)
+        job.backend = next
+      }
+    }
     this.backends = backends
     this.wake()
   }
@@ -190,7 +208,10 @@ export class Scheduler<B> implements JobOwner<B> {
     job.state = 'released'
     this.runningJobs.remove(job)
     const model = job.model
-    model.running.set(job.backend, model.running.get(job.backend)! - 1)
+    // A count that reaches 0 is deleted: the map must not keep backends a reload replaced (and their pools) alive.
+    const left = model.running.get(job.backend)! - 1
+    if (left > 0) model.running.set(job.backend, left)
+    else model.running.delete(job.backend)
     model.runningTotal--
     if (model.waiting > 0) this.dispatch(model, this.now())
     else this.queue.dropIfIdle(model)
