@@ -70,6 +70,16 @@ const partsName: Record<GatewayParts, string> = {
   'no-metrics': 'no-metrics',
 }
 
+/** What a bench may change in the gateway it starts (the defaults are what `npm run bench` measures). */
+export interface ParallamaOptions {
+  /** The backends with their slots (default: the one upstream with parallel 1024). */
+  backends?: { url: string; parallel: number }[]
+  /** More config as PARALLAMA_SECTION__KEY variables, e.g. the scheduler's policy. */
+  env?: Record<string, string>
+  /** More users, each with a key of its own: name → weight (`parallama user set-weight` when it is not 1). */
+  users?: Record<string, number>
+}
+
 /**
  * Parallama on a fresh database in a temp folder, with one user and API key made by its own CLI. Every target gets
  * the key's Authorization header, so all of them receive the same request bytes. With every part on, a default
@@ -78,7 +88,8 @@ const partsName: Record<GatewayParts, string> = {
 export async function startParallama(
   upstream: string,
   parts: GatewayParts = 'all',
-): Promise<Started & { authorization: string }> {
+  options: ParallamaOptions = {},
+): Promise<Started & { authorization: string; authorizations: Record<string, string> }> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'parallama-bench-'))
   const files = {
@@ -92,6 +103,12 @@ export async function startParallama(
     })
   cli(['user', 'add', 'bench', '--no-password'])
   const key = cli(['key', 'create', '--user', 'bench']).trim()
+  const authorizations: Record<string, string> = {}
+  for (const [name, weight] of Object.entries(options.users ?? {})) {
+    cli(['user', 'add', name, '--no-password'])
+    if (weight !== 1) cli(['user', 'set-weight', name, String(weight)])
+    authorizations[name] = `Bearer ${cli(['key', 'create', '--user', name]).trim()}`
+  }
   const full = parts === 'all' || parts === 'no-metrics'
   if (full) cli(['limit', 'set', '--default', '--rpm', '100000000', '--tpm', '1000000000000'])
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the gateway there when it stops (open it in Chrome DevTools).
@@ -107,14 +124,15 @@ export async function startParallama(
       PARALLAMA_SERVER__PORT: String(port),
       // The emulator runs every request at once (no --parallel): so may the gateway, as for an Ollama with as many
       // slots as connections; the scheduler's decision is still on every inference request's way.
-      PARALLAMA_BACKENDS: JSON.stringify([{ url: upstream, parallel: 1024 }]),
+      PARALLAMA_BACKENDS: JSON.stringify(options.backends ?? [{ url: upstream, parallel: 1024 }]),
       ...(parts === 'no-metrics' ? { PARALLAMA_METRICS__ENABLED: 'false' } : {}),
+      ...options.env,
       ...files,
     },
   })
   const url = `http://127.0.0.1:${port}`
   await waitUntilUp(`${url}/`, child)
-  return { ...started(partsName[parts], url, child), authorization: `Bearer ${key}` }
+  return { ...started(partsName[parts], url, child), authorization: `Bearer ${key}`, authorizations }
 }
 
 export function nginxPath(): string | undefined {
