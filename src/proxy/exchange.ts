@@ -15,7 +15,7 @@ import { ResponseStreamer } from '../http/responseStreamer.js'
 import type { ClientReply } from '../http/clientReply.js'
 import { statusLine } from '../http/status.js'
 import type { Backend } from './backends.js'
-import { addQueueTiming, readUpstreamHead } from './responseHeaders.js'
+import { queueTiming, readUpstreamHead } from './responseHeaders.js'
 import {
   backendLabel,
   errorBeforeResponse,
@@ -129,6 +129,16 @@ export interface ForwardDeps<S extends ExchangeRequest> {
   onResponseHead?: (state: S, status: number, contentType: string) => readonly string[] | undefined
   /** The finish stage, called exactly once. */
   finish: (state: S, outcome: ExchangeOutcome, error: GatewayError | undefined) => void
+  /**
+   * A request holding a scheduler slot whose backend failed before answering, with no free slot elsewhere (pick found
+   * none): it waits for one on a backend not in `tried`; `go` says which (undefined: refused). Returns how to leave
+   * the line; undefined when the request cannot wait (it holds no slot). Absent: no waiting.
+   */
+  waitSlot?: (
+    tried: readonly Backend[],
+    state: S,
+    go: (backend: Backend | undefined) => void,
+  ) => (() => void) | undefined
 }
 
 /**
@@ -161,6 +171,8 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
   private sse = false
   usage: OllamaUsage | undefined
   private readonly tried: Backend[] = []
+  /** Set while it waits in the gateway's queue for a slot elsewhere after a failure (waitSlot): leaves the line. */
+  private leaveQueue: (() => void) | undefined = undefined
   private contentLength = -1
 
   /**
@@ -278,10 +290,9 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     this.status = status
     const head = readUpstreamHead(headers, state.request.requestId)
     if (state.admission) head.headers.push(...state.admission.headers)
-    addQueueTiming(head.headers, state)
     // What Parallama itself took before the request went upstream (its wait in the queue is its own entry), then the
     // backend's time to its first byte.
-    this.timing = `gateway;dur=${ms(this.dispatchedAt - state.startedAt - state.queueMs)}, upstream;dur=${ms(this.firstByteAt - this.dispatchedAt)}`
+    this.timing = `${queueTiming(state)}gateway;dur=${ms(this.dispatchedAt - state.startedAt - state.queueMs)}, upstream;dur=${ms(this.firstByteAt - this.dispatchedAt)}`
     // Ollama's "server busy" carries no Retry-After; clients that back off on 503 look for one.
     if (status === 503 && !head.hasRetryAfter) head.headers.push('retry-after', '1')
     this.ndjson = head.contentType.startsWith('application/x-ndjson')
@@ -338,7 +349,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     const backend = this.backend
     const failed = errorRetryReason(error)
     if (failed) backend.recordFailure((error as { code?: string }).code ?? failed, Date.now())
-    if (failed && this.firstByteAt === 0 && this.failOver(failed)) return
+    if (failed && this.firstByteAt === 0 && this.failOver(failed, undefined, error)) return
     this.unsent = this.firstByteAt === 0 && neverReachedBackend(error)
     const label = backendLabel(backend, this.state.principal)
     const failure = errorBeforeResponse(error, label)
@@ -368,11 +379,23 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
    * the same request id, while upstream.retries allows (retryPolicy.ts). `answering`: the controller of a failed
    * response head, dropped.
    */
-  private failOver(reason: RetryReason, answering?: Dispatcher.DispatchController): boolean {
+  private failOver(reason: RetryReason, answering?: Dispatcher.DispatchController, error?: Error): boolean {
     if (this.reply.closed) return false
     if (!mayRetry(this.tried.length, this.deps.config.current.upstream.retries, this.body)) return false
     const { model } = this.state
     const next = this.deps.pick(this.tried, model, this.state)
+    if (!next && error !== undefined && this.deps.waitSlot) {
+      // A scheduled request no backend answered (refused, reset, no head in time) and no slot free elsewhere right
+      // now: it waits for one, rather than being answered an error while another backend would serve it shortly.
+      // (A failed head, `answering`, is not held back: its answer goes out.)
+      const leave = this.deps.waitSlot(this.tried, this.state, (backend) => this.resume(backend, error))
+      if (leave !== undefined) {
+        this.backend.countRetry(reason)
+        this.controller = undefined
+        this.leaveQueue = leave
+        return true
+      }
+    }
     if (!next || (model !== null && !next.installed(model))) return false
     this.backend.countRetry(reason)
     this.backend.outstanding--
@@ -404,10 +427,28 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     } else res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts))
   }
 
+  /** After waitSlot: on to the backend whose slot came free, or (refused) answered the failure that sent it there. */
+  private resume(backend: Backend | undefined, error: Error): void {
+    this.leaveQueue = undefined
+    if (this.finished) return
+    if (backend === undefined || this.reply.closed) {
+      this.unsent = neverReachedBackend(error)
+      const failure = errorBeforeResponse(error, backendLabel(this.backend, this.state.principal))
+      this.answerError(failure)
+      return this.finish(failure)
+    }
+    this.backend.outstanding--
+    this.backend = backend
+    this.dispatch()
+  }
+
   /** Hands the outcome to the finish stage, once (which settles the limits and builds the request's result). */
   private finish(error: GatewayError | undefined): void {
     if (this.finished) return
     this.finished = true
+    // Ended (client gone, total timeout, shutdown) while waiting for a slot elsewhere: out of the line.
+    this.leaveQueue?.()
+    this.leaveQueue = undefined
     this.deps.inFlight.delete(this)
     this.backend.outstanding--
     if (this.totalTimer) clearTimeout(this.totalTimer)

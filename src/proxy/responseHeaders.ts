@@ -56,10 +56,10 @@ export interface QueueWait {
 }
 
 /**
- * Adds `Server-Timing: queue;dur=<ms>` (0.1 ms precision; 0 when a slot was free) to flat response headers for a
- * request that went through the gateway's queue. One that did not costs a branch: no string is built. Its own header
- * line, so it goes beside the gateway;dur/upstream;dur one (Server-Timing is a list: clients join repeated lines).
+ * The Server-Timing entry for a request that went through the gateway's queue — `queue;dur=<ms>, ` (0.1 ms precision;
+ * 0 when a slot was free), put before the gateway's own entries on the same line — and '' for one that did not (no
+ * string built).
  */
-export function addQueueTiming(headers: string[], wait: QueueWait): void {
-  if (wait.queued) headers.push('server-timing', `queue;dur=${Math.round(wait.queueMs * 10) / 10}`)
+export function queueTiming(wait: QueueWait): string {
+  return wait.queued ? `queue;dur=${Math.round(wait.queueMs * 10) / 10}, ` : ''
 }

@@ -189,10 +189,20 @@ t.test('a declared route without a handler, or a handler without a route, stops 
   const handler = () => ({ status: 200, body: {} })
   t.throws(() => mountLocalRoutes(app, 'admin', context, { usage: handler }), /admin\.usage_requests has no handler/)
   t.throws(
-    () => mountLocalRoutes(app, 'admin', context, { usage: handler, usage_requests: handler, usage_export: handler }),
+    () =>
+      mountLocalRoutes(app, 'admin', context, {
+        usage: handler,
+        usage_requests: handler,
+        queue: handler,
+        usage_export: handler,
+      }),
     /admin\.usage_export has no route/,
   )
   mounted.length = 0
-  mountLocalRoutes(app, 'admin', context, { usage: handler, usage_requests: handler })
-  t.same(new Set(mounted), new Set(['/admin/v1/usage', '/admin/v1/usage/requests']), 'mounted at the declared paths')
+  mountLocalRoutes(app, 'admin', context, { usage: handler, usage_requests: handler, queue: handler })
+  t.same(
+    new Set(mounted),
+    new Set(['/admin/v1/usage', '/admin/v1/usage/requests', '/admin/v1/queue']),
+    'mounted at the declared paths',
+  )
 })
