@@ -34,7 +34,7 @@ import { pluginStages } from './plugins/stages.js'
 import { requestLogger } from './requestLog.js'
 import { Scheduler } from './scheduler/scheduler.js'
 import { schedulerSettings } from './scheduler/schedulerConfig.js'
-import { moveSlot, scheduleStage } from './scheduler/scheduleStage.js'
+import { moveSlot, scheduleStage, waitSlot } from './scheduler/scheduleStage.js'
 
 /** The request path's stage implementations, as built from config; GatewayOptions.stages may replace any. */
 export interface StageSet extends RequestStages {
@@ -212,6 +212,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     plugins: pluginSlots.request,
     schedule: scheduleStage(scheduler, roleWeights),
     moveSlot: (state, tried) => moveSlot(scheduler, roleWeights, state, tried),
+    waitSlot: (state, tried, go) => waitSlot(scheduler, roleWeights, state, tried, go),
     route: (skip, model) => pickBackend(running.backends, model ?? null, skip, Date.now()),
     responseHead: pluginSlots.head,
     responseChunk: pluginSlots.chunk,
@@ -240,6 +241,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     plugins: stages.plugins,
     schedule: stages.schedule,
     moveSlot: stages.moveSlot,
+    waitSlot: stages.waitSlot,
     route: stages.route,
     waiting,
     forward: {

@@ -64,6 +64,12 @@ export interface RequestStages {
   schedule?: ScheduleStage<Backend>
   /** A scheduled request failing over before its first byte: a free slot on a backend not tried yet, or none. */
   moveSlot?: (state: RequestState, tried: readonly Backend[]) => Backend | undefined
+  /** When moveSlot found none: it waits in the queue for a slot not on `tried` (scheduleStage.ts waitSlot). */
+  waitSlot?: (
+    state: RequestState,
+    tried: readonly Backend[],
+    go: (backend: Backend | undefined) => void,
+  ) => (() => void) | undefined
   route: PickBackend
 }
 

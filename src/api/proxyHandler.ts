@@ -61,6 +61,7 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     // A request holding a slot fails over only onto a free slot elsewhere (the scheduler's), others to any backend.
     pick: (skip, model, state) =>
       state.grant && stages.moveSlot ? stages.moveSlot(state, skip ?? []) : stages.route(skip, model),
+    waitSlot: stages.waitSlot && ((tried, state, go) => stages.waitSlot!(state, tried, go)),
     finish: stages.finish,
   }
 

@@ -85,6 +85,51 @@ export function moveSlot<B>(
   return moved?.backend
 }
 
+/**
+ * A failover before any answer when no slot elsewhere is free (moveSlot found none): the request waits in the queue
+ * again for a slot on a backend not in `tried`, rather than being answered an error no backend caused (it never
+ * started). `go` is called once, from a turn of its own: with the backend (its slot in `state.grant`), or undefined
+ * when refused (no other backend has the model, max_wait, the queue full). Returns how to leave the line (the exchange
+ * ended meanwhile); undefined for a request that holds no slot (not scheduled).
+ */
+export function waitSlot<B>(
+  scheduler: Scheduler<B>,
+  roleWeights: RoleWeights,
+  state: ScheduledRequest<B>,
+  tried: readonly B[],
+  go: (backend: B | undefined) => void,
+): (() => void) | undefined {
+  const old = state.grant
+  if (old === undefined) return undefined
+  let settled = false
+  const ticket = scheduler.admit(
+    {
+      user: state.principal?.username ?? '',
+      weight: weightOf(state.principal, roleWeights()),
+      model: state.model!,
+      inputTokens: 0,
+      exclude: tried,
+    },
+    {
+      onReady: (grant) => {
+        settled = true
+        // Ended while the grant was on its way: nobody will use the slot.
+        if (state.ended) return grant.release()
+        state.grant = grant
+        setImmediate(() => go(grant.backend))
+      },
+      onRefused: () => {
+        settled = true
+        setImmediate(() => go(undefined))
+      },
+    },
+  )
+  old.release()
+  return () => {
+    if (!settled) ticket.cancel()
+  }
+}
+
 function weightOf(caller: SchedulingCaller | undefined, roles: Readonly<Record<string, number>>): number {
   if (!caller) return 1
   return (caller.weight ?? 1) * (roles[caller.role] ?? 1)
