@@ -179,7 +179,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   backendContext.emit = events.emit
   const scheduler = new Scheduler<Backend>({
     ...schedulerSettings(config),
-    view: backendView,
+    view: backendView(() => running.backends),
     backends: running.backends,
     now: () => performance.now(),
     onWaited: metrics && ((ms) => metrics.observeQueueWait(ms / 1000)),

@@ -140,12 +140,22 @@ export async function closeBackends(backends: Backend[]): Promise<void> {
   await Promise.all(backends.map((backend) => backend.pool.close()))
 }
 
-/** What the scheduler reads of a backend (src/scheduler/schedulerTypes.ts): slots, health, what it has. */
-export const backendView: BackendView<Backend> = {
-  parallel: (backend) => backend.parallel,
-  // The scheduler's clock is monotonic; health and ejection keep wall-clock times.
-  usable: (backend) => backend.usable(Date.now()),
-  loaded: (backend, model) => backend.loaded(model),
-  installed: (backend, model) => backend.installed(model),
-  loadedCount: (backend) => backend.loadedCount,
+/**
+ * What the scheduler reads of the backends in `list` (src/scheduler/schedulerTypes.ts): slots, health, what each has.
+ * While every backend is down or ejected, all count as usable: waiting minutes for one to come back would hold every
+ * client, so requests go on and fail fast with the backend's error (or are the probe that brings it back), as the
+ * picker does for the routes that are not scheduled.
+ */
+export function backendView(list: () => readonly Backend[]): BackendView<Backend> {
+  return {
+    parallel: (backend) => backend.parallel,
+    // The scheduler's clock is monotonic; health and ejection keep wall-clock times.
+    usable: (backend) => {
+      const now = Date.now()
+      return backend.usable(now) || !list().some((other) => other.usable(now))
+    },
+    loaded: (backend, model) => backend.loaded(model),
+    installed: (backend, model) => backend.installed(model),
+    loadedCount: (backend) => backend.loadedCount,
+  }
 }

@@ -37,7 +37,13 @@ t.test('every backend refusing the connection costs no tokens', async (t) => {
 })
 
 t.test('a refusal after the limits stage (no_backend) costs no tokens', async (t) => {
-  const rig = await startRig(t, {}, {}, {}, { stages: (built) => ({ ...built, schedule: undefined, route: () => undefined }) })
+  const rig = await startRig(
+    t,
+    {},
+    {},
+    {},
+    { stages: (built) => ({ ...built, schedule: undefined, route: () => undefined }) },
+  )
   const headers = limitKey(rig)
   const first = await generate(rig, headers, 900)
   t.equal(first.status, 503, `no backend to pick (${first.body})`)

@@ -50,7 +50,11 @@ export async function startRig(
     {
       ...settings,
       server: { host: '127.0.0.1', port: 0, ...settings.server },
-      backends: settings.backends ?? [{ url: emulator.url, name: 'emulator' }],
+      // As many slots as the emulator runs at once (set parallel to the backend's OLLAMA_NUM_PARALLEL): without
+      // --parallel it runs everything, and tests that hold requests open side by side must not queue in the gateway.
+      backends: settings.backends ?? [
+        { url: emulator.url, name: 'emulator', parallel: emulatorOptions.scheduler?.parallel ?? 64 },
+      ],
       log: { level: 'debug', ...settings.log },
       database: { path: join(dir, 'parallama.db'), ...settings.database },
       auth: { jwt_secret_file: join(dir, 'jwt.key'), ...settings.auth },
