@@ -4,7 +4,7 @@
 // slot (released by finish, charged with the output tokens it made).
 import type { GatewayError } from '../errors.js'
 import type { Scheduler } from './scheduler.js'
-import type { Grant, Ticket, Waiter } from './schedulerTypes.js'
+import type { Grant, JobRequest, Ticket, Waiter } from './schedulerTypes.js'
 
 /** Who asks, as the credential said (undefined on a gateway without credentials: one shared user). */
 export interface SchedulingCaller {
@@ -43,15 +43,7 @@ export type RoleWeights = () => Readonly<Record<string, number>>
 export function scheduleStage<B>(scheduler: Scheduler<B>, roleWeights: RoleWeights): ScheduleStage<B> {
   return (state, inputTokens, next) => {
     const waiter = new RequestWaiter(state, next)
-    const ticket = scheduler.admit(
-      {
-        user: state.principal?.username ?? '',
-        weight: weightOf(state.principal, roleWeights()),
-        model: state.model!,
-        inputTokens,
-      },
-      waiter,
-    )
+    const ticket = scheduler.admit(jobOf(state, roleWeights, inputTokens), waiter)
     waiter.admitting = false
     if (!waiter.settled) state.ticket = ticket
   }
@@ -69,16 +61,10 @@ export function moveSlot<B>(
 ): B | undefined {
   const old = state.grant
   let moved: Grant<B> | undefined
-  const ticket = scheduler.admit(
-    {
-      user: state.principal?.username ?? '',
-      weight: weightOf(state.principal, roleWeights()),
-      model: state.model!,
-      inputTokens: 0,
-      exclude: tried,
-    },
-    { onReady: (grant) => (moved = grant), onRefused: () => {} },
-  )
+  const ticket = scheduler.admit(jobOf(state, roleWeights, 0, tried), {
+    onReady: (grant) => (moved = grant),
+    onRefused: () => {},
+  })
   if (!moved) ticket.cancel()
   else state.grant = moved
   old?.release()
@@ -102,32 +88,34 @@ export function waitSlot<B>(
   const old = state.grant
   if (old === undefined) return undefined
   let settled = false
-  const ticket = scheduler.admit(
-    {
-      user: state.principal?.username ?? '',
-      weight: weightOf(state.principal, roleWeights()),
-      model: state.model!,
-      inputTokens: 0,
-      exclude: tried,
+  const ticket = scheduler.admit(jobOf(state, roleWeights, 0, tried), {
+    onReady: (grant) => {
+      settled = true
+      // Ended while the grant was on its way: nobody will use the slot.
+      if (state.ended) return grant.release()
+      state.grant = grant
+      setImmediate(() => go(grant.backend))
     },
-    {
-      onReady: (grant) => {
-        settled = true
-        // Ended while the grant was on its way: nobody will use the slot.
-        if (state.ended) return grant.release()
-        state.grant = grant
-        setImmediate(() => go(grant.backend))
-      },
-      onRefused: () => {
-        settled = true
-        setImmediate(() => go(undefined))
-      },
+    onRefused: () => {
+      settled = true
+      setImmediate(() => go(undefined))
     },
-  )
+  })
   old.release()
   return () => {
     if (!settled) ticket.cancel()
   }
+}
+
+/** The scheduler's job for a request: its user, weight (role × user), model, prompt estimate, backends to avoid. */
+function jobOf<B>(
+  state: ScheduledRequest<B>,
+  roleWeights: RoleWeights,
+  inputTokens: number,
+  exclude?: readonly B[],
+): JobRequest<B> {
+  const user = state.principal?.username ?? ''
+  return { user, weight: weightOf(state.principal, roleWeights()), model: state.model!, inputTokens, exclude }
 }
 
 function weightOf(caller: SchedulingCaller | undefined, roles: Readonly<Record<string, number>>): number {

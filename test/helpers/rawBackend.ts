@@ -130,3 +130,12 @@ async function answer(socket: net.Socket, behaviour: Behaviour): Promise<void> {
   write(chunk(finalLine) + '0\r\n\r\n')
   socket.end()
 }
+
+/** A loopback port nothing listens on (a backend that refuses every connection). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}

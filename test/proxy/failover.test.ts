@@ -1,13 +1,12 @@
 // Failover before the first byte: a request that fails on one backend (refused, reset, no head within
 // timeouts.first_byte, Ollama's 503 busy, any 5xx) is answered by another, with the same request id; never once bytes
 // reached the client; at most upstream.retries more backends; a streamed upload only while nothing of it was read.
-import net from 'node:net'
 import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
-import { startRawBackend, type Behaviour, type RawBackend } from '../helpers/rawBackend.js'
+import { startRawBackend, type Behaviour, type RawBackend, closedPort } from '../helpers/rawBackend.js'
 
 const body = JSON.stringify({ model: 'llama3.2:3b', prompt: 'hello' })
 const busy = JSON.stringify({ error: 'server busy, please try again.  maximum pending requests exceeded' })
@@ -15,14 +14,6 @@ const busy = JSON.stringify({ error: 'server busy, please try again.  maximum pe
 async function post(rig: Rig, path = '/api/generate', payload: string | Readable = body) {
   const response = await request(`${rig.url}${path}`, { method: 'POST', body: payload, headers: rig.headers })
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() }
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function raw(t: Test, behaviour?: Behaviour): Promise<RawBackend> {

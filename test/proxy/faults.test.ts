@@ -1,11 +1,10 @@
 // Upstream faults: each yields the documented status and body, or a final NDJSON error line once streaming began.
-import net from 'node:net'
 import { Readable } from 'node:stream'
 import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
-import { startRawBackend } from '../helpers/rawBackend.js'
+import { startRawBackend, closedPort } from '../helpers/rawBackend.js'
 
 const body = JSON.stringify({ model: 'llama3.2:3b', prompt: 'hello' })
 
@@ -16,15 +15,6 @@ async function post(rig: Rig, headers: Record<string, string> = {}) {
     headers: { ...rig.headers, ...headers },
   })
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() }
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 t.test('a backend that refuses connections: 502 upstream_unreachable', async (t) => {
