@@ -124,22 +124,28 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
       ready: (now) => {
         state.backend = state.grant!.backend
         if (now) return forwardNow(res, state, true, false)
-        stages.waiting.delete(waiting)
-        // Granted from another request's release: go on from a turn of our own (never inside its uWS callback).
+        // Granted from another request's release: go on from a turn of our own (never inside its uWS callback). The
+        // drain's watch moves from the line to the exchange in that same turn, so no drain sees neither.
         setImmediate(() => {
-          if (state.ended || state.reply!.closed) return
-          state.reply!.cork(() => forwardNow(res, state, true, false))
+          if (!state.ended && !state.reply!.closed) state.reply!.cork(() => forwardNow(res, state, true, false))
+          stages.waiting.delete(waiting)
         })
       },
       refused: (error, now) => {
         // A full queue says when to come back (Ollama's own 503 busy gets one too).
         if (error.code === 'queue_full') error = new GatewayError('queue_full', error.message, { 'retry-after': '1' })
         if (now) return refuse(res, state, error, false)
-        stages.waiting.delete(waiting)
-        setImmediate(() => refuseHere(state, error))
+        setImmediate(() => {
+          refuseHere(state, error)
+          stages.waiting.delete(waiting)
+        })
       },
     })
-    if (state.ticket) stages.waiting.add(waiting)
+    if (!state.ticket) return
+    // A request whose body arrived once the gateway was already stopping does not start waiting: the drain would not
+    // see the end of it.
+    if (stages.lifecycle.draining && state.ticket.cancel()) return refuse(res, state, shuttingDown, false)
+    stages.waiting.add(waiting)
   }
 
   /** Stages 8 and 9 for a request whose backend is known: the response tap, the exchange. */
