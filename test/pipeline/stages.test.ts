@@ -60,9 +60,15 @@ function instrumented(trace: StageName[], refuseAt: () => StageName | undefined)
       if (refused) return Promise.resolve({ kind: 'refuse' as const, error: refused })
       return built.plugins?.(state, route, body, authorize)
     },
-    route: (skip) => {
+    // Inference routes: the schedule stage's grant is their route (it refuses with no_backend when none can serve).
+    schedule: (state, inputTokens, next) => {
+      trace.push('schedule')
+      if (refuseAt() === 'schedule') return next.refused(new GatewayError('no_backend'), true)
+      built.schedule!(state, inputTokens, next)
+    },
+    route: (skip, model) => {
       trace.push('route')
-      return refuseAt() === 'route' ? undefined : built.route(skip)
+      return refuseAt() === 'route' ? undefined : built.route(skip, model)
     },
     responseChunk: () => {
       if (trace.at(-1) !== 'responseTaps') trace.push('responseTaps')
@@ -110,10 +116,10 @@ t.test('a request meets the stages in their declared order', async (t) => {
     const response = await request(`${rig.url}${path}`, { method: 'POST', headers: rig.headers, body: bodyFor(stream) })
     await response.body.text()
     await resultFor(rig, response.headers['x-request-id'] as string)
-    // Forward and schedule leave no trace of their own (forward ran: the response came from the backend).
+    // Forward leaves no trace of its own (it ran: the response came from the backend); the grant is the route.
     t.same(
       trace,
-      stageOrder.filter((stage) => stage !== 'schedule' && stage !== 'forward'),
+      stageOrder.filter((stage) => stage !== 'route' && stage !== 'forward'),
       `${path} stream=${stream}`,
     )
   }
@@ -128,7 +134,7 @@ t.test('a request meets the stages in their declared order', async (t) => {
   )
 })
 
-const refusals = ['addressGuard', 'authenticate', 'readFields', 'authorize', 'limits', 'plugins', 'route'] as const
+const refusals = ['addressGuard', 'authenticate', 'readFields', 'authorize', 'limits', 'plugins', 'schedule'] as const
 const endings = [...refusals, 'upstream error', 'client gone mid-body', 'answered'] as const
 type Ending = (typeof endings)[number]
 
