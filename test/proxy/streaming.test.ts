@@ -138,6 +138,7 @@ t.test('a client that goes away mid-stream cancels the upstream request', async 
 t.test('a client that leaves before the upstream answers cancels it too', async (t) => {
   const rig = await startRig(t)
   const controller = new AbortController()
+  const before = rig.emulator.stats.requests
   const pending = request(`${rig.url}/api/generate`, {
     method: 'POST',
     body: generate,
@@ -145,7 +146,8 @@ t.test('a client that leaves before the upstream answers cancels it too', async 
     signal: controller.signal,
   })
   const aborted = rig.emulator.nextAbort()
-  await sleep(100)
+  // Gone once the backend has the request (a fixed wait was too short on a busy machine: nothing upstream to cancel).
+  while (rig.emulator.stats.requests === before) await sleep(10)
   controller.abort()
   await t.rejects(pending)
   await aborted
