@@ -6,40 +6,34 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { checkKeyShape } from '../../src/auth/apiKeyFormat.js'
+import { runCli } from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'parallama-identity-cli-'))
 const db = join(dir, 'parallama.db')
 
-function run(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--db', db], {
-    encoding: 'utf8',
-    input,
-    env: { PATH: process.env.PATH },
-  })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
-}
+const run = (args: string[], input?: string) => runCli([...args, '--db', db], { input })
 
-const json = (args: string[], input?: string) => JSON.parse(run([...args, '--json'], input).stdout)
+const json = async (args: string[], input?: string) => JSON.parse((await run([...args, '--json'], input)).stdout)
 
 // A --db must name an existing database: `db migrate` is the command that creates one.
-run(['db', 'migrate'])
+await run(['db', 'migrate'])
 
 t.test('users: add with and without a password, list, show, role, disable, enable, passwd, delete', async (t) => {
-  t.equal(run(['user', 'add', 'root', '--role', 'admin', '--no-password']).code, 0)
-  const added = run(['user', 'add', 'kim', '--email', 'kim@example.org', '--password-stdin'], 'a long password\n')
+  t.equal((await run(['user', 'add', 'root', '--role', 'admin', '--no-password'])).code, 0)
+  const added = await run(['user', 'add', 'kim', '--email', 'kim@example.org', '--password-stdin'], 'a long password\n')
   t.equal(added.code, 0, added.stderr)
   t.match(added.stdout, /added user kim \(user\)/)
-  t.match(json(['user', 'list']), [
+  t.match(await json(['user', 'list']), [
     { username: 'kim', password: true },
     { username: 'root', role: 'admin', password: false },
   ])
-  t.match(json(['user', 'show', 'kim']), { username: 'kim', email: 'kim@example.org', keys: 0 })
-  t.match(run(['user', 'set-role', 'kim', 'readonly']).stdout, /kim is now readonly/)
-  t.match(run(['user', 'disable', 'kim']).stdout, /disabled/)
-  t.match(json(['user', 'show', 'kim']), { active: false, role: 'readonly' })
-  t.equal(run(['user', 'enable', 'kim']).code, 0)
-  t.match(run(['user', 'passwd', 'kim', '--no-password']).stdout, /password removed/)
-  t.match(run(['user', 'list']).stdout, /USERNAME +ROLE +ACTIVE/)
+  t.match(await json(['user', 'show', 'kim']), { username: 'kim', email: 'kim@example.org', keys: 0 })
+  t.match((await run(['user', 'set-role', 'kim', 'readonly'])).stdout, /kim is now readonly/)
+  t.match((await run(['user', 'disable', 'kim'])).stdout, /disabled/)
+  t.match(await json(['user', 'show', 'kim']), { active: false, role: 'readonly' })
+  t.equal((await run(['user', 'enable', 'kim'])).code, 0)
+  t.match((await run(['user', 'passwd', 'kim', '--no-password'])).stdout, /password removed/)
+  t.match((await run(['user', 'list'])).stdout, /USERNAME +ROLE +ACTIVE/)
 })
 
 t.test('user errors: usage exits 2, failures exit 1, nothing changes', async (t) => {
@@ -55,15 +49,15 @@ t.test('user errors: usage exits 2, failures exit 1, nothing changes', async (t)
     [['user', 'delete', 'kim'], '', 2, /--yes to confirm/],
   ]
   for (const [args, input, code, message] of cases) {
-    const result = run(args, input)
+    const result = await run(args, input)
     t.equal(result.code, code, args.join(' '))
     t.match(result.stderr, message)
   }
-  t.equal(json(['user', 'list']).length, 2, 'no user was added by a failed command')
+  t.equal((await json(['user', 'list'])).length, 2, 'no user was added by a failed command')
 })
 
 t.test('keys: create (printed once), list, show, rotate with grace, revoke; user delete takes its keys', async (t) => {
-  const created = run([
+  const created = await run([
     'key',
     'create',
     '--user',
@@ -80,35 +74,38 @@ t.test('keys: create (printed once), list, show, rotate with grace, revoke; user
   t.equal(checkKeyShape(key), 'key', 'stdout is exactly the key')
   t.match(created.stderr, /shown once/)
   const id = key.slice(4, 16)
-  t.match(json(['key', 'show', id]), {
+  t.match(await json(['key', 'show', id]), {
     id,
     user: 'kim',
     name: 'ci',
     models: ['llama3.2:*', 'qwen2.5:0.5b'],
     state: 'active',
   })
-  t.notOk(run(['key', 'list']).stdout.includes(key), 'lists never show the secret')
-  const rotated = json(['key', 'rotate', id, '--grace', '1h'])
+  t.notOk((await run(['key', 'list'])).stdout.includes(key), 'lists never show the secret')
+  const rotated = await json(['key', 'rotate', id, '--grace', '1h'])
   t.match(rotated, { key: /^plm_/, name: 'ci', replaces: { id, state: 'rotated (in grace)', replaced_by: rotated.id } })
-  t.match(run(['key', 'revoke', rotated.id]).stdout, /revoked/)
-  t.match(run(['key', 'revoke', rotated.id]), { code: 1, stderr: /already revoked/ })
-  t.match(run(['key', 'rotate', id]), { code: 1, stderr: /revoked, expired or already rotated/ })
-  t.match(run(['key', 'show', 'nosuchkey']), { code: 1, stderr: /no API key with id "nosuchkey"/ })
-  t.match(run(['key', 'create', '--user', 'nobody']), { code: 1, stderr: /no user "nobody"/ })
-  t.match(run(['key', 'create', '--user', 'kim', '--expires', 'soon']), {
+  t.match((await run(['key', 'revoke', rotated.id])).stdout, /revoked/)
+  t.match(await run(['key', 'revoke', rotated.id]), { code: 1, stderr: /already revoked/ })
+  t.match(await run(['key', 'rotate', id]), { code: 1, stderr: /revoked, expired or already rotated/ })
+  t.match(await run(['key', 'show', 'nosuchkey']), { code: 1, stderr: /no API key with id "nosuchkey"/ })
+  t.match(await run(['key', 'create', '--user', 'nobody']), { code: 1, stderr: /no user "nobody"/ })
+  t.match(await run(['key', 'create', '--user', 'kim', '--expires', 'soon']), {
     code: 2,
     stderr: /--expires: expected a duration/,
   })
-  t.match(run(['key', 'create', '--user', 'kim', '--models', 'no good']), { code: 1, stderr: /invalid model pattern/ })
-  t.equal(json(['key', 'list', '--user', 'kim']).length, 2, 'no key was added by a failed command')
-  const deleted = run(['user', 'delete', 'kim', '--yes'])
+  t.match(await run(['key', 'create', '--user', 'kim', '--models', 'no good']), {
+    code: 1,
+    stderr: /invalid model pattern/,
+  })
+  t.equal((await json(['key', 'list', '--user', 'kim'])).length, 2, 'no key was added by a failed command')
+  const deleted = await run(['user', 'delete', 'kim', '--yes'])
   t.match(deleted.stdout, /deleted kim and 2 API key\(s\)/)
-  t.equal(json(['key', 'list']).length, 0)
+  t.equal((await json(['key', 'list'])).length, 0)
 })
 
 t.test('db status and migrate', async (t) => {
-  t.match(json(['db', 'status']), { upToDate: true, migrations: [{ version: 1, name: 'identity' }] })
-  t.match(run(['db', 'migrate']).stdout, /is up to date/)
+  t.match(await json(['db', 'status']), { upToDate: true, migrations: [{ version: 1, name: 'identity' }] })
+  t.match((await run(['db', 'migrate'])).stdout, /is up to date/)
   const missing = spawnSync(process.execPath, ['dist/cli/index.js', 'db', 'status', '--db', join(dir, 'none.db')], {
     encoding: 'utf8',
   })

@@ -1,13 +1,13 @@
 // The webhook commands end to end on a real SQLite file, with `parallama serve` in its own process: changes the CLI
-// makes in another process become signed events on the server (also those made while it was down), `webhook test`
+// makes (in the test's process, not the server's) become signed events on the server (also those made while it was down), `webhook test`
 // reaches one webhook, and a delivery cut off by SIGKILL mid-attempt is delivered after the restart.
-import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { startEmulator } from '../../bench/emulator/server.js'
 import { newSecret } from '../../src/events/signature.js'
+import { runCli } from '../helpers/cli.js'
 import { serveProcess } from '../helpers/serveProcess.js'
 import { startReceiver } from '../helpers/webhookReceiver.js'
 
@@ -28,36 +28,38 @@ t.test('webhook add/list/test/deliveries/remove, CLI changes as events, a kill -
     PARALLAMA_WEBHOOKS__MAX_RETRY_DELAY: '100ms',
     PARALLAMA_AUTH__CHANGE_POLL: '50ms',
   }
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--config', configFile], { env, encoding: 'utf8' })
+  const cli = (...args: string[]) => runCli([...args, '--config', configFile], { env })
 
   const secret = newSecret()
   const receiver = await startReceiver(() => secret)
   t.teardown(() => receiver.close())
   const secretFile = join(dir, 'webhook.secret')
   writeFileSync(secretFile, secret + '\n', { mode: 0o644 })
-  const open = cli('webhook', 'add', receiver.url, '--events', 'key.*,user.*', '--secret-file', secretFile)
-  t.equal(open.status, 1, 'a secret file others may read is refused')
+  const open = await cli('webhook', 'add', receiver.url, '--events', 'key.*,user.*', '--secret-file', secretFile)
+  t.equal(open.code, 1, 'a secret file others may read is refused')
   t.match(open.stderr, /may be read by others \(mode 644\); chmod 600 it/)
   chmodSync(secretFile, 0o600)
-  const added = cli('webhook', 'add', receiver.url, '--events', 'key.*,user.*', '--secret-file', secretFile)
-  t.equal(added.status, 0, added.stderr)
+  const added = await cli('webhook', 'add', receiver.url, '--events', 'key.*,user.*', '--secret-file', secretFile)
+  t.equal(added.code, 0, added.stderr)
   const hookId = added.stdout.trim()
   t.match(hookId, /^wh_[0-9a-f]{16}$/)
-  t.equal(cli('webhook', 'add', 'ftp://example.com/', '--events', 'key.*').status, 2, 'http(s) only')
-  t.match(cli('webhook', 'add', receiver.url, '--events', 'keys.*').stderr, /"keys.\*" is no event type or pattern/)
-  const generated = cli('webhook', 'add', 'http://127.0.0.1:9/elsewhere', '--events', 'backend.*')
+  t.equal((await cli('webhook', 'add', 'ftp://example.com/', '--events', 'key.*')).code, 2, 'http(s) only')
+  t.match(
+    (await cli('webhook', 'add', receiver.url, '--events', 'keys.*')).stderr,
+    /"keys.\*" is no event type or pattern/,
+  )
+  const generated = await cli('webhook', 'add', 'http://127.0.0.1:9/elsewhere', '--events', 'backend.*')
   t.match(generated.stdout, /^whsec_[A-Za-z0-9+/]+=*\n$/, 'a generated secret is printed once')
   t.match(generated.stderr, /shown once/)
-  const listed = cli('webhook', 'list')
+  const listed = await cli('webhook', 'list')
   t.match(listed.stdout, hookId)
   t.notMatch(listed.stdout, /whsec_/, 'list never shows a secret')
-  const otherId = JSON.parse(cli('webhook', 'list', '--json').stdout)[1].id
-  t.equal(cli('webhook', 'remove', otherId).status, 0)
+  const otherId = JSON.parse((await cli('webhook', 'list', '--json')).stdout)[1].id
+  t.equal((await cli('webhook', 'remove', otherId)).code, 0)
 
   // Made while no server runs: turned into events when one starts.
-  t.equal(cli('user', 'add', 'alice', '--no-password').status, 0)
-  const key = cli('key', 'create', '--user', 'alice', '--json')
+  t.equal((await cli('user', 'add', 'alice', '--no-password')).code, 0)
+  const key = await cli('key', 'create', '--user', 'alice', '--json')
   const keyId = JSON.parse(key.stdout).id
   let server = serveProcess(configFile, env)
   await server.listening
@@ -71,7 +73,7 @@ t.test('webhook add/list/test/deliveries/remove, CLI changes as events, a kill -
 
   // A revoke by the CLI while the server runs; the receiver holds the delivery, and the server is killed.
   const arrived = receiver.hangNext()
-  t.equal(cli('key', 'revoke', keyId).status, 0)
+  t.equal((await cli('key', 'revoke', keyId)).code, 0)
   await arrived
   const exited = server.exited
   server.child.kill('SIGKILL')
@@ -88,28 +90,28 @@ t.test('webhook add/list/test/deliveries/remove, CLI changes as events, a kill -
     'every delivery verifies',
   )
 
-  const tested = cli('webhook', 'test', hookId)
-  t.equal(tested.status, 0, tested.stderr)
+  const tested = await cli('webhook', 'test', hookId)
+  t.equal(tested.code, 0, tested.stderr)
   await receiver.waitFor(4)
   t.match(receiver.received[3]!.event, { type: 'webhook.test', data: { webhook_id: hookId } })
-  t.equal(cli('webhook', 'test', 'wh_missing').status, 1)
+  t.equal((await cli('webhook', 'test', 'wh_missing')).code, 1)
 
-  const deliveries = JSON.parse(cli('webhook', 'deliveries', '--webhook', hookId, '--json').stdout)
+  const deliveries = JSON.parse((await cli('webhook', 'deliveries', '--webhook', hookId, '--json')).stdout)
   t.same(
     deliveries.map((delivery: { type: string }) => delivery.type),
     ['webhook.test', 'key.revoked', 'key.created', 'user.created'],
   )
   const retried = deliveries.find((delivery: { type: string }) => delivery.type === 'key.revoked')
   t.match(retried, { state: 'delivered', attempts: 1 }, 'the attempt the kill cut off was never recorded')
-  t.equal(cli('webhook', 'deliveries', '--state', 'dead', '--json').stdout.trim(), '[]')
-  t.equal(cli('webhook', 'deliveries', '--limit', '0').status, 2)
-  const attempts = JSON.parse(cli('webhook', 'deliveries', '--attempts', '--json').stdout)
+  t.equal((await cli('webhook', 'deliveries', '--state', 'dead', '--json')).stdout.trim(), '[]')
+  t.equal((await cli('webhook', 'deliveries', '--limit', '0')).code, 2)
+  const attempts = JSON.parse((await cli('webhook', 'deliveries', '--attempts', '--json')).stdout)
   t.equal(attempts.length, 4, 'one recorded attempt per delivery')
   t.ok(attempts.every((attempt: { status: number }) => attempt.status === 204))
 
   server.child.kill('SIGTERM')
   await server.exited
-  t.equal(cli('webhook', 'remove', hookId).status, 0)
-  t.match(cli('webhook', 'list').stdout, /\(none\)/)
+  t.equal((await cli('webhook', 'remove', hookId)).code, 0)
+  t.match((await cli('webhook', 'list')).stdout, /\(none\)/)
   t.notMatch(server.output(), new RegExp(secret.slice(6, 20).replace(/[+/]/g, '.')), 'the secret is never logged')
 })
