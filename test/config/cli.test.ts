@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
+import { runCli } from '../helpers/cli.js'
 import { serveProcess } from '../helpers/serveProcess.js'
 
 const cli = 'dist/cli/index.js'
@@ -14,7 +15,8 @@ if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build firs
 const dir = mkdtempSync(join(tmpdir(), 'parallama-cli-'))
 const database = join(dir, 'parallama.db')
 
-function run(args: string[], env: Record<string, string> = {}) {
+/** The binary itself, for what only it shows (its exit status, stdin); everything else runs in-process. */
+function spawnCli(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [cli, ...args], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, ...env },
@@ -22,20 +24,22 @@ function run(args: string[], env: Record<string, string> = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { env })
+
 t.test('config check prints the effective config, or every problem and exits 1', async (t) => {
   const good = join(dir, 'good.yaml')
   writeFileSync(good, 'server:\n  port: 9999\n')
-  const ok = run(['config', 'check', '--config', good], { PARALLAMA_LOG__LEVEL: 'warn' })
+  const ok = await run(['config', 'check', '--config', good], { PARALLAMA_LOG__LEVEL: 'warn' })
   t.equal(ok.code, 0)
   t.match(ok.stdout, /configuration is valid \(source: .*good.yaml\)/)
   t.match(ok.stdout, /port: 9999/)
   t.match(ok.stdout, /level: warn/, 'env overrides shown')
-  const json = JSON.parse(run(['config', 'check', '--config', good, '--json']).stdout)
+  const json = JSON.parse((await run(['config', 'check', '--config', good, '--json'])).stdout)
   t.equal(json.config.server.port, 9999)
 
   const bad = join(dir, 'bad.yaml')
   writeFileSync(bad, 'server:\n  port: high\ntimeouts:\n  idle: forever\n')
-  const failed = run(['config', 'check', '--config', bad])
+  const failed = await run(['config', 'check', '--config', bad])
   t.equal(failed.code, 1)
   t.match(failed.stderr, /server.port: got "high", expected an integer/)
   t.match(failed.stderr, /timeouts.idle: got "forever", expected a duration/)
@@ -43,15 +47,15 @@ t.test('config check prints the effective config, or every problem and exits 1',
 })
 
 t.test('usage errors exit 2 with a hint', async (t) => {
-  const unknown = run(['frobnicate'])
+  const unknown = spawnCli(['frobnicate'])
   t.equal(unknown.code, 2)
   t.match(unknown.stderr, /parallama --help/)
-  t.equal(run([]).code, 2)
-  t.equal(run(['config', 'nope']).code, 2)
+  t.equal((await run([])).code, 2)
+  t.equal((await run(['config', 'nope'])).code, 2)
 })
 
 t.test('config defaults prints the documented file', async (t) => {
-  const out = run(['config', 'defaults'])
+  const out = await run(['config', 'defaults'])
   t.equal(out.code, 0)
   t.match(out.stdout, /# Where the gateway listens\.\nserver:\n/)
 })
@@ -71,8 +75,8 @@ t.test('serve runs in the foreground, proxies, and stops on SIGTERM with exit 0'
   writeFileSync(join(dir, 'none.yaml'), 'server:\n  port: 0\n')
   const server = serve({ PARALLAMA_BACKENDS: emulator.url, PARALLAMA_LOG__LEVEL: 'debug' })
   const port = await server.listening
-  t.equal(run(['user', 'add', 'ops', '--role', 'admin', '--no-password', '--db', database]).code, 0)
-  const key = run(['key', 'create', '--user', 'ops', '--db', database]).stdout.trim()
+  t.equal((await run(['user', 'add', 'ops', '--role', 'admin', '--no-password', '--db', database])).code, 0)
+  const key = (await run(['key', 'create', '--user', 'ops', '--db', database])).stdout.trim()
   const response = await request(`http://127.0.0.1:${port}/api/version`, {
     headers: { authorization: `Bearer ${key}` },
   })
@@ -143,7 +147,7 @@ t.test('serve on a port already taken exits 1 (no silent port sharing)', async (
 })
 
 t.test('the admin guide holds the reference of every config key', async (t) => {
-  const reference = run(['config', 'reference'])
+  const reference = await run(['config', 'reference'])
   t.equal(reference.code, 0)
   const guide = readFileSync('docs/admin-guide.md', 'utf8')
   const keys = [...reference.stdout.matchAll(/^\| `([a-z_.]+)` \|/gm)].map((match) => match[1]!)

@@ -1,6 +1,6 @@
 // The CLI on databases it must not change or create: a --db that does not exist is an error (no file made), read
 // commands work on a read-only file in a read-only folder, `| head` ends quietly, and a bad filter fails before any
-// output. The tests spawn dist/cli (build first).
+// output. What needs the binary (another user's process, a pipe) spawns dist/cli (build first).
 import { spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,6 +9,7 @@ import t from 'tap'
 import { openStore } from '../../src/store/store.js'
 import { UsageStore } from '../../src/store/usage.js'
 import type { UsageRow } from '../../src/usage/usageRow.js'
+import { runCli } from '../helpers/cli.js'
 import { usageRow } from '../helpers/usageRow.js'
 
 const cli = join(process.cwd(), 'dist/cli/index.js')
@@ -19,11 +20,9 @@ const asUser = root ? { uid: 65534, gid: 65534 } : {}
 /** A clean environment: no NODE_OPTIONS hooks of the test runner (which write where nobody may not). */
 const clean = ['-i', `PATH=${process.env.PATH}`]
 
-function run(args: string[], options: { user?: boolean } = {}) {
-  const result = spawnSync('env', [...clean, process.execPath, cli, ...args], {
-    encoding: 'utf8',
-    ...(options.user ? asUser : {}),
-  })
+/** The binary as another user (only a process can change its uid); other cases run in-process (runCli). */
+function runAsUser(args: string[]) {
+  const result = spawnSync('env', [...clean, process.execPath, cli, ...args], { encoding: 'utf8', ...asUser })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
@@ -52,15 +51,15 @@ t.test('a --db that does not exist is an error, and no file is created', async (
     ['key', 'list'],
     ['user', 'add', 'x', '--no-password'],
   ]) {
-    const result = run([...args, '--db', missing])
+    const result = await runCli([...args, '--db', missing])
     t.equal(result.code, 1, `${args.join(' ')} exits 1`)
     t.match(result.stderr, /no database at .*typo\.db/, 'and says which file')
     t.notMatch(result.stderr, /\n\s+at /, 'no stack trace')
     t.equal(result.stdout, '')
     t.notOk(existsSync(missing), 'no file was created')
   }
-  t.equal(run(['db', 'migrate', '--db', missing]).code, 0, 'db migrate creates one on purpose')
-  t.equal(run(['user', 'list', '--db', missing]).code, 0, 'which the others then use')
+  t.equal((await runCli(['db', 'migrate', '--db', missing])).code, 0, 'db migrate creates one on purpose')
+  t.equal((await runCli(['user', 'list', '--db', missing])).code, 0, 'which the others then use')
 })
 
 t.test('read commands work on a read-only file in a read-only folder; writes say why they cannot', async (t) => {
@@ -69,10 +68,10 @@ t.test('read commands work on a read-only file in a read-only folder; writes say
   chmodSync(db, 0o444)
   chmodSync(dir, 0o555)
   t.teardown(() => chmodSync(dir, 0o755))
-  const report = run(['usage', 'report', '--by', 'user', '--json', '--db', db], { user: true })
+  const report = runAsUser(['usage', 'report', '--by', 'user', '--json', '--db', db])
   t.equal(report.code, 0, report.stderr)
   t.match(JSON.parse(report.stdout), [{ group: 'ann', requests: 3 }])
-  const exported = run(['usage', 'export', '--db', db], { user: true })
+  const exported = runAsUser(['usage', 'export', '--db', db])
   t.equal(exported.code, 0, exported.stderr)
   t.equal(exported.stdout.trim().split('\n').length, 4, 'header and three rows')
   for (const args of [
@@ -80,10 +79,10 @@ t.test('read commands work on a read-only file in a read-only folder; writes say
     ['key', 'list'],
     ['usage', 'top'],
   ]) {
-    const result = run([...args, '--db', db], { user: true })
+    const result = runAsUser([...args, '--db', db])
     t.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`)
   }
-  const write = run(['user', 'add', 'bob', '--no-password', '--db', db], { user: true })
+  const write = runAsUser(['user', 'add', 'bob', '--no-password', '--db', db])
   t.equal(write.code, 1, 'a write fails')
   t.match(write.stderr, /read-only/, 'and says the database is read-only')
   t.notMatch(write.stderr, /\n\s+at /, 'no stack trace')
@@ -122,12 +121,12 @@ t.test('a bad filter fails before any output (and before an output file is made)
     ['usage', 'top', '--limit', '0'],
     ['usage', 'top', '--limit', 'lots'],
   ]) {
-    const result = run([...args, '--db', db])
+    const result = await runCli([...args, '--db', db])
     t.equal(result.code, 2, `${args.join(' ')} exits 2`)
     t.equal(result.stdout, '', 'with nothing on stdout')
     t.match(result.stderr, /--(since|until|limit)/, 'naming the option')
   }
-  const unknownUser = run(['usage', 'export', '--user', 'nobody', '--output', file, '--db', db])
+  const unknownUser = await runCli(['usage', 'export', '--user', 'nobody', '--output', file, '--db', db])
   t.equal(unknownUser.code, 1)
   t.equal(unknownUser.stdout, '')
   t.notOk(existsSync(file), 'no output file was created')
@@ -137,7 +136,7 @@ t.test('CSV export neutralises formulas in text cells', async (t) => {
   const { db } = database(0, [
     row(1, { requestId: '=HYPERLINK("http://evil","x")', model: '@SUM(1+1)', username: '+ann', keyId: '-k' }),
   ])
-  const out = run(['usage', 'export', '--db', db]).stdout.trim().split('\n')[1]!
+  const out = (await runCli(['usage', 'export', '--db', db])).stdout.trim().split('\n')[1]!
   t.match(out, /^"'=HYPERLINK\(""http:\/\/evil"",""x""\)"/, 'the request id is text')
   t.match(out, /,'\+ann,'-k,/, 'user and key are text')
   t.match(out, /,'@SUM\(1\+1\),/, 'the model is text')
