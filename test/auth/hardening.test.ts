@@ -1,10 +1,10 @@
 // The review's exact attacks on identity (issue 11: #3, #4, #9, #10), against a running gateway, with changes made
 // through a second database connection as the CLI makes them in its own process.
-import { spawnSync } from 'node:child_process'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { hashPassword } from '../../src/auth/passwords.js'
 import { openStore } from '../../src/store/store.js'
+import { runCli } from '../helpers/cli.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
 async function call(rig: Rig, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -156,16 +156,18 @@ t.test('#10: bounded values in, any stored row out: a far date never breaks the 
   rig.gateway.authenticator.pollChanges()
   const listed = await call(rig, 'GET', '/auth/v1/keys', undefined, headers)
   t.match(listed, { status: 200, body: { keys: [{ id: owner.id, expires: '+275760-09-13T00:00:00.000Z' }] } })
-  const cli = spawnSync(process.execPath, ['dist/cli/index.js', 'key', 'list', '--db', rig.config.database.path], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH },
-  })
-  t.equal(cli.status, 0, cli.stderr)
+  const cli = await runCli(['key', 'list', '--db', rig.config.database.path])
+  t.equal(cli.code, 0, cli.stderr)
   t.match(cli.stdout, /\+275760-09-13T00:00:00\.000Z/)
-  const cliKeyCreate = spawnSync(
-    process.execPath,
-    ['dist/cli/index.js', 'key', 'create', '--user', 'far', '--expires', '99999999d', '--db', rig.config.database.path],
-    { encoding: 'utf8', env: { PATH: process.env.PATH } },
-  )
-  t.match(cliKeyCreate, { status: 2, stderr: /--expires: expected a duration .*at most 3650d/ })
+  const cliKeyCreate = await runCli([
+    'key',
+    'create',
+    '--user',
+    'far',
+    '--expires',
+    '99999999d',
+    '--db',
+    rig.config.database.path,
+  ])
+  t.match(cliKeyCreate, { code: 2, stderr: /--expires: expected a duration .*at most 3650d/ })
 })

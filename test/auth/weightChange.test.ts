@@ -7,14 +7,18 @@ import t from 'tap'
 import { request } from 'undici'
 import type { Principal } from '../../src/auth/principal.js'
 import { GatewayError } from '../../src/errors.js'
+import { runCli } from '../helpers/cli.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
-function cli(rig: Rig, ...args: string[]) {
+/** `parallama` as a separate process: the change must reach the server through the database alone. */
+function spawnCli(rig: Rig, ...args: string[]) {
   return spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--db', rig.config.database.path], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH },
   })
 }
+
+const cli = (rig: Rig, ...args: string[]) => runCli([...args, '--db', rig.config.database.path])
 
 function principalOf(rig: Rig, credential: string): Principal {
   const principal = rig.gateway.authenticator.authenticate(credential)
@@ -52,7 +56,7 @@ t.test('set-weight from the CLI reaches the cached principal of a key and of a l
     ['kim', '3'],
     ['lee', '0.25'],
   ]) {
-    const set = cli(rig, 'user', 'set-weight', username!, weight!)
+    const set = spawnCli(rig, 'user', 'set-weight', username!, weight!)
     t.equal(set.status, 0, set.stderr)
     t.equal(set.stdout, `${username} now has weight ${weight}\n`)
   }
@@ -72,12 +76,12 @@ t.test('a refused weight changes nothing: exit 2 with what was expected; an unkn
   const { key } = rig.addKey({ username: 'kim' })
   // A few through the real command; every other text is in test/auth/weights.property.test.ts (parseWeight).
   for (const weight of ['0', '1e999', 'two']) {
-    const refused = cli(rig, 'user', 'set-weight', 'kim', weight)
-    t.equal(refused.status, 2, `"${weight}" is refused as a usage error`)
+    const refused = await cli(rig, 'user', 'set-weight', 'kim', weight)
+    t.equal(refused.code, 2, `"${weight}" is refused as a usage error`)
     t.equal(refused.stderr, `parallama: weight: expected a number from 0.001 to 1000, got "${weight}"\n`)
   }
-  const nobody = cli(rig, 'user', 'set-weight', 'nobody', '2')
-  t.equal(nobody.status, 1)
+  const nobody = await cli(rig, 'user', 'set-weight', 'nobody', '2')
+  t.equal(nobody.code, 1)
   t.match(nobody.stderr, /no user "nobody"/)
   rig.gateway.authenticator.pollChanges()
   t.equal(principalOf(rig, key).weight, 1)
@@ -88,17 +92,17 @@ t.test('user list and user show give the weight, as JSON and as a table', async 
   const rig = await startRig(t)
   rig.addKey({ username: 'kim' })
   rig.gateway.store.users.setWeight('kim', 2.5)
-  const list = JSON.parse(cli(rig, 'user', 'list', '--json').stdout) as { username: string; weight: number }[]
+  const list = JSON.parse((await cli(rig, 'user', 'list', '--json')).stdout) as { username: string; weight: number }[]
   t.match(
     list.find((user) => user.username === 'kim'),
     { weight: 2.5 },
   )
-  t.match(JSON.parse(cli(rig, 'user', 'show', 'kim', '--json').stdout), { username: 'kim', weight: 2.5 })
-  const table = cli(rig, 'user', 'list').stdout.split('\n')
+  t.match(JSON.parse((await cli(rig, 'user', 'show', 'kim', '--json')).stdout), { username: 'kim', weight: 2.5 })
+  const table = (await cli(rig, 'user', 'list')).stdout.split('\n')
   t.match(table[0], /^USERNAME +ROLE +ACTIVE +WEIGHT/)
   t.match(
     table.find((line) => line.startsWith('kim ')),
     /^kim +user +true +2\.5 /,
   )
-  t.match(cli(rig, 'user', 'show', 'kim').stdout, /^weight +2\.5$/m)
+  t.match((await cli(rig, 'user', 'show', 'kim')).stdout, /^weight +2\.5$/m)
 })

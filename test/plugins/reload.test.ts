@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { spawnSync } from 'node:child_process'
 import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
 import { serveProcess } from '../helpers/serveProcess.js'
+import { runCli } from '../helpers/cli.js'
 import { pluginModule } from '../helpers/pluginModules.js'
 
 const stamp = fileURLToPath(new URL('../../dist/src/plugins/examples/headerStamp.js', import.meta.url))
@@ -38,10 +38,9 @@ t.test('SIGHUP swaps the chain; a broken one is refused and the running one stay
   const dir = mkdtempSync(join(tmpdir(), 'parallama-plugins-'))
   const configFile = join(dir, 'parallama.yaml')
   writeFileSync(configFile, configText(dir, emulator.url, stamped('one')))
-  const cli = (args: string[]) =>
-    spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--config', configFile], { encoding: 'utf8' })
-  t.equal(cli(['user', 'add', 'ops', '--role', 'admin', '--no-password']).status, 0)
-  const key = cli(['key', 'create', '--user', 'ops']).stdout.trim()
+  const cli = (args: string[]) => runCli([...args, '--config', configFile])
+  t.equal((await cli(['user', 'add', 'ops', '--role', 'admin', '--no-password'])).code, 0)
+  const key = (await cli(['key', 'create', '--user', 'ops'])).stdout.trim()
   const server = serveProcess(configFile, {})
   t.teardown(() => server.child.kill('SIGKILL'))
   const port = await server.listening

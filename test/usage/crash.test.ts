@@ -1,7 +1,7 @@
 // A crash (SIGKILL in the middle of load) loses at most the last flush window of usage rows, and never corrupts the
 // database file.
 import Database from 'better-sqlite3'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
+import { runCli } from '../helpers/cli.js'
 
 t.test('SIGKILL mid-load: integrity_check ok, rows up to one flush window before the kill', async (t) => {
   const emulator = await startEmulator()
@@ -22,9 +23,9 @@ t.test('SIGKILL mid-load: integrity_check ok, rows up to one flush window before
     PARALLAMA_SERVER__PORT: '0',
     PARALLAMA_USAGE__FLUSH_INTERVAL: '100ms',
   }
-  const cli = (args: string[]) => spawnSync(process.execPath, ['dist/cli/index.js', ...args], { env, encoding: 'utf8' })
-  cli(['user', 'add', 'load', '--no-password'])
-  const key = cli(['key', 'create', '--user', 'load']).stdout.trim()
+  const { PATH: _path, ...settings } = env
+  await runCli(['user', 'add', 'load', '--no-password'], { env: settings })
+  const key = (await runCli(['key', 'create', '--user', 'load'], { env: settings })).stdout.trim()
   const server = spawn(process.execPath, ['dist/cli/index.js', 'serve'], { env })
   const port = await new Promise<number>((resolve) => {
     let output = ''
@@ -62,7 +63,8 @@ t.test('SIGKILL mid-load: integrity_check ok, rows up to one flush window before
     }
   }
   const workers = Array.from({ length: 20 }, worker)
-  await sleep(1500)
+  // Under load until enough requests completed: a fixed time gives too few on a busy machine.
+  for (const deadline = Date.now() + 60_000; completedAt.length <= 120 && Date.now() < deadline;) await sleep(50)
   const exited = new Promise((resolve) => server.once('exit', resolve))
   const killedAt = Date.now()
   server.kill('SIGKILL')

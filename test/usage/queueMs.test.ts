@@ -1,7 +1,6 @@
 // queue_ms (issue 13): how long a request waited in the gateway's queue travels from its state through finish to its
 // usage row (whole ms), the writer and the table, and out through the usage API and `usage export` (CSV and JSON
 // lines). A request that never waited says 0, which is what every request says until a queue holds one.
-import { spawnSync } from 'node:child_process'
 import t from 'tap'
 import { request } from 'undici'
 import { RequestState } from '../../src/api/requestState.js'
@@ -11,6 +10,7 @@ import type { ExchangeResult } from '../../src/proxy/exchange.js'
 import { finishStage, withoutBackend } from '../../src/usage/finish.js'
 import { Pricing } from '../../src/usage/pricing.js'
 import { usageRowOf } from '../../src/usage/usageRows.js'
+import { runCli } from '../helpers/cli.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 import { usageRow } from '../helpers/usageRow.js'
 
@@ -48,12 +48,9 @@ async function usageRequests(rig: Rig): Promise<Record<string, unknown>[]> {
   return ((await response.body.json()) as { rows: Record<string, unknown>[] }).rows
 }
 
-function cli(rig: Rig, ...args: string[]): string {
-  const result = spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--db', rig.config.database.path], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH },
-  })
-  if (result.status !== 0) throw new Error(result.stderr)
+async function cli(rig: Rig, ...args: string[]): Promise<string> {
+  const result = await runCli([...args, '--db', rig.config.database.path])
+  if (result.code !== 0) throw new Error(result.stderr)
   return result.stdout
 }
 
@@ -80,7 +77,7 @@ t.test('queue_ms in the usage API and in usage export, CSV and JSON lines', asyn
     { queue_ms: 1500 },
   )
 
-  const csv = cli(rig, 'usage', 'export', '--since', '1d').trim().split('\n')
+  const csv = (await cli(rig, 'usage', 'export', '--since', '1d')).trim().split('\n')
   const header = csv[0]!.split(',')
   t.equal(header.at(-1), 'queue_ms', 'the last CSV column (the older columns keep their positions)')
   const waitOf = (id: string) =>
@@ -90,7 +87,7 @@ t.test('queue_ms in the usage API and in usage export, CSV and JSON lines', asyn
       .at(-1)
   t.equal(waitOf('waited'), '1500')
   t.equal(waitOf('never-queued'), '0')
-  const lines = cli(rig, 'usage', 'export', '--since', '1d', '--format', 'jsonl')
+  const lines = (await cli(rig, 'usage', 'export', '--since', '1d', '--format', 'jsonl'))
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as Record<string, unknown>)

@@ -1,5 +1,4 @@
 // `parallama usage report|top|export` and `db cleanup` on a real database of usage rows.
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +6,7 @@ import t from 'tap'
 import { openStore } from '../../src/store/store.js'
 import { UsageStore } from '../../src/store/usage.js'
 import type { UsageRow } from '../../src/usage/usageRow.js'
+import { runCli } from '../helpers/cli.js'
 import { usageRow } from '../helpers/usageRow.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'parallama-usage-cli-'))
@@ -49,36 +49,36 @@ usage.write([
 ])
 store.close()
 
-function run(args: string[]) {
-  const result = spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--db', db], { encoding: 'utf8' })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
-}
+const run = (args: string[]) => runCli([...args, '--db', db])
 
 t.test('report: totals by user, model and day, from the rollups, with filters', async (t) => {
-  const byUser = JSON.parse(run(['usage', 'report', '--by', 'user', '--json']).stdout)
+  const byUser = JSON.parse((await run(['usage', 'report', '--by', 'user', '--json'])).stdout)
   t.match(byUser, [
     { group: 'ann', requests: 2, prompt_tokens: 11, completion_tokens: 22, cost: 1 },
     { group: 'ben', requests: 2, errors: 1, prompt_tokens: 10 },
   ])
-  const oldToo = JSON.parse(run(['usage', 'report', '--by', 'user', '--since', '200d', '--json']).stdout)
+  const oldToo = JSON.parse((await run(['usage', 'report', '--by', 'user', '--since', '200d', '--json'])).stdout)
   t.equal(oldToo[0].requests, 3, '--since reaches back')
-  const annModels = JSON.parse(run(['usage', 'report', '--by', 'model', '--user', 'ann', '--json']).stdout)
+  const annModels = JSON.parse((await run(['usage', 'report', '--by', 'model', '--user', 'ann', '--json'])).stdout)
   t.same(
     annModels.map((r: { group: string }) => r.group),
     ['llama3.2:3b', 'qwen2.5:0.5b'],
   )
-  t.match(run(['usage', 'report', '--by', 'day']).stdout, /GROUP +REQUESTS +ERRORS/)
-  t.match(run(['usage', 'report', '--since', 'yesterday-ish']), { code: 2, stderr: /--since: expected a duration/ })
-  t.match(run(['usage', 'report', '--user', 'nobody']), { code: 1, stderr: /no user "nobody"/ })
+  t.match((await run(['usage', 'report', '--by', 'day'])).stdout, /GROUP +REQUESTS +ERRORS/)
+  t.match(await run(['usage', 'report', '--since', 'yesterday-ish']), {
+    code: 2,
+    stderr: /--since: expected a duration/,
+  })
+  t.match(await run(['usage', 'report', '--user', 'nobody']), { code: 1, stderr: /no user "nobody"/ })
 })
 
 t.test('top: the heaviest users first', async (t) => {
-  const rows = JSON.parse(run(['usage', 'top', '--limit', '1', '--json']).stdout)
+  const rows = JSON.parse((await run(['usage', 'top', '--limit', '1', '--json'])).stdout)
   t.match(rows, [{ group: 'ann' }])
 })
 
 t.test('export: CSV with the documented columns, quoting; JSON lines; to a 0600 file', async (t) => {
-  const csv = run(['usage', 'export', '--format', 'csv']).stdout.trim().split('\n')
+  const csv = (await run(['usage', 'export', '--format', 'csv'])).stdout.trim().split('\n')
   t.match(
     csv[0],
     /^request_id,time,user,key_id,api,route,model,backend,status,error_code,prompt_tokens,completion_tokens,tokens,ttfb_ms,duration_ms/,
@@ -89,7 +89,7 @@ t.test('export: CSV with the documented columns, quoting; JSON lines; to a 0600 
     'fields with commas and quotes are quoted',
   )
   const file = join(dir, 'usage.jsonl')
-  const written = run(['usage', 'export', '--format', 'jsonl', '--user', 'ann', '--output', file])
+  const written = await run(['usage', 'export', '--format', 'jsonl', '--user', 'ann', '--output', file])
   t.match(written.stderr, /2 rows written/)
   t.equal(statSync(file).mode & 0o777, 0o600)
   const lines = readFileSync(file, 'utf8')
@@ -103,8 +103,8 @@ t.test('export: CSV with the documented columns, quoting; JSON lines; to a 0600 
 })
 
 t.test('db cleanup deletes old rows and keeps the rollups', async (t) => {
-  t.match(run(['db', 'cleanup', '--older-than', '30d']).stdout, /deleted 1 usage row/)
-  t.match(run(['db', 'cleanup', '--older-than', 'later']), { code: 2, stderr: /--older-than/ })
-  const oldToo = JSON.parse(run(['usage', 'report', '--by', 'user', '--since', '200d', '--json']).stdout)
+  t.match((await run(['db', 'cleanup', '--older-than', '30d'])).stdout, /deleted 1 usage row/)
+  t.match(await run(['db', 'cleanup', '--older-than', 'later']), { code: 2, stderr: /--older-than/ })
+  const oldToo = JSON.parse((await run(['usage', 'report', '--by', 'user', '--since', '200d', '--json'])).stdout)
   t.equal(oldToo[0].requests, 3, 'reports still count the deleted rows through the rollups')
 })
