@@ -1,15 +1,14 @@
 // Running it as an admin does: a graceful SIGTERM that lets streams finish (and ends them past the drain timeout),
 // SIGHUP reloads (live settings change, a bad file is refused), the per-request log line, `parallama status`, and the
 // database's backup, check, vacuum and restore — online, verified, refusing what would lose data.
-import { execFile, spawnSync } from 'node:child_process'
-import { promisify } from 'node:util'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
+import { runCli } from '../helpers/cli.js'
 import { serveProcess } from '../helpers/serveProcess.js'
 import { knownMigrations } from '../../src/store/migrations.js'
 import { freePort } from '../../bench/processes.js'
@@ -21,24 +20,16 @@ function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'parallama-ops-'))
   const database = join(dir, 'parallama.db')
   const configFile = join(dir, 'parallama.yaml')
-  const cli = (args: string[], env: Record<string, string> = {}) => {
+  const cli = (args: string[]) => runCli([...args, '--config', configFile])
+  /** The binary itself: that it ends, with the exit status a script reads. */
+  const spawnCli = (args: string[]) => {
     const result = spawnSync(process.execPath, ['dist/cli/index.js', ...args, '--config', configFile], {
       encoding: 'utf8',
-      env: { PATH: process.env.PATH, ...env },
+      env: { PATH: process.env.PATH },
     })
     return { code: result.status, stdout: result.stdout, stderr: result.stderr }
   }
-  const cliAsync = async (args: string[]) => {
-    const run = promisify(execFile)
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['dist/cli/index.js', ...args, '--config', configFile])
-      return { code: 0, stdout, stderr }
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string }
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
-    }
-  }
-  return { dir, database, configFile, cli, cliAsync }
+  return { dir, database, configFile, cli, spawnCli }
 }
 
 function configText(database: string, dir: string, backend: string, extra = '', port = 0): string {
@@ -48,10 +39,10 @@ function configText(database: string, dir: string, backend: string, extra = '', 
 t.test('SIGTERM drains: a running stream finishes, one past the drain timeout is ended cleanly', async (t) => {
   const emulator = await startEmulator()
   t.teardown(() => emulator.close())
-  const { dir, database, configFile, cli, cliAsync } = setup()
+  const { dir, database, configFile, cli, spawnCli } = setup()
   writeFileSync(configFile, configText(database, dir, emulator.url, '', await freePort()))
-  t.equal(cli(['user', 'add', 'ops', '--role', 'admin', '--no-password']).code, 0)
-  const key = cli(['key', 'create', '--user', 'ops']).stdout.trim()
+  t.equal((await cli(['user', 'add', 'ops', '--role', 'admin', '--no-password'])).code, 0)
+  const key = (await cli(['key', 'create', '--user', 'ops'])).stdout.trim()
   const server = serveProcess(configFile, {})
   const port = await server.listening
   const url = `http://127.0.0.1:${port}`
@@ -64,8 +55,7 @@ t.test('SIGTERM drains: a running stream finishes, one past the drain timeout is
     })
   const short = await stream(20) // ~0.4 s: finishes within the drain
   const long = await stream(500) // ~10 s: ended at the drain timeout
-  // Not spawnSync: the emulator runs in this process and must go on answering meanwhile.
-  const running = await cliAsync(['status'])
+  const running = await cli(['status'])
   t.equal(running.code, 0, `status: running and its backend answers (${running.stdout}${running.stderr})`)
   server.child.kill('SIGTERM')
   const shortText = await short.body.text()
@@ -80,8 +70,9 @@ t.test('SIGTERM drains: a running stream finishes, one past the drain timeout is
   t.match(server.output(), /"msg":"ending requests still running after the drain timeout","requests":1/)
   t.match(server.output(), /"msg":"request".*"route":"generate".*"status":200/, 'one log line per request')
   t.notOk(server.output().includes(key), 'never the key')
-  t.equal(cli(['status']).code, 1, 'status: not running')
-  t.match(cli(['status']).stdout, new RegExp(`parallama is not running on http://127\\.0\\.0\\.1:${port}/`))
+  const stopped = spawnCli(['status'])
+  t.equal(stopped.code, 1, 'status: not running')
+  t.match(stopped.stdout, new RegExp(`parallama is not running on http://127\\.0\\.0\\.1:${port}/`))
 })
 
 t.test('SIGHUP reloads what can change live; a bad file is refused and the old config stays', async (t) => {
@@ -89,8 +80,8 @@ t.test('SIGHUP reloads what can change live; a bad file is refused and the old c
   t.teardown(() => emulator.close())
   const { dir, database, configFile, cli } = setup()
   writeFileSync(configFile, configText(database, dir, emulator.url))
-  t.equal(cli(['user', 'add', 'ops', '--role', 'admin', '--no-password']).code, 0)
-  const key = cli(['key', 'create', '--user', 'ops']).stdout.trim()
+  t.equal((await cli(['user', 'add', 'ops', '--role', 'admin', '--no-password'])).code, 0)
+  const key = (await cli(['key', 'create', '--user', 'ops'])).stdout.trim()
   const server = serveProcess(configFile, {})
   t.teardown(() => server.child.kill('SIGKILL'))
   const port = await server.listening
@@ -108,20 +99,18 @@ t.test('SIGHUP reloads what can change live; a bad file is refused and the old c
     configText(database, dir, emulator.url, 'models:\n  aliases:\n    - { alias: fast, model: qwen2.5:0.5b }\n'),
   )
   server.child.kill('SIGHUP')
-  await sleep(300)
+  await server.printed(/"msg":"config reloaded"/)
   t.match(await chat(), { status: 200, body: { model: 'fast' } }, 'the new alias applies without a restart')
   t.match(server.output(), /"msg":"config reloaded"/)
 
   writeFileSync(configFile, configText(database, dir, emulator.url, 'log:\n  level: loud\n'))
   server.child.kill('SIGHUP')
-  await sleep(300)
-  t.match(server.output(), /"msg":"config reload refused; the running config stays".*log\.level/)
+  await server.printed(/"msg":"config reload refused; the running config stays".*log\.level/)
   t.equal((await chat()).status, 200, 'the alias is still there')
 
   writeFileSync(configFile, configText(database, dir, emulator.url).replace('port: 0', 'port: 1'))
   server.child.kill('SIGHUP')
-  await sleep(300)
-  t.match(server.output(), /"msg":"changed settings that apply only after a restart","keys":\["server.port"\]/)
+  await server.printed(/"msg":"changed settings that apply only after a restart","keys":\["server.port"\]/)
   t.equal((await chat()).status, 404, 'the rest applied (the alias is gone again)')
 })
 
@@ -132,36 +121,38 @@ t.test(
     t.teardown(() => emulator.close())
     const { dir, database, configFile, cli } = setup()
     writeFileSync(configFile, configText(database, dir, emulator.url))
-    t.equal(cli(['user', 'add', 'before', '--no-password']).code, 0)
+    t.equal((await cli(['user', 'add', 'before', '--no-password'])).code, 0)
     const server = serveProcess(configFile, {})
     const port = await server.listening
     const backup = join(dir, 'backup.db')
-    const made = cli(['db', 'backup', backup, '--json'])
+    const made = await cli(['db', 'backup', backup, '--json'])
     t.equal(made.code, 0, made.stderr)
     t.match(JSON.parse(made.stdout), { file: backup, verified: true, version: schemaVersion })
     t.equal(statSync(backup).mode & 0o777, 0o600, 'the backup is private like the database')
-    t.match(cli(['db', 'backup', backup]), { code: 2, stderr: /exists; pass --force/ })
-    t.equal(cli(['user', 'add', 'after', '--no-password']).code, 0)
-    t.match(cli(['db', 'restore', backup, '--yes']), {
+    t.match(await cli(['db', 'backup', backup]), { code: 2, stderr: /exists; pass --force/ })
+    t.equal((await cli(['user', 'add', 'after', '--no-password'])).code, 0)
+    t.match(await cli(['db', 'restore', backup, '--yes']), {
       code: 1,
       stderr: /a server \(pid \d+\) is using .*; stop it first/,
     })
-    t.match(cli(['db', 'restore', backup]), { code: 2, stderr: /pass --yes/ })
-    t.match(cli(['db', 'check']), { code: 0, stdout: new RegExp(`: ok \\(schema version ${schemaVersion}\\)`) })
-    t.equal(cli(['db', 'vacuum']).code, 0, 'vacuum works beside the running server')
+    t.match(await cli(['db', 'restore', backup]), { code: 2, stderr: /pass --yes/ })
+    t.match(await cli(['db', 'check']), { code: 0, stdout: new RegExp(`: ok \\(schema version ${schemaVersion}\\)`) })
+    t.equal((await cli(['db', 'vacuum'])).code, 0, 'vacuum works beside the running server')
     void port
     server.child.kill('SIGTERM')
     t.equal(await server.exited, 0)
 
     writeFileSync(join(dir, 'garbage.db'), 'not a database at all')
-    t.match(cli(['db', 'restore', join(dir, 'garbage.db'), '--yes']), { code: 1, stderr: /not a usable backup/ })
-    const restored = cli(['db', 'restore', backup, '--yes', '--json'])
+    t.match(await cli(['db', 'restore', join(dir, 'garbage.db'), '--yes']), { code: 1, stderr: /not a usable backup/ })
+    const restored = await cli(['db', 'restore', backup, '--yes', '--json'])
     t.equal(restored.code, 0, restored.stderr)
     const kept = JSON.parse(restored.stdout).kept as string
     t.ok(existsSync(kept), 'the replaced file is kept aside')
-    const users = JSON.parse(cli(['user', 'list', '--json']).stdout).map((user: { username: string }) => user.username)
+    const users = JSON.parse((await cli(['user', 'list', '--json'])).stdout).map(
+      (user: { username: string }) => user.username,
+    )
     t.same(users, ['before'], 'the database is as it was at the backup')
-    t.match(cli(['db', 'check', '--db', join(dir, 'garbage.db')]), { code: 1, stdout: /problem/ })
+    t.match(await cli(['db', 'check', '--db', join(dir, 'garbage.db')]), { code: 1, stdout: /problem/ })
   },
 )
 
@@ -169,7 +160,7 @@ t.test('scheduled backups: written on the interval, verified, only the newest ke
   const { rotateBackup } = await import('../../src/store/backup.js')
   const { dir, database, configFile, cli } = setup()
   writeFileSync(configFile, configText(database, dir, 'http://127.0.0.1:9'))
-  t.equal(cli(['user', 'add', 'someone', '--no-password']).code, 0)
+  t.equal((await cli(['user', 'add', 'someone', '--no-password'])).code, 0)
   const folder = join(dir, 'backups')
   const { mkdirSync } = await import('node:fs')
   mkdirSync(folder)

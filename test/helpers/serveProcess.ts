@@ -1,5 +1,6 @@
 // Runs the built `parallama serve` as an admin would, and resolves once it logs that it is listening.
 import { spawn } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 export interface ServeProcess {
   child: ReturnType<typeof spawn>
@@ -8,6 +9,8 @@ export interface ServeProcess {
   exited: Promise<number | null>
   /** Everything it printed so far. */
   output(): string
+  /** Resolves once it has printed a line matching `pattern` (a reload is done when it says so); rejects after 30 s. */
+  printed(pattern: RegExp): Promise<void>
 }
 
 export function serveProcess(configFile: string, env: Record<string, string>): ServeProcess {
@@ -25,5 +28,10 @@ export function serveProcess(configFile: string, env: Record<string, string>): S
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${output}`)))
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-  return { child, listening, exited, output: () => output }
+  const printed = async (pattern: RegExp) => {
+    for (const deadline = Date.now() + 30_000; !pattern.test(output); await sleep(20)) {
+      if (Date.now() > deadline) throw new Error(`never printed ${pattern}: ${output}`)
+    }
+  }
+  return { child, listening, exited, output: () => output, printed }
 }
