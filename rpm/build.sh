@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v rpmbuild >/dev/null || { echo "rpm/build.sh: rpmbuild is missing (Debian: apt-get install rpm)" >&2; exit 2; }
 version=$(node -p "require('./package.json').version")
-npm run build --silent
+# --prebuilt: dist/ is fresh (npm test builds it before the packaging test runs this), so it is not built twice.
+[ "${1:-}" = --prebuilt ] || npm run build --silent
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 stage="$work/parallama-$version"
