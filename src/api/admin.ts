@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js'
 import type { GroupBy, UsageFilter, UsageStore } from '../store/usage.js'
 import type { JsonRouteContext } from './jsonRoute.js'
 import { mountLocalRoutes } from './routes.js'
+import { openApiHandlers } from './admin/openApi.js'
 
 export interface AdminRoutesContext extends JsonRouteContext {
   store: Store
@@ -30,6 +31,7 @@ export const usageQueryBounds = { maxRows: 1000, maxRowsWindowDays: 7, maxReport
 
 export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext): void {
   mountLocalRoutes(app, 'admin', context, {
+    ...openApiHandlers(),
     usage: async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
       const filter = usageFilter(query, principal!, context.store, usageQueryBounds.maxReportWindowDays)

@@ -9,9 +9,12 @@ import { authAliasDeprecatedAt, authAliasSunsetAt } from './apiVersions.js'
 import type { RouteGuard } from './jsonRoute.js'
 import type { RequiredFields } from './ollamaBody.js'
 import type { OpenAiBody } from './openaiBody.js'
+import { openApiDoc } from './admin/openApiSchemas.js'
+import { queueDoc, usageDoc, usageRequestsDoc } from './admin/usageSchemas.js'
+import type { RouteDoc } from './routeDoc.js'
 
 export type Api = 'ollama' | 'openai' | 'auth' | 'admin' | 'system'
-export type Method = 'GET' | 'HEAD' | 'POST' | 'DELETE'
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 export type BodyKind = 'none' | 'json' | 'stream'
 /** How the route spends model tokens: generating (prompt + reply), embedding (prompt only), or not at all. */
 export type TokenUse = 'generate' | 'embed' | 'none'
@@ -69,6 +72,8 @@ export interface LocalRoute extends RouteCommon {
   kind: 'local'
   /** `probe` (/health, /ready) skips the address guard and limits (jsonRoute.ts). */
   guard: RouteGuard
+  /** What the route takes and answers: the OpenAPI document and the tests' shape checks are made from it. */
+  doc?: RouteDoc
 }
 
 export type Route = ProxyRoute | LocalRoute
@@ -161,6 +166,7 @@ function local(
   method: Method,
   path: string,
   access: RouteAccess,
+  doc?: RouteDoc,
   guard: RouteGuard = 'limited',
 ): LocalRoute {
   const mount = api === 'auth' ? authMount : api === 'admin' ? adminMount : ''
@@ -178,6 +184,7 @@ function local(
     access,
     dialect: 'problem',
     guard,
+    doc,
   }
 }
 
@@ -226,12 +233,13 @@ export const routeTable: readonly Route[] = [
   local('auth', 'keys_create', 'POST', '/keys', 'manage_own_keys'),
   local('auth', 'keys_revoke', 'DELETE', '/keys/:id', 'manage_own_keys'),
 
-  local('admin', 'usage', 'GET', '/usage', 'view_own_usage'),
-  local('admin', 'usage_requests', 'GET', '/usage/requests', 'view_own_usage'),
-  local('admin', 'queue', 'GET', '/queue', 'view_own_usage'),
+  local('admin', 'openapi', 'GET', '/openapi.json', 'public', openApiDoc),
+  local('admin', 'usage', 'GET', '/usage', 'view_own_usage', usageDoc),
+  local('admin', 'usage_requests', 'GET', '/usage/requests', 'view_own_usage', usageRequestsDoc),
+  local('admin', 'queue', 'GET', '/queue', 'view_own_usage', queueDoc),
 
-  local('system', 'health', 'GET', '/health', 'public', 'probe'),
-  local('system', 'ready', 'GET', '/ready', 'public', 'probe'),
+  local('system', 'health', 'GET', '/health', 'public', undefined, 'probe'),
+  local('system', 'ready', 'GET', '/ready', 'public', undefined, 'probe'),
   // Public at the door: the handler lets allow-listed addresses in, and asks anyone else for view_metrics.
   local('system', 'metrics', 'GET', '/metrics', 'public'),
   local('system', 'discovery', 'GET', '/discovery', 'authenticated'),
