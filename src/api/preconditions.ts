@@ -1,17 +1,11 @@
 // ETag and If-Match on the admin API's single objects, so that two admins cannot overwrite each other's change
 // unseen (RFC 9110 §8.8.3, §13.1.1). The tag is the object's version (src/admin/version.ts) in quotes: strong, as
-// If-Match compares strongly. The check itself runs in the service's write transaction, against the row as it is
-// then, so a change that lands between an admin's read and write (by the API or the CLI) is caught.
-import { GatewayError } from '../errors.js'
+// If-Match compares strongly. The service checks it in its write transaction, against the row as it is then, so a
+// change that lands between an admin's read and write (by the API or the CLI) is caught.
 
 /** The ETag header of an object at `version`. */
 export function etag(version: string): string {
   return `"${version}"`
-}
-
-/** Headers that carry the object's ETag. */
-export function etagHeaders(version: string): Record<string, string> {
-  return { etag: etag(version) }
 }
 
 /**
@@ -27,10 +21,7 @@ export function ifMatch(header: string | undefined): ((version: string) => boole
   return (version) => strong.includes(version)
 }
 
-/** The 412 every failed If-Match answers. */
-export function preconditionFailed(what: string): GatewayError {
-  return new GatewayError(
-    'precondition_failed',
-    `${what} changed since it was read: If-Match does not name its current ETag; read it again and redo the change`,
-  )
+/** An answer holding one object, with its ETag. */
+export function withEtag(status: number, body: unknown, version: string) {
+  return { status, body, headers: { etag: etag(version) } }
 }
