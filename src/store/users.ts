@@ -169,6 +169,7 @@ export class UserStore {
     checkWeight(weight)
     return this.change(username, 'user_changed', (user, at) => this.statements.setWeight.run(weight, at, user.id), {
       weight,
+      fields: ['weight'],
     })
   }
 
@@ -183,17 +184,25 @@ export class UserStore {
 
   /** A new password (or none) ends every access and refresh token of the user, at once. */
   setPassword(username: string, passwordHash: string | null): User {
-    return this.change(username, 'user_changed', (user, at) => {
-      this.statements.setPassword.run(passwordHash, at, user.id)
-      this.endTokens(user.id, at)
-    })
+    return this.change(
+      username,
+      'user_changed',
+      (user, at) => {
+        this.statements.setPassword.run(passwordHash, at, user.id)
+        this.endTokens(user.id, at)
+      },
+      { fields: ['password'] },
+    )
   }
 
   /** A new email address and display name (null: none), checked as `add` checks them. */
   setProfile(username: string, profile: { email: string | null; displayName: string | null }): User {
     const { email, displayName } = checkProfile(profile)
-    return this.change(username, 'user_changed', (user, at) =>
-      this.statements.setProfile.run(email, displayName, at, user.id),
+    return this.change(
+      username,
+      'user_changed',
+      (user, at) => this.statements.setProfile.run(email, displayName, at, user.id),
+      { fields: ['email', 'display_name'] },
     )
   }
 
