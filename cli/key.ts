@@ -1,6 +1,6 @@
 // `parallama key ...`: API keys. A new key is printed once, to stdout only; the database keeps its SHA-256.
 import type { Argv, CommandModule } from 'yargs'
-import { issueKey, rotateKey } from '../src/auth/keyIssuer.js'
+import { createKey, getKey, listKeys, revokeKey, rotateKeyOf } from '../src/admin/keys.js'
 import { keyView as view } from '../src/auth/keyView.js'
 import { isoTime as time, parseLifetime } from '../src/store/bounds.js'
 import { CliError, guard, printFields, printJson, printTable } from './output.js'
@@ -29,8 +29,8 @@ function create(args: CreateArgs) {
           .map((model) => model.trim())
           .filter(Boolean)
   const issued = withStore(args, (store) =>
-    issueKey(store.keys, {
-      userId: store.users.get(args.user).id,
+    createKey(store, {
+      user: args.user,
       name: args.name,
       description: args.description,
       models,
@@ -43,31 +43,28 @@ function create(args: CreateArgs) {
 }
 
 function list(args: StoreArgs & { user?: string }) {
-  const keys = withStore(args, (store) =>
-    store.keys.list(args.user === undefined ? undefined : store.users.get(args.user).id),
-  )
+  const keys = withStore(args, (store) => listKeys(store, args.user))
   const rows = keys.map((key) => view(key))
   if (args.json) return printJson(rows)
   printTable(rows, ['id', 'user', 'prefix', 'name', 'models', 'state', 'expires', 'last_used'])
 }
 
 function show(args: StoreArgs & { id: string }) {
-  const shown = view(withStore(args, (store) => store.keys.get(args.id)))
+  const shown = view(withStore(args, (store) => getKey(store, args.id)))
   if (args.json) return printJson(shown)
   printFields(shown)
 }
 
 function revoke(args: StoreArgs & { id: string }) {
-  const key = withStore(args, (store) => store.keys.revoke(args.id))
+  const key = withStore(args, (store) => revokeKey(store, args.id))
   if (args.json) return printJson(view(key))
   process.stdout.write(`revoked ${key.id} (${key.username}); a running server stops accepting it within a second\n`)
 }
 
 function rotate(args: StoreArgs & { id: string; grace?: string }) {
-  const issued = withStore(args, (store, config) =>
-    rotateKey(store.keys, args.id, duration(args.grace, 'grace', true) ?? config.auth.rotation_grace),
+  const { issued, old } = withStore(args, (store, config) =>
+    rotateKeyOf(store, args.id, duration(args.grace, 'grace', true) ?? config.auth.rotation_grace),
   )
-  const old = withStore(args, (store) => store.keys.get(args.id))
   if (args.json) return printJson({ ...view(issued.record), key: issued.key, replaces: view(old) })
   process.stdout.write(`${issued.key}\n`)
   process.stderr.write(

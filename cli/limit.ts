@@ -1,21 +1,30 @@
 // `parallama limit set|get|list|reset|explain`: rate limits by key, user, role or default, for one API or both ('*').
 // A running server applies changes within a second (change feed).
 import type { Argv, CommandModule } from 'yargs'
-import { checkModelPattern, normalizeModel } from '../src/auth/modelAllowList.js'
-import { isRole, type Role } from '../src/auth/permissions.js'
 import {
+  callerOf,
+  checkValues,
+  explainLimits,
+  getRule,
+  listRules,
+  modelScope,
+  removeRule,
+  setRule,
+  subjectName,
+  subjectOf as serviceSubject,
+  type Subject,
+} from '../src/admin/limits.js'
+import {
+  addressKinds,
   isQuota,
   limitKinds,
-  parseRange,
   quotaOf,
-  RuleSet,
   type Gateway,
   type LimitKind,
   type LimitRule,
-  type SubjectType,
 } from '../src/limits/rules.js'
 import type { Store } from '../src/store/store.js'
-import { CliError, guard, printJson, printTable } from './output.js'
+import { CliError, guard, optionCheck, printJson, printTable } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
 
 const subjectOptions = {
@@ -70,40 +79,24 @@ type SubjectArgs = StoreArgs & {
 function modelOf(args: { model?: string; ip?: string }): string {
   if (args.model === undefined) return ''
   if (args.ip !== undefined) throw new CliError('--ip rules apply to every model; leave out --model', 2)
-  const problem = checkModelPattern(args.model)
-  if (problem || args.model.trim().endsWith(':*')) {
-    throw new CliError(`--model: expected one model such as llama3.2:3b, got "${args.model}"`, 2)
-  }
-  return normalizeModel(args.model)
+  return optionCheck('model', () => modelScope(args.model!))
 }
 
 /** The one subject the options name, resolved to how the table stores it. */
-function subjectOf(args: SubjectArgs, store: Store): { type: SubjectType; subject: string; shown: string } {
+function subjectOf(args: SubjectArgs, store: Store): Subject {
   const given = [args.key, args.user, args.role, args.default ? '' : undefined, args.ip].filter((v) => v !== undefined)
   if (given.length !== 1) throw new CliError('name exactly one of --key, --user, --role, --default or --ip', 2)
-  if (args.ip !== undefined) {
-    if (!parseRange(args.ip))
-      throw new CliError(`--ip: expected an address range such as 10.0.0.0/8, got "${args.ip}"`, 2)
-    return { type: 'ip', subject: args.ip, shown: `addresses ${args.ip}` }
-  }
-  if (args.key !== undefined) return { type: 'key', subject: store.keys.get(args.key).id, shown: `key ${args.key}` }
-  if (args.user !== undefined) {
-    return { type: 'user', subject: String(store.users.get(args.user).id), shown: `user ${args.user}` }
-  }
-  if (args.role !== undefined) {
-    if (!isRole(args.role)) throw new CliError(`--role: no role "${args.role}" (admin, user, readonly)`, 2)
-    return { type: 'role', subject: args.role, shown: `role ${args.role}` }
-  }
-  return { type: 'default', subject: '', shown: 'default' }
+  if (args.ip !== undefined) return optionCheck('ip', () => serviceSubject(store, 'ip', args.ip!))
+  if (args.key !== undefined) return serviceSubject(store, 'key', args.key)
+  if (args.user !== undefined) return serviceSubject(store, 'user', args.user)
+  if (args.role !== undefined) return optionCheck('role', () => serviceSubject(store, 'role', args.role!))
+  return serviceSubject(store, 'default', '')
 }
 
+/** A rule as the CLI prints it: `user alice`, `*` for every model, its limits beside. */
 function view(rule: LimitRule, store: Store) {
-  const subject =
-    rule.subjectType === 'user'
-      ? (store.users.byId(Number(rule.subject))?.username ?? `#${rule.subject}`)
-      : rule.subject
   return {
-    subject: rule.subjectType === 'default' ? 'default' : `${rule.subjectType} ${subject}`,
+    subject: rule.subjectType === 'default' ? 'default' : `${rule.subjectType} ${subjectName(rule, store)}`,
     gateway: rule.gateway,
     model: rule.model === '' ? '*' : rule.model,
     ...rule.values,
@@ -123,7 +116,7 @@ function set(args: SubjectArgs & Record<string, unknown>) {
   if (Object.keys(values).length === 0) {
     throw new CliError(`set at least one of ${limitKinds.map((kind) => `--${optionName(kind)}`).join(', ')}`, 2)
   }
-  const notForAddresses = Object.keys(values).filter((kind) => !['rpm', 'rph', 'rpd', 'concurrency'].includes(kind))
+  const notForAddresses = Object.keys(values).filter((kind) => !addressKinds.includes(kind as LimitKind))
   if (args.ip !== undefined && notForAddresses.length > 0) {
     throw new CliError(
       `--ip rules take --rpm, --rph, --rpd and --concurrency only (not ${notForAddresses.join(', ')})`,
@@ -133,8 +126,7 @@ function set(args: SubjectArgs & Record<string, unknown>) {
   const model = modelOf(args)
   const shown = withStore(args, (store) => {
     const subject = subjectOf(args, store)
-    const rule = { subjectType: subject.type, subject: subject.subject, gateway: args.gateway, model, values }
-    return view(store.limits.set(rule), store)
+    return view(setRule(store, subject, { gateway: args.gateway, model }, checkValues(subject, values), 'merge'), store)
   })
   if (args.json) return printJson(shown)
   process.stdout.write(`limits of ${shown.subject} (${scopeOf(shown)}): ${describeValues(shown)}\n`)
@@ -157,17 +149,14 @@ function describeValues(values: Partial<Record<LimitKind, number>>): string {
 function get(args: SubjectArgs) {
   const shown = withStore(args, (store) => {
     const subject = subjectOf(args, store)
-    const model = modelOf(args)
-    const rule = store.limits.get(subject.type, subject.subject, args.gateway, model)
-    if (!rule) throw new CliError(`no limits set for ${subject.shown} (${scopeOf({ gateway: args.gateway, model })})`)
-    return view(rule, store)
+    return view(getRule(store, subject, { gateway: args.gateway, model: modelOf(args) }), store)
   })
   if (args.json) return printJson(shown)
   process.stdout.write(`${shown.subject} (${scopeOf(shown)}): ${describeValues(shown)}\n`)
 }
 
 function list(args: StoreArgs) {
-  const rows = withStore(args, (store) => store.limits.all().map((rule) => view(rule, store)))
+  const rows = withStore(args, (store) => listRules(store).map((rule) => view(rule, store)))
   if (args.json) return printJson(rows)
   printTable(rows, ['subject', 'gateway', 'model', ...limitKinds])
 }
@@ -177,9 +166,7 @@ function reset(args: SubjectArgs) {
   const scope = scopeOf({ gateway: args.gateway, model })
   const removed = withStore(args, (store) => {
     const subject = subjectOf(args, store)
-    if (!store.limits.remove(subject.type, subject.subject, args.gateway, model)) {
-      throw new CliError(`no limits set for ${subject.shown} (${scope})`)
-    }
+    removeRule(store, subject, { gateway: args.gateway, model })
     return subject.shown
   })
   if (args.json) return printJson({ removed, gateway: args.gateway, model: model || '*' })
@@ -189,16 +176,10 @@ function reset(args: SubjectArgs) {
 function explain(args: StoreArgs & { key?: string; user?: string; api: string; model?: string }) {
   const model = modelOf(args)
   const rows = withStore(args, (store) => {
-    let caller: { keyId: string | null; userId: number; role: Role }
-    if (args.key !== undefined && args.user === undefined) {
-      const key = store.keys.get(args.key)
-      caller = { keyId: key.id, userId: key.userId, role: store.users.byId(key.userId)!.role }
-    } else if (args.user !== undefined && args.key === undefined) {
-      const user = store.users.get(args.user)
-      caller = { keyId: null, userId: user.id, role: user.role }
-    } else throw new CliError('name one of --key or --user', 2)
-    return new RuleSet(store.limits.all()).resolve(caller, args.api, model || null).map((limit) => ({
-      limit: limit.kind,
+    if ((args.key === undefined) === (args.user === undefined)) throw new CliError('name one of --key or --user', 2)
+    const caller = callerOf(store, args.key !== undefined ? { key: args.key } : { user: args.user! })
+    return explainLimits(store, caller, args.api, model || null).map((limit) => ({
+      limit: limit.limit,
       value: limit.value,
       from: view(limit.rule, store).subject,
       gateway: limit.rule.gateway,

@@ -1,5 +1,6 @@
 // How commands talk back: tables for people, JSON for scripts, errors on stderr with the exit codes admins expect
 // (0 ok, 1 failed, 2 usage).
+import { GatewayError } from '../src/errors.js'
 import { DatabaseError } from '../src/store/database.js'
 
 export class CliError extends Error {
@@ -48,6 +49,21 @@ export function printFields(record: Record<string, unknown>): void {
 /** ms since epoch -> ISO time, for output. */
 export function time(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString()
+}
+
+/**
+ * Runs a check of the service layer (src/admin/) on what an option gave: its refusal of the value (invalid_request) is
+ * a usage error naming the option (exit 2), as the command's own option checks are.
+ */
+export function optionCheck<T>(option: string, check: () => T): T {
+  try {
+    return check()
+  } catch (error) {
+    if (error instanceof GatewayError && error.code === 'invalid_request') {
+      throw new CliError(`--${option}: ${error.message}`, 2)
+    }
+    throw error
+  }
 }
 
 /** Runs a command body, turning known failures into a message and an exit code. */

@@ -5,25 +5,19 @@ import type { Argv, CommandModule } from 'yargs'
 import { hashPassword, passwordProblem } from '../src/auth/passwords.js'
 import { roles, type Role } from '../src/auth/permissions.js'
 import { isWeight, weightExpected } from '../src/auth/weights.js'
-import { isoTime as time } from '../src/store/bounds.js'
-import type { User } from '../src/store/users.js'
+import {
+  addUser,
+  changeUser,
+  getUser,
+  keysOfUser,
+  listUsers,
+  removeUser,
+  setUserPassword,
+  userView as view,
+} from '../src/admin/users.js'
+import { listKeys } from '../src/admin/keys.js'
 import { CliError, guard, printFields, printJson, printTable } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
-
-function view(user: User, keys?: number) {
-  return {
-    username: user.username,
-    role: user.role,
-    active: user.active,
-    weight: user.weight,
-    email: user.email,
-    display_name: user.displayName,
-    password: user.passwordHash !== null,
-    keys,
-    created: time(user.createdAt),
-    last_login: time(user.lastLoginAt),
-  }
-}
 
 /** Reads a password from stdin (one line), so it never appears in the process list or shell history. */
 async function readPassword(): Promise<string> {
@@ -49,7 +43,7 @@ async function add(
   }
   const passwordHash = args.passwordStdin ? await hashPassword(await readPassword()) : null
   const user = withStore(args, (store) =>
-    store.users.add({
+    addUser(store, {
       username: args.username,
       role: args.role,
       email: args.email,
@@ -62,22 +56,22 @@ async function add(
 }
 
 function list(args: StoreArgs) {
-  const rows = withStore(args, (store) => store.users.list().map((user) => view(user, store.users.keyCount(user.id))))
+  const rows = withStore(args, (store) => listUsers(store).map(({ user, keys }) => view(user, keys)))
   if (args.json) return printJson(rows)
   printTable(rows, ['username', 'role', 'active', 'weight', 'email', 'password', 'keys', 'created', 'last_login'])
 }
 
 function show(args: Args) {
   const shown = withStore(args, (store) => {
-    const user = store.users.get(args.username)
-    return { ...view(user, store.users.keyCount(user.id)), key_ids: store.keys.list(user.id).map((key) => key.id) }
+    const keys = listKeys(store, args.username)
+    return { ...view(getUser(store, args.username), keys.length), key_ids: keys.map((key) => key.id) }
   })
   if (args.json) return printJson(shown)
   printFields(shown)
 }
 
 function setRole(args: Args & { role: Role }) {
-  const user = withStore(args, (store) => store.users.setRole(args.username, args.role))
+  const user = withStore(args, (store) => changeUser(store, args.username, { role: args.role }))
   if (args.json) return printJson(view(user))
   process.stdout.write(`${user.username} is now ${user.role}\n`)
 }
@@ -91,14 +85,14 @@ export function parseWeight(text: string): number {
 
 function setWeight(args: Args & { weight: string }) {
   const weight = parseWeight(args.weight)
-  const user = withStore(args, (store) => store.users.setWeight(args.username, weight))
+  const user = withStore(args, (store) => changeUser(store, args.username, { weight }))
   if (args.json) return printJson(view(user))
   process.stdout.write(`${user.username} now has weight ${user.weight}\n`)
 }
 
 function setActive(active: boolean) {
   return (args: Args) => {
-    const user = withStore(args, (store) => store.users.setActive(args.username, active))
+    const user = withStore(args, (store) => changeUser(store, args.username, { active }))
     if (args.json) return printJson(view(user))
     const effect = active
       ? 'enabled: its keys work again (log in again for a session)'
@@ -109,23 +103,23 @@ function setActive(active: boolean) {
 
 async function passwd(args: Args & { password: boolean }) {
   const passwordHash = args.password ? await hashPassword(await readPassword()) : null
-  const user = withStore(args, (store) => store.users.setPassword(args.username, passwordHash))
+  const user = withStore(args, (store) => setUserPassword(store, args.username, passwordHash))
   if (args.json) return printJson(view(user))
   const what = passwordHash ? 'password set' : 'password removed (keys only)'
   process.stdout.write(`${user.username}: ${what}; every login session of the user has ended\n`)
 }
 
 async function remove(args: Args & { yes: boolean }) {
-  const keys = withStore(args, (store) => store.users.keyCount(store.users.get(args.username).id))
+  const counted = withStore(args, (store) => keysOfUser(store, args.username))
   if (!args.yes) {
     if (!process.stdin.isTTY)
-      throw new CliError(`deleting ${args.username} also deletes ${keys} API key(s); add --yes to confirm`, 2)
+      throw new CliError(`deleting ${args.username} also deletes ${counted} API key(s); add --yes to confirm`, 2)
     const prompt = createInterface({ input: process.stdin, output: process.stderr })
-    const answer = await prompt.question(`Delete ${args.username} with ${keys} API key(s) and every session? [y/N] `)
+    const answer = await prompt.question(`Delete ${args.username} with ${counted} API key(s) and every session? [y/N] `)
     prompt.close()
     if (answer.trim().toLowerCase() !== 'y') throw new CliError('not deleted')
   }
-  const user = withStore(args, (store) => store.users.remove(args.username))
+  const { user, keys } = withStore(args, (store) => removeUser(store, args.username))
   if (args.json) return printJson({ deleted: user.username, keys })
   process.stdout.write(`deleted ${user.username} and ${keys} API key(s)\n`)
 }

@@ -1,29 +1,23 @@
 // `parallama webhook ...`: webhook subscriptions (docs/webhooks.md). A generated secret is printed once, to stdout
 // only; one read from a file must be private to its owner (0600). Changes take effect on a running server without a
 // restart: it reads subscriptions from the database when it queues events, and delivers rows the CLI queued (test).
-import { randomUUID } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import type { Argv, CommandModule } from 'yargs'
-import { parsePatterns } from '../src/events/events.js'
-import { checkSecret, newSecret } from '../src/events/signature.js'
-import { WebhookStore, type Delivery, type Webhook } from '../src/events/webhookStore.js'
-import { CliError, guard, printJson, printTable, time } from './output.js'
+import {
+  addWebhook,
+  checkEventPatterns,
+  checkGivenSecret,
+  checkWebhookUrl,
+  deliveryAttempts,
+  deliveryView,
+  listWebhooks,
+  recentDeliveries,
+  removeWebhook,
+  testWebhook,
+  webhookView as view,
+} from '../src/admin/webhooks.js'
+import { CliError, guard, optionCheck, printJson, printTable, time } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
-
-/** http(s) only, no credentials in it (they would be shown by `list`); any host: an admin chooses the receivers. */
-export function checkWebhookUrl(text: string): string {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    throw new CliError(`"${text}" is not a URL: give an http:// or https:// URL`, 2)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CliError(`a webhook URL must be http:// or https://, not ${url.protocol}`, 2)
-  }
-  if (url.username || url.password) throw new CliError('a webhook URL must not hold credentials (user:password@)', 2)
-  return url.href
-}
 
 /** yargs turns an option given twice into an array: refused, rather than reaching the code as one. */
 function givenOnce(args: object, ...options: string[]): void {
@@ -46,35 +40,10 @@ function readSecretFile(file: string): string {
     )
   }
   const secret = readFileSync(file, 'utf8').trim()
-  const problem = checkSecret(secret)
-  if (problem) throw new CliError(`--secret-file: ${problem}`)
-  return secret
-}
-
-/** A webhook as shown: never its secret. */
-function view(webhook: Webhook) {
-  return {
-    id: webhook.id,
-    url: webhook.url,
-    events: webhook.events,
-    source: webhook.source,
-    created: time(webhook.createdAt),
-  }
-}
-
-function deliveryView(delivery: Delivery) {
-  return {
-    id: delivery.id,
-    webhook: delivery.webhookId,
-    event_id: delivery.eventId,
-    type: delivery.eventType,
-    state: delivery.state,
-    attempts: delivery.attempts,
-    last_status: delivery.lastStatus,
-    last_error: delivery.lastError,
-    created: time(delivery.createdAt),
-    next_attempt: delivery.state === 'pending' ? time(delivery.nextAttemptAt) : null,
-    finished: time(delivery.finishedAt),
+  try {
+    return checkGivenSecret(secret)
+  } catch (error) {
+    throw new CliError(`--secret-file: ${(error as Error).message}`)
   }
 }
 
@@ -82,47 +51,35 @@ type AddArgs = StoreArgs & { url: string; events: string; 'secret-file'?: string
 
 function add(args: AddArgs) {
   givenOnce(args, 'events', 'secret-file')
-  const url = checkWebhookUrl(args.url)
-  const patterns = parsePatterns(args.events)
-  if (typeof patterns === 'string') throw new CliError(`--events: ${patterns}`, 2)
+  const url = optionCheck('url', () => checkWebhookUrl(args.url))
+  const events = optionCheck('events', () => checkEventPatterns(args.events))
   const given = args['secret-file'] !== undefined
-  const secret = given ? readSecretFile(args['secret-file']!) : newSecret()
-  const webhook = withStore(args, (store) =>
-    new WebhookStore(store.db).add({ url, events: patterns.join(','), secret }),
-  )
+  const fileSecret = given ? readSecretFile(args['secret-file']!) : undefined
+  const { webhook, secret } = withStore(args, (store) => addWebhook(store, { url, events, secret: fileSecret }))
   if (args.json) return printJson({ ...view(webhook), ...(given ? {} : { secret }) })
   if (given) {
     process.stdout.write(`${webhook.id}\n`)
     return
   }
-  process.stdout.write(`${secret}\n`)
+  process.stdout.write(`${secret!}\n`)
   process.stderr.write(`webhook ${webhook.id} for ${webhook.events}: its signing secret is shown once, store it now.\n`)
 }
 
 function list(args: StoreArgs) {
-  const webhooks = withStore(args, (store) => new WebhookStore(store.db).list(), 'read')
+  const webhooks = withStore(args, (store) => listWebhooks(store), 'read')
   const rows = webhooks.map(view)
   if (args.json) return printJson(rows)
   printTable(rows, ['id', 'url', 'events', 'source', 'created'])
 }
 
 function remove(args: StoreArgs & { id: string }) {
-  const webhook = withStore(args, (store) => new WebhookStore(store.db).remove(args.id))
+  const webhook = withStore(args, (store) => removeWebhook(store, args.id))
   if (args.json) return printJson(view(webhook))
   process.stdout.write(`removed ${webhook.id} (${webhook.url}) and its deliveries\n`)
 }
 
 function test(args: StoreArgs & { id: string }) {
-  const queued = withStore(args, (store) => {
-    const webhooks = new WebhookStore(store.db)
-    const event = {
-      id: `evt_${randomUUID()}`,
-      type: 'webhook.test' as const,
-      time: Date.now(),
-      data: { webhook_id: args.id },
-    }
-    return store.db.transaction(() => (webhooks.enqueue([event], args.id) > 0 ? event.id : undefined)).immediate()
-  })
+  const queued = withStore(args, (store) => testWebhook(store, args.id))
   if (args.json) return printJson({ webhook: args.id, event_id: queued })
   process.stdout.write(
     `queued webhook.test ${queued} for ${args.id}; a running server sends it within webhooks.poll_interval ` +
@@ -145,12 +102,8 @@ function deliveries(args: DeliveriesArgs) {
   const { rows, attempts } = withStore(
     args,
     (store) => {
-      const webhooks = new WebhookStore(store.db)
-      const found = webhooks.recent({ webhookId: args.webhook, state: args.state, limit: args.limit })
-      return {
-        rows: found.map(deliveryView),
-        attempts: args.attempts ? found.flatMap((delivery) => webhooks.attempts(delivery.id)) : [],
-      }
+      const found = recentDeliveries(store, { webhookId: args.webhook, state: args.state, limit: args.limit })
+      return { rows: found.map(deliveryView), attempts: args.attempts ? deliveryAttempts(store, found) : [] }
     },
     'read',
   )

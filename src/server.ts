@@ -280,6 +280,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     logger,
     limits,
     store,
+    config: () => running.config.current,
     usage: accounting.store,
     flushUsage: () => accounting.recorder.settled(),
     queue: (onlyUser) => scheduler.snapshot(onlyUser),

@@ -1,7 +1,9 @@
-// /admin/v1: the usage data and the scheduler's queue over HTTP. Everyone sees their own; with view_usage, anyone's.
+// /admin/v1: each area's handlers (src/api/admin/*.ts) spread into one mount, and the usage data and the scheduler's
+// queue over HTTP (everyone sees their own; with view_usage, anyone's).
 import { normalizeModel } from '../auth/modelAllowList.js'
 import type { TemplatedApp } from '../../native/uws.js'
 import type { Principal } from '../auth/principal.js'
+import type { Config } from '../config/schema.js'
 import { parseInstant } from '../config/schemaTypes.js'
 import { GatewayError } from '../errors.js'
 import type { ModelQueueSnapshot } from '../scheduler/schedulerTypes.js'
@@ -9,9 +11,16 @@ import type { Store } from '../store/store.js'
 import type { GroupBy, UsageFilter, UsageStore } from '../store/usage.js'
 import type { JsonRouteContext } from './jsonRoute.js'
 import { mountLocalRoutes } from './routes.js'
+import { keysHandlers } from './admin/keys.js'
+import { limitsHandlers } from './admin/limits.js'
+import { openApiHandlers } from './admin/openApi.js'
+import { usersHandlers } from './admin/users.js'
+import { webhooksHandlers } from './admin/webhooks.js'
 
 export interface AdminRoutesContext extends JsonRouteContext {
   store: Store
+  /** The running config (a reload replaces it): key rotation's default grace. */
+  config: () => Config
   usage: UsageStore
   /** Writes queued usage rows now, so that a report includes the requests just made. */
   flushUsage: () => Promise<void>
@@ -30,6 +39,11 @@ export const usageQueryBounds = { maxRows: 1000, maxRowsWindowDays: 7, maxReport
 
 export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext): void {
   mountLocalRoutes(app, 'admin', context, {
+    ...openApiHandlers(),
+    ...usersHandlers(context),
+    ...keysHandlers(context),
+    ...limitsHandlers(context),
+    ...webhooksHandlers(context),
     usage: async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
       const filter = usageFilter(query, principal!, context.store, usageQueryBounds.maxReportWindowDays)

@@ -1,10 +1,10 @@
 // /auth/v1 (and its deprecated alias /auth): password login, refresh and logout for people, who am I, and
 // self-service API keys. Answers in JSON, errors as problem details. Paths and permissions: routeTable.ts.
 import type { TemplatedApp } from '../../native/uws.js'
+import { mayChangeOwnKey } from '../admin/keys.js'
 import { checkKeyModels, issueKey } from '../auth/keyIssuer.js'
 import { scopeForNewKey } from '../auth/keyScope.js'
 import { keyView } from '../auth/keyView.js'
-import type { Principal } from '../auth/principal.js'
 import type { Sessions } from '../auth/sessions.js'
 import { GatewayError } from '../errors.js'
 import { parseLifetime } from '../store/bounds.js'
@@ -86,7 +86,7 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
       const key = store.keys.find(params[0]!)
       // Another user's key is as absent as one that does not exist.
       if (!key || key.userId !== principal!.userId) return new GatewayError('key_not_found')
-      if (!mayRevoke(principal!, key.id, store)) {
+      if (!mayChangeOwnKey(store, principal!, key.id)) {
         return new GatewayError(
           'permission_denied',
           'an API key may revoke only itself and the keys it made (log in, or use a key with manage_keys)',
@@ -96,12 +96,6 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
       return { status: 200, body: keyView(store.keys.revoke(key.id)) }
     },
   })
-}
-
-/** A login session may revoke any key of its user; a key itself and what it made, unless it may manage keys. */
-function mayRevoke(principal: Principal, keyId: string, store: Store): boolean {
-  if (principal.keyId === null || principal.keyId === keyId || principal.permissions.has('manage_keys')) return true
-  return store.keys.madeBy(keyId, principal.keyId)
 }
 
 /** The fields of a key request; absent models and expiry stay undefined (inherited from a key that makes the key). */

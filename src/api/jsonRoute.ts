@@ -22,8 +22,10 @@ export interface JsonCall {
   /** undefined on public routes. */
   principal: Principal | undefined
   body: Record<string, unknown>
-  /** Route parameters, in order. */
+  /** Route parameters, in order, percent-decoded (`/limits/ip/10.0.0.0%2F8` names `10.0.0.0/8`). */
   params: string[]
+  /** A request header by its lower-case name (the last line of it), or undefined: If-Match for the admin API. */
+  header: (name: string) => string | undefined
   address: string
   /**
    * A public route that accepts a credential after all (/metrics from an address not allow-listed): puts that caller
@@ -32,9 +34,14 @@ export interface JsonCall {
   limitCaller: (principal: Principal) => GatewayError | undefined
 }
 
-/** A JSON body, or (`text`) a body sent as it is with its own content type (the Prometheus exposition). */
+/**
+ * A JSON body, or (`text`) a body sent as it is with its own content type (the Prometheus exposition); `headers` go
+ * out with it (an object's ETag).
+ */
 export type JsonReply =
-  { status: number; body: unknown } | { status: number; text: string; contentType: string } | GatewayError
+  | { status: number; body: unknown; headers?: Readonly<Record<string, string>> }
+  | { status: number; text: string; contentType: string; headers?: Readonly<Record<string, string>> }
+  | GatewayError
 
 export interface JsonRouteContext {
   authenticate: Authenticate
@@ -65,9 +72,12 @@ export function jsonRoute(
   const paramCount = route.paths[0]!.split('/').filter((segment) => segment.startsWith(':')).length
   const { limits } = context
   const handler = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
-    const params = Array.from({ length: paramCount }, (_, index) => req.getParameter(index))
+    const params = decodedParams(Array.from({ length: paramCount }, (_, index) => req.getParameter(index)))
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE'
     if (request.refusal) return refuseHead(res, 'problem', request.requestId, request.refusal, startedAt)
+    if (params instanceof GatewayError) {
+      return writeError(res, 'problem', request.requestId, params, hasBody, startedAt, headersFor?.(request.path))
+    }
     const more = headersFor?.(request.path)
     const byAddress = guard === 'probe' ? undefined : limits.admitAddress(request.clientIp, api)
     if (byAddress instanceof GatewayError) {
@@ -124,6 +134,7 @@ export function jsonRoute(
         res.writeHeader('server-timing', gatewayTiming(startedAt))
         const headers = joined(more, admission?.headers)
         if (headers) for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!)
+        for (const [name, value] of Object.entries(reply.headers ?? {})) res.writeHeader(name, value)
         const body = 'text' in reply ? reply.text : JSON.stringify(reply.body)
         if (request.method !== 'HEAD') return void res.end(body)
         // The length as a header: given to endWithoutBody, this uWS build waits for that many bytes (docs/http.md).
@@ -139,6 +150,7 @@ export function jsonRoute(
           principal: principal as Principal | undefined,
           body,
           params,
+          header: (name) => headerOf(request, name),
           address: request.clientIp,
           limitCaller,
         })
@@ -172,6 +184,26 @@ export function jsonRoute(
       }
     }
   }
+}
+
+/** Each parameter percent-decoded; one that does not decode is a 400 naming it. */
+function decodedParams(raw: string[]): string[] | GatewayError {
+  const decoded: string[] = []
+  for (const param of raw) {
+    try {
+      decoded.push(decodeURIComponent(param))
+    } catch {
+      return new GatewayError('invalid_request', `the path segment "${param}" is not valid percent-encoding`)
+    }
+  }
+  return decoded
+}
+
+/** The request's last line of a header (hop-by-hop and credential headers are not kept, nor wanted here). */
+function headerOf(request: RequestSnapshot, name: string): string | undefined {
+  const lines = request.forwardHeaders
+  for (let i = lines.length - 2; i >= 0; i -= 2) if (lines[i] === name) return lines[i + 1]
+  return undefined
 }
 
 function joined(first: readonly string[] | undefined, second: readonly string[] | undefined) {

@@ -9,9 +9,16 @@ import { authAliasDeprecatedAt, authAliasSunsetAt } from './apiVersions.js'
 import type { RouteGuard } from './jsonRoute.js'
 import type { RequiredFields } from './ollamaBody.js'
 import type { OpenAiBody } from './openaiBody.js'
+import * as keys from './admin/keysSchemas.js'
+import * as limits from './admin/limitsSchemas.js'
+import { openApiDoc } from './admin/openApiSchemas.js'
+import * as users from './admin/usersSchemas.js'
+import * as webhooks from './admin/webhooksSchemas.js'
+import { queueDoc, usageDoc, usageRequestsDoc } from './admin/usageSchemas.js'
+import type { RouteDoc } from './routeDoc.js'
 
 export type Api = 'ollama' | 'openai' | 'auth' | 'admin' | 'system'
-export type Method = 'GET' | 'HEAD' | 'POST' | 'DELETE'
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 export type BodyKind = 'none' | 'json' | 'stream'
 /** How the route spends model tokens: generating (prompt + reply), embedding (prompt only), or not at all. */
 export type TokenUse = 'generate' | 'embed' | 'none'
@@ -69,6 +76,8 @@ export interface LocalRoute extends RouteCommon {
   kind: 'local'
   /** `probe` (/health, /ready) skips the address guard and limits (jsonRoute.ts). */
   guard: RouteGuard
+  /** What the route takes and answers: the OpenAPI document and the tests' shape checks are made from it. */
+  doc?: RouteDoc
 }
 
 export type Route = ProxyRoute | LocalRoute
@@ -161,6 +170,7 @@ function local(
   method: Method,
   path: string,
   access: RouteAccess,
+  doc?: RouteDoc,
   guard: RouteGuard = 'limited',
 ): LocalRoute {
   const mount = api === 'auth' ? authMount : api === 'admin' ? adminMount : ''
@@ -178,6 +188,7 @@ function local(
     access,
     dialect: 'problem',
     guard,
+    doc,
   }
 }
 
@@ -226,12 +237,44 @@ export const routeTable: readonly Route[] = [
   local('auth', 'keys_create', 'POST', '/keys', 'manage_own_keys'),
   local('auth', 'keys_revoke', 'DELETE', '/keys/:id', 'manage_own_keys'),
 
-  local('admin', 'usage', 'GET', '/usage', 'view_own_usage'),
-  local('admin', 'usage_requests', 'GET', '/usage/requests', 'view_own_usage'),
-  local('admin', 'queue', 'GET', '/queue', 'view_own_usage'),
+  local('admin', 'openapi', 'GET', '/openapi.json', 'public', openApiDoc),
+  local('admin', 'usage', 'GET', '/usage', 'view_own_usage', usageDoc),
+  local('admin', 'usage_requests', 'GET', '/usage/requests', 'view_own_usage', usageRequestsDoc),
+  local('admin', 'queue', 'GET', '/queue', 'view_own_usage', queueDoc),
+  local('admin', 'users_list', 'GET', '/users', 'manage_users', users.usersListDoc),
+  local('admin', 'users_create', 'POST', '/users', 'manage_users', users.usersCreateDoc),
+  local('admin', 'users_get', 'GET', '/users/:name', 'manage_users', users.userGetDoc),
+  local('admin', 'users_patch', 'PATCH', '/users/:name', 'manage_users', users.userPatchDoc),
+  local('admin', 'users_delete', 'DELETE', '/users/:name', 'manage_users', users.userDeleteDoc),
+  local('admin', 'users_password', 'PUT', '/users/:name/password', 'manage_users', users.userPasswordDoc),
+  // manage_own_keys: the handlers narrow a caller without manage_keys to their own keys.
+  local('admin', 'keys_list', 'GET', '/keys', 'manage_own_keys', keys.keysListDoc),
+  local('admin', 'keys_create', 'POST', '/keys', 'manage_own_keys', keys.keysCreateDoc),
+  local('admin', 'keys_get', 'GET', '/keys/:id', 'manage_own_keys', keys.keyGetDoc),
+  local('admin', 'keys_revoke', 'POST', '/keys/:id/revoke', 'manage_own_keys', keys.keyRevokeDoc),
+  local('admin', 'keys_rotate', 'POST', '/keys/:id/rotate', 'manage_own_keys', keys.keyRotateDoc),
+  local('admin', 'limits_list', 'GET', '/limits', 'manage_limits', limits.limitsListDoc),
+  local('admin', 'limits_explain', 'GET', '/limits/explain', 'manage_limits', limits.limitsExplainDoc),
+  local('admin', 'limit_get', 'GET', '/limits/:subject/:name', 'manage_limits', limits.limitGetDoc),
+  local('admin', 'limit_put', 'PUT', '/limits/:subject/:name', 'manage_limits', limits.limitPutDoc),
+  local('admin', 'limit_delete', 'DELETE', '/limits/:subject/:name', 'manage_limits', limits.limitDeleteDoc),
+  local('admin', 'limit_reset', 'POST', '/limits/:subject/:name/reset', 'manage_limits', limits.limitResetDoc),
+  local('admin', 'webhooks_list', 'GET', '/webhooks', 'manage_webhooks', webhooks.webhooksListDoc),
+  local('admin', 'webhooks_create', 'POST', '/webhooks', 'manage_webhooks', webhooks.webhooksCreateDoc),
+  local('admin', 'webhook_get', 'GET', '/webhooks/:id', 'manage_webhooks', webhooks.webhookGetDoc),
+  local('admin', 'webhook_delete', 'DELETE', '/webhooks/:id', 'manage_webhooks', webhooks.webhookDeleteDoc),
+  local('admin', 'webhook_test', 'POST', '/webhooks/:id/test', 'manage_webhooks', webhooks.webhookTestDoc),
+  local(
+    'admin',
+    'webhook_deliveries',
+    'GET',
+    '/webhooks/:id/deliveries',
+    'manage_webhooks',
+    webhooks.webhookDeliveriesDoc,
+  ),
 
-  local('system', 'health', 'GET', '/health', 'public', 'probe'),
-  local('system', 'ready', 'GET', '/ready', 'public', 'probe'),
+  local('system', 'health', 'GET', '/health', 'public', undefined, 'probe'),
+  local('system', 'ready', 'GET', '/ready', 'public', undefined, 'probe'),
   // Public at the door: the handler lets allow-listed addresses in, and asks anyone else for view_metrics.
   local('system', 'metrics', 'GET', '/metrics', 'public'),
   local('system', 'discovery', 'GET', '/discovery', 'authenticated'),

@@ -92,6 +92,8 @@ const methodRegistrars: Record<string, (app: TemplatedApp, path: string, handler
   GET: (app, path, handler) => app.get(path, handler),
   HEAD: (app, path, handler) => app.head(path, handler),
   POST: (app, path, handler) => app.post(path, handler),
+  PUT: (app, path, handler) => app.put(path, handler),
+  PATCH: (app, path, handler) => app.patch(path, handler),
   DELETE: (app, path, handler) => app.del(path, handler),
 }
 

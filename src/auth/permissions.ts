@@ -6,6 +6,7 @@ export const permissions = [
   'manage_keys',
   'manage_limits',
   'manage_models',
+  'manage_webhooks',
   'view_usage',
   'view_metrics',
   'use_ollama',

@@ -97,6 +97,11 @@ export class ChangeEvents {
           ...this.userRef(change.userId!, detail.username),
           role: detail.role ?? null,
         })
+      case 'user_changed':
+        return event('user.changed', {
+          ...this.userRef(change.userId!, detail.username),
+          fields: Array.isArray(detail.fields) ? detail.fields : [],
+        })
       case 'limits_changed':
         return event('limit.changed', {
           action: detail.action ?? 'set',

@@ -22,6 +22,8 @@ export interface EventPayloads {
   'user.enabled': UserRef
   'user.deleted': UserRef
   'user.role_changed': UserRef & { role: string | null }
+  /** Which of the user's fields changed: weight, password, email, display_name (never their values). */
+  'user.changed': UserRef & { fields: string[] }
   'limit.changed': {
     action: 'set' | 'removed' | 'copied'
     subject_type: string
@@ -75,6 +77,7 @@ export const eventTypes: readonly EventType[] = [
   'user.enabled',
   'user.deleted',
   'user.role_changed',
+  'user.changed',
   'limit.changed',
   'quota.threshold',
   'backend.down',

@@ -95,6 +95,7 @@ export class WebhookStore {
         next_attempt_at = ? WHERE id = ?`),
       recent: db.prepare(`SELECT ${deliveryColumns} FROM webhook_deliveries d
         WHERE (@webhook IS NULL OR d.webhook_id = @webhook) AND (@state IS NULL OR d.state = @state)
+          AND (@before IS NULL OR d.id < @before)
         ORDER BY d.id DESC LIMIT @limit`),
       attempts: db.prepare(`SELECT delivery_id AS deliveryId, attempt, at, status, error FROM webhook_attempts
         WHERE delivery_id = ? ORDER BY attempt`),
@@ -209,9 +210,10 @@ export class WebhookStore {
     )
   }
 
-  recent(options: { webhookId?: string; state?: DeliveryState; limit: number }): Delivery[] {
-    const { webhookId = null, state = null, limit } = options
-    return this.statements.recent.all({ webhook: webhookId, state, limit }) as Delivery[]
+  /** Newest first; `before`: only deliveries older than that one (the next page of a list). */
+  recent(options: { webhookId?: string; state?: DeliveryState; limit: number; before?: number }): Delivery[] {
+    const { webhookId = null, state = null, limit, before = null } = options
+    return this.statements.recent.all({ webhook: webhookId, state, limit, before }) as Delivery[]
   }
 
   attempts(deliveryId: number): Attempt[] {

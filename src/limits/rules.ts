@@ -73,7 +73,7 @@ export interface Caller {
 }
 
 /** Kinds an address rule may set: an address has no token count before it is authenticated. */
-const addressKinds: LimitKind[] = ['rpm', 'rph', 'rpd', 'concurrency']
+export const addressKinds: readonly LimitKind[] = ['rpm', 'rph', 'rpd', 'concurrency']
 
 export class RuleSet {
   private readonly bySubject = new Map<string, LimitRule>()

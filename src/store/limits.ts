@@ -5,6 +5,7 @@ import { limitKinds } from '../limits/rules.js'
 import { maxLimitValue } from '../limits/limitNumbers.js'
 import { BoundsError } from './bounds.js'
 import type { ChangeFeed } from './changeFeed.js'
+import type { Statement } from 'better-sqlite3'
 import type { Db } from './database.js'
 
 export class LimitStore {
@@ -24,6 +25,11 @@ export class LimitStore {
         ON CONFLICT (subject_type, subject, gateway, model) DO UPDATE SET
         ${limitKinds.map((kind) => `${kind} = COALESCE(excluded.${kind}, ${kind})`).join(', ')},
         updated_at = excluded.updated_at`),
+      replace:
+        db.prepare(`INSERT INTO limits (subject_type, subject, gateway, model, ${limitKinds.join(', ')}, updated_at)
+        VALUES (?, ?, ?, ?, ${limitKinds.map(() => '?').join(', ')}, ?)
+        ON CONFLICT (subject_type, subject, gateway, model) DO UPDATE SET
+        ${limitKinds.map((kind) => `${kind} = excluded.${kind}`).join(', ')}, updated_at = excluded.updated_at`),
       remove: db.prepare(`DELETE FROM limits WHERE subject_type = ? AND subject = ? AND gateway = ? AND model = ?`),
     }
   }
@@ -39,11 +45,20 @@ export class LimitStore {
 
   /** Sets the given limits of a rule (creating it), leaving its other limits as they were. */
   set(rule: LimitRule): LimitRule {
+    return this.write(rule, this.statements.upsert)
+  }
+
+  /** Sets a rule to hold exactly the given limits (creating it): the kinds not given are cleared. */
+  replace(rule: LimitRule): LimitRule {
+    return this.write(rule, this.statements.replace)
+  }
+
+  private write(rule: LimitRule, statement: Statement<unknown[]>): LimitRule {
     checkLimitValues(rule.values)
     return this.db
       .transaction(() => {
         const at = this.now()
-        this.statements.upsert.run(
+        statement.run(
           rule.subjectType,
           rule.subject,
           rule.gateway,

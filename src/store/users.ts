@@ -66,6 +66,16 @@ export function checkUsername(username: string): void {
   }
 }
 
+/** An email address and display name within their bounds; an empty one is none. */
+function checkProfile(profile: { email?: string | null; displayName?: string | null }) {
+  const email = checkOptionalText('email', profile.email || null, emailBounds)
+  if (email !== null && !emailPattern.test(email)) {
+    throw new UserError('invalid_email', `invalid email address ${JSON.stringify(email)}`)
+  }
+  const displayName = checkOptionalText('display_name', profile.displayName || null, displayNameBounds)
+  return { email, displayName }
+}
+
 export class UserStore {
   private readonly statements
 
@@ -84,6 +94,7 @@ export class UserStore {
       setWeight: db.prepare('UPDATE users SET weight = ?, updated_at = ? WHERE id = ?'),
       setActive: db.prepare('UPDATE users SET active = ?, updated_at = ? WHERE id = ?'),
       setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
+      setProfile: db.prepare('UPDATE users SET email = ?, display_name = ?, updated_at = ? WHERE id = ?'),
       upgradeHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?'),
       newEpoch: db.prepare('UPDATE users SET token_epoch = ? WHERE id = ?'),
       revokeRefresh: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL'),
@@ -98,11 +109,7 @@ export class UserStore {
 
   add(user: NewUser): User {
     checkUsername(user.username)
-    const email = checkOptionalText('email', user.email || null, emailBounds)
-    if (email !== null && !emailPattern.test(email)) {
-      throw new UserError('invalid_email', `invalid email address ${JSON.stringify(email)}`)
-    }
-    const displayName = checkOptionalText('display_name', user.displayName || null, displayNameBounds)
+    const { email, displayName } = checkProfile(user)
     return this.db
       .transaction(() => {
         if (this.find(user.username)) throw new UserError('user_exists', `user "${user.username}" already exists`)
@@ -162,6 +169,7 @@ export class UserStore {
     checkWeight(weight)
     return this.change(username, 'user_changed', (user, at) => this.statements.setWeight.run(weight, at, user.id), {
       weight,
+      fields: ['weight'],
     })
   }
 
@@ -176,10 +184,26 @@ export class UserStore {
 
   /** A new password (or none) ends every access and refresh token of the user, at once. */
   setPassword(username: string, passwordHash: string | null): User {
-    return this.change(username, 'user_changed', (user, at) => {
-      this.statements.setPassword.run(passwordHash, at, user.id)
-      this.endTokens(user.id, at)
-    })
+    return this.change(
+      username,
+      'user_changed',
+      (user, at) => {
+        this.statements.setPassword.run(passwordHash, at, user.id)
+        this.endTokens(user.id, at)
+      },
+      { fields: ['password'] },
+    )
+  }
+
+  /** A new email address and display name (null: none), checked as `add` checks them. */
+  setProfile(username: string, profile: { email: string | null; displayName: string | null }): User {
+    const { email, displayName } = checkProfile(profile)
+    return this.change(
+      username,
+      'user_changed',
+      (user, at) => this.statements.setProfile.run(email, displayName, at, user.id),
+      { fields: ['email', 'display_name'] },
+    )
   }
 
   /** Replaces a hash made with weaker parameters after a successful login; no-op if the password changed meanwhile. */
