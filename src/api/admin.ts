@@ -9,6 +9,8 @@ import type { Store } from '../store/store.js'
 import type { GroupBy, UsageFilter, UsageStore } from '../store/usage.js'
 import type { JsonRouteContext } from './jsonRoute.js'
 import { mountLocalRoutes } from './routes.js'
+import { backendHandlers, type BackendsContext } from './admin/backends.js'
+import { modelHandlers, type ModelsContext } from './admin/models.js'
 
 export interface AdminRoutesContext extends JsonRouteContext {
   store: Store
@@ -17,6 +19,10 @@ export interface AdminRoutesContext extends JsonRouteContext {
   flushUsage: () => Promise<void>
   /** The scheduler's queues per model (src/scheduler/queueSnapshot.ts), all users' or one user's. */
   queue: (onlyUser?: string) => ModelQueueSnapshot[]
+  /** The backends' live state and drain (src/api/admin/backends.ts). */
+  backendAdmin: BackendsContext
+  /** The model inventory, pull, delete, copy (src/api/admin/models.ts). */
+  modelAdmin: ModelsContext
 }
 
 const groups: readonly GroupBy[] = ['hour', 'day', 'model', 'user', 'key', 'api']
@@ -30,6 +36,8 @@ export const usageQueryBounds = { maxRows: 1000, maxRowsWindowDays: 7, maxReport
 
 export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext): void {
   mountLocalRoutes(app, 'admin', context, {
+    ...backendHandlers(context.backendAdmin),
+    ...modelHandlers(context.modelAdmin),
     usage: async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
       const filter = usageFilter(query, principal!, context.store, usageQueryBounds.maxReportWindowDays)

@@ -229,6 +229,15 @@ export const routeTable: readonly Route[] = [
   local('admin', 'usage', 'GET', '/usage', 'view_own_usage'),
   local('admin', 'usage_requests', 'GET', '/usage/requests', 'view_own_usage'),
   local('admin', 'queue', 'GET', '/queue', 'view_own_usage'),
+  // Backends and models: what runs where. manage_models, like the native API's pull, create, copy and delete.
+  local('admin', 'backends_list', 'GET', '/backends', 'manage_models'),
+  local('admin', 'backends_drain', 'POST', '/backends/:name/drain', 'manage_models'),
+  local('admin', 'backends_undrain', 'POST', '/backends/:name/undrain', 'manage_models'),
+  local('admin', 'models_list', 'GET', '/models', 'manage_models'),
+  local('admin', 'models_pull', 'POST', '/models/pull', 'manage_models'),
+  local('admin', 'models_copy', 'POST', '/models/copy', 'manage_models'),
+  // The model is the rest of the path: its name may hold `/` (hf.co/org/model:tag).
+  local('admin', 'models_delete', 'DELETE', '/models/*', 'manage_models'),
 
   local('system', 'health', 'GET', '/health', 'public', 'probe'),
   local('system', 'ready', 'GET', '/ready', 'public', 'probe'),
