@@ -2,12 +2,14 @@
 // pull to one), a pull to all streaming both backends' progress, one backend down or failing while the other succeeds,
 // a client leaving mid-pull cancelling both upstream pulls, delete and copy, drain and undrain (and the drain kept by
 // a reload), permission denials, and bad inputs that always get a 4xx problem, never a 500.
+import fc from 'fast-check'
 import t from 'tap'
 import { request } from 'undici'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { startEmulator } from '../../bench/emulator/server.js'
 import { catalogOf } from '../../bench/emulator/catalog.js'
 import { modelRouteDocs } from '../../src/api/admin/modelsSchemas.js'
+import { errorTable } from '../../src/errors.js'
 import { startRig } from '../helpers/gateway.js'
 
 const ajv = new Ajv2020({ strict: false })
@@ -310,6 +312,22 @@ t.test('only manage_models may use these routes', async (t) => {
     t.equal((await call(method, path, body, {})).status, 401, `${method} ${path} without a credential`)
   }
   t.equal((await backendState('a')).state, 'up', 'no denied drain took effect')
+
+  // An admin whose key is limited to some models sees and changes those only.
+  const limited = rig.addKey({ role: 'admin', models: ['llama3.2:*'], username: 'boss' }).headers
+  const listed = await call('GET', '/models', undefined, limited)
+  t.same(
+    listed.json.items.map((item: any) => item.model),
+    ['llama3.2:3b'],
+  )
+  const refusals: [Parameters<typeof call>[0], string, unknown][] = [
+    ['POST', '/models/pull', { model: 'qwen2.5:0.5b' }],
+    ['POST', '/models/copy', { source: 'llama3.2:3b', destination: 'qwen2.5:mine' }],
+    ['DELETE', '/models/qwen2.5:0.5b', undefined],
+  ]
+  for (const [method, path, body] of refusals) {
+    t.match(await call(method, path, body, limited), { status: 403, json: { code: 'model_not_allowed' } }, path)
+  }
 })
 
 t.test('bad inputs: a 4xx problem naming what was wrong, never a 500', async (t) => {
@@ -335,3 +353,63 @@ t.test('bad inputs: a 4xx problem naming what was wrong, never a 500', async (t)
     t.match(answer.headers['content-type'], 'application/problem+json')
   }
 })
+
+t.test(
+  'generated bad inputs: always a 4xx problem with a code of the table, never a 500, nothing pulled',
+  async (t) => {
+    const before = JSON.stringify([...(await inventory()).keys()])
+    /** Never a configured backend, so that no generated request really pulls, copies or deletes. */
+    const notBackend = fc.anything().filter((value) => value !== undefined && value !== 'a' && value !== 'b')
+    const refused = async (answer: Awaited<ReturnType<typeof call>>) => {
+      const { status, json } = answer
+      if (status < 400 || status >= 500) return false
+      return String(answer.headers['content-type']).startsWith('application/problem+json') && json.code in errorTable
+    }
+    const runs = { numRuns: 60 }
+    await fc.assert(
+      fc.asyncProperty(
+        fc.anything(),
+        notBackend,
+        fc.dictionary(fc.string(), fc.anything()),
+        async (model, backend, more) => refused(await call('POST', '/models/pull', { ...more, model, backend })),
+      ),
+      runs,
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary' }), async (raw) => refused(await call('POST', '/models/pull', raw))),
+      runs,
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.anything(), fc.anything(), notBackend, async (source, destination, backend) =>
+        refused(await call('POST', '/models/copy', { source, destination, backend })),
+      ),
+      runs,
+    )
+    const segment = fc.oneof(
+      fc.string({ unit: 'grapheme' }).map((text) => encodeURIComponent(text)),
+      fc.stringMatching(/^[%0-9A-Fa-f:._-]{1,12}$/),
+    )
+    await fc.assert(
+      fc.asyncProperty(segment, segment, async (model, backend) =>
+        refused(await call('DELETE', `/models/${model}?backend=${backend === 'a' || backend === 'b' ? 'z' : backend}`)),
+      ),
+      runs,
+    )
+    await fc.assert(
+      fc.asyncProperty(segment, fc.constantFrom('drain', 'undrain'), async (name, action) =>
+        name === 'a' || name === 'b' ? true : refused(await call('POST', `/backends/${name}/${action}`)),
+      ),
+      runs,
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.string(), fc.string(), async (limit, cursor) => {
+        const query = `?limit=${encodeURIComponent(limit)}&cursor=${encodeURIComponent(cursor)}`
+        const answer = await call('GET', `/models${query}`)
+        return answer.status === 200 || (await refused(answer))
+      }),
+      runs,
+    )
+    t.equal(JSON.stringify([...(await inventory()).keys()]), before, 'no model came or went')
+    t.same([(await backendState('a')).state, (await backendState('b')).state], ['up', 'up'])
+  },
+)

@@ -3,6 +3,7 @@
 // delete and copy answer once with each backend's outcome. After each change the backend's inventory is read again,
 // so that the next GET (and the picker) sees it at once.
 import { normalizeModel } from '../../auth/modelAllowList.js'
+import type { Principal } from '../../auth/principal.js'
 import type { Config } from '../../config/schema.js'
 import type { Emit } from '../../events/eventBus.js'
 import { GatewayError } from '../../errors.js'
@@ -30,15 +31,16 @@ type Outcome = { backend: string; status: 'success' } | { backend: string; error
 
 export function modelHandlers(context: ModelsContext): Record<string, JsonHandler> {
   return {
-    models_list: async ({ request }) => {
+    // A key limited to some models sees and changes those only, here as on /api/tags and /api/pull.
+    models_list: async ({ request, principal }) => {
       await context.health.ensureChecked()
-      const items = modelInventory(context.backends(), Date.now())
+      const items = modelInventory(context.backends(), Date.now()).filter((item) => principal!.allowsModel(item.model))
       const page = listPage(items, (item) => item.model, new URLSearchParams(request.query))
       return page instanceof GatewayError ? page : { status: 200, body: page }
     },
 
     models_pull: ({ body, principal }) => {
-      const model = modelName(body.model, 'model')
+      const model = allowedModel(body.model, 'model', principal!)
       if (model instanceof GatewayError) return model
       const targets = chosenBackends(context.backends(), body.backend)
       if (targets instanceof GatewayError) return targets
@@ -57,6 +59,7 @@ export function modelHandlers(context: ModelsContext): Record<string, JsonHandle
     models_delete: async ({ request, principal }) => {
       const model = modelFromPath(request.path)
       if (model instanceof GatewayError) return model
+      if (!principal!.allowsModel(model)) return notAllowed(model)
       const targets = holders(context.backends(), new URLSearchParams(request.query).get('backend'), model)
       if (targets instanceof GatewayError) return targets
       const outcomes = await Promise.all(
@@ -71,9 +74,9 @@ export function modelHandlers(context: ModelsContext): Record<string, JsonHandle
     },
 
     models_copy: async ({ body, principal }) => {
-      const source = modelName(body.source, 'source')
+      const source = allowedModel(body.source, 'source', principal!)
       if (source instanceof GatewayError) return source
-      const destination = modelName(body.destination, 'destination')
+      const destination = allowedModel(body.destination, 'destination', principal!)
       if (destination instanceof GatewayError) return destination
       if (body.backend !== undefined && typeof body.backend !== 'string') return backendFieldError()
       const targets = holders(context.backends(), body.backend ?? null, source)
@@ -125,6 +128,17 @@ function modelName(value: unknown, field: string): string | GatewayError {
     return new GatewayError('invalid_request', `"${field}" must not hold spaces or control characters`)
   }
   return value
+}
+
+/** A valid model name the credential may use (its key's model allow-list). */
+function allowedModel(value: unknown, field: string, principal: Principal): string | GatewayError {
+  const name = modelName(value, field)
+  if (name instanceof GatewayError || principal.allowsModel(name)) return name
+  return notAllowed(name)
+}
+
+function notAllowed(model: string): GatewayError {
+  return new GatewayError('model_not_allowed', `this credential may not use model "${model}" (its key's model list)`)
 }
 
 function modelFromPath(path: string): string | GatewayError {
