@@ -15,8 +15,9 @@ const defaultLimit = 100
 /** `items` sorted by `key` (ascending, unique). */
 export function listPage<T>(items: readonly T[], key: (item: T) => string, query: URLSearchParams) {
   const limitText = query.get('limit')
-  const limit = limitText === null ? defaultLimit : Number(limitText)
-  if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit || limitText?.trim() === '') {
+  // Digits only: Number() would also take " 1", "1.0", "0x10" and "1e2".
+  const limit = limitText === null ? defaultLimit : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN
+  if (!(limit >= 1 && limit <= maxLimit)) {
     return new GatewayError('invalid_request', `"limit" must be a whole number from 1 to ${maxLimit}`)
   }
   const cursorText = query.get('cursor')
