@@ -12,7 +12,7 @@ function walk(keys: string[], limit: number): string[] {
   const seen: string[] = []
   let cursor: string | null = null
   for (;;) {
-    const query = new URLSearchParams({ limit: String(limit), ...(cursor === null ? {} : { cursor }) })
+    const query: URLSearchParams = new URLSearchParams({ limit: String(limit), ...(cursor === null ? {} : { cursor }) })
     const page = listPage(keys, (key) => key, query)
     if (page instanceof GatewayError) throw page
     seen.push(...page.items)
