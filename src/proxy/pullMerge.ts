@@ -22,14 +22,15 @@ export type PullLine =
 
 /**
  * Starts the pulls; returns the cancel for a client that left. `ended` hears each backend's outcome (to refresh its
- * inventory, emit the event) before its last line is written.
+ * inventory, emit the event); the backend's last line waits for what it returns, so that a client reading the
+ * inventory after the last line sees the change.
  */
 export function mergePulls(
   backends: readonly Backend[],
   model: string,
   timeouts: CommandTimeouts,
   out: LineSink,
-  ended: (backend: Backend, error: GatewayError | undefined) => void,
+  ended: (backend: Backend, error: GatewayError | undefined) => Promise<void> | void,
 ): () => void {
   let running = backends.length
   const pulls: ReturnType<typeof pullModel>[] = []
@@ -44,10 +45,13 @@ export function mergePulls(
       pullModel(backend, model, timeouts, {
         progress: (line) => write({ backend: backend.name, ...line }),
         end: (error) => {
-          ended(backend, error)
-          if (error) write({ backend: backend.name, error: { code: error.code, message: error.message } })
-          else write({ backend: backend.name, status: 'success' })
-          if (--running === 0) out.end()
+          const last = () => {
+            if (error) write({ backend: backend.name, error: { code: error.code, message: error.message } })
+            else write({ backend: backend.name, status: 'success' })
+            if (--running === 0) out.end()
+          }
+          // `ended` must not throw (models.ts's does not); a rejection still writes the line.
+          void Promise.resolve(ended(backend, error)).then(last, last)
         },
       }),
     )

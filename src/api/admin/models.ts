@@ -49,9 +49,9 @@ export function modelHandlers(context: ModelsContext): Record<string, JsonHandle
         status: 200,
         contentType: 'application/x-ndjson',
         produce: (out) =>
-          mergePulls(targets, model, context.timeouts(), out, (backend, error) => {
-            void context.health.refreshInventory(backend)
+          mergePulls(targets, model, context.timeouts(), out, async (backend, error) => {
             if (!error) context.emit('model.pulled', { model, backend: backend.name, by })
+            await context.health.refreshInventory(backend)
           }),
       } satisfies StreamReply
     },
