@@ -43,6 +43,7 @@ export const errorTable = {
   },
   model_not_found: { status: 404, message: 'model not found, try pulling it first' },
   no_backend: { status: 503, message: 'no backend is available' },
+  backend_not_found: { status: 404, message: 'no backend of that name is configured' },
   queue_full: { status: 503, message: 'server busy, please try again: the gateway queue is full' },
   queue_timeout: { status: 503, message: 'server busy, please try again: waited too long in the gateway queue' },
   shutting_down: { status: 503, message: 'the gateway is shutting down; retry (another instance may answer)' },

@@ -87,6 +87,7 @@ export class Lifecycle {
     if (poolSettings(next) !== poolSettings(running.config.current)) {
       const old = running.backends
       running.backends = createBackends(next, running.backendContext)
+      keepDrains(old, running.backends)
       // Requests on the old pools finish there; the pools close once they are done.
       void closeBackends(old)
     }
@@ -124,6 +125,17 @@ export class Lifecycle {
     logger.warn('ending requests still running after the drain timeout', { requests: inFlight.size + waiting.size })
     for (const request of [...waiting, ...inFlight]) request.shutdown()
     await waitFor(done, 2000)
+  }
+}
+
+/**
+ * An admin's drain outlives a reload that rebuilds the backends: a backend of the same name and URL is the same Ollama
+ * (as the scheduler sees it), and a reload is no decision to put it back in service. A renamed or moved one starts
+ * undrained.
+ */
+function keepDrains(old: readonly Backend[], next: readonly Backend[]): void {
+  for (const backend of next) {
+    backend.draining = old.some((was) => was.draining && was.name === backend.name && was.url === backend.url)
   }
 }
 

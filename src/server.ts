@@ -284,6 +284,19 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     usage: accounting.store,
     flushUsage: () => accounting.recorder.settled(),
     queue: (onlyUser) => scheduler.snapshot(onlyUser),
+    backendAdmin: {
+      backends: () => running.backends,
+      health,
+      waitingFor: (backend) => scheduler.waitingFor(backend),
+      wake: () => scheduler.wake(),
+      emit: events.emit,
+    },
+    modelAdmin: {
+      backends: () => running.backends,
+      health,
+      timeouts: () => running.config.current.timeouts,
+      emit: events.emit,
+    },
   })
   mountSystemRoutes(app, {
     authenticate,

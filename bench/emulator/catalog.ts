@@ -9,9 +9,11 @@ export interface EmulatedModel {
   size: number
   digest: string
   embedding: boolean
+  /** When it was pulled or copied here (ISO 8601); the catalog's own models share one fixed time. */
+  modifiedAt?: string
 }
 
-function digestOf(name: string): string {
+export function digestOf(name: string): string {
   let hash = 2166136261
   for (const char of name) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0
   return hash.toString(16).padStart(8, '0').repeat(8)

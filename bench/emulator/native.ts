@@ -5,7 +5,6 @@ import {
   embeddingVector,
   lookupModel,
   modelDetails,
-  normalizeName,
   tokenText,
   type EmulatedModel,
 } from './catalog.js'
@@ -13,8 +12,11 @@ import type { Knobs } from './options.js'
 import type { OpenAIContext } from './openai.js'
 import { writeStream } from './stream.js'
 
-/** The /v1 handlers' context, which the native ones share. */
-export type NativeContext = OpenAIContext
+/**
+ * The /v1 handlers' context, which the native ones share; `registry`: the names a pull finds (undefined: any valid
+ * name, as if the registry had every model).
+ */
+export type NativeContext = OpenAIContext & { registry?: ReadonlySet<string> }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value)
@@ -155,7 +157,7 @@ function describe(entry: EmulatedModel) {
   return {
     name: entry.name,
     model: entry.name,
-    modified_at: '2026-10-01T12:00:00.000000000Z',
+    modified_at: entry.modifiedAt ?? '2026-10-01T12:00:00.000000000Z',
     size: entry.size,
     digest: entry.digest,
     details: modelDetails(entry),
@@ -205,81 +207,5 @@ export function show(context: NativeContext): void {
       capabilities: entry.embedding ? ['embedding'] : ['completion', 'tools'],
     })
   }
-  context.done()
-}
-
-/** pull, push and create answer with progress lines ending in `success`. */
-export function progress(context: NativeContext, kind: 'pull' | 'push' | 'create'): void {
-  const { res, body, knobs } = context
-  const name = body.model ?? body.name
-  if (typeof name !== 'string' || name === '') {
-    sendError(res, 400, 'model is required')
-    return context.done()
-  }
-  const total = 1_000_000
-  const steps = Math.max(1, Math.min(knobs.tokens, 1000))
-  const digest = `sha256:${'ab'.repeat(32)}`
-  const lines: object[] = [
-    {
-      status: kind === 'pull' ? 'pulling manifest' : kind === 'push' ? 'retrieving manifest' : 'reading model metadata',
-    },
-  ]
-  for (let i = 1; i <= steps; i++) {
-    lines.push({
-      status: `${kind === 'push' ? 'pushing' : 'pulling'} ${digest.slice(7, 19)}`,
-      digest,
-      total,
-      completed: Math.round((total * i) / steps),
-    })
-  }
-  lines.push({ status: 'verifying sha256 digest' }, { status: 'writing manifest' }, { status: 'success' })
-  const finish = () => {
-    if (kind !== 'push') {
-      const normalized = normalizeName(name)
-      if (!context.models.has(normalized)) {
-        context.models.set(normalized, { ...[...context.models.values()][0]!, name: normalized })
-      }
-    }
-  }
-  if (body.stream === false) {
-    finish()
-    sendJson(res, 200, { status: 'success' })
-    return context.done()
-  }
-  writeStream(
-    res,
-    knobs,
-    {
-      contentType: ndjson,
-      count: lines.length - 1,
-      piece: (i) => JSON.stringify(lines[i]) + '\n',
-      tail: () => {
-        finish()
-        return JSON.stringify(lines.at(-1)) + '\n'
-      },
-      errorPiece: (message) => JSON.stringify({ error: message }) + '\n',
-    },
-    context.done,
-  )
-}
-
-export function copy(context: NativeContext): void {
-  const { res, body, models } = context
-  const source = models.get(normalizeName(String(body.source ?? '')))
-  if (!source || typeof body.destination !== 'string' || body.destination === '') {
-    if (!source) sendError(res, 404, `model "${body.source}" not found`)
-    else sendError(res, 400, 'destination is required')
-    return context.done()
-  }
-  models.set(normalizeName(body.destination), { ...source, name: normalizeName(body.destination) })
-  res.writeHead(200, { 'content-length': 0 }).end()
-  context.done()
-}
-
-export function remove(context: NativeContext): void {
-  const { res, body, models } = context
-  const name = normalizeName(String(body.model ?? body.name ?? ''))
-  if (!models.delete(name)) sendError(res, 404, `model '${body.model ?? body.name}' not found`)
-  else res.writeHead(200, { 'content-length': 0 }).end()
   context.done()
 }

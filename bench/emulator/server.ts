@@ -7,6 +7,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { admit, inferencePaths, sendBusy } from './admission.js'
 import { defaultModels, normalizeName, type EmulatedModel } from './catalog.js'
 import * as native from './native.js'
+import * as modelCommands from './modelCommands.js'
 import * as openai from './openai.js'
 import { defaultKnobs, knobsFor, type Knobs } from './options.js'
 import { OllamaScheduler, type ModelCounts, type SchedulerClock, type SchedulerLimits } from './scheduler.js'
@@ -53,12 +54,15 @@ export interface EmulatorOptions {
   clock?: SchedulerClock
   /** Models in memory at start (default: the catalog's first, as /api/ps always showed; [] for a fresh Ollama). */
   preload?: string[]
+  /** The models a pull finds in the registry (default: any valid name); others fail as a missing manifest does. */
+  registry?: string[]
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const knobs: Knobs = { ...defaultKnobs, ...options.knobs }
   const models = new Map((options.models ?? defaultModels).map((entry) => [entry.name, { ...entry }]))
   const blobs = new Set<string>()
+  const registry = options.registry && new Set(options.registry.map(normalizeName))
   const version = options.version ?? '0.12.6'
   const scheduler = new OllamaScheduler(options.scheduler, options.clock)
   const preload = (options.preload ?? [...models.keys()].slice(0, 1)).map(normalizeName)
@@ -134,6 +138,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       body,
       knobs: requestKnobs,
       models,
+      registry,
       scheduler,
       done,
     })
@@ -148,10 +153,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       '/api/embed': (body) => native.embed(context(body)),
       '/api/embeddings': (body) => native.legacyEmbeddings(context(body)),
       '/api/show': (body) => native.show(context(body)),
-      '/api/pull': (body) => native.progress(context(body), 'pull'),
-      '/api/push': (body) => native.progress(context(body), 'push'),
-      '/api/create': (body) => native.progress(context(body), 'create'),
-      '/api/copy': (body) => native.copy(context(body)),
+      '/api/pull': (body) => modelCommands.progress(context(body), 'pull'),
+      '/api/push': (body) => modelCommands.progress(context(body), 'push'),
+      '/api/create': (body) => modelCommands.progress(context(body), 'create'),
+      '/api/copy': (body) => modelCommands.copy(context(body)),
       '/v1/chat/completions': (body) => openai.completions(context(body), true),
       '/v1/completions': (body) => openai.completions(context(body), false),
       '/v1/embeddings': (body) => openai.embeddings(context(body)),
@@ -163,7 +168,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return openai.getModel(context({}), decodeURIComponent(path.slice(11)))
     }
     const handler =
-      method === 'POST' ? post[path] : method === 'DELETE' && path === '/api/delete' ? native.remove : undefined
+      method === 'POST' ? post[path] : method === 'DELETE' && path === '/api/delete' ? modelCommands.remove : undefined
     if (!handler) {
       res.writeHead(404, { 'content-type': 'text/plain', 'content-length': 18 }).end('404 page not found')
       return done()
@@ -175,7 +180,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         else native.sendError(res, 400, error)
         return done()
       }
-      if (handler === native.remove) return native.remove(context(body))
+      if (handler === modelCommands.remove) return modelCommands.remove(context(body))
       const run = () => (handler as (body: Record<string, any>) => void)(body)
       if (!inferencePaths.has(path)) return run()
       admit({ scheduler, models, path, body, res, run, finished: done, hold })

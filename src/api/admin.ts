@@ -16,6 +16,8 @@ import { limitsHandlers } from './admin/limits.js'
 import { openApiHandlers } from './admin/openApi.js'
 import { usersHandlers } from './admin/users.js'
 import { webhooksHandlers } from './admin/webhooks.js'
+import { backendHandlers, type BackendsContext } from './admin/backends.js'
+import { modelHandlers, type ModelsContext } from './admin/models.js'
 
 export interface AdminRoutesContext extends JsonRouteContext {
   store: Store
@@ -26,6 +28,10 @@ export interface AdminRoutesContext extends JsonRouteContext {
   flushUsage: () => Promise<void>
   /** The scheduler's queues per model (src/scheduler/queueSnapshot.ts), all users' or one user's. */
   queue: (onlyUser?: string) => ModelQueueSnapshot[]
+  /** The backends' live state and drain (src/api/admin/backends.ts). */
+  backendAdmin: BackendsContext
+  /** The model inventory, pull, delete, copy (src/api/admin/models.ts). */
+  modelAdmin: ModelsContext
 }
 
 const groups: readonly GroupBy[] = ['hour', 'day', 'model', 'user', 'key', 'api']
@@ -44,6 +50,8 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
     ...keysHandlers(context),
     ...limitsHandlers(context),
     ...webhooksHandlers(context),
+    ...backendHandlers(context.backendAdmin),
+    ...modelHandlers(context.modelAdmin),
     usage: async ({ request, principal }) => {
       const query = new URLSearchParams(request.query)
       const filter = usageFilter(query, principal!, context.store, usageQueryBounds.maxReportWindowDays)

@@ -14,6 +14,7 @@ import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.j
 import { refuseHead } from '../http/refuseHead.js'
 import { statusLine } from '../http/status.js'
 import type { LocalRoute } from './routeTable.js'
+import { isStreamReply, streamAnswer, type StreamingAnswer, type StreamReply } from './streamReply.js'
 
 const maxBody = 64 * 1024
 
@@ -36,11 +37,12 @@ export interface JsonCall {
 
 /**
  * A JSON body, or (`text`) a body sent as it is with its own content type (the Prometheus exposition); `headers` go
- * out with it (an object's ETag).
+ * out with it (an object's ETag). Or a body streamed as it is made (streamReply.ts).
  */
 export type JsonReply =
   | { status: number; body: unknown; headers?: Readonly<Record<string, string>> }
   | { status: number; text: string; contentType: string; headers?: Readonly<Record<string, string>> }
+  | StreamReply
   | GatewayError
 
 export interface JsonRouteContext {
@@ -106,11 +108,18 @@ export function jsonRoute(
       return writeError(res, 'problem', request.requestId, refused, hasBody, startedAt, more)
     }
     let aborted = false
+    let streaming: StreamingAnswer | undefined
     res.onAborted(() => {
       aborted = true
       release()
+      streaming?.clientGone()
     })
     const answer = (reply: JsonReply): void => {
+      if (isStreamReply(reply)) {
+        streaming = startStream(res, reply, aborted, release, request.requestId, startedAt, more, admission?.headers)
+        aborted = true
+        return
+      }
       release()
       if (aborted) return
       aborted = true
@@ -204,6 +213,28 @@ function headerOf(request: RequestSnapshot, name: string): string | undefined {
   const lines = request.forwardHeaders
   for (let i = lines.length - 2; i >= 0; i -= 2) if (lines[i] === name) return lines[i + 1]
   return undefined
+}
+
+/**
+ * A streamed answer (kept apart from the whole ones: it holds the caller's limits until the stream ends, not until
+ * the handler returns). Nothing starts when the client already left.
+ */
+function startStream(
+  res: HttpResponse,
+  reply: StreamReply,
+  clientLeft: boolean,
+  release: () => void,
+  requestId: string,
+  startedAt: number,
+  more: readonly string[] | undefined,
+  limitHeaders: readonly string[] | undefined,
+): StreamingAnswer | undefined {
+  if (clientLeft) {
+    release()
+    return undefined
+  }
+  const headers = ['cache-control', 'no-store', 'x-request-id', requestId, 'server-timing', gatewayTiming(startedAt)]
+  return streamAnswer(res, reply, [...headers, ...(joined(more, limitHeaders) ?? [])], release)
 }
 
 function joined(first: readonly string[] | undefined, second: readonly string[] | undefined) {

@@ -11,6 +11,7 @@ import type { RequiredFields } from './ollamaBody.js'
 import type { OpenAiBody } from './openaiBody.js'
 import * as keys from './admin/keysSchemas.js'
 import * as limits from './admin/limitsSchemas.js'
+import { modelRouteDocs as models } from './admin/modelsSchemas.js'
 import { openApiDoc } from './admin/openApiSchemas.js'
 import * as users from './admin/usersSchemas.js'
 import * as webhooks from './admin/webhooksSchemas.js'
@@ -272,6 +273,16 @@ export const routeTable: readonly Route[] = [
     'manage_webhooks',
     webhooks.webhookDeliveriesDoc,
   ),
+
+  // Backends and models: what runs where. manage_models, like the native API's pull, create, copy and delete.
+  local('admin', 'backends_list', 'GET', '/backends', 'manage_models', models.backends_list),
+  local('admin', 'backends_drain', 'POST', '/backends/:name/drain', 'manage_models', models.backends_drain),
+  local('admin', 'backends_undrain', 'POST', '/backends/:name/undrain', 'manage_models', models.backends_undrain),
+  local('admin', 'models_list', 'GET', '/models', 'manage_models', models.models_list),
+  local('admin', 'models_pull', 'POST', '/models/pull', 'manage_models', models.models_pull),
+  local('admin', 'models_copy', 'POST', '/models/copy', 'manage_models', models.models_copy),
+  // The model is the rest of the path: its name may hold `/` (hf.co/org/model:tag).
+  local('admin', 'models_delete', 'DELETE', '/models/*', 'manage_models', models.models_delete),
 
   local('system', 'health', 'GET', '/health', 'public', undefined, 'probe'),
   local('system', 'ready', 'GET', '/ready', 'public', undefined, 'probe'),

@@ -45,6 +45,13 @@ export interface EventPayloads {
   }
   'backend.down': { backend: string; url: string; error: string }
   'backend.up': { backend: string; url: string }
+  /** An admin drained a backend (no new requests) or put it back in service; `by`: who. */
+  'backend.drained': { backend: string; url: string; by: string }
+  'backend.undrained': { backend: string; url: string; by: string }
+  /** A model changed on a backend through the admin API (a pull that ended in success, a delete, a copy). */
+  'model.pulled': { model: string; backend: string; by: string }
+  'model.deleted': { model: string; backend: string; by: string }
+  'model.copied': { source: string; destination: string; backend: string; by: string }
   'login.failed': { username: string; client_ip: string; reason: 'invalid_credentials' | 'user_disabled' }
   'login.throttled': { username: string; client_ip: string; retry_after_s: number }
   'request.failed': {
@@ -82,6 +89,11 @@ export const eventTypes: readonly EventType[] = [
   'quota.threshold',
   'backend.down',
   'backend.up',
+  'backend.drained',
+  'backend.undrained',
+  'model.pulled',
+  'model.deleted',
+  'model.copied',
   'login.failed',
   'login.throttled',
   'request.failed',

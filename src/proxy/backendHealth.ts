@@ -73,6 +73,15 @@ export class BackendHealth {
     }
   }
 
+  /**
+   * Reads one backend's inventory now (after the gateway pulled, copied or deleted a model there), so that the
+   * admin view and the picker see the change without waiting for the next tick; then lets waiting requests look again.
+   */
+  async refreshInventory(backend: Backend): Promise<void> {
+    await this.askInventory(backend).catch(() => {})
+    this.afterCheck?.()
+  }
+
   /** A failed or malformed answer leaves the inventory as it was (unknown counts as installed). */
   private async askInventory(backend: Backend): Promise<void> {
     const [tags, ps] = await Promise.allSettled([get(backend, '/api/tags', true), get(backend, '/api/ps', true)])

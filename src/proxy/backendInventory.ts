@@ -5,14 +5,35 @@ import { normalizeModel } from '../auth/modelAllowList.js'
 
 /** Ollama's /api/tags and /api/ps answers, as far as the inventory reads them. */
 interface ModelListing {
-  models?: { name?: unknown; model?: unknown; expires_at?: unknown }[]
+  models?: {
+    name?: unknown
+    model?: unknown
+    expires_at?: unknown
+    size?: unknown
+    digest?: unknown
+    modified_at?: unknown
+    size_vram?: unknown
+  }[]
+}
+
+/**
+ * What the backend's listing said of one model, for the admin inventory (GET /admin/v1/models); null where the entry
+ * left a field out or gave it in the wrong type. `sizeVram` comes from /api/ps, the rest from /api/tags.
+ */
+export interface ModelFacts {
+  size: number | null
+  digest: string | null
+  modifiedAt: string | null
+  sizeVram: number | null
 }
 
 export class BackendInventory {
   /** undefined until the backend first answered /api/tags: every model counts as installed until then. */
-  private installedModels: Set<string> | undefined
+  private installedModels: Map<string, ModelFacts> | undefined
   /** Loaded models and when each is due to unload (ms since epoch; Infinity: until the next poll says). */
   private readonly loadedModels = new Map<string, number>()
+  /** What the last /api/ps said of each loaded model (its size in memory). */
+  private loadedFacts = new Map<string, ModelFacts>()
 
   /** Whether /api/tags answered once (before that, nothing is known and every model counts as installed). */
   get known(): boolean {
@@ -37,14 +58,28 @@ export class BackendInventory {
 
   /** The installed models, in normal form (undefined: not known yet). */
   get installedList(): readonly string[] | undefined {
-    return this.installedModels && [...this.installedModels]
+    return this.installedModels && [...this.installedModels.keys()]
+  }
+
+  /** The installed models with what /api/tags said of each (undefined: not known yet). */
+  get installedFacts(): ReadonlyMap<string, ModelFacts> | undefined {
+    return this.installedModels
+  }
+
+  /** The loaded models (as last polled, plus those the gateway sent requests since) with what /api/ps said of each. */
+  loadedList(now = Date.now()): { name: string; facts: ModelFacts | undefined }[] {
+    const list: { name: string; facts: ModelFacts | undefined }[] = []
+    for (const [name, expiresAt] of this.loadedModels) {
+      if (expiresAt > now) list.push({ name, facts: this.loadedFacts.get(name) })
+    }
+    return list
   }
 
   /** Takes an /api/tags answer; one that is not a model list leaves the inventory as it was. */
   updateInstalled(listing: unknown): boolean {
     const names = modelNames(listing)
     if (!names) return false
-    this.installedModels = new Set(names.map((entry) => entry.name))
+    this.installedModels = new Map(names.map((entry) => [entry.name, entry.facts]))
     return true
   }
 
@@ -58,6 +93,7 @@ export class BackendInventory {
     if (!names) return false
     this.loadedModels.clear()
     for (const { name, expiresAt } of names) this.loadedModels.set(name, expiresAt > now ? expiresAt : Infinity)
+    this.loadedFacts = new Map(names.map((entry) => [entry.name, entry.facts]))
     return true
   }
 
@@ -70,16 +106,36 @@ export class BackendInventory {
   }
 }
 
+interface ListedModel {
+  name: string
+  expiresAt: number
+  facts: ModelFacts
+}
+
 /** The entries' normal names (Ollama lists `name` and `model`, the same; older versions only `name`). */
-function modelNames(listing: unknown): { name: string; expiresAt: number }[] | undefined {
+function modelNames(listing: unknown): ListedModel[] | undefined {
   const models = (listing as ModelListing | null)?.models
   if (!Array.isArray(models)) return undefined
-  const names: { name: string; expiresAt: number }[] = []
+  const names: ListedModel[] = []
   for (const entry of models) {
     const raw = typeof entry?.model === 'string' && entry.model ? entry.model : entry?.name
     if (typeof raw !== 'string' || raw.length === 0) continue
     const expires = typeof entry.expires_at === 'string' ? Date.parse(entry.expires_at) : NaN
-    names.push({ name: normalizeModel(raw), expiresAt: Number.isNaN(expires) ? Infinity : expires })
+    names.push({
+      name: normalizeModel(raw),
+      expiresAt: Number.isNaN(expires) ? Infinity : expires,
+      facts: {
+        size: byteCount(entry.size),
+        digest: typeof entry.digest === 'string' ? entry.digest : null,
+        modifiedAt: typeof entry.modified_at === 'string' ? entry.modified_at : null,
+        sizeVram: byteCount(entry.size_vram),
+      },
+    })
   }
   return names
+}
+
+/** A size as a backend may send it: a whole number of bytes ≥ 0, else unknown. */
+function byteCount(value: unknown): number | null {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null
 }

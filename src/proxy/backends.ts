@@ -24,6 +24,11 @@ export class Backend {
   readonly parallel: number
   /** Requests sent and not yet finished. */
   outstanding = 0
+  /**
+   * Set by an admin (POST /admin/v1/backends/{name}/drain): no new request goes here, those running finish. Kept by
+   * a reload for a backend of the same name and URL (lifecycle.ts); forgotten on restart (it is not configuration).
+   */
+  draining = false
   /** Date.now() of the last health check it answered (0: none yet), and why the last one failed. */
   lastOkAt = 0
   lastError: string | undefined = undefined
@@ -149,11 +154,14 @@ export async function closeBackends(backends: Backend[]): Promise<void> {
 export function backendView(list: () => readonly Backend[]): BackendView<Backend> {
   return {
     parallel: (backend) => backend.parallel,
-    // The scheduler's clock is monotonic; health and ejection keep wall-clock times.
+    // The scheduler's clock is monotonic; health and ejection keep wall-clock times. A drained backend is out of the
+    // fallback too: an admin took it out on purpose, and it stays out whatever happens to the others.
     usable: (backend) => {
+      if (backend.draining) return false
       const now = Date.now()
-      return backend.usable(now) || !list().some((other) => other.usable(now))
+      return backend.usable(now) || !list().some((other) => !other.draining && other.usable(now))
     },
+    draining: (backend) => backend.draining,
     loaded: (backend, model) => backend.loaded(model),
     installed: (backend, model) => backend.installed(model),
     loadedCount: (backend) => backend.loadedCount,

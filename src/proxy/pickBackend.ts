@@ -3,7 +3,8 @@
 // than its `parallel`); then one with the model loaded, else installed (among those, the one with the fewest models
 // loaded, so nothing is evicted needlessly), else any (a pull or a create names a model no backend has yet); last,
 // the fewest outstanding requests per unit of weight. The gateway's queue (src/scheduler) decides when a request is
-// sent; this decides where, and is asked again for each retry.
+// sent; this decides where, and is asked again for each retry. A backend an admin drained is never picked, not even
+// as the last resort: draining is a decision to take it out, where being down is a guess that may be wrong.
 import type { Backend } from './backends.js'
 
 /**
@@ -19,7 +20,7 @@ export function pickBackend(
   let best: Backend | undefined
   let bestTier = Infinity
   for (const backend of backends) {
-    if (skip?.includes(backend)) continue
+    if (backend.draining || skip?.includes(backend)) continue
     const tier = tierOf(backend, model, now)
     if (tier < bestTier || (tier === bestTier && lessBusy(backend, best!, tier))) {
       best = backend

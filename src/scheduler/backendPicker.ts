@@ -1,6 +1,7 @@
 // Where a request goes: among usable backends with a free slot for its model (and not excluded), one that has the
 // model loaded (the least busy of them), else one that has it installed with the fewest models loaded (so nothing is
 // evicted needlessly). A backend already running the model counts as having it loaded, whatever its last /api/ps said.
+// A drained backend takes nothing new.
 import { GatewayError } from '../errors.js'
 import type { BackendView } from './schedulerTypes.js'
 
@@ -18,7 +19,7 @@ export function pickBackend<B>(
   let installedLoadedCount = Infinity
   for (const backend of backends) {
     if (exclude !== undefined && exclude.includes(backend)) continue
-    if (!view.usable(backend, now) || !view.installed(backend, model)) continue
+    if (view.draining?.(backend) || !view.usable(backend, now) || !view.installed(backend, model)) continue
     const busy = running?.get(backend) ?? 0
     if (busy >= view.parallel(backend)) continue
     if (busy > 0 || view.loaded(backend, model)) {
@@ -49,12 +50,17 @@ export function unservable<B>(
 ): GatewayError | undefined {
   if (backends.length === 0) return new GatewayError('no_backend', 'no backend is configured')
   let installedSomewhere = false
+  let drainedSomewhere = false
   for (const backend of backends) {
     if (!view.installed(backend, model)) continue
-    if (exclude === undefined || !exclude.includes(backend)) return undefined
     installedSomewhere = true
+    if (view.draining?.(backend)) drainedSomewhere = true
+    else if (exclude === undefined || !exclude.includes(backend)) return undefined
   }
   if (!installedSomewhere) return modelNotFound(model)
+  if (drainedSomewhere) {
+    return new GatewayError('no_backend', `every backend that has model "${model}" is draining or was already tried`)
+  }
   return new GatewayError('no_backend', `no backend other than those already tried has model "${model}"`)
 }
 

@@ -183,6 +183,18 @@ export class Scheduler<B> implements JobOwner<B> {
     return depths
   }
 
+  /**
+   * Requests waiting that `backend` could take (it has their model, they do not exclude it), for the admin view of the
+   * backends. A waiting request is bound to no backend yet, so it counts at each backend it could go to.
+   */
+  waitingFor(backend: B): number {
+    let count = 0
+    for (let job = this.waitingJobs.first; job !== undefined; job = job.listNext) {
+      if (this.view.installed(backend, job.model.name) && !job.exclude?.includes(backend)) count++
+    }
+    return count
+  }
+
   /** A user's virtual counter: service received, in tokens ÷ weight (for the admin view and tests). */
   counterOf(user: string): number {
     return this.queue.counterOf(user)

@@ -14,6 +14,11 @@ export interface BackendView<B> {
   installed(backend: B, model: string): boolean
   /** How many models the backend has in memory. */
   loadedCount(backend: B): number
+  /**
+   * An admin drained it: it takes no new request, whatever frees up, until undrained. A request only such backends
+   * could serve is refused at once (no_backend) rather than left to time out. Absent: none ever drains.
+   */
+  draining?(backend: B): boolean
 }
 
 /** `fair`: virtual token counters per user (VTC); `fifo`: first come, first served across users. */

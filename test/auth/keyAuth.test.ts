@@ -140,6 +140,18 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   'system.discovery': { method: 'GET', path: '/discovery' },
   'admin.usage_requests': { method: 'GET', path: '/admin/v1/usage/requests' },
   'admin.queue': { method: 'GET', path: '/admin/v1/queue' },
+  // Backends that do not exist: an admin's call is answered 404, and changes nothing the other calls depend on.
+  'admin.backends_list': { method: 'GET', path: '/admin/v1/backends' },
+  'admin.backends_drain': { method: 'POST', path: '/admin/v1/backends/nosuch/drain' },
+  'admin.backends_undrain': { method: 'POST', path: '/admin/v1/backends/nosuch/undrain' },
+  'admin.models_list': { method: 'GET', path: '/admin/v1/models' },
+  'admin.models_pull': { method: 'POST', path: '/admin/v1/models/pull', body: { model: 'x:1', backend: 'nosuch' } },
+  'admin.models_copy': {
+    method: 'POST',
+    path: '/admin/v1/models/copy',
+    body: { source: 'x:1', destination: 'y:1', backend: 'nosuch' },
+  },
+  'admin.models_delete': { method: 'DELETE', path: '/admin/v1/models/x:1?backend=nosuch' },
 }
 
 t.test('every route x every role: allowed exactly when the role has the permission the route needs', async (t) => {

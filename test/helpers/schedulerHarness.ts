@@ -19,6 +19,8 @@ export interface FakeBackend {
   /** null: inventory not known yet (counts as having every model). */
   installed: Set<string> | null
   loaded: Set<string>
+  /** An admin drained it (BackendView.draining). */
+  draining?: boolean
 }
 
 export function backend(name: string, models: string[] | null, parallel = 1, loaded: string[] = []): FakeBackend {
@@ -31,6 +33,7 @@ export const fakeView: BackendView<FakeBackend> = {
   loaded: (b, model) => b.loaded.has(model),
   installed: (b, model) => b.installed === null || b.installed.has(model),
   loadedCount: (b) => b.loaded.size,
+  draining: (b) => b.draining === true,
 }
 
 /** Time that moves only when told; timers fire in deadline order as it passes them. */
