@@ -229,6 +229,7 @@ export const routeTable: readonly Route[] = [
   local('admin', 'usage', 'GET', '/usage', 'view_own_usage'),
   local('admin', 'usage_requests', 'GET', '/usage/requests', 'view_own_usage'),
   local('admin', 'queue', 'GET', '/queue', 'view_own_usage'),
+  local('admin', 'overview', 'GET', '/overview', 'view_own_usage'),
 
   local('system', 'health', 'GET', '/health', 'public', 'probe'),
   local('system', 'ready', 'GET', '/ready', 'public', 'probe'),
