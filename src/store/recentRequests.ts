@@ -61,8 +61,6 @@ export function planOf(filter: RecentFilter, after: Position | undefined): Plan 
     index = 'usage_model_time'
     indexed.unshift('model = @model')
   }
-  // A cursor from a page of a wider window still ends at `until`.
-  if (after) rest.push('time < @until')
   if (filter.keyId !== undefined) rest.push('key_id = @keyId')
   if (filter.api !== undefined) rest.push('api = @api')
   if (filter.status !== undefined) {
@@ -75,7 +73,11 @@ export function planOf(filter: RecentFilter, after: Position | undefined): Plan 
 /** The parameters of a filter's statements, by the names planOf uses. */
 export function paramsOf(filter: RecentFilter, after: Position | undefined): Record<string, unknown> {
   const params: Record<string, unknown> = { since: filter.since, until: filter.until }
-  if (after) Object.assign(params, { afterTime: after.time, afterId: after.id })
+  // A cursor past the window's end starts at the end: before (until, 0) is before `until` (ids start at 1).
+  if (after) {
+    const inside = after.time < filter.until
+    Object.assign(params, { afterTime: inside ? after.time : filter.until, afterId: inside ? after.id : 0 })
+  }
   if (filter.userId !== undefined) params.userId = filter.userId
   if (filter.model !== undefined) params.model = filter.model
   if (filter.keyId !== undefined) params.keyId = filter.keyId

@@ -22,6 +22,10 @@ export const minuteRetentionMs = 25 * hourStep
 /** How often the writer deletes minutes past their retention. */
 const pruneEveryMs = 10 * minuteStep
 
+/** One series over a window (a test checks its plan: the primary key, by step, user and start). */
+export const seriesSql = `SELECT start, requests, errors, prompt_tokens, completion_tokens, latency
+  FROM usage_series WHERE step = ? AND user_id = ? AND start >= ? AND start < ? ORDER BY start`
+
 interface Sum {
   step: number
   userId: number
@@ -61,8 +65,7 @@ export class UsageSeries {
         completion_tokens = completion_tokens + excluded.completion_tokens,
         latency = usage_latency_sum(latency, excluded.latency)`)
     this.prune = db.prepare(`DELETE FROM usage_series WHERE step = ${minuteStep} AND start < ?`)
-    this.read = db.prepare(`SELECT start, requests, errors, prompt_tokens, completion_tokens, latency
-      FROM usage_series WHERE step = ? AND user_id = ? AND start >= ? AND start < ? ORDER BY start`)
+    this.read = db.prepare(seriesSql)
   }
 
   /**
