@@ -28,8 +28,8 @@ export function backendState(backend: { lastError: string | undefined; ejection:
 }
 
 const steps = { hour: hourStep, minute: minuteStep } as const
-/** The longest window per step: minutes are kept a day (usageSeries.ts); hours as long as a report reaches. */
-const maxWindowDays = { hour: 366, minute: 1 } as const
+/** The longest window: as far as a report reaches (minutes are kept a day: usageSeries.ts, checked apart). */
+const maxWindowDays = 366
 
 export function overviewHandlers(context: OverviewContext): Record<string, JsonHandler> {
   return {
@@ -40,7 +40,7 @@ export function overviewHandlers(context: OverviewContext): Record<string, JsonH
         return new GatewayError('invalid_request', '"step" must be hour or minute')
       }
       const now = Date.now()
-      const window = windowOf(query, '24h', maxWindowDays[stepName], now)
+      const window = windowOf(query, '24h', maxWindowDays, now)
       if (window instanceof GatewayError) return window
       const until = window.until ?? now + 1
       if (stepName === 'minute' && window.since < now - minuteRetentionMs) {
