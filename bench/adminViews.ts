@@ -4,7 +4,7 @@
 // calls the admin API makes — `runs` times each, and prints the median and the slowest. The file is deleted after
 // unless --keep. Writes JSON to bench/results/.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { openDatabase } from '../src/store/database.js'
@@ -29,7 +29,10 @@ let generated: Generated | undefined
 if (!existsSync(path)) {
   process.stdout.write(`generating ${Number(values.rows).toLocaleString('en')} usage rows into ${path} ...\n`)
   generated = generate(path, Number(values.rows), Date.now() - 60_000)
-  process.stdout.write(`  ${generated.rows.toLocaleString('en')} rows in ${generated.seconds.toFixed(1)} s\n`)
+  process.stdout.write(
+    `  ${generated.rows.toLocaleString('en')} rows in ${generated.seconds.toFixed(1)} s ` +
+      `(${generated.cpuSeconds.toFixed(1)} s of CPU)\n`,
+  )
 }
 const db = openDatabase(path, { busyTimeoutMs: 5000 })
 const usage = new UsageStore(db)
@@ -56,7 +59,10 @@ for (const view of adminViews(usage, { model: modelNames[3]!, sample })) {
 db.close()
 
 const width = Math.max(...results.map((result) => result.view.length))
-process.stdout.write(`\n${rows.toLocaleString('en')} usage rows, ${sizeMb.toFixed(0)} MB; ${runs} runs each\n`)
+process.stdout.write(
+  `\n${rows.toLocaleString('en')} usage rows, ${sizeMb.toFixed(0)} MB; ${runs} runs each; ` +
+    `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores\n`,
+)
 process.stdout.write(`${'view'.padEnd(width)}  median ms  max ms  items  goal ≤ ${goalMs} ms\n`)
 for (const result of results) {
   process.stdout.write(
@@ -71,8 +77,19 @@ mkdirSync('bench/results', { recursive: true })
 const out = `bench/results/${new Date().toISOString().slice(0, 10)}-admin-views.json`
 writeFileSync(
   out,
-  JSON.stringify({ rows, sizeMb: Math.round(sizeMb), generateSeconds: generated?.seconds, runs, results }, null, 2) +
-    '\n',
+  JSON.stringify(
+    {
+      rows,
+      sizeMb: Math.round(sizeMb),
+      generateSeconds: generated?.seconds,
+      generateCpuSeconds: generated?.cpuSeconds,
+      loadAverage: loadavg(),
+      runs,
+      results,
+    },
+    null,
+    2,
+  ) + '\n',
 )
 process.stdout.write(`written to ${out}\n`)
 if (folder && !values.keep) rmSync(folder, { recursive: true, force: true })

@@ -3,6 +3,7 @@
 import { everyone, hourStep, minuteStep } from '../src/store/usageSeries.js'
 import type { RecentFilter } from '../src/store/recentRequests.js'
 import type { GroupBy, UsageStore } from '../src/store/usage.js'
+import { reportCsv } from '../src/api/admin/usage.js'
 
 export interface View {
   name: string
@@ -41,6 +42,10 @@ export function adminViews(
     report('key'),
     report('api'),
     report('day', 7),
+    {
+      name: 'usage by key 30d as CSV',
+      run: () => reportCsv(usage.report({ since: now - 30 * dayMs }, 'key')).split('\r\n').length - 2,
+    },
     recent('newest', {}),
     recent('user', { userId: 7 }),
     recent('rare user', { userId: 190 }),

@@ -34,7 +34,7 @@ export interface RecentPage {
 }
 
 /** Index entries one page may read past its matches (a test and bench/adminViews.ts hold it to ≤ 200 ms). */
-export const scanBudget = 20_000
+export const scanBudget = 10_000
 
 export const recentColumns = `request_id, strftime('%Y-%m-%dT%H:%M:%fZ', time / 1000.0, 'unixepoch') AS time,
   username AS user, key_id, api, route, model, backend, status, error_code, prompt_tokens, completion_tokens, tokens,
@@ -92,7 +92,9 @@ export function paramsOf(filter: RecentFilter, after: Position | undefined): Rec
 
 /** The statements of a page: where the budget ends (index only), and the rows. Exported for the plan test. */
 export function pageSql(plan: Plan, budgeted: boolean, budget = scanBudget): { boundary: string; rows: string } {
-  const order = 'ORDER BY time DESC, id DESC'
+  // Qualified: a bare `time` in ORDER BY would name the formatted column of the result (`... AS time`), which no index
+  // holds, and the page would sort every row of the window.
+  const order = 'ORDER BY usage.time DESC, usage.id DESC'
   const where = plan.indexed.join(' AND ')
   const boundary = `SELECT time, id FROM usage INDEXED BY ${plan.index} WHERE ${where} ${order} LIMIT 1 OFFSET ${budget - 1}`
   const conditions = [...plan.indexed, ...plan.rest]

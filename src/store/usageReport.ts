@@ -7,13 +7,24 @@ import type { GroupBy, UsageFilter } from './usage.js'
 const hourMs = 3_600_000
 const dayMs = 86_400_000
 
-const groupColumn: Record<GroupBy, string> = {
-  hour: `strftime('%Y-%m-%dT%H:00Z', h.start / 1000, 'unixepoch')`,
-  day: `strftime('%Y-%m-%d', h.start / 1000, 'unixepoch')`,
-  model: `h.model`,
-  user: `COALESCE(u.username, CASE h.user_id WHEN 0 THEN '(anonymous)' ELSE '#' || h.user_id END)`,
-  key: `h.key_id`,
-  api: `h.api`,
+/** What rows are grouped by: a number or a name as stored (formatting or joining every rollup row would cost more). */
+const groupKey: Record<GroupBy, string> = {
+  hour: 'start',
+  day: `start - start % ${dayMs}`,
+  model: 'model',
+  user: 'user_id',
+  key: 'key_id',
+  api: 'api',
+}
+
+/** How each group is named in the answer: once per group, after the sums. */
+const groupName: Record<GroupBy, string> = {
+  hour: `strftime('%Y-%m-%dT%H:00Z', g.k / 1000, 'unixepoch')`,
+  day: `strftime('%Y-%m-%d', g.k / 1000, 'unixepoch')`,
+  model: 'g.k',
+  user: `COALESCE(u.username, CASE g.k WHEN 0 THEN '(anonymous)' ELSE '#' || g.k END)`,
+  key: 'g.k',
+  api: 'g.k',
 }
 
 const sums = 'requests, errors, prompt_tokens, completion_tokens, cost'
@@ -47,9 +58,11 @@ export function reportSql(filter: UsageFilter, by: GroupBy): { sql: string; para
           part('usage_hourly', 'hour', '@since', '@dayFrom'),
           part('usage_hourly', 'hour', '@dayTo', '@until'),
         ]
-  const sql = `SELECT ${groupColumn[by]} AS "group", SUM(h.requests) AS requests, SUM(h.errors) AS errors,
-      SUM(h.prompt_tokens) AS prompt_tokens, SUM(h.completion_tokens) AS completion_tokens, SUM(h.cost) AS cost
-    FROM (${parts.join('\n    UNION ALL ')}) h LEFT JOIN users u ON u.id = h.user_id
-    GROUP BY 1 ORDER BY ${by === 'hour' || by === 'day' ? '1' : 'prompt_tokens + completion_tokens DESC, 1'}`
+  const grouped = `SELECT ${groupKey[by]} AS k, SUM(requests) AS requests, SUM(errors) AS errors,
+      SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens, SUM(cost) AS cost
+    FROM (${parts.join('\n    UNION ALL ')}) GROUP BY 1`
+  const sql = `SELECT ${groupName[by]} AS "group", g.requests, g.errors, g.prompt_tokens, g.completion_tokens, g.cost
+    FROM (${grouped}) g ${by === 'user' ? 'LEFT JOIN users u ON u.id = g.k' : ''}
+    ORDER BY ${by === 'hour' || by === 'day' ? 'g.k' : 'g.prompt_tokens + g.completion_tokens DESC, 1'}`
   return { sql, params }
 }

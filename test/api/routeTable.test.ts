@@ -194,15 +194,21 @@ t.test('a declared route without a handler, or a handler without a route, stops 
         usage: handler,
         usage_requests: handler,
         queue: handler,
+        overview: handler,
         usage_export: handler,
       }),
     /admin\.usage_export has no route/,
   )
   mounted.length = 0
-  mountLocalRoutes(app, 'admin', context, { usage: handler, usage_requests: handler, queue: handler })
+  mountLocalRoutes(app, 'admin', context, {
+    usage: handler,
+    usage_requests: handler,
+    queue: handler,
+    overview: handler,
+  })
   t.same(
     new Set(mounted),
-    new Set(['/admin/v1/usage', '/admin/v1/usage/requests', '/admin/v1/queue']),
+    new Set(['/admin/v1/usage', '/admin/v1/usage/requests', '/admin/v1/queue', '/admin/v1/overview']),
     'mounted at the declared paths',
   )
 })

@@ -139,6 +139,7 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   'system.discovery': { method: 'GET', path: '/discovery' },
   'admin.usage_requests': { method: 'GET', path: '/admin/v1/usage/requests' },
   'admin.queue': { method: 'GET', path: '/admin/v1/queue' },
+  'admin.overview': { method: 'GET', path: '/admin/v1/overview' },
 }
 
 t.test('every route x every role: allowed exactly when the role has the permission the route needs', async (t) => {
