@@ -74,7 +74,7 @@ const missed = results.filter((result) => !result.met).length
 process.stdout.write(missed === 0 ? 'every view met the goal\n' : `${missed} view(s) MISSED the goal\n`)
 
 mkdirSync('bench/results', { recursive: true })
-const out = `bench/results/${new Date().toISOString().slice(0, 10)}-admin-views.json`
+const out = `bench/results/${new Date().toISOString().slice(0, 10)}-admin-views-${rows}.json`
 writeFileSync(
   out,
   JSON.stringify(
