@@ -7,7 +7,7 @@ import type { Argv, CommandModule } from 'yargs'
 import { parseInstant } from '../src/config/schemaTypes.js'
 import { UsageStore, type GroupBy, type UsageFilter } from '../src/store/usage.js'
 import type { Store } from '../src/store/store.js'
-import { csvField } from './csv.js'
+import { csvField } from '../src/usage/csv.js'
 import { CliError, guard, printJson, printTable } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
 

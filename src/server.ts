@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs'
 import { loadUws, type us_listen_socket } from '../native/uws.js'
 import { mountAdminRoutes } from './api/admin.js'
+import { backendState } from './api/admin/overview.js'
 import { mountAuthRoutes } from './api/auth.js'
 import { readFieldsWith, type ProxyStages, type RequestStages } from './api/pipeline.js'
 import type { RequestState } from './api/requestState.js'
@@ -297,6 +298,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       timeouts: () => running.config.current.timeouts,
       emit: events.emit,
     },
+    backends: () => running.backends.map((backend) => ({ name: backend.name, state: backendState(backend) })),
   })
   mountSystemRoutes(app, {
     authenticate,

@@ -15,7 +15,7 @@ import { modelRouteDocs as models } from './admin/modelsSchemas.js'
 import { openApiDoc } from './admin/openApiSchemas.js'
 import * as users from './admin/usersSchemas.js'
 import * as webhooks from './admin/webhooksSchemas.js'
-import { queueDoc, usageDoc, usageRequestsDoc } from './admin/usageSchemas.js'
+import { overviewDoc, queueDoc, usageDoc, usageRequestsDoc } from './admin/usageSchemas.js'
 import type { RouteDoc } from './routeDoc.js'
 
 export type Api = 'ollama' | 'openai' | 'auth' | 'admin' | 'system'
@@ -242,6 +242,7 @@ export const routeTable: readonly Route[] = [
   local('admin', 'usage', 'GET', '/usage', 'view_own_usage', usageDoc),
   local('admin', 'usage_requests', 'GET', '/usage/requests', 'view_own_usage', usageRequestsDoc),
   local('admin', 'queue', 'GET', '/queue', 'view_own_usage', queueDoc),
+  local('admin', 'overview', 'GET', '/overview', 'view_own_usage', overviewDoc),
   local('admin', 'users_list', 'GET', '/users', 'manage_users', users.usersListDoc),
   local('admin', 'users_create', 'POST', '/users', 'manage_users', users.usersCreateDoc),
   local('admin', 'users_get', 'GET', '/users/:name', 'manage_users', users.userGetDoc),

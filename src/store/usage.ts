@@ -3,8 +3,15 @@
 import type Database from 'better-sqlite3'
 import type { Db } from './database.js'
 import type { UsageRow } from '../usage/usageRow.js'
+import { RecentRequests } from './recentRequests.js'
+import { reportSql } from './usageReport.js'
+import { UsageSeries } from './usageSeries.js'
 
 const hourMs = 3_600_000
+const dayMs = 86_400_000
+
+/** A rollup row's key and sums: start, user, key, model, API; requests, errors, prompt, completion tokens, cost. */
+type RollupSum = [number, number, string, string, string, number, number, number, number, number]
 
 export interface UsageFilter {
   since?: number
@@ -26,15 +33,6 @@ export interface ReportRow {
   cost: number
 }
 
-const groupColumn: Record<GroupBy, string> = {
-  hour: `strftime('%Y-%m-%dT%H:00Z', h.hour / 1000, 'unixepoch')`,
-  day: `strftime('%Y-%m-%d', h.hour / 1000, 'unixepoch')`,
-  model: `h.model`,
-  user: `COALESCE(u.username, CASE h.user_id WHEN 0 THEN '(anonymous)' ELSE '#' || h.user_id END)`,
-  key: `h.key_id`,
-  api: `h.api`,
-}
-
 const rowColumns = `time, request_id, user_id, username, key_id, api, route, model, backend, status, error_code,
   prompt_tokens, completion_tokens, tokens, ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost, queue_ms`
 const columnsPerRow = 22
@@ -45,10 +43,17 @@ export class UsageStore {
   /** One prepared multi-row INSERT per size in insertSizes (one statement per row cost ~2× the CPU). */
   private readonly inserts: Database.Statement[]
   private readonly upsertHour
+  private readonly upsertDay
   /** Parameters of the largest INSERT, reused for every statement. */
   private readonly args: unknown[] = new Array(insertSizes[0] * columnsPerRow)
+  /** The overview's series per hour and minute (migration 010), written with every batch. */
+  readonly series: UsageSeries
+  /** The recent requests view: pages of rows, newest first, bounded work per page. */
+  readonly recent: RecentRequests
 
   constructor(private readonly db: Db) {
+    this.series = new UsageSeries(db)
+    this.recent = new RecentRequests(db)
     const one = `(${new Array(columnsPerRow).fill('?').join(', ')})`
     this.inserts = insertSizes.map((size) =>
       db.prepare(`INSERT INTO usage (${rowColumns}) VALUES ${new Array(size).fill(one).join(', ')}`),
@@ -58,11 +63,16 @@ export class UsageStore {
       ON CONFLICT (hour, user_id, key_id, model, api) DO UPDATE SET requests = requests + excluded.requests,
         errors = errors + excluded.errors, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
         completion_tokens = completion_tokens + excluded.completion_tokens, cost = cost + excluded.cost`)
+    this.upsertDay = db.prepare(`INSERT INTO usage_daily (day, user_id, key_id, model, api, requests, errors,
+      prompt_tokens, completion_tokens, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (day, user_id, key_id, model, api) DO UPDATE SET requests = requests + excluded.requests,
+        errors = errors + excluded.errors, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens, cost = cost + excluded.cost`)
   }
 
-  /** Writes rows and adds them to their hourly rollups, all or nothing. */
-  write(rows: UsageRow[]): void {
-    const hours = new Map<string, [number, number, string, string, string, number, number, number, number, number]>()
+  /** Writes rows and adds them to their rollups, all or nothing; `now` decides which minutes the series keeps. */
+  write(rows: UsageRow[], now = Date.now()): void {
+    const hours = new Map<string, RollupSum>()
     for (const row of rows) {
       const hour = row.time - (row.time % hourMs)
       const id = `${hour}\u0000${row.userId ?? 0}\u0000${row.keyId ?? ''}\u0000${row.model ?? ''}\u0000${row.api}`
@@ -74,6 +84,15 @@ export class UsageStore {
       sum[9] += row.cost
       hours.set(id, sum)
     }
+    // The days from the hours: a batch spans a moment, so it adds about one day row per hour row, not per row.
+    const days = new Map<string, RollupSum>()
+    for (const hour of hours.values()) {
+      const day = hour[0] - (hour[0] % dayMs)
+      const id = `${day}\u0000${hour[1]}\u0000${hour[2]}\u0000${hour[3]}\u0000${hour[4]}`
+      const sum = days.get(id) ?? [day, hour[1], hour[2], hour[3], hour[4], 0, 0, 0, 0, 0]
+      for (let i = 5; i < 10; i++) sum[i] = (sum[i] as number) + (hour[i] as number)
+      days.set(id, sum)
+    }
     this.db.transaction(() => {
       let next = 0
       for (let s = 0; s < insertSizes.length; s++) {
@@ -84,6 +103,8 @@ export class UsageStore {
         }
       }
       for (const sum of hours.values()) this.upsertHour.run(...sum)
+      for (const sum of days.values()) this.upsertDay.run(...sum)
+      this.series.write(rows, now)
     })()
   }
 
@@ -120,18 +141,10 @@ export class UsageStore {
     this.inserts[statement]!.run(a === args.length ? args : args.slice(0, a))
   }
 
-  /** Totals grouped by `by`, from the hourly rollups (fast on any history). */
+  /** Totals grouped by `by`, from the daily and hourly rollups (fast on any history: usageReport.ts). */
   report(filter: UsageFilter, by: GroupBy): ReportRow[] {
-    const { where, params } = filterClauses(filter, 'h.', 'hour')
-    const group = groupColumn[by]
-    return this.db
-      .prepare(
-        `SELECT ${group} AS "group", SUM(h.requests) AS requests, SUM(h.errors) AS errors,
-           SUM(h.prompt_tokens) AS prompt_tokens, SUM(h.completion_tokens) AS completion_tokens, SUM(h.cost) AS cost
-         FROM usage_hourly h LEFT JOIN users u ON u.id = h.user_id ${where}
-         GROUP BY 1 ORDER BY ${by === 'hour' || by === 'day' ? '1' : 'prompt_tokens + completion_tokens DESC, 1'}`,
-      )
-      .all(params) as ReportRow[]
+    const { sql, params } = reportSql(filter, by)
+    return this.db.prepare(sql).all(params) as ReportRow[]
   }
 
   /** Every matching row, oldest first, read lazily: millions of rows never sit in memory. */

@@ -152,6 +152,7 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
     body: { source: 'x:1', destination: 'y:1', backend: 'nosuch' },
   },
   'admin.models_delete': { method: 'DELETE', path: '/admin/v1/models/x:1?backend=nosuch' },
+  'admin.overview': { method: 'GET', path: '/admin/v1/overview' },
 }
 
 t.test('every route x every role: allowed exactly when the role has the permission the route needs', async (t) => {

@@ -2,7 +2,7 @@
 // otherwise take it for a formula (OWASP CSV injection: = + - @ tab CR LF first); numbers stay numbers.
 import fc from 'fast-check'
 import t from 'tap'
-import { csvField } from '../../cli/csv.js'
+import { csvField } from '../../src/usage/csv.js'
 import { holds } from '../helpers/fuzz.js'
 
 /** Reads one RFC 4180 cell back; undefined when the text is not exactly one cell. */

@@ -45,7 +45,7 @@ t.test(
 
 async function usageRequests(rig: Rig): Promise<Record<string, unknown>[]> {
   const response = await request(`${rig.url}/admin/v1/usage/requests?since=1d`, { headers: rig.headers })
-  return ((await response.body.json()) as { rows: Record<string, unknown>[] }).rows
+  return ((await response.body.json()) as { items: Record<string, unknown>[] }).items
 }
 
 async function cli(rig: Rig, ...args: string[]): Promise<string> {

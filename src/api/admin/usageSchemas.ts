@@ -1,64 +1,103 @@
-// What /admin/v1/usage, /usage/requests and /queue take and answer (handlers: src/api/admin.ts).
-import type { JsonSchema, RouteDoc } from '../routeDoc.js'
-import { problem } from './commonSchemas.js'
+// The documented shapes (JSON Schema 2020-12, as OpenAPI 3.1 uses) of the usage views: /overview, /usage and
+// /usage/requests — their query parameters and their answers. The route table's `doc` (CONTRACT.md) refers to these;
+// the e2e tests check real answers against them.
 
-const window: Record<string, JsonSchema> = {
-  since: { type: 'string', description: 'a duration back from now (7d, 24h) or an ISO date; default 7d' },
-  until: { type: 'string', description: 'a duration back from now or an ISO date; default now' },
-  user: { type: 'string', description: "a username (another user's needs view_usage)" },
-  key: { type: 'string', description: 'an API key id' },
-  model: { type: 'string' },
-  api: { type: 'string', enum: ['ollama', 'openai'] },
+type JsonSchema = Record<string, unknown>
+
+const problem: JsonSchema = { $ref: '#/components/schemas/Problem' }
+const count = { type: 'integer', minimum: 0 }
+const instant = {
+  type: 'string',
+  description: 'a duration back from now (7d, 12h, 30m) or a date/time (2026-11-01, 2026-11-01T12:00:00Z)',
+}
+const window = {
+  since: instant,
+  until: { ...instant, description: `${instant.description}; exclusive, default now` },
+  user: { type: 'string', description: "a username: with view_usage anyone's, else only your own" },
 }
 
-const count = { type: 'integer', minimum: 0 }
+const seriesPoint: JsonSchema = {
+  type: 'object',
+  required: ['time', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'latency_p50_ms', 'latency_p95_ms'],
+  properties: {
+    time: { type: 'string', format: 'date-time', description: 'start of the step' },
+    requests: count,
+    errors: { ...count, description: 'requests answered 400 or above' },
+    prompt_tokens: count,
+    completion_tokens: count,
+    latency_p50_ms: {
+      type: ['number', 'null'],
+      description: 'median duration of the requests that reached a backend (null: none did)',
+    },
+    latency_p95_ms: { type: ['number', 'null'] },
+  },
+}
+
+export const overviewDoc = {
+  summary: 'Requests, errors, tokens and latency over time; what runs and waits now; backend health',
+  query: {
+    type: 'object',
+    properties: {
+      ...window,
+      since: { ...instant, description: `${instant.description}; default 24h (step=minute: at most 24h back)` },
+      step: { enum: ['hour', 'minute'], default: 'hour' },
+    },
+  },
+  responses: {
+    200: {
+      type: 'object',
+      required: ['step', 'series', 'now'],
+      properties: {
+        step: { enum: ['hour', 'minute'] },
+        series: { type: 'array', items: seriesPoint, description: 'every step of the window, oldest first' },
+        now: {
+          type: 'object',
+          required: ['in_flight', 'queued', 'backends'],
+          properties: {
+            in_flight: count,
+            queued: count,
+            backends: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['name', 'state'],
+                properties: { name: { type: 'string' }, state: { enum: ['up', 'down', 'ejected', 'draining'] } },
+              },
+            },
+          },
+        },
+      },
+    },
+    400: problem,
+    403: problem,
+  },
+}
 
 const reportRow: JsonSchema = {
   type: 'object',
   required: ['group', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost'],
   properties: {
-    group: { type: ['string', 'null'] },
+    group: { type: 'string' },
     requests: count,
     errors: count,
     prompt_tokens: count,
     completion_tokens: count,
-    cost: { type: 'number' },
+    cost: { type: 'number', minimum: 0 },
   },
 }
 
-const usageRow: JsonSchema = {
-  type: 'object',
-  required: ['request_id', 'time', 'api', 'route', 'status'],
-  properties: {
-    request_id: { type: 'string' },
-    time: { type: 'string' },
-    user: { type: ['string', 'null'] },
-    key_id: { type: ['string', 'null'] },
-    api: { type: 'string' },
-    route: { type: 'string' },
-    model: { type: ['string', 'null'] },
-    backend: { type: ['string', 'null'] },
-    status: { type: 'integer' },
-    error_code: { type: ['string', 'null'] },
-    prompt_tokens: { type: ['integer', 'null'] },
-    completion_tokens: { type: ['integer', 'null'] },
-    tokens: { type: ['integer', 'null'] },
-    ttfb_ms: { type: ['number', 'null'] },
-    duration_ms: { type: ['number', 'null'] },
-    bytes_in: { type: ['integer', 'null'] },
-    bytes_out: { type: ['integer', 'null'] },
-    client_ip: { type: ['string', 'null'] },
-    client_aborted: { type: ['integer', 'boolean', 'null'] },
-    cost: { type: ['number', 'null'] },
-    queue_ms: { type: ['number', 'null'] },
-  },
-}
-
-export const usageDoc: RouteDoc = {
-  summary: 'Usage totals grouped by hour, day, model, user, key or API (from the hourly rollups)',
+export const usageDoc = {
+  summary: 'Usage totals grouped by hour, day, model, user, key or API, from the rollups (JSON or CSV)',
   query: {
     type: 'object',
-    properties: { ...window, by: { type: 'string', enum: ['hour', 'day', 'model', 'user', 'key', 'api'] } },
+    properties: {
+      ...window,
+      by: { enum: ['hour', 'day', 'model', 'user', 'key', 'api'], default: 'day' },
+      key: { type: 'string' },
+      model: { type: 'string' },
+      api: { type: 'string' },
+      format: { enum: ['json', 'csv'], default: 'json', description: 'csv: text/csv, formula cells defused' },
+    },
   },
   responses: {
     200: {
@@ -71,17 +110,63 @@ export const usageDoc: RouteDoc = {
   },
 }
 
-export const usageRequestsDoc: RouteDoc = {
-  summary: 'Per-request usage rows, oldest first (at most 7 days per query)',
+const requestItem: JsonSchema = {
+  type: 'object',
+  required: ['request_id', 'time', 'api', 'route', 'status', 'tokens', 'duration_ms', 'cost', 'queue_ms'],
+  properties: {
+    request_id: { type: 'string' },
+    time: { type: 'string', format: 'date-time' },
+    user: { type: ['string', 'null'] },
+    key_id: { type: ['string', 'null'] },
+    api: { type: 'string' },
+    route: { type: 'string' },
+    model: { type: ['string', 'null'] },
+    backend: { type: ['string', 'null'] },
+    status: { type: 'integer' },
+    error_code: { type: ['string', 'null'] },
+    prompt_tokens: { type: ['integer', 'null'] },
+    completion_tokens: { type: ['integer', 'null'] },
+    tokens: { enum: ['exact', 'estimated', 'unknown', 'none'] },
+    ttfb_ms: { type: ['number', 'null'] },
+    duration_ms: { type: 'number' },
+    bytes_in: count,
+    bytes_out: count,
+    client_ip: { type: ['string', 'null'] },
+    client_aborted: { enum: [0, 1] },
+    cost: { type: 'number' },
+    queue_ms: count,
+  },
+}
+
+export const usageRequestsDoc = {
+  summary: 'Recent requests, newest first, filtered; a bounded page at a time',
   query: {
     type: 'object',
-    properties: { ...window, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 1000 } },
+    properties: {
+      ...window,
+      since: { ...instant, description: `${instant.description}; default 7d, at most 7 days before until` },
+      model: { type: 'string' },
+      key: { type: 'string' },
+      api: { type: 'string' },
+      status: { type: 'string', pattern: '^([1-5][0-9][0-9]|[1-5]xx|error)$', description: '429, 5xx or error' },
+      request_id: { type: 'string' },
+      limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+      cursor: { type: 'string', description: 'next_cursor of the previous page' },
+    },
   },
   responses: {
     200: {
       type: 'object',
-      required: ['rows', 'truncated'],
-      properties: { rows: { type: 'array', items: usageRow }, truncated: { type: 'boolean' } },
+      required: ['items', 'next_cursor'],
+      properties: {
+        items: { type: 'array', items: requestItem },
+        next_cursor: {
+          type: ['string', 'null'],
+          description:
+            'null: nothing left in the window. A page may hold fewer than limit items (even none) and still a ' +
+            'cursor: it read its budget of rows without finding more matches',
+        },
+      },
     },
     400: problem,
     403: problem,
@@ -90,7 +175,7 @@ export const usageRequestsDoc: RouteDoc = {
 
 const queueCounts = { waiting: count, running: count }
 
-export const queueDoc: RouteDoc = {
+export const queueDoc = {
   summary: "Who waits and who runs, per model (everyone's with view_usage, else the caller's own)",
   responses: {
     200: {
