@@ -4,7 +4,7 @@
 import { useMemo, useState } from 'preact/hooks'
 import { query } from '../api.js'
 import { Chart } from '../Chart.js'
-import { count, epochSeconds } from '../format.js'
+import { count } from '../format.js'
 import { can, useSigned } from '../session.js'
 import { ErrorNote, Field, Loading, Page, Select, Table } from '../ui.js'
 import { asApiError, useResource } from '../useResource.js'
@@ -90,27 +90,29 @@ export function Usage() {
       </form>
       <ErrorNote error={error ?? exportError} />
       <Loading when={loading && !data} />
-      {data && <Report by={data.by} rows={data.rows} />}
+      {data && <Report by={data.by} rows={data.rows} since={since} />}
     </Page>
   )
 }
 
-function Report(props: { by: string; rows: ReportRow[] }) {
+function Report(props: { by: string; rows: ReportRow[]; since: string }) {
   const overTime = props.by === 'day' || props.by === 'hour'
-  const chart = useMemo(
-    () => ({
-      times: props.rows.map((row) => epochSeconds(props.by === 'day' ? `${row.group}T00:00:00Z` : row.group)),
+  const chart = useMemo(() => {
+    const buckets = overTime ? everyBucket(props.rows, props.by, periodMs[props.since] ?? 7 * dayMs) : []
+    const pick = (field: 'requests' | 'errors' | 'prompt_tokens' | 'completion_tokens') =>
+      buckets.map(([, row]) => row?.[field] ?? 0)
+    return {
+      times: buckets.map(([time]) => time / 1000),
       series: [
-        { label: 'Requests', values: props.rows.map((row) => row.requests), color: '#3b82f6' },
-        { label: 'Errors', values: props.rows.map((row) => row.errors), color: '#dc2626' },
+        { label: 'Requests', values: pick('requests'), color: '#3b82f6' },
+        { label: 'Errors', values: pick('errors'), color: '#dc2626' },
       ],
       tokens: [
-        { label: 'Prompt tokens', values: props.rows.map((row) => row.prompt_tokens), color: '#8b5cf6' },
-        { label: 'Completion tokens', values: props.rows.map((row) => row.completion_tokens), color: '#059669' },
+        { label: 'Prompt tokens', values: pick('prompt_tokens'), color: '#8b5cf6' },
+        { label: 'Completion tokens', values: pick('completion_tokens'), color: '#059669' },
       ],
-    }),
-    [props.rows, props.by],
-  )
+    }
+  }, [props.rows, props.by, props.since, overTime])
   return (
     <>
       {overTime && props.rows.length > 0 && (
@@ -134,6 +136,25 @@ function Report(props: { by: string; rows: ReportRow[] }) {
       />
     </>
   )
+}
+
+const hourMs = 3_600_000
+const dayMs = 24 * hourMs
+const periodMs: Record<string, number> = { '24h': dayMs, '7d': 7 * dayMs, '30d': 30 * dayMs, '90d': 90 * dayMs }
+
+/**
+ * Every hour or day of the period, oldest first, with its row or none: an hour without requests is drawn as zero,
+ * and the time axis spans the period asked for, not only the buckets that had traffic.
+ */
+function everyBucket(rows: ReportRow[], by: string, period: number): [number, ReportRow | undefined][] {
+  const size = by === 'day' ? dayMs : hourMs
+  const byTime = new Map(rows.map((row) => [Date.parse(by === 'day' ? `${row.group}T00:00:00Z` : row.group), row]))
+  const last = Math.floor(Date.now() / size) * size
+  const buckets: [number, ReportRow | undefined][] = []
+  for (let time = Math.floor((Date.now() - period) / size) * size; time <= last; time += size) {
+    buckets.push([time, byTime.get(time)])
+  }
+  return buckets
 }
 
 /** Hands a downloaded body to the browser as a file (the call needed the access token, so no plain link). */
