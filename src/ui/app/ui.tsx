@@ -38,7 +38,9 @@ export interface Column<T> {
   numeric?: boolean
 }
 
-export function Table<T>(props: { caption: string; columns: Column<T>[]; rows: T[]; empty?: string }) {
+/** `rows` undefined: nothing answered yet (or the call failed, which the page says): no table, no "empty". */
+export function Table<T>(props: { caption: string; columns: Column<T>[]; rows: T[] | undefined; empty?: string }) {
+  if (props.rows === undefined) return null
   if (props.rows.length === 0) return <p class="muted">{props.empty ?? 'Nothing to show.'}</p>
   return (
     <div class="table-wrap">
@@ -128,8 +130,8 @@ export function Pager(props: { pageNumber: number; previous?: () => void; next?:
 }
 
 /** A table of objects whose fields the page does not know in advance (each field a column, nested ones as JSON). */
-export function ObjectTable(props: { caption: string; rows: Record<string, unknown>[]; empty?: string }) {
-  const names = [...new Set(props.rows.flatMap((row) => Object.keys(row)))]
+export function ObjectTable(props: { caption: string; rows: Record<string, unknown>[] | undefined; empty?: string }) {
+  const names = [...new Set((props.rows ?? []).flatMap((row) => Object.keys(row)))]
   return (
     <Table
       caption={props.caption}

@@ -54,7 +54,8 @@ export function usePaged<T>(path: string) {
   const next = page.data?.next_cursor ?? null
   return {
     ...page,
-    items: page.data?.items ?? [],
+    /** undefined until a page has arrived. */
+    items: page.data?.items,
     pageNumber: cursors.length + 1,
     next: next === null ? undefined : () => setCursors([...cursors, next]),
     previous: cursors.length === 0 ? undefined : () => setCursors(cursors.slice(0, -1)),

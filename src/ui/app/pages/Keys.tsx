@@ -31,7 +31,7 @@ export function Keys() {
   const list = useResource<{ keys?: KeyView[]; items?: KeyView[] }>(
     own ? '/auth/v1/keys' : `/admin/v1/keys${query({ user: owner.trim(), limit: 500 })}`,
   )
-  const keys = list.data?.keys ?? list.data?.items ?? []
+  const keys = list.data && (list.data.keys ?? list.data.items ?? [])
   const [issued, setIssued] = useState<Issued | undefined>(undefined)
   const [actionError, setActionError] = useState<ApiError | undefined>(undefined)
   const act = async (call: () => Promise<Issued | KeyView>) => {
@@ -140,7 +140,7 @@ function CreateKey(props: { onCreate: (fields: NewKeyFields) => Promise<void> })
     setExpires('')
   }
   return (
-    <form class="create" onSubmit={(event) => void submit(event)} aria-label="New key">
+    <form class="create" onSubmit={(event) => void submit(event)} aria-label="Create a key">
       <Field label="Name" value={name} onInput={setName} />
       <Field label="Models" value={models} onInput={setModels} placeholder="all (or llama3, qwen:*)" />
       <Field label="Expires in" value={expires} onInput={setExpires} placeholder="never (or 30d)" />
@@ -157,7 +157,7 @@ function NewKey(props: { issued: Issued; onDone: () => void }) {
     setCopied(true)
   }
   return (
-    <div class="new-key" role="region" aria-label="New key">
+    <div class="new-key" role="region" aria-label="Create a key">
       <p>
         <strong>Copy this key now:</strong> it is shown only once.
       </p>

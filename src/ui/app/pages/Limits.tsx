@@ -94,9 +94,8 @@ function OneSubject(props: { onChanged: () => void }) {
       </form>
       {path && (
         <>
-          <ErrorNote error={actionError ?? (rule.error?.status === 404 ? undefined : rule.error)} />
+          <ErrorNote error={actionError ?? rule.error} />
           {rule.data && <ObjectTable caption={`Limits of ${chosen.subject} ${chosen.name}`} rows={[rule.data]} />}
-          {rule.error?.status === 404 && <p class="muted">No rule for this subject yet.</p>}
           <form
             class="create"
             aria-label="Set limits"

@@ -42,7 +42,7 @@ export function Models() {
   const { session } = useSigned()
   const backends = usePaged<BackendView>('/admin/v1/backends')
   const models = usePaged<ModelRow>('/admin/v1/models')
-  const names = backends.items.map((backend) => backend.name)
+  const names = (backends.items ?? []).map((backend) => backend.name)
   const [actionError, setActionError] = useState<ApiError | undefined>(undefined)
   const act = async (call: () => Promise<unknown>) => {
     setActionError(undefined)

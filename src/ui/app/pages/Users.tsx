@@ -147,7 +147,7 @@ function CreateUser(props: { onCreate: (body: Record<string, unknown>) => Promis
     setFields(empty)
   }
   return (
-    <form class="create" onSubmit={(event) => void submit(event)} aria-label="New user">
+    <form class="create" onSubmit={(event) => void submit(event)} aria-label="Create a user">
       <Field label="Name" value={fields.name} onInput={(name) => setFields({ ...fields, name })} required />
       <Select label="Role" value={fields.role} options={roles} onChange={(role) => setFields({ ...fields, role })} />
       <Field label="Email" type="email" value={fields.email} onInput={(email) => setFields({ ...fields, email })} />
