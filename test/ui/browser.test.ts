@@ -67,6 +67,7 @@ if (!existsSync(browserPath) && !process.env.CI) {
     const has = {
       overview: await routeExists(rig, 'GET', '/admin/v1/overview'),
       rotate: await routeExists(rig, 'POST', '/admin/v1/keys/none/rotate'),
+      models: await routeExists(rig, 'GET', '/admin/v1/models'),
       pagedRequests:
         'items' in
         ((await (
@@ -149,6 +150,33 @@ if (!existsSync(browserPath) && !process.env.CI) {
         await page.getByLabel('Group by').selectOption('day')
         await page.getByRole('table', { name: 'Usage by day' }).waitFor()
         await shoot(page, 'usage')
+      })
+
+      await t.test('pulls a model with a progress bar, drains and undrains a backend', async (t) => {
+        if (!has.models) return void t.comment('waits for /admin/v1/models and /admin/v1/backends (models helper)')
+        await open(page, 'Models')
+        await page
+          .getByRole('table', { name: 'Backends' })
+          .getByRole('cell', { name: 'emulator', exact: true })
+          .waitFor()
+        await page.getByLabel('Model to pull').fill('tinyllama:1b')
+        await page.getByRole('button', { name: 'Pull model' }).click()
+        const bar = page.getByRole('progressbar', { name: 'Pull progress on emulator' })
+        await bar.waitFor()
+        await page.getByText('emulator: success').waitFor()
+        t.equal(await bar.getAttribute('value'), await bar.getAttribute('max'), 'the bar is full')
+        // Opened again: the gateway reads a backend's inventory again once its pull ends, not before the stream ends.
+        await open(page, 'Requests')
+        await open(page, 'Models')
+        await page
+          .getByRole('table', { name: 'Models on each backend' })
+          .getByRole('cell', { name: 'tinyllama:1b', exact: true })
+          .waitFor()
+        await shoot(page, 'models-pulled')
+        await page.getByRole('button', { name: 'Drain emulator' }).click()
+        await page.getByRole('button', { name: 'Undrain emulator' }).click()
+        await page.getByRole('button', { name: 'Drain emulator' }).waitFor()
+        t.pass('drained and undrained')
       })
 
       await t.test('visits every other page', async (t) => {

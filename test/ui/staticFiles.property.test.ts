@@ -32,7 +32,7 @@ const segment = fc.oneof(
   fc.string({ maxLength: 12 }),
 )
 
-t.test('a generated path finds a loaded file under exactly that name, or nothing', async (t) => {
+t.test('a generated path finds a loaded file under exactly that name, or nothing', async () => {
   fc.assert(
     fc.property(fc.array(segment, { maxLength: 6 }), fc.boolean(), (segments, leadingSlash) => {
       const rest = (leadingSlash ? '/' : '') + segments.join('/')

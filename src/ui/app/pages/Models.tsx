@@ -105,7 +105,6 @@ export function Models() {
         backends={names}
         onCopy={(body) => act(() => session.json('/admin/v1/models/copy', { method: 'POST', body }))}
       />
-      <h2>Backends</h2>
       <Table
         caption="Backends"
         rows={backends.items}
