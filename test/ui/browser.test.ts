@@ -70,6 +70,8 @@ if (!existsSync(browserPath) && !process.env.CI) {
       overview: await routeExists(rig, 'GET', '/admin/v1/overview'),
       rotate: await routeExists(rig, 'POST', '/admin/v1/keys/none/rotate'),
       models: await routeExists(rig, 'GET', '/admin/v1/models'),
+      users: await routeExists(rig, 'GET', '/admin/v1/users'),
+      limits: await routeExists(rig, 'GET', '/admin/v1/limits'),
       pagedRequests:
         'items' in
         ((await (
@@ -195,6 +197,33 @@ if (!existsSync(browserPath) && !process.env.CI) {
         await page.getByRole('button', { name: 'Undrain emulator' }).click()
         await page.getByRole('button', { name: 'Drain emulator' }).waitFor()
         t.pass('drained and undrained')
+      })
+
+      await t.test('creates a user and disables them; sets a limit', async (t) => {
+        if (has.users) {
+          await open(page, 'Users')
+          const form = page.getByRole('form', { name: 'Create a user' })
+          await form.getByLabel('Name').fill('carol')
+          await form.getByLabel('Password').fill('carol password 1')
+          await form.getByRole('button', { name: 'Create user' }).click()
+          await page.getByRole('button', { name: 'Disable carol' }).click()
+          await page.getByRole('button', { name: 'Enable carol' }).waitFor()
+          t.equal(store.users.find('carol')?.active, false, 'carol is disabled in the store')
+          await shoot(page, 'users-carol')
+        } else t.comment('waits for /admin/v1/users (api helper)')
+        if (has.limits) {
+          await open(page, 'Limits')
+          await page.getByLabel('Subject name').fill('bob')
+          await page.getByRole('button', { name: 'Show limits' }).click()
+          await page.getByRole('form', { name: 'Set limits' }).getByLabel('rpm').fill('100')
+          await page.getByRole('button', { name: 'Save limits' }).click()
+          await page
+            .getByRole('table', { name: 'Every limit rule' })
+            .getByRole('cell', { name: '100', exact: true })
+            .waitFor()
+          t.equal(await page.getByRole('alert').count(), 0, 'no refusal')
+          await shoot(page, 'limits-bob')
+        } else t.comment('waits for /admin/v1/limits (api helper)')
       })
 
       await t.test('visits every other page', async (t) => {
