@@ -219,9 +219,15 @@ if (!existsSync(browserPath) && !process.env.CI) {
           await page.getByRole('button', { name: 'Save limits' }).click()
           await page
             .getByRole('table', { name: 'Every limit rule' })
-            .getByRole('cell', { name: '100', exact: true })
+            .getByRole('cell', { name: 'rpm 100', exact: true })
             .waitFor()
           t.equal(await page.getByRole('alert').count(), 0, 'no refusal')
+          await page.getByLabel('Name or id').fill('bob')
+          await page.getByRole('button', { name: 'Explain', exact: true }).click()
+          await page
+            .getByRole('table', { name: 'Limits that apply' })
+            .getByRole('cell', { name: 'rpm', exact: true })
+            .waitFor()
           await shoot(page, 'limits-bob')
         } else t.comment('waits for /admin/v1/limits (api helper)')
       })

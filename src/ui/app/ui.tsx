@@ -128,22 +128,3 @@ export function Pager(props: { pageNumber: number; previous?: () => void; next?:
     </nav>
   )
 }
-
-/** A table of objects whose fields the page does not know in advance (each field a column, nested ones as JSON). */
-export function ObjectTable(props: { caption: string; rows: Record<string, unknown>[] | undefined; empty?: string }) {
-  const names = [...new Set((props.rows ?? []).flatMap((row) => Object.keys(row)))]
-  return (
-    <Table
-      caption={props.caption}
-      rows={props.rows}
-      empty={props.empty}
-      columns={names.map((name) => ({ title: name, value: (row: Record<string, unknown>) => shown(row[name]) }))}
-    />
-  )
-}
-
-function shown(value: unknown): string {
-  if (value === null || value === undefined) return '–'
-  if (typeof value === 'string') return value
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value)
-}

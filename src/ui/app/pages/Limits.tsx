@@ -1,20 +1,33 @@
-// Limits (manage_limits): every rule (GET /admin/v1/limits), one subject's rule to read, set, reset or delete
-// (/admin/v1/limits/{subject}/{name}), and why a key or user is limited as it is (GET /admin/v1/limits/explain).
-// Rules are shown field by field as the API words them.
+// Limits (manage_limits): every rule (GET /admin/v1/limits); one subject's rule on one API and model to read, set
+// (PUT: exactly these limits) or remove, and every rule of a subject removed at once (reset); and which limits apply
+// to a key or a user, and the rule each comes from (GET /admin/v1/limits/explain).
 import { useState } from 'preact/hooks'
 import { query, type ApiError } from '../api.js'
 import { useSigned } from '../session.js'
-import { ErrorNote, Field, Loading, ObjectTable, Page, Pager, Select } from '../ui.js'
+import { ErrorNote, Field, Loading, Page, Pager, Select, Table } from '../ui.js'
 import { asApiError, usePaged, useResource } from '../useResource.js'
 import { ConfirmButton } from './Keys.js'
 
+interface RuleView {
+  subject_type: string
+  subject: string
+  gateway: string
+  model: string | null
+  limits: Record<string, number>
+}
+
 const subjects = [
   ['user', 'user'],
-  ['key', 'key'],
+  ['key', 'key id'],
   ['role', 'role'],
   ['default', 'default'],
   ['ip', 'address range'],
-  ['model', 'model'],
+] as const
+
+const apis = [
+  ['*', 'both APIs'],
+  ['ollama', 'Ollama'],
+  ['openai', 'OpenAI'],
 ] as const
 
 /** The limit kinds of src/limits/rules.ts, each a whole number. */
@@ -32,13 +45,34 @@ const kinds = [
   'monthly_requests',
 ] as const
 
+/** `rpm 100, concurrency 2`: a rule's limits in one cell. */
+function limitsText(limits: Record<string, number>): string {
+  return Object.entries(limits)
+    .map(([kind, value]) => `${kind} ${value}`)
+    .join(', ')
+}
+
+function subjectText(rule: RuleView): string {
+  return rule.subject_type === 'default' ? 'default' : `${rule.subject_type} ${rule.subject}`
+}
+
 export function Limits() {
-  const all = usePaged<Record<string, unknown>>('/admin/v1/limits')
+  const all = usePaged<RuleView>('/admin/v1/limits')
   return (
     <Page title="Limits">
       <ErrorNote error={all.error} />
       <Loading when={all.loading && !all.data} />
-      <ObjectTable caption="Every limit rule" rows={all.items} empty="No limit rules: nobody is limited." />
+      <Table
+        caption="Every limit rule"
+        rows={all.items}
+        empty="No limit rules: nobody is limited."
+        columns={[
+          { title: 'Subject', value: subjectText },
+          { title: 'API', value: (rule) => rule.gateway },
+          { title: 'Model', value: (rule) => rule.model ?? 'every model' },
+          { title: 'Limits', value: (rule) => limitsText(rule.limits) },
+        ]}
+      />
       <Pager pageNumber={all.pageNumber} previous={all.previous} next={all.next} />
       <OneSubject onChanged={all.reload} />
       <Explain />
@@ -46,13 +80,21 @@ export function Limits() {
   )
 }
 
-/** One subject's rule: read it, set its values, reset its counters, delete it. */
+interface Scope {
+  subject: string
+  name: string
+  gateway: string
+  model: string
+}
+
+/** One subject's rule on one API and model: read it, set it, remove it; or remove all of the subject's rules. */
 function OneSubject(props: { onChanged: () => void }) {
   const { session } = useSigned()
-  const [draft, setDraft] = useState({ subject: 'user', name: '' })
-  const [chosen, setChosen] = useState<{ subject: string; name: string } | undefined>(undefined)
-  const path = chosen && `/admin/v1/limits/${chosen.subject}/${encodeURIComponent(chosen.name || '-')}`
-  const rule = useResource<Record<string, unknown>>(path)
+  const [draft, setDraft] = useState<Scope>({ subject: 'user', name: '', gateway: '*', model: '' })
+  const [chosen, setChosen] = useState<Scope | undefined>(undefined)
+  const base = chosen && `/admin/v1/limits/${chosen.subject}/${encodeURIComponent(chosen.name.trim() || '-')}`
+  const scope = chosen ? query({ gateway: chosen.gateway, model: chosen.model.trim() }) : ''
+  const rule = useResource<RuleView>(base && base + scope)
   const [values, setValues] = useState<Record<string, string>>({})
   const [actionError, setActionError] = useState<ApiError | undefined>(undefined)
   const act = async (call: () => Promise<unknown>) => {
@@ -90,18 +132,35 @@ function OneSubject(props: { onChanged: () => void }) {
         {draft.subject !== 'default' && (
           <Field label="Subject name" value={draft.name} onInput={(name) => setDraft({ ...draft, name })} />
         )}
+        <Select
+          label="API"
+          value={draft.gateway}
+          options={apis}
+          onChange={(gateway) => setDraft({ ...draft, gateway })}
+        />
+        <Field
+          label="Only for model"
+          value={draft.model}
+          onInput={(model) => setDraft({ ...draft, model })}
+          placeholder="every model"
+        />
         <button type="submit">Show limits</button>
       </form>
-      {path && (
+      {base && chosen && (
         <>
           <ErrorNote error={actionError ?? rule.error} />
-          {rule.data && <ObjectTable caption={`Limits of ${chosen.subject} ${chosen.name}`} rows={[rule.data]} />}
+          {rule.data && (
+            <p>
+              {subjectText(rule.data)} ({rule.data.gateway}, {rule.data.model ?? 'every model'}):{' '}
+              <strong>{limitsText(rule.data.limits)}</strong>
+            </p>
+          )}
           <form
             class="create"
             aria-label="Set limits"
             onSubmit={(event) => {
               event.preventDefault()
-              void act(() => session.json(path, { method: 'PUT', body: body() }))
+              void act(() => session.json(base + scope, { method: 'PUT', body: body() }))
             }}
           >
             {kinds.map((kind) => (
@@ -115,13 +174,15 @@ function OneSubject(props: { onChanged: () => void }) {
             <button type="submit">Save limits</button>
           </form>
           <span class="actions">
-            <button type="button" onClick={() => void act(() => session.json(`${path}/reset`, { method: 'POST' }))}>
-              Reset counters
-            </button>
             <ConfirmButton
-              label="Delete these limits"
-              text="Delete"
-              onConfirm={() => void act(() => session.fetch(path, { method: 'DELETE' }))}
+              label="Remove this rule"
+              text="Remove"
+              onConfirm={() => void act(() => session.json(base + scope, { method: 'DELETE' }))}
+            />
+            <ConfirmButton
+              label="Reset: remove every rule of this subject"
+              text="Reset"
+              onConfirm={() => void act(() => session.json(`${base}/reset`, { method: 'POST' }))}
             />
           </span>
         </>
@@ -130,11 +191,17 @@ function OneSubject(props: { onChanged: () => void }) {
   )
 }
 
-/** Which rules apply to a key or a user, and what is left of each. */
+interface Explained {
+  limits: { limit: string; value: number; from: RuleView }[]
+}
+
+/** Which limits apply to a key or a user, and the rule each comes from. */
 function Explain() {
-  const [draft, setDraft] = useState({ by: 'user', name: '' })
+  const [draft, setDraft] = useState({ by: 'user', name: '', api: 'ollama' })
   const [asked, setAsked] = useState<typeof draft | undefined>(undefined)
-  const answer = useResource<unknown>(asked && `/admin/v1/limits/explain${query({ [asked.by]: asked.name.trim() })}`)
+  const answer = useResource<Explained>(
+    asked && `/admin/v1/limits/explain${query({ [asked.by]: asked.name.trim(), api: asked.api })}`,
+  )
   return (
     <section aria-labelledby="explain-title">
       <h2 id="explain-title">Explain</h2>
@@ -155,10 +222,25 @@ function Explain() {
           onChange={(by) => setDraft({ ...draft, by })}
         />
         <Field label="Name or id" value={draft.name} onInput={(name) => setDraft({ ...draft, name })} required />
+        <Select
+          label="On the API"
+          value={draft.api}
+          options={apis.slice(1)}
+          onChange={(api) => setDraft({ ...draft, api })}
+        />
         <button type="submit">Explain</button>
       </form>
       <ErrorNote error={answer.error} />
-      {answer.data !== undefined && <pre class="explain">{JSON.stringify(answer.data, null, 2)}</pre>}
+      <Table
+        caption="Limits that apply"
+        rows={answer.data?.limits}
+        empty="No limit applies."
+        columns={[
+          { title: 'Limit', value: (row) => row.limit },
+          { title: 'Value', value: (row) => String(row.value), numeric: true },
+          { title: 'From the rule of', value: (row) => `${subjectText(row.from)} (${row.from.gateway})` },
+        ]}
+      />
     </section>
   )
 }
