@@ -3,7 +3,7 @@
 // page land in test/artifacts/ for a reviewer. Pages whose admin endpoints are not in this build are visited and
 // photographed but their content is not asserted (each such check says what it waits for).
 import { hash } from '@node-rs/argon2'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
@@ -18,6 +18,13 @@ async function routeExists(rig: Rig, method: string, path: string): Promise<bool
   const answer = await request(`${rig.url}${path}`, { method, headers: rig.headers })
   const text = await answer.body.text()
   return !(answer.statusCode === 404 && text.includes('no route for'))
+}
+
+/** The usage report as CSV, or (a build without it) the JSON report whatever `format` says. */
+async function answersCsv(rig: Rig): Promise<boolean> {
+  const answer = await request(`${rig.url}/admin/v1/usage?format=csv`, { headers: rig.headers })
+  await answer.body.text()
+  return String(answer.headers['content-type']).startsWith('text/csv')
 }
 
 async function generate(rig: Rig, headers: Record<string, string>): Promise<number> {
@@ -71,6 +78,7 @@ if (!existsSync(browserPath) && !process.env.CI) {
       rotate: await routeExists(rig, 'POST', '/admin/v1/keys/none/rotate'),
       models: await routeExists(rig, 'GET', '/admin/v1/models'),
       users: await routeExists(rig, 'GET', '/admin/v1/users'),
+      csv: await answersCsv(rig),
       limits: await routeExists(rig, 'GET', '/admin/v1/limits'),
       pagedRequests:
         'items' in
@@ -169,6 +177,15 @@ if (!existsSync(browserPath) && !process.env.CI) {
           .waitFor()
         await page.getByLabel('Group by').selectOption('day')
         await page.getByRole('table', { name: 'Usage by day' }).waitFor()
+        if (has.csv) {
+          const [download] = await Promise.all([
+            page.waitForEvent('download'),
+            page.getByRole('button', { name: 'Export CSV' }).click(),
+          ])
+          t.equal(download.suggestedFilename(), 'usage-by-day-7d.csv')
+          const csv = readFileSync(await download.path(), 'utf8')
+          t.match(csv, /^group,requests,errors,prompt_tokens,completion_tokens,cost\r\n\d{4}-\d{2}-\d{2},\d+,/)
+        } else t.comment('the CSV export waits for GET /admin/v1/usage?format=csv (scale helper)')
         await shoot(page, 'usage')
       })
 
