@@ -11,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 stage="$work/parallama-$version"
 mkdir -p "$stage/dist"
-cp -a dist/src dist/cli dist/native "$stage/dist/"
+cp -a dist/src dist/cli dist/native dist/ui "$stage/dist/"
 cp -a package.json package-lock.json LICENSE README.md docs conf systemd rpm node_modules "$stage/"
 rm -rf "$stage/rpm/out"
 (cd "$stage" && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)

@@ -5,10 +5,12 @@ import { loadUws, type us_listen_socket } from '../native/uws.js'
 import { mountAdminRoutes } from './api/admin.js'
 import { backendState } from './api/admin/overview.js'
 import { mountAuthRoutes } from './api/auth.js'
+import { dashboardDir, mountDashboard } from './api/dashboard.js'
 import { readFieldsWith, type ProxyStages, type RequestStages } from './api/pipeline.js'
 import type { RequestState } from './api/requestState.js'
 import { mountRoutes } from './api/routes.js'
 import { mountSystemRoutes } from './api/system.js'
+import { loadStaticFiles } from './http/staticFiles.js'
 import { authenticateStage } from './auth/authenticateStage.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { authorizeModels } from './auth/authorize.js'
@@ -311,6 +313,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     metrics,
     aliases: running.aliases,
   })
+  const dashboard = loadStaticFiles(dashboardDir())
+  if (dashboard.size === 0) logger.warn('the dashboard is not built: /ui/ answers 404', { dir: dashboardDir() })
+  mountDashboard(app, dashboard, { admitAddress: stages.addressGuard, api: 'ui' })
   mountRoutes(app, proxy, running.aliases)
 
   const { host, port } = config.server
