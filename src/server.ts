@@ -1,9 +1,9 @@
 // Builds the gateway from a config: composes the rooms (store, identity, usage, limits, backends, metrics), the stages
 // of the request path (src/api/pipeline.ts) and the routes, listens; its lifecycle (reload, shutdown) is lifecycle.ts.
+import { backendState } from './proxy/backendStatus.js'
 import { mkdirSync } from 'node:fs'
 import { loadUws, type us_listen_socket } from '../native/uws.js'
 import { mountAdminRoutes } from './api/admin.js'
-import { backendState } from './api/admin/overview.js'
 import { mountAuthRoutes } from './api/auth.js'
 import { dashboardDir, mountDashboard } from './api/dashboard.js'
 import { readFieldsWith, type ProxyStages, type RequestStages } from './api/pipeline.js'
@@ -300,7 +300,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       timeouts: () => running.config.current.timeouts,
       emit: events.emit,
     },
-    backends: () => running.backends.map((backend) => ({ name: backend.name, state: backendState(backend) })),
+    backends: () =>
+      running.backends.map((backend) => ({ name: backend.name, state: backendState(backend, health.isUp(backend)) })),
   })
   mountSystemRoutes(app, {
     authenticate,

@@ -17,17 +17,21 @@ export interface BackendStatus {
   last_error: string | null
 }
 
+/** The one reading of a backend's state (the admin API's backends and the overview): see backendStatus. */
+export function backendState(backend: Pick<Backend, 'draining' | 'ejection'>, up: boolean): BackendState {
+  return backend.draining ? 'draining' : !up ? 'down' : backend.ejection.out ? 'ejected' : 'up'
+}
+
 /**
  * `up`: whether its health check passes (BackendHealth.isUp); `queued`: requests waiting in the gateway that it could
  * take. The admin's drain comes first (it outlasts whatever the health checks say, which last_error still shows);
  * then a failing health check, then an ejection after failed requests.
  */
 export function backendStatus(backend: Backend, up: boolean, queued: number, now: number): BackendStatus {
-  const state: BackendState = backend.draining ? 'draining' : !up ? 'down' : backend.ejection.out ? 'ejected' : 'up'
   return {
     name: backend.name,
     url: backend.url,
-    state,
+    state: backendState(backend, up),
     parallel: backend.parallel,
     in_flight: backend.outstanding,
     queued,

@@ -9,7 +9,7 @@ import { everyone, hourStep, minuteRetentionMs, minuteStep, type SeriesPoint } f
 import type { JsonHandler } from '../jsonRoute.js'
 import { userOf, windowOf } from './usageQuery.js'
 
-export type BackendState = 'up' | 'down' | 'ejected' | 'draining'
+import type { BackendState } from '../../proxy/backendStatus.js'
 
 export interface OverviewContext {
   store: Store
@@ -19,12 +19,6 @@ export interface OverviewContext {
   queue: (onlyUser?: string) => ModelQueueSnapshot[]
   /** Each backend's name and state, in the configured order. */
   backends: () => { name: string; state: BackendState }[]
-}
-
-/** A backend's state as the overview shows it: its health check failing, ejected after failures, or up. */
-export function backendState(backend: { lastError: string | undefined; ejection: { out: boolean } }): BackendState {
-  if (backend.lastError !== undefined) return 'down'
-  return backend.ejection.out ? 'ejected' : 'up'
 }
 
 const steps = { hour: hourStep, minute: minuteStep } as const
