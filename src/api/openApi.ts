@@ -112,13 +112,21 @@ function responses(doc: RouteDoc, route: LocalRoute): Record<string, unknown> {
     }
   }
   answers.default = {
-    description:
-      `an error: ${route.access === 'public' ? '' : '401 without a valid credential, 403 without '}` +
-      `${route.access === 'public' || route.access === 'authenticated' ? '' : `${route.access}, `}` +
-      '400 for a bad request, 429 past a limit; the stable code is `code`',
+    description: errorSummary(route.access),
     content: { 'application/problem+json': { schema: problemRef } },
   }
   return answers
+}
+
+/** What other errors a route may answer, by what it needs. */
+function errorSummary(access: RouteAccess): string {
+  const refusals = [
+    ...(access === 'public' ? [] : ['401 without a valid credential']),
+    ...(access === 'public' || access === 'authenticated' ? [] : [`403 without ${access}`]),
+    '400 for a bad request',
+    '429 past a limit',
+  ]
+  return `an error: ${refusals.join(', ')}; the stable code is \`code\``
 }
 
 /** `/admin/v1/users/{name}` -> `users`. */
