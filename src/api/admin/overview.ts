@@ -17,8 +17,8 @@ export interface OverviewContext {
   flushUsage: () => Promise<void>
   /** The scheduler's queues per model, all users' or one user's. */
   queue: (onlyUser?: string) => ModelQueueSnapshot[]
-  /** Each backend's name and state, in the configured order. */
-  backends: () => { name: string; state: BackendState }[]
+  /** Each backend's name and state, in the configured order (after a first health check, as GET /backends). */
+  backends: () => Promise<{ name: string; state: BackendState }[]>
 }
 
 const steps = { hour: hourStep, minute: minuteStep } as const
@@ -58,7 +58,7 @@ export function overviewHandlers(context: OverviewContext): Record<string, JsonH
           now: {
             in_flight: queues.reduce((sum, model) => sum + model.running, 0),
             queued: queues.reduce((sum, model) => sum + model.waiting, 0),
-            backends: context.backends(),
+            backends: await context.backends(),
           },
         },
       }

@@ -2,9 +2,10 @@
 // /usage/requests — their query parameters and their answers. The route table's `doc` (CONTRACT.md) refers to these;
 // the e2e tests check real answers against them.
 
+import { problem } from './commonSchemas.js'
+
 type JsonSchema = Record<string, unknown>
 
-const problem: JsonSchema = { $ref: '#/components/schemas/Problem' }
 const count = { type: 'integer', minimum: 0 }
 const instant = {
   type: 'string',
