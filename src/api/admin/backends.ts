@@ -6,7 +6,7 @@ import { GatewayError } from '../../errors.js'
 import type { Backend } from '../../proxy/backends.js'
 import { backendStatus } from '../../proxy/backendStatus.js'
 import type { JsonCall, JsonHandler } from '../jsonRoute.js'
-import { listPage } from './listPage.js'
+import { byKey, pageOf, pageRequest } from '../pagination.js'
 
 export interface BackendsContext {
   backends: () => readonly Backend[]
@@ -38,9 +38,11 @@ export function backendHandlers(context: BackendsContext): Record<string, JsonHa
   return {
     backends_list: async ({ request }) => {
       await context.health.ensureChecked()
-      const items = [...context.backends()].map(status).sort((a, b) => (a.name < b.name ? -1 : 1))
-      const page = listPage(items, (item) => item.name, new URLSearchParams(request.query))
-      return page instanceof GatewayError ? page : { status: 200, body: page }
+      const paging = pageRequest(new URLSearchParams(request.query), 'backends')
+      if (paging instanceof GatewayError) return paging
+      const key = (item: { name: string }) => item.name
+      const items = [...context.backends()].map(status).sort(byKey(key))
+      return { status: 200, body: pageOf(items, paging, 'backends', key, (item) => item) }
     },
     backends_drain: (call) => setDraining(call, true),
     backends_undrain: (call) => setDraining(call, false),

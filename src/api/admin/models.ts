@@ -13,7 +13,7 @@ import { modelInventory } from '../../proxy/modelInventory.js'
 import { mergePulls } from '../../proxy/pullMerge.js'
 import type { JsonHandler, JsonReply } from '../jsonRoute.js'
 import type { StreamReply } from '../streamReply.js'
-import { listPage } from './listPage.js'
+import { byKey, pageOf, pageRequest } from '../pagination.js'
 import { namedBackend } from './backends.js'
 
 export interface ModelsContext {
@@ -34,9 +34,13 @@ export function modelHandlers(context: ModelsContext): Record<string, JsonHandle
     // A key limited to some models sees and changes those only, here as on /api/tags and /api/pull.
     models_list: async ({ request, principal }) => {
       await context.health.ensureChecked()
-      const items = modelInventory(context.backends(), Date.now()).filter((item) => principal!.allowsModel(item.model))
-      const page = listPage(items, (item) => item.model, new URLSearchParams(request.query))
-      return page instanceof GatewayError ? page : { status: 200, body: page }
+      const paging = pageRequest(new URLSearchParams(request.query), 'models')
+      if (paging instanceof GatewayError) return paging
+      const key = (item: { model: string }) => item.model
+      const items = modelInventory(context.backends(), Date.now())
+        .filter((item) => principal!.allowsModel(item.model))
+        .sort(byKey(key))
+      return { status: 200, body: pageOf(items, paging, 'models', key, (item) => item) }
     },
 
     models_pull: ({ body, principal }) => {
