@@ -5,24 +5,11 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { request } from 'undici'
-import { Ajv2020 } from 'ajv/dist/2020.js'
 import { startEmulator } from '../../bench/emulator/server.js'
 import { catalogOf } from '../../bench/emulator/catalog.js'
-import { modelRouteDocs } from '../../src/api/admin/modelsSchemas.js'
 import { errorTable } from '../../src/errors.js'
+import { expectMatches } from '../helpers/expectMatches.js'
 import { startRig } from '../helpers/gateway.js'
-
-const ajv = new Ajv2020({ strict: false })
-/**
- * Stand-in for the api helper's expectMatches(routeName, status, body) until it is merged: the answer must fit the
- * schema documented for the route and status.
- */
-function expectMatches(route: string, status: number, body: unknown): void {
-  const schema = modelRouteDocs[route]!.responses[status]
-  if (!schema) throw new Error(`${route} documents no ${status}`)
-  const validate = ajv.compile(schema)
-  if (!validate(body)) throw new Error(`${route} ${status}: ${ajv.errorsText(validate.errors)}`)
-}
 
 const models = catalogOf(['llama3.2:3b', 'qwen2.5:0.5b'])
 const a = await startEmulator({ models })
