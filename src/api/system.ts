@@ -50,6 +50,9 @@ export function mountSystemRoutes(app: TemplatedApp, context: SystemRoutesContex
           .backends()
           .map((backend, index) => `${publicName(backend, index)}: ${backend.lastError ?? 'no answer yet'}`)
         reasons.push(`no backend answered /api/version recently (${failures.join('; ')})`)
+      } else if (context.backends().every((backend) => backend.draining)) {
+        // Nothing new would be served: a load balancer should send the traffic to another gateway meanwhile.
+        reasons.push('every backend is drained (POST /admin/v1/backends/{name}/undrain puts one back in service)')
       }
       return { status: reasons.length === 0 ? 200 : 503, body: { ready: reasons.length === 0, reasons } }
     },

@@ -272,6 +272,13 @@ t.test('drain: new requests avoid the backend, those in flight finish; undrain b
   rig.gateway.reload({ ...rig.config, timeouts: { ...rig.config.timeouts, connect: rig.config.timeouts.connect + 1 } })
   t.equal((await backendState('a')).state, 'draining', 'kept across a reload')
 
+  // Every backend drained: the gateway is not ready (a load balancer sends traffic elsewhere); one back, it is.
+  const ready = async () => (await request(rig.url + '/ready')).body.json() as Promise<{ reasons: string[] }>
+  t.equal((await call('POST', '/backends/b/drain')).status, 200)
+  t.match(await ready(), { ready: false, reasons: [/every backend is drained/] })
+  t.equal((await call('POST', '/backends/b/undrain')).status, 200)
+  t.match(await ready(), { ready: true })
+
   const undrained = await call('POST', '/backends/a/undrain')
   t.match(undrained, { status: 200, json: { name: 'a', state: 'up' } })
   t.same(await sent(2), ['a', 'a'], 'back in service')
