@@ -301,14 +301,12 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       emit: events.emit,
     },
     backends: () =>
-      health
-        .ensureChecked()
-        .then(() =>
-          running.backends.map((backend) => ({
-            name: backend.name,
-            state: backendState(backend, health.isUp(backend)),
-          })),
-        ),
+      health.ensureChecked().then(() =>
+        running.backends.map((backend) => ({
+          name: backend.name,
+          state: backendState(backend, health.isUp(backend)),
+        })),
+      ),
   })
   mountSystemRoutes(app, {
     authenticate,
