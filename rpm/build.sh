@@ -12,7 +12,11 @@ trap 'rm -rf "$work"' EXIT
 stage="$work/parallama-$version"
 mkdir -p "$stage/dist"
 cp -a dist/src dist/cli dist/native dist/ui "$stage/dist/"
-cp -a package.json package-lock.json LICENSE README.md docs conf systemd rpm node_modules "$stage/"
+cp -a package.json package-lock.json LICENSE README.md docs conf systemd rpm "$stage/"
+# The folder's contents, not the entry: a checkout whose node_modules is a symlink (a git worktree sharing another's)
+# would otherwise stage the link, and the prune below would delete packages from the folder it points to.
+mkdir "$stage/node_modules"
+cp -a node_modules/. "$stage/node_modules/"
 rm -rf "$stage/rpm/out"
 (cd "$stage" && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 # Addons ship binaries for every platform (uWebSockets.js also per Node ABI): keep Linux x86_64's.
