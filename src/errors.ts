@@ -12,6 +12,7 @@ export const errorTable = {
   user_not_found: { status: 404, message: 'no such user' },
   user_exists: { status: 409, message: 'a user with this name already exists' },
   key_not_active: { status: 409, message: 'this API key is revoked or rotated already' },
+  last_admin: { status: 409, message: 'this would leave no active admin' },
   limit_not_found: { status: 404, message: 'no limits are set for this subject' },
   webhook_not_found: { status: 404, message: 'no such webhook' },
   precondition_failed: {

@@ -2,6 +2,7 @@
 // and store calls for both. Each change is one transaction that first checks the caller's expected version (If-Match)
 // against the row as it is then; the store records each change in the change feed, which makes its event.
 import type { Role } from '../auth/permissions.js'
+import { GatewayError } from '../errors.js'
 import { isoTime as time } from '../store/bounds.js'
 import type { Store } from '../store/store.js'
 import type { User } from '../store/users.js'
@@ -85,6 +86,8 @@ export function changeUser(store: Store, username: string, changes: UserChanges,
       .transaction(() => {
         const user = store.users.get(username)
         expectVersion(expected, userVersion(user), `user "${username}"`)
+        const staysAdmin = (changes.role ?? user.role) === 'admin' && (changes.active ?? user.active)
+        if (!staysAdmin) keepAnAdmin(store, user)
         if (changes.role !== undefined && changes.role !== user.role) store.users.setRole(username, changes.role)
         if (changes.weight !== undefined && changes.weight !== user.weight) {
           store.users.setWeight(username, changes.weight)
@@ -132,9 +135,26 @@ export function removeUser(store: Store, username: string, expected?: Expected):
       .transaction(() => {
         const user = store.users.get(username)
         expectVersion(expected, userVersion(user), `user "${username}"`)
+        keepAnAdmin(store, user)
         const keys = store.users.keyCount(user.id)
         return { user: store.users.remove(username), keys }
       })
       .immediate(),
   )
+}
+
+/**
+ * Refuses to take away the last active admin (`user` is leaving the role, the active users or the table): nobody could
+ * then manage users over the API, and an admin demoting or deleting themselves by mistake would lock everyone out.
+ * Called inside the change's immediate transaction, so two admins demoting each other at once cannot both pass.
+ */
+function keepAnAdmin(store: Store, user: User): void {
+  if (user.role !== 'admin' || !user.active) return
+  const others = store.users.list().some((other) => other.id !== user.id && other.role === 'admin' && other.active)
+  if (!others) {
+    throw new GatewayError(
+      'last_admin',
+      `user "${user.username}" is the last active admin: make another user an admin first`,
+    )
+  }
 }

@@ -66,7 +66,8 @@ export const userPatchDoc: RouteDoc = {
     minProperties: 1,
     properties: { role, email: optionalText, display_name: optionalText, active: { type: 'boolean' }, weight },
   },
-  responses: { 200: userView, 400: problem, ...notFound, 412: problem },
+  // 409: the change would leave no active admin.
+  responses: { 200: userView, 400: problem, ...notFound, 409: problem, 412: problem },
   etag: true,
 }
 
@@ -75,6 +76,7 @@ export const userDeleteDoc: RouteDoc = {
   responses: {
     200: exactObject({ deleted: username, keys: { type: 'integer', minimum: 0 } }),
     ...notFound,
+    409: problem,
     412: problem,
   },
   etag: true,
