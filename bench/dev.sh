@@ -16,8 +16,12 @@ else
   for _ in $(seq 50); do curl -fsS --max-time 1 http://127.0.0.1:11434/ >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 if [ ! -f data/dev-key ]; then
-  parallama user show dev >/dev/null 2>&1 || parallama user add dev --role admin --no-password >/dev/null
   umask 077
+  # A password too, for the dashboard's sign-in: random, kept beside the key (both only for this checkout's owner).
+  if ! parallama user show dev >/dev/null 2>&1; then
+    node -e "process.stdout.write(require('crypto').randomBytes(12).toString('base64url'))" > data/dev-password
+    parallama user add dev --role admin --password-stdin < data/dev-password >/dev/null
+  fi
   parallama key create --user dev --name "npm start" > data/dev-key
 fi
 key=$(cat data/dev-key)
@@ -25,4 +29,7 @@ cat <<TXT
 Gateway on http://127.0.0.1:11435 — your admin API key is in data/dev-key:
   curl -H "Authorization: Bearer $key" http://127.0.0.1:11435/api/tags
 TXT
+if [ -f data/dev-password ]; then
+  echo "Dashboard: http://127.0.0.1:11435/ui/ — user dev, password in data/dev-password"
+fi
 parallama serve
