@@ -3,22 +3,10 @@
 // API before one shared by both ('*'). Rules for one model are resolved the same way and apply in addition.
 import { BlockList, isIP } from 'node:net'
 import type { Role } from '../auth/permissions.js'
+import { limitKinds, type LimitKind } from './limitKinds.js'
 import { limitValue } from './limitNumbers.js'
 
-export const limitKinds = [
-  'rpm',
-  'rph',
-  'rpd',
-  'tpm',
-  'tph',
-  'tpd',
-  'concurrency',
-  'daily_tokens',
-  'monthly_tokens',
-  'daily_requests',
-  'monthly_requests',
-] as const
-export type LimitKind = (typeof limitKinds)[number]
+export { limitKinds, type LimitKind }
 export type SubjectType = 'key' | 'user' | 'role' | 'default' | 'ip'
 export type Gateway = 'ollama' | 'openai' | '*'
 

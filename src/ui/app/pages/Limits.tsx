@@ -7,6 +7,7 @@ import { useSigned } from '../session.js'
 import { ErrorNote, Field, Loading, Page, Pager, Select, Table } from '../ui.js'
 import { asApiError, usePaged, useResource } from '../useResource.js'
 import { ConfirmButton } from './Keys.js'
+import { limitKinds } from '../../../limits/limitKinds.js'
 
 interface RuleView {
   subject_type: string
@@ -30,20 +31,8 @@ const apis = [
   ['openai', 'OpenAI'],
 ] as const
 
-/** The limit kinds of src/limits/rules.ts, each a whole number. */
-const kinds = [
-  'rpm',
-  'rph',
-  'rpd',
-  'tpm',
-  'tph',
-  'tpd',
-  'concurrency',
-  'daily_tokens',
-  'monthly_tokens',
-  'daily_requests',
-  'monthly_requests',
-] as const
+/** The limit kinds, each a whole number: the server's own list. */
+const kinds = limitKinds
 
 /** `rpm 100, concurrency 2`: a rule's limits in one cell. */
 function limitsText(limits: Record<string, number>): string {
