@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js'
 import type { JsonRouteContext } from './jsonRoute.js'
 import { mountLocalRoutes } from './routes.js'
 import { backendHandlers, type BackendsContext } from './admin/backends.js'
+import { complianceHandlers } from './admin/compliance.js'
 import { keysHandlers } from './admin/keys.js'
 import { limitsHandlers } from './admin/limits.js'
 import { modelHandlers, type ModelsContext } from './admin/models.js'
@@ -40,5 +41,6 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
     ...usageHandlers(context),
     ...queueHandlers(context),
     ...overviewHandlers(context),
+    ...complianceHandlers(context),
   })
 }

@@ -9,6 +9,7 @@ import { authAliasDeprecatedAt, authAliasSunsetAt } from './apiVersions.js'
 import type { RouteGuard } from './jsonRoute.js'
 import type { RequiredFields } from './ollamaBody.js'
 import type { OpenAiBody } from './openaiBody.js'
+import { complianceDoc } from './admin/complianceSchemas.js'
 import * as keys from './admin/keysSchemas.js'
 import * as limits from './admin/limitsSchemas.js'
 import { modelRouteDocs as models } from './admin/modelsSchemas.js'
@@ -284,6 +285,9 @@ export const routeTable: readonly Route[] = [
   local('admin', 'models_copy', 'POST', '/models/copy', 'manage_models', models.models_copy),
   // The model is the rest of the path: its name may hold `/` (hf.co/org/model:tag).
   local('admin', 'models_delete', 'DELETE', '/models/*', 'manage_models', models.models_delete),
+
+  // The compliance report lists every user and key: those who manage users read it.
+  local('admin', 'compliance', 'GET', '/compliance', 'manage_users', complianceDoc),
 
   local('system', 'health', 'GET', '/health', 'public', undefined, 'probe'),
   local('system', 'ready', 'GET', '/ready', 'public', undefined, 'probe'),

@@ -151,6 +151,26 @@ export function restoreDatabase(backup: string, dbPath: string, now = new Date()
   return kept
 }
 
+/** A scheduled backup's file name: its time, so that names sort by age. */
+const backupName = /^parallama-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.db$/
+
+/** The scheduled backups in a folder, oldest first (none when the folder is missing). */
+function scheduledBackups(folder: string): string[] {
+  if (!existsSync(folder)) return []
+  return readdirSync(folder)
+    .filter((file) => backupName.test(file))
+    .sort()
+}
+
+/** The newest scheduled backup's time (each was verified before it got its name), or null. */
+export function newestBackupTime(folder: string): number | null {
+  const newest = scheduledBackups(folder).at(-1)
+  const parts = newest === undefined ? null : backupName.exec(newest)
+  if (!parts) return null
+  const [year, month, date, hours, minutes, seconds] = parts.slice(1).map(Number)
+  return Date.UTC(year!, month! - 1, date, hours, minutes, seconds)
+}
+
 /** Scheduled backups: `parallama-<time>.db` in a folder, the newest `keep` of them kept. */
 export async function rotateBackup(dbPath: string, folder: string, keep: number, now = new Date()): Promise<string> {
   const name = `parallama-${now
@@ -159,9 +179,7 @@ export async function rotateBackup(dbPath: string, folder: string, keep: number,
     .replace(/\.\d+Z$/, 'Z')}.db`
   const destination = join(folder, name)
   await backupDatabase(dbPath, destination)
-  const backups = readdirSync(folder)
-    .filter((file) => /^parallama-\d{8}T\d{6}Z\.db$/.test(file))
-    .sort()
+  const backups = scheduledBackups(folder)
   for (const old of backups.slice(0, Math.max(0, backups.length - keep))) rmSync(join(folder, old), { force: true })
   return destination
 }

@@ -1,0 +1,24 @@
+// Gathers what the compliance report looks at from the store, the config and the backup folder, once, for the CLI
+// and the server alike. Checks other rooms own (the audit chain, TLS, the dependency audit) come in as `extra`.
+import type { Config } from '../config/schema.js'
+import { newestBackupTime } from '../store/backup.js'
+import type { Store } from '../store/store.js'
+import type { ComplianceCheck, ComplianceFacts } from './compliance.js'
+
+export function complianceFacts(
+  store: Store,
+  config: Config,
+  now: number,
+  extra: ComplianceCheck[] = [],
+): ComplianceFacts {
+  return {
+    now,
+    config,
+    users: store.users.list(),
+    keys: store.keys.list(),
+    ssoUsers: new Set(),
+    ssoConfigured: false,
+    newestBackupAt: config.database.backup_dir === '' ? null : newestBackupTime(config.database.backup_dir),
+    extra,
+  }
+}
