@@ -250,11 +250,14 @@ if (!existsSync(browserPath) && !process.env.CI) {
       })
 
       await t.test('visits every other page', async (t) => {
-        for (const title of ['Requests', 'Users', 'Limits', 'Models']) {
+        for (const title of ['Requests', 'Users', 'Limits', 'Models', 'Compliance']) {
           await open(page, title)
           await page.waitForLoadState('networkidle')
           await shoot(page, title.toLowerCase())
         }
+        const checks = page.getByRole('table', { name: 'Checks' })
+        await checks.waitFor()
+        t.match(await checks.innerText(), /FAIL\s+Scheduled backups/, 'the rig has no backups: a failed check')
         if (has.pagedRequests) {
           await open(page, 'Requests')
           await page.getByRole('table', { name: 'Recent requests' }).waitFor()
