@@ -6,7 +6,7 @@ import { type TemplatedApp, type UwsModule, type us_listen_socket } from '../../
 import type { Config } from '../config/schema.js'
 import type { Logger } from '../logger.js'
 import { setStrictTransport } from './status.js'
-import { hstsValue, sslAppOptions, tlsEnabled, TlsError } from './tls.js'
+import { hstsValue, sslAppOptions, tlsEnabled, tlsFingerprint, TlsError } from './tls.js'
 
 export class ListenError extends Error {
   readonly code = 'listen_failed'
@@ -32,6 +32,8 @@ export class Listener {
   private readonly apps: TemplatedApp[] = []
   private socket: us_listen_socket | undefined
   private tls: boolean
+  /** What the running app was made from (files' contents and settings): a reload with the same keeps it. */
+  private fingerprint: string | undefined
 
   private constructor(
     private readonly deps: ListenerDeps,
@@ -69,6 +71,12 @@ export class Listener {
   reload(server: Config['server']): void {
     const next = tlsEnabled(server.tls)
     if (!this.tls && !next) return
+    // A reload for another reason, with the same files and settings, keeps the app (each replaced one stays until
+    // shutdown with the connections it holds).
+    if (next && this.tls && tlsFingerprint(server.tls) === this.fingerprint) {
+      setStrictTransport(hstsValue(server.tls))
+      return
+    }
     let app: TemplatedApp
     try {
       app = this.makeApp(server)
@@ -127,6 +135,7 @@ export class Listener {
     this.socket = socket
     this.port = this.deps.uws.us_socket_local_port(socket)
     this.tls = tlsEnabled(server.tls)
+    this.fingerprint = this.tls ? tlsFingerprint(server.tls) : undefined
     setStrictTransport(hstsValue(server.tls))
   }
 

@@ -1,7 +1,7 @@
 // TLS on the gateway itself: the uWS SSLApp options made from server.tls, after checking the files with node:crypto
 // so that a wrong file is named (uWS only says "App construction failed"). The uWS v20.30 build (BoringSSL) refuses
 // TLS 1.0 and 1.1 itself; there is no option to change that, and test/http/tls.test.ts checks it with openssl.
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto'
+import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { AppOptions } from '@trufflesuite/uws-js-unofficial'
 import { PrivateFileError, readPrivateFile } from '../config/privateFile.js'
@@ -45,6 +45,19 @@ export function sslAppOptions(tls: TlsSettings, now = Date.now()): AppOptions {
 export function hstsValue(tls: TlsSettings): string | undefined {
   if (!tlsEnabled(tls) || tls.hsts === 0) return undefined
   return `max-age=${Math.floor(tls.hsts / 1000)}`
+}
+
+/** A digest of what an SSLApp is made from: the files' contents (unreadable ones as such) and the settings. */
+export function tlsFingerprint(tls: TlsSettings): string {
+  const hash = createHash('sha256').update(JSON.stringify({ ...tls, hsts: 0 }))
+  for (const file of [tls.cert_file, tls.key_file, tls.passphrase_file]) {
+    try {
+      hash.update(file === '' ? '-' : readFileSync(file))
+    } catch (error) {
+      hash.update(`unreadable ${(error as NodeJS.ErrnoException).code}`)
+    }
+  }
+  return hash.digest('hex')
 }
 
 function readPassphrase(tls: TlsSettings): string | undefined {

@@ -142,6 +142,12 @@ t.test('a reload serves the new certificate to new connections; an open one keep
   t.same(rig.gateway.reload(next), [], 'nothing of server.tls needs a restart')
   t.equal((await peerCertificate(rig.gateway.port)).subject.CN, 'second', 'a new connection sees the new certificate')
   t.match(rig.logs.join('\n'), /TLS certificate reloaded/)
+  rig.gateway.reload(next)
+  t.equal(
+    rig.logs.filter((line) => line.includes('TLS certificate reloaded')).length,
+    1,
+    'a reload with the same files and settings keeps the running app',
+  )
 
   const after = await request(`${httpsUrl(rig)}/api/tags`, { dispatcher: agent, headers: rig.headers })
   await after.body.dump()
