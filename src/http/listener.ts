@@ -34,6 +34,7 @@ export class Listener {
   private tls: boolean
   /** What the running app was made from (files' contents and settings): a reload with the same keeps it. */
   private fingerprint: string | undefined
+  private stopped = false
 
   private constructor(
     private readonly deps: ListenerDeps,
@@ -70,7 +71,8 @@ export class Listener {
    */
   reload(server: Config['server']): void {
     const next = tlsEnabled(server.tls)
-    if (!this.tls && !next) return
+    // Shutting down (no longer listening): a reload must not open the port again.
+    if (this.stopped || (!this.tls && !next)) return
     // A reload for another reason, with the same files and settings, keeps the app (each replaced one stays until
     // shutdown with the connections it holds).
     if (next && this.tls && tlsFingerprint(server.tls) === this.fingerprint) {
@@ -86,7 +88,7 @@ export class Listener {
     }
     // Synchronous on the native binding: connections arriving between the close and the listen (microseconds) are
     // refused by the kernel, those already accepted stay on the old app.
-    this.stopListening()
+    this.closeListenSocket()
     let socket: us_listen_socket | false = false
     ;(app as unknown as ExclusiveListen).listen(this.host, this.port, this.exclusive(), (s) => (socket = s))
     if (!socket) {
@@ -96,6 +98,7 @@ export class Listener {
       })
       ;(this.apps.at(-1) as unknown as ExclusiveListen).listen(this.host, this.port, this.exclusive(), (s) => {
         if (s) this.socket = s
+        else this.deps.logger.error('the gateway is not listening any more: restart it', { port: this.port })
       })
       return
     }
@@ -103,8 +106,13 @@ export class Listener {
     this.deps.logger.info('TLS certificate reloaded', { cert: server.tls.cert_file, tls: next })
   }
 
-  /** Stops accepting connections; those open stay. */
+  /** Stops accepting connections for good (shutdown); those open stay. */
   stopListening(): void {
+    this.stopped = true
+    this.closeListenSocket()
+  }
+
+  private closeListenSocket(): void {
     if (this.socket !== undefined) this.deps.uws.us_listen_socket_close(this.socket)
     this.socket = undefined
   }
