@@ -26,6 +26,8 @@ export interface Running {
   reprice(usage: Config['usage']): void
   stopListening?: () => void
   closeApp?: () => void
+  /** Where the gateway listens: a reload re-reads the TLS certificate and key (server.tls). */
+  listener?: { reload(server: Config['server']): void }
   backups?: NodeJS.Timeout
   health?: { stop(): void }
   /** The gateway's queue: a reload gives it the new settings and backends (it keeps who waits). */
@@ -92,6 +94,7 @@ export class Lifecycle {
       void closeBackends(old)
     }
     running.config.current = next
+    running.listener?.reload(next.server)
     running.scheduler?.reload(next)
     running.aliases.replace(next.models.aliases)
     running.reprice(next.usage)

@@ -2,7 +2,8 @@
 // of the request path (src/api/pipeline.ts) and the routes, listens; its lifecycle (reload, shutdown) is lifecycle.ts.
 import { backendState } from './proxy/backendStatus.js'
 import { mkdirSync } from 'node:fs'
-import { loadUws, type us_listen_socket } from '../native/uws.js'
+import { loadUws, type TemplatedApp } from '../native/uws.js'
+import { Listener } from './http/listener.js'
 import { mountAdminRoutes } from './api/admin.js'
 import { mountAuthRoutes } from './api/auth.js'
 import { dashboardDir, mountDashboard } from './api/dashboard.js'
@@ -96,18 +97,7 @@ export interface Gateway {
   close(drainMs?: number): Promise<void>
 }
 
-/** The binding takes (host, port, options, callback); its published types omit that form. */
-interface ExclusiveListen {
-  listen(host: string, port: number, options: number, callback: (socket: us_listen_socket | false) => void): void
-}
-
-function exclusivePort(uws: object): number {
-  return (uws as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT
-}
-
-export class ListenError extends Error {
-  readonly code = 'listen_failed'
-}
+export { ListenError } from './http/listener.js'
 
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const { logger } = options
@@ -272,75 +262,74 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     ),
   }
 
-  const app = uws.App()
-  running.closeApp = () => (app as unknown as { close(): void }).close()
   // The gateway's own routes pass the same address guard and limits as the proxied ones.
   const limits = { admit: stages.limits, admitAddress: stages.addressGuard }
   const authenticate = (credential: string | undefined) => authenticator.authenticate(credential)
-  mountAuthRoutes(app, { authenticate, logger, limits, sessions, store })
-  mountAdminRoutes(app, {
-    authenticate,
-    logger,
-    limits,
-    store,
-    config: () => running.config.current,
-    usage: accounting.store,
-    flushUsage: () => accounting.recorder.settled(),
-    queue: (onlyUser) => scheduler.snapshot(onlyUser),
-    backendAdmin: {
-      backends: () => running.backends,
-      health,
-      waitingFor: (backend) => scheduler.waitingFor(backend),
-      wake: () => scheduler.wake(),
-      emit: events.emit,
-    },
-    modelAdmin: {
-      backends: () => running.backends,
-      health,
-      timeouts: () => running.config.current.timeouts,
-      emit: events.emit,
-    },
-    backends: () =>
-      health.ensureChecked().then(() =>
-        running.backends.map((backend) => ({
-          name: backend.name,
-          state: backendState(backend, health.isUp(backend)),
-        })),
-      ),
-  })
-  mountSystemRoutes(app, {
-    authenticate,
-    logger,
-    limits,
-    config: () => running.config.current,
-    db: store.db,
-    backends: () => running.backends,
-    health,
-    metrics,
-    aliases: running.aliases,
-  })
   const dashboard = loadStaticFiles(dashboardDir())
   if (dashboard.size === 0) logger.warn('the dashboard is not built: /ui/ answers 404', { dir: dashboardDir() })
-  mountDashboard(app, dashboard, { admitAddress: stages.addressGuard, api: 'ui' })
-  mountRoutes(app, proxy, running.aliases)
-
-  const { host, port } = config.server
-  // Exclusive: by default uSockets sets SO_REUSEPORT, and a second gateway on the same port would silently split
-  // traffic. (The JS fallback listens with node:net, which never shares, and has no options argument.)
-  const listenSocket = await new Promise<us_listen_socket | false>((resolve) => {
-    if (native) (app as unknown as ExclusiveListen).listen(host, port, exclusivePort(uws), resolve)
-    else app.listen(host, port, resolve)
-  })
-  if (!listenSocket) {
-    await lifecycle.close(0)
-    throw new ListenError(`cannot listen on ${host}:${port} (address in use, not local, or not permitted)`)
+  // Every route, on each app the listener makes (one; with TLS, one more per certificate reload).
+  const mount = (app: TemplatedApp): void => {
+    mountAuthRoutes(app, { authenticate, logger, limits, sessions, store })
+    mountAdminRoutes(app, {
+      authenticate,
+      logger,
+      limits,
+      store,
+      config: () => running.config.current,
+      usage: accounting.store,
+      flushUsage: () => accounting.recorder.settled(),
+      queue: (onlyUser) => scheduler.snapshot(onlyUser),
+      backendAdmin: {
+        backends: () => running.backends,
+        health,
+        waitingFor: (backend) => scheduler.waitingFor(backend),
+        wake: () => scheduler.wake(),
+        emit: events.emit,
+      },
+      modelAdmin: {
+        backends: () => running.backends,
+        health,
+        timeouts: () => running.config.current.timeouts,
+        emit: events.emit,
+      },
+      backends: () =>
+        health.ensureChecked().then(() =>
+          running.backends.map((backend) => ({
+            name: backend.name,
+            state: backendState(backend, health.isUp(backend)),
+          })),
+        ),
+    })
+    mountSystemRoutes(app, {
+      authenticate,
+      logger,
+      limits,
+      config: () => running.config.current,
+      db: store.db,
+      backends: () => running.backends,
+      health,
+      metrics,
+      aliases: running.aliases,
+    })
+    mountDashboard(app, dashboard, { admitAddress: stages.addressGuard, api: 'ui' })
+    mountRoutes(app, proxy, running.aliases)
   }
-  running.stopListening = () => uws.us_listen_socket_close(listenSocket)
-  const actualPort = uws.us_socket_local_port(listenSocket)
+  let listener: Listener
+  try {
+    listener = await Listener.start(config.server, { uws, native, logger, mount })
+  } catch (error) {
+    await lifecycle.close(0)
+    throw error
+  }
+  running.stopListening = () => listener.stopListening()
+  running.closeApp = () => listener.close()
+  running.listener = listener
+  const actualPort = listener.port
   logger.info('listening', {
-    host,
+    host: config.server.host,
     port: actualPort,
     native,
+    tls: listener.secure,
     backends: running.backends.map((backend) => backend.url),
   })
   running.unmark = markServer(config.database.path)

@@ -9,7 +9,7 @@ import { GatewayError } from '../errors.js'
 import { answeringHead, writeError } from '../http/errorResponse.js'
 import { pickRequestId } from '../http/requestId.js'
 import { findStaticFile, type StaticFile, type StaticFiles } from '../http/staticFiles.js'
-import { statusLine } from '../http/status.js'
+import { writeStatus } from '../http/status.js'
 import { mountMethods, type AddressGuard } from './routes.js'
 
 export const dashboardMount = '/ui'
@@ -85,7 +85,7 @@ function readRequest(res: HttpResponse, req: HttpRequest): DashboardRequest {
 function answerFile(res: HttpResponse, request: DashboardRequest, file: StaticFile): void {
   const notModified = request.ifNoneMatch !== '' && request.ifNoneMatch.split(/\s*,\s*/).includes(file.etag)
   const body = request.gzip && file.gzipped ? file.gzipped : file.body
-  res.writeStatus(statusLine(notModified ? 304 : 200))
+  writeStatus(res, notModified ? 304 : 200)
   res.writeHeader('x-request-id', request.requestId)
   res.writeHeader('etag', file.etag)
   res.writeHeader('cache-control', file.cacheControl)
@@ -102,7 +102,7 @@ function answerFile(res: HttpResponse, request: DashboardRequest, file: StaticFi
 
 /** /ui → /ui/, so that the page's relative asset paths resolve under the mount. */
 function redirect(res: HttpResponse, requestId: string): void {
-  res.writeStatus(statusLine(308))
+  writeStatus(res, 308)
   res.writeHeader('location', `${dashboardMount}/`)
   res.writeHeader('x-request-id', requestId)
   res.end('')

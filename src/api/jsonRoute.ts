@@ -12,7 +12,7 @@ import { readBody } from '../http/bodyReader.js'
 import { gatewayTiming, writeError } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
 import { refuseHead } from '../http/refuseHead.js'
-import { statusLine } from '../http/status.js'
+import { writeStatus } from '../http/status.js'
 import type { LocalRoute } from './routeTable.js'
 import { isStreamReply, streamAnswer, type StreamingAnswer, type StreamReply } from './streamReply.js'
 
@@ -136,7 +136,7 @@ export function jsonRoute(
             joined(more, admission?.headers),
           )
         }
-        res.writeStatus(statusLine(reply.status))
+        writeStatus(res, reply.status)
         res.writeHeader('content-type', 'text' in reply ? reply.contentType : 'application/json; charset=utf-8')
         res.writeHeader('cache-control', 'no-store')
         res.writeHeader('x-request-id', request.requestId)

@@ -108,6 +108,52 @@ const roleWeights = section(
   ) as Record<Role, LeafNode<number>>,
 )
 
+/** TLS on the gateway itself (docs/security.md "TLS on the gateway"): both files set turns it on. */
+const tls = section(
+  'TLS on the gateway itself, for a box with no proxy in front: set cert_file and key_file. TLS 1.2 and 1.3 only (the uWS build refuses 1.0 and 1.1). Files are read at start and again on every reload (SIGHUP): the new certificate serves new connections, open ones keep theirs.',
+  {
+    cert_file: string({
+      doc: 'PEM certificate chain: the server certificate first, then its intermediates.',
+      default: '',
+      pattern: /^$|^\/\S+$/,
+      describe: 'an absolute path',
+    }),
+    key_file: string({
+      doc: 'PEM private key of the certificate; must be mode 0600 or 0400 (no group or other bits), owned by the service user.',
+      default: '',
+      pattern: /^$|^\/\S+$/,
+      describe: 'an absolute path',
+    }),
+    passphrase_file: string({
+      doc: 'File holding the passphrase of an encrypted key_file (first line); mode 0600 like the key. Empty: the key is not encrypted, or the passphrase comes from PARALLAMA_SERVER__TLS__PASSPHRASE.',
+      default: '',
+      pattern: /^$|^\/\S+$/,
+      describe: 'an absolute path',
+    }),
+    passphrase: string({
+      doc: "The key's passphrase given directly (environment only: PARALLAMA_SERVER__TLS__PASSPHRASE); overrides passphrase_file.",
+      default: '',
+      secret: true,
+    }),
+    ciphers: string({
+      doc: 'TLS 1.2 cipher suites (OpenSSL/BoringSSL list syntax); TLS 1.3 suites are fixed by the library. The default keeps forward-secret AEAD suites only.',
+      default: 'ECDHE+AESGCM:ECDHE+CHACHA20',
+      pattern: /^[A-Za-z0-9+:!@_=.-]{1,1000}$/,
+      describe: 'a cipher list such as ECDHE+AESGCM:ECDHE+CHACHA20',
+    }),
+    low_memory: boolean({
+      doc: "Release each idle TLS connection's read and write buffers (about 34 KiB each; SSL_MODE_RELEASE_BUFFERS): less memory with many idle clients, a little more CPU per read.",
+      default: false,
+    }),
+    hsts: duration({
+      doc: 'With TLS on, the Strict-Transport-Security max-age sent on every response (no includeSubDomains). Browsers then refuse plain HTTP to this host name on every port for that long. 0: no header.',
+      default: 31_536_000_000,
+      min: 0,
+      zeroMeansNone: true,
+    }),
+  },
+)
+
 export const schema = section('Parallama configuration.', {
   server: section('Where the gateway listens.', {
     host: string({
@@ -141,6 +187,7 @@ export const schema = section('Parallama configuration.', {
       doc: 'Start even if the native uWebSockets binary cannot load, on its much slower pure-JS fallback.',
       default: false,
     }),
+    tls: tls,
   }),
   backends: list(
     'The Ollama servers behind the gateway; a request goes to a healthy one that has its model loaded (else installed), the least busy first.',

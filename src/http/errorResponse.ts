@@ -1,7 +1,7 @@
 // Gateway-made error responses, in the dialect of the API the route belongs to.
 import type { HttpResponse } from '../../native/uws.js'
 import { clientCode, errorTable, type ErrorCode, type GatewayError } from '../errors.js'
-import { statusLine } from './status.js'
+import { writeStatus } from './status.js'
 
 /**
  * `ollama`: the native API's `{"error": "..."}`; `openai`: OpenAI's error object, for /v1; `anthropic`: Anthropic's, for
@@ -90,7 +90,7 @@ export function writeError(
   /** More headers, flat [name, value, ...]: a limited caller's rate-limit headers. */
   extraHeaders?: readonly string[],
 ): void {
-  res.writeStatus(statusLine(error.status))
+  writeStatus(res, error.status)
   res.writeHeader('content-type', contentTypes[dialect])
   res.writeHeader('x-request-id', requestId)
   if (startedAt !== undefined) res.writeHeader('server-timing', gatewayTiming(startedAt))

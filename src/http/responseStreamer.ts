@@ -7,7 +7,7 @@
 // Every touch of the response goes through a ClientReply, whose `closed` flag is the one guard against writing after
 // the client left or the response ended.
 import type { ClientReply } from './clientReply.js'
-import { statusLine } from './status.js'
+import { writeStatus } from './status.js'
 
 const corkBudget = 15 * 1024
 /** Past this much queued here, the upstream is paused even if the client is keeping up. */
@@ -95,7 +95,7 @@ export class ResponseStreamer {
     if (this.head) {
       const { status, headers } = this.head
       this.head = undefined
-      res.writeStatus(statusLine(status))
+      writeStatus(res, status)
       for (let i = 0; i < headers.length; i += 2) {
         res.writeHeader(headers[i]!, headers[i + 1]!)
         budget -= headers[i]!.length + headers[i + 1]!.length + 4

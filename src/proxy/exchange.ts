@@ -13,7 +13,7 @@ import type { ResponseTap, TapFactory } from './responseTap.js'
 import type { RequestSnapshot } from '../http/requestSnapshot.js'
 import { ResponseStreamer } from '../http/responseStreamer.js'
 import type { ClientReply } from '../http/clientReply.js'
-import { statusLine } from '../http/status.js'
+import { writeStatus } from '../http/status.js'
 import type { Backend } from './backends.js'
 import { queueTiming, readUpstreamHead } from './responseHeaders.js'
 import {
@@ -408,7 +408,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
 
   private readonly sendWhole = (res: HttpResponse): void => {
     const { state } = this
-    res.writeStatus(statusLine(this.status))
+    writeStatus(res, this.status)
     const head = this.head!
     for (let i = 0; i < head.length; i += 2) res.writeHeader(head[i]!, head[i + 1]!)
     res.writeHeader('server-timing', `${this.timing}, total;dur=${ms(performance.now() - state.startedAt)}`)

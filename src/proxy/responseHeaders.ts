@@ -12,6 +12,8 @@ const dropped = new Set([
   'content-length',
   'date',
   'x-request-id',
+  // The transport policy is the gateway's own (server.tls.hsts), not a backend's.
+  'strict-transport-security',
 ])
 
 export interface UpstreamHead {
