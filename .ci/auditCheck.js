@@ -6,11 +6,12 @@
 // refused) fails too, saying so: a silent pass would hide what it could not see. PARALLAMA_AUDIT_UNREACHABLE=warn
 // turns that one case into a warning (an offline build box). docs/security.md "Dependency scanning" is the manual.
 //
-// Usage: node .ci/auditCheck.js [--audit-json FILE] [--lock FILE] [--accept FILE] [--now ISO-DATE]
+// Usage: node .ci/auditCheck.js [--audit-json FILE] [--lock FILE] [--accept FILE] [--now ISO-DATE] [--record FILE]
 // Without --audit-json it runs `npm audit --omit=dev --json` in the checkout. Exit: 0 clean, 1 vulnerable or invalid
-// acceptance file, 2 the audit did not run.
+// acceptance file, 2 the audit did not run. --record writes the outcome as JSON (rpm/build.sh ships it; the
+// compliance report reads it): {checked_at, status: clean|vulnerable|not_run, findings, accepted, reason}.
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -120,6 +121,23 @@ function describe(advisory) {
   return `${advisory.package} (${advisory.severity}): ${advisory.title} — ${advisory.url} (vulnerable ${advisory.range})`
 }
 
+/** The outcome for --record: what the compliance report shows about the build's dependencies. */
+function record(now, status, fields = {}) {
+  const file = option('--record', undefined)
+  if (!file) return
+  const outcome = {
+    checked_at: new Date(now).toISOString(),
+    status,
+    findings: [],
+    accepted: [],
+    reason: null,
+    ...fields,
+  }
+  writeFileSync(file, `${JSON.stringify(outcome, null, 2)}\n`)
+}
+
+const brief = (advisory) => ({ package: advisory.package, severity: advisory.severity, url: advisory.url })
+
 async function main() {
   const now = Date.parse(option('--now', new Date().toISOString()))
   const acceptFile = option('--accept', join(root, '.ci', 'audit-accept.json'))
@@ -155,6 +173,7 @@ async function main() {
         `endpoint could not be used (${failure}). Nothing was checked.` +
         (warnOnly ? ' (PARALLAMA_AUDIT_UNREACHABLE=warn)' : ' Set PARALLAMA_AUDIT_UNREACHABLE=warn on an offline box.'),
     )
+    record(now, 'not_run', { reason: failure })
     return warnOnly ? 0 : 2
   }
   const production = productionPaths(JSON.parse(readFileSync(lockFile, 'utf8')))
@@ -167,6 +186,10 @@ async function main() {
     console.error(
       `audit: FAILED: ${describe(advisory)}${expired ? ` — its acceptance expired on ${expired.expires}` : ''}`,
     )
+  record(now, failing.length > 0 ? 'vulnerable' : 'clean', {
+    findings: failing.map(({ advisory }) => brief(advisory)),
+    accepted: waived.map(({ advisory, acceptance }) => ({ ...brief(advisory), until: acceptance.expires })),
+  })
   if (failing.length > 0) {
     console.error(
       `audit: ${failing.length} high or critical advisory(ies) in production dependencies: upgrade, or accept in ` +

@@ -13,6 +13,8 @@ stage="$work/parallama-$version"
 mkdir -p "$stage/dist"
 cp -a dist/src dist/cli dist/native dist/ui "$stage/dist/"
 cp -a package.json package-lock.json LICENSE README.md docs conf systemd rpm "$stage/"
+# The dependency audit's outcome ships with the package, for `parallama report compliance`; .ci/run is the gate.
+PARALLAMA_AUDIT_UNREACHABLE=warn node .ci/auditCheck.js --record "$stage/dist/dependency-audit.json" >&2 || true
 # The folder's contents, not the entry: a checkout whose node_modules is a symlink (a git worktree sharing another's)
 # would otherwise stage the link, and the prune below would delete packages from the folder it points to.
 mkdir "$stage/node_modules"

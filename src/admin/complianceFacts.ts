@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js'
 import { newestBackupTime } from '../store/backup.js'
 import type { Store } from '../store/store.js'
 import type { ComplianceCheck, ComplianceFacts } from './compliance.js'
+import { dependencyAuditCheck, tlsCheck } from './deploymentChecks.js'
 
 export function complianceFacts(
   store: Store,
@@ -19,6 +20,6 @@ export function complianceFacts(
     ssoUsers: new Set(),
     ssoConfigured: false,
     newestBackupAt: config.database.backup_dir === '' ? null : newestBackupTime(config.database.backup_dir),
-    extra,
+    extra: [tlsCheck(config, now), dependencyAuditCheck(now), ...extra],
   }
 }

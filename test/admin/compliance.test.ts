@@ -7,10 +7,12 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import t from 'tap'
 import { complianceMarkdown, complianceReport, keyIsLive, type ComplianceFacts } from '../../src/admin/compliance.js'
+import { dependencyAuditCheck, tlsCheck } from '../../src/admin/deploymentChecks.js'
 import { configFrom } from '../../src/config/load.js'
 import type { ApiKey } from '../../src/store/apiKeys.js'
 import type { User } from '../../src/store/users.js'
 import { adminCall } from '../helpers/adminApi.js'
+import { makeCa } from '../helpers/certificates.js'
 import { runCli } from '../helpers/cli.js'
 import { expectMatches } from '../helpers/expectMatches.js'
 import { startRig } from '../helpers/gateway.js'
@@ -158,6 +160,45 @@ t.test('the Markdown keeps table cells whole whatever a key is named', async (t)
   const markdown = complianceMarkdown(report)
   t.match(markdown, 'a (u1, a\\|b c)')
   t.notMatch(markdown, /a\|b/)
+})
+
+t.test('TLS: plain HTTP is fine on loopback only; a certificate near or past its end is reported', async (t) => {
+  t.match(tlsCheck(configFrom({}), now), { status: 'pass' })
+  t.match(tlsCheck(configFrom({ server: { host: '0.0.0.0' } }), now), { status: 'warn', detail: /in clear/ })
+  const dir = mkdtempSync(join(tmpdir(), 'parallama-compliance-tls-'))
+  const ca = makeCa(dir, 'gateway')
+  const config = configFrom({ server: { host: '0.0.0.0', tls: { cert_file: ca.certFile, key_file: ca.keyFile } } })
+  t.match(tlsCheck(config, Date.now()), { status: 'warn', detail: /expires in 1 days/ }, 'two days left: renew')
+  t.match(tlsCheck(config, Date.now() + 3 * day), { status: 'fail', detail: /expired/ })
+  t.match(tlsCheck(config, Date.now() - 30 * day), { status: 'pass' })
+  const unreadable = configFrom({ server: { tls: { cert_file: join(dir, 'gone.crt'), key_file: ca.keyFile } } })
+  t.match(tlsCheck(unreadable, now), { status: 'warn', detail: /could not be read/ })
+})
+
+t.test("the build's dependency audit, as rpm/build.sh records it", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'parallama-compliance-audit-'))
+  const file = join(dir, 'dependency-audit.json')
+  const plant = (fields: Record<string, unknown>) =>
+    writeFileSync(
+      file,
+      JSON.stringify({
+        checked_at: new Date(now - day).toISOString(),
+        findings: [],
+        accepted: [],
+        reason: null,
+        ...fields,
+      }),
+    )
+  t.match(dependencyAuditCheck(now, file), { status: 'warn', detail: /No dependency audit/ })
+  plant({ status: 'clean' })
+  t.match(dependencyAuditCheck(now, file), { status: 'pass' })
+  t.match(dependencyAuditCheck(now + 40 * day, file), { status: 'warn', action: /audit again/ })
+  plant({ status: 'not_run', reason: 'HTTP 405' })
+  t.match(dependencyAuditCheck(now, file), { status: 'warn', detail: /could not run \(HTTP 405\)/ })
+  plant({ status: 'vulnerable', findings: [{ package: 'x', severity: 'high', url: 'https://example/1' }] })
+  t.match(dependencyAuditCheck(now, file), { status: 'fail', items: ['x (high): https://example/1'] })
+  writeFileSync(file, '{not json')
+  t.match(dependencyAuditCheck(now, file), { status: 'warn' })
 })
 
 t.test('over the CLI and the admin API', async (t) => {
