@@ -4,6 +4,7 @@ import { configCommand } from './config.js'
 import { dbCommand } from './db.js'
 import { keyCommand } from './key.js'
 import { limitCommand } from './limit.js'
+import { loginCommand } from './login.js'
 import { serveCommand } from './serve.js'
 import { statusCommand } from './status.js'
 import { usageCommand } from './usage.js'
@@ -23,7 +24,8 @@ export function commandTree(args: string[]): Argv {
     .command(usageCommand)
     .command(limitCommand)
     .command(webhookCommand)
-    .demandCommand(1, 'name a command: serve, status, config, db, user, key, usage, limit or webhook')
+    .command(loginCommand)
+    .demandCommand(1, 'name a command: serve, status, config, db, user, key, usage, limit, webhook or login')
     .strict()
     .recommendCommands()
     .completion('completion', 'print a shell completion script')

@@ -7,6 +7,8 @@ import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import t from 'tap'
 import type { AuditEntry } from '../../src/events/auditEntry.js'
+import { ssoLogin } from '../../cli/ssoLogin.js'
+import { runCli } from '../helpers/cli.js'
 import { startRig } from '../helpers/gateway.js'
 import { Browser, startOidcProvider } from '../helpers/oidcProvider.js'
 
@@ -217,6 +219,24 @@ t.test('the CLI handoff goes to its loopback port and needs its verifier', async
   t.match(await exchange(last, verifier), { status: 200, body: { access_token: /^eyJ/ } })
   const bad = await fetch(`${gatewayUrl}/auth/v1/oidc/login?cli_port=80&cli_challenge=${challenge}`)
   t.match(await bad.json(), { code: 'invalid_request', detail: /cli_port/ })
+})
+
+t.test('parallama login --sso: the browser brings the code to the CLI on loopback, which redeems it', async (t) => {
+  const browser = new Browser()
+  let visited: Promise<unknown> = Promise.resolve()
+  const pair = await ssoLogin(gatewayUrl, {
+    timeoutMs: 60_000,
+    announce: (address) => {
+      t.match(address, /\/auth\/v1\/oidc\/login\?cli_port=\d+&cli_challenge=[A-Za-z0-9_-]{43}$/)
+      const atCli = (url: string) => new URL(url).pathname === '/callback'
+      visited = browser.signIn(address, 'alice', atCli).then((landed) => browser.get(landed))
+    },
+  })
+  t.equal(((await visited) as Response).status, 200, 'the CLI answered the browser')
+  t.match((await me(pair.access_token)).body, { username: 'alice' })
+  const refused = await runCli(['login'])
+  t.equal(refused.code, 2)
+  t.match(refused.stderr, /--sso/)
 })
 
 t.test("logout ends the local login and points at the provider's end_session_endpoint", async (t) => {
