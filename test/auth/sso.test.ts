@@ -4,50 +4,21 @@
 // the provider, and the provider's JWT access tokens as API credentials: accepted, mapped to the linked user, followed
 // across a key rotation, and refused when forged, expired, for another audience, unsigned or HMAC-confused.
 import { createHash, createHmac, randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import t from 'tap'
-import type { AuditEntry } from '../../src/events/auditEntry.js'
 import { ssoLogin } from '../../cli/ssoLogin.js'
 import { runCli } from '../helpers/cli.js'
-import { startRig } from '../helpers/gateway.js'
-import { Browser, startOidcProvider } from '../helpers/oidcProvider.js'
+import { Browser } from '../helpers/oidcProvider.js'
+import { startSsoRig } from '../helpers/ssoRig.js'
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-const gatewayPort = await freePort()
-const gatewayUrl = `http://127.0.0.1:${gatewayPort}`
-const provider = await startOidcProvider(t, {
-  redirectUris: [`${gatewayUrl}/auth/v1/oidc/callback`],
-  postLogoutRedirectUris: [`${gatewayUrl}/ui/`],
+const {
+  rig,
+  provider,
+  url: gatewayUrl,
+  audits,
+} = await startSsoRig(t, {
+  allowed_domains: ['example.com'],
+  jwks_min_refetch: '1s',
 })
-const audits: AuditEntry[] = []
-const rig = await startRig(
-  t,
-  {
-    server: { port: gatewayPort },
-    auth: {
-      oidc: {
-        issuer: provider.issuer,
-        client_id: provider.clientId,
-        redirect_url: `${gatewayUrl}/auth/v1/oidc/callback`,
-        scopes: ['openid', 'profile', 'email', 'groups'],
-        role_map: { 'llm-admins': 'admin', 'llm-users': 'user', 'llm-viewers': 'readonly' },
-        allowed_domains: ['example.com'],
-        audience: provider.apiAudience,
-        jwks_min_refetch: '1s',
-      },
-    },
-  },
-  {},
-  { PARALLAMA_AUTH__OIDC__CLIENT_SECRET: provider.clientSecret },
-  { audit: { record: (entry) => audits.push(entry) } },
-)
 const { store } = rig.gateway
 
 const toDashboard = (url: string) => new URL(url).pathname === '/ui/'
