@@ -101,7 +101,10 @@ export function signInAccount(
     const user = users.addLinked({ username, role, ...profile(claims) }, link)
     return { user, created: true }
   } catch (error) {
-    // Taken between the check and the insert (another sign-in, the CLI), or an identity linked meanwhile.
+    // The same identity signed in twice at once: the other sign-in linked it first (the unique index refused ours).
+    const linkedMeanwhile = users.findBySso(link)
+    if (linkedMeanwhile) return { user: linkedMeanwhile, created: false }
+    // The name was taken between the check and the insert (another sign-in, the CLI).
     if (error instanceof UserError && error.code === 'user_exists') return conflict(username)
     if (error instanceof UserError && error.code === 'invalid_email') {
       return {
