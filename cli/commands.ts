@@ -4,6 +4,7 @@ import { configCommand } from './config.js'
 import { dbCommand } from './db.js'
 import { keyCommand } from './key.js'
 import { limitCommand } from './limit.js'
+import { loginCommand } from './login.js'
 import { reportCommand } from './report.js'
 import { serveCommand } from './serve.js'
 import { statusCommand } from './status.js'
@@ -25,7 +26,8 @@ export function commandTree(args: string[]): Argv {
     .command(limitCommand)
     .command(webhookCommand)
     .command(reportCommand)
-    .demandCommand(1, 'name a command: serve, status, config, db, user, key, usage, limit, webhook or report')
+    .command(loginCommand)
+    .demandCommand(1, 'name a command: serve, status, config, db, user, key, usage, limit, webhook, report or login')
     .strict()
     .recommendCommands()
     .completion('completion', 'print a shell completion script')

@@ -16,6 +16,7 @@ import { authenticateStage } from './auth/authenticateStage.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { authorizeModels } from './auth/authorize.js'
 import { createIdentity, type Identity } from './auth/identity.js'
+import type { AuditRecorder } from './events/auditEntry.js'
 import type { Config } from './config/schema.js'
 import { Limiter } from './limits/limiter.js'
 import { RuleSet } from './limits/rules.js'
@@ -72,6 +73,8 @@ export interface GatewayOptions {
   stages?: (built: StageSet) => StageSet
   /** Called with each shutdown step's name as it runs. */
   onShutdownStep?: (name: string) => void
+  /** Where sign-ins and logouts through SSO are recorded (the audit log); default: nowhere. */
+  audit?: AuditRecorder
 }
 
 export interface Gateway {
@@ -132,12 +135,12 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   running.events = events
   let identity: Identity
   try {
-    identity = createIdentity(config, store, logger, events.emit)
+    identity = createIdentity(config, store, logger, events.emit, options.audit)
   } catch (error) {
     await lifecycle.close(0)
     throw error
   }
-  const { authenticator, sessions } = identity
+  const { authenticator, sessions, sso } = identity
   authenticator.changeListeners.push(() => events.onChanges())
   authenticator.start()
   running.authenticator = authenticator
@@ -269,7 +272,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   if (dashboard.size === 0) logger.warn('the dashboard is not built: /ui/ answers 404', { dir: dashboardDir() })
   // Every route, on each app the listener makes (one; with TLS, one more per certificate reload).
   const mount = (app: TemplatedApp): void => {
-    mountAuthRoutes(app, { authenticate, logger, limits, sessions, store })
+    mountAuthRoutes(app, { authenticate, logger, limits, sessions, store, sso })
     mountAdminRoutes(app, {
       authenticate,
       logger,

@@ -12,13 +12,14 @@ export function complianceFacts(
   now: number,
   extra: ComplianceCheck[] = [],
 ): ComplianceFacts {
+  const users = store.users.list()
   return {
     now,
     config,
-    users: store.users.list(),
+    users,
     keys: store.keys.list(),
-    ssoUsers: new Set(),
-    ssoConfigured: false,
+    ssoUsers: new Set(users.filter((user) => store.users.ssoLink(user.id) !== undefined).map((user) => user.id)),
+    ssoConfigured: config.auth.oidc.issuer !== '',
     newestBackupAt: config.database.backup_dir === '' ? null : newestBackupTime(config.database.backup_dir),
     extra: [tlsCheck(config, now), dependencyAuditCheck(now), ...extra],
   }

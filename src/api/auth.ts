@@ -1,25 +1,30 @@
 // /auth/v1 (and its deprecated alias /auth): password login, refresh and logout for people, who am I, and
-// self-service API keys. Answers in JSON, errors as problem details. Paths and permissions: routeTable.ts.
+// self-service API keys; single sign-on (sso.ts). Answers in JSON, errors as problem details. Paths and permissions: routeTable.ts.
 import type { TemplatedApp } from '../../native/uws.js'
 import { mayChangeOwnKey } from '../admin/keys.js'
 import { checkKeyModels, issueKey } from '../auth/keyIssuer.js'
 import { scopeForNewKey } from '../auth/keyScope.js'
 import { keyView } from '../auth/keyView.js'
 import type { Sessions } from '../auth/sessions.js'
+import type { SsoLogin } from '../auth/sso/ssoLogin.js'
 import { GatewayError } from '../errors.js'
 import { parseLifetime } from '../store/bounds.js'
 import type { Store } from '../store/store.js'
 import { optionalString, stringField, type JsonRouteContext } from './jsonRoute.js'
 import { mountLocalRoutes } from './routes.js'
+import { ssoHandlers } from './sso.js'
 
 export interface AuthRoutesContext extends JsonRouteContext {
   sessions: Sessions
   store: Store
+  /** Single sign-on, when configured (auth.oidc). */
+  sso?: SsoLogin
 }
 
 export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): void {
   const { sessions, store } = context
   mountLocalRoutes(app, 'auth', context, {
+    ...ssoHandlers(context.sso, context.authenticate),
     login: async ({ body, address }) => {
       const username = stringField(body, 'username')
       const password = stringField(body, 'password')

@@ -238,6 +238,11 @@ export const routeTable: readonly Route[] = [
   local('auth', 'keys_list', 'GET', '/keys', 'manage_own_keys'),
   local('auth', 'keys_create', 'POST', '/keys', 'manage_own_keys'),
   local('auth', 'keys_revoke', 'DELETE', '/keys/:id', 'manage_own_keys'),
+  local('auth', 'oidc_status', 'GET', '/oidc', 'public'),
+  local('auth', 'oidc_login', 'GET', '/oidc/login', 'public'),
+  local('auth', 'oidc_callback', 'GET', '/oidc/callback', 'public'),
+  local('auth', 'oidc_token', 'POST', '/oidc/token', 'public'),
+  local('auth', 'oidc_logout', 'POST', '/oidc/logout', 'public'),
 
   local('admin', 'openapi', 'GET', '/openapi.json', 'public', openApiDoc),
   local('admin', 'usage', 'GET', '/usage', 'view_own_usage', usageDoc),

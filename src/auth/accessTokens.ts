@@ -26,6 +26,9 @@ export interface AccessClaims {
   expiresAt: number
 }
 
+/** A JWT none of our secrets signed: the one failure after which the identity provider's tokens are tried. */
+export const unknownSigningKey = authFailure('invalid_token', 'invalid access token (unknown signing key)')
+
 type Verify = (token: string) => { sub: string; gen: unknown; sid: unknown; jti: string; exp: number }
 
 export class AccessTokens {
@@ -89,7 +92,7 @@ export class AccessTokens {
 
   verify(token: string): AccessClaims | GatewayError {
     const verify = this.verifiers.get(kidOf(token))
-    if (!verify) return authFailure('invalid_token', 'invalid access token (unknown signing key)')
+    if (!verify) return unknownSigningKey
     let payload: ReturnType<Verify>
     try {
       payload = verify(token)

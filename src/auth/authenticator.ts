@@ -7,10 +7,11 @@ import { ChangeWatcher, type Change } from '../store/changeFeed.js'
 import type { Store } from '../store/store.js'
 import { looksLikeKey } from './apiKeyFormat.js'
 import { authFailure } from './authErrors.js'
-import { looksLikeJwt, type AccessTokens } from './accessTokens.js'
+import { looksLikeJwt, unknownSigningKey, type AccessTokens } from './accessTokens.js'
 import { KeyVerifier, type KeyVerifierOptions } from './keyVerifier.js'
 import { rolePermissions, type Role } from './permissions.js'
 import type { Principal } from './principal.js'
+import type { IdpTokens } from './sso/idpTokens.js'
 
 export interface AuthenticatorOptions extends KeyVerifierOptions {
   changePollMs: number
@@ -39,6 +40,10 @@ export class Authenticator {
    */
   private readonly users: LRUCache<number, UserState>
   private timers: NodeJS.Timeout[] = []
+  /** The identity provider's access tokens, when SSO accepts them; and which user each identity is linked to. */
+  private idp: { tokens: IdpTokens; links: LRUCache<string, number> } | undefined
+  /** The identity provider's token checker (tests wait for its key reads). */
+  idpTokens: IdpTokens | undefined
 
   constructor(
     private readonly store: Store,
@@ -61,6 +66,8 @@ export class Authenticator {
     }
     every(this.options.lastUsedFlushMs, () => this.flushLastUsed())
     every(3_600_000, () => this.prune())
+    // The provider's keys are read ahead of the first token; a failed read is logged and tried again later.
+    void this.idp?.tokens.start()
   }
 
   /** Others that keep caches of the database (the limiter) hear of changes here too. */
@@ -102,18 +109,19 @@ export class Authenticator {
     return authFailure('invalid_api_key')
   }
 
+  /** Accepts the identity provider's JWT access tokens too (auth.oidc.accept_access_tokens). */
+  acceptIdpTokens(tokens: IdpTokens): void {
+    this.idpTokens = tokens
+    this.idp = { tokens, links: new LRUCache({ max: 100_000, ttl: this.options.cacheTtlMs }) }
+  }
+
   /** Per request: the JWT check (cached by fast-jwt), two denylist lookups and this user map; no query unless a miss. */
   private fromAccessToken(token: string): Principal | GatewayError {
     const claims = this.tokens.verify(token)
+    // Not signed by us: the identity provider's, if SSO accepts its tokens and the token names it as issuer.
+    if (claims === unknownSigningKey && this.idp?.tokens.claimsIssuer(token)) return this.fromIdpToken(token)
     if (claims instanceof GatewayError) return claims
-    let user = this.users.get(claims.userId)
-    if (!user) {
-      const row = this.store.users.byId(claims.userId)
-      user = row
-        ? { username: row.username, role: row.role, active: row.active, tokenEpoch: row.tokenEpoch, weight: row.weight }
-        : noSuchUser
-      this.users.set(claims.userId, user)
-    }
+    const user = this.userState(claims.userId)
     if (user === noSuchUser) return authFailure('invalid_token', 'the account of this access token no longer exists')
     if (!user.active) return authFailure('user_disabled')
     // A new password, or a disable, drew a new epoch: every token issued before is over.
@@ -134,6 +142,53 @@ export class Authenticator {
     }
   }
 
+  /** An IdP access token: the user linked to its issuer and subject (at first sign-in), with that user's role. */
+  private fromIdpToken(token: string): Principal | GatewayError {
+    const { tokens, links } = this.idp!
+    const identity = tokens.verify(token)
+    if (identity instanceof GatewayError) return identity
+    let userId = links.get(identity.subject)
+    if (userId === undefined) {
+      userId = this.store.users.findBySso(identity)?.id
+      if (userId === undefined) {
+        return authFailure('invalid_token', 'no user is linked to this identity yet: sign in once with SSO')
+      }
+      links.set(identity.subject, userId)
+    }
+    const user = this.userState(userId)
+    if (user === noSuchUser) {
+      links.delete(identity.subject)
+      return authFailure('invalid_token', 'the account of this access token no longer exists')
+    }
+    if (!user.active) return authFailure('user_disabled')
+    return {
+      userId,
+      username: user.username,
+      role: user.role,
+      weight: user.weight,
+      permissions: rolePermissions[user.role],
+      keyId: null,
+      allowsModel: everyModel,
+      expiresAt: identity.expiresAt,
+      rotatedUntil: Infinity,
+      revoked: false,
+      userActive: true,
+    }
+  }
+
+  /** The user's role and state, from the cache the change feed keeps current, or read once. */
+  private userState(userId: number): UserState {
+    let user = this.users.get(userId)
+    if (!user) {
+      const row = this.store.users.byId(userId)
+      user = row
+        ? { username: row.username, role: row.role, active: row.active, tokenEpoch: row.tokenEpoch, weight: row.weight }
+        : noSuchUser
+      this.users.set(userId, user)
+    }
+    return user
+  }
+
   /** Reads pending changes now, rather than at the next poll. */
   pollChanges(): void {
     this.watcher.poll(true)
@@ -149,6 +204,7 @@ export class Authenticator {
 
   stop(): void {
     this.watcher.stop()
+    this.idp?.tokens.stop()
     this.store.feed.onLocalChange = undefined
     for (const timer of this.timers) clearInterval(timer)
     this.flushLastUsed()

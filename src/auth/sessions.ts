@@ -94,6 +94,24 @@ export class Sessions {
     return pair ?? authFailure('invalid_credentials')
   }
 
+  /**
+   * A new login for a user who proved who they are elsewhere (single sign-on): the same pair a password login gives,
+   * and the login's id (to end it, and remember what the provider needs at logout). Refused if the user is disabled.
+   */
+  startLogin(user: User): { pair: TokenPair; loginId: string } | GatewayError {
+    if (!user.active) return authFailure('user_disabled')
+    this.users.touchLogin(user.id)
+    const loginId = randomBytes(12).toString('base64url')
+    const pair = this.issue(user, loginId)
+    // The user's epoch changed since it was read (disabled, new password): as refused as a disabled user.
+    return pair ? { pair, loginId } : authFailure('token_revoked')
+  }
+
+  /** The login a refresh token belongs to (used or not), or undefined. */
+  loginOf(refreshToken: string): string | undefined {
+    return refreshShape.test(refreshToken) ? this.store.findByHash(hashToken(refreshToken))?.familyId : undefined
+  }
+
   refresh(refreshToken: string): TokenPair | GatewayError {
     if (!refreshShape.test(refreshToken)) return authFailure('invalid_token', 'invalid refresh token')
     const found = this.store.findByHash(hashToken(refreshToken))

@@ -97,6 +97,135 @@ const plugin = section('One plugin (docs/plugins.md).', {
   }),
 })
 
+/** A list of words (YAML list; from an env var: JSON, or separated by commas or spaces). */
+function wordList(options: { doc: string; default: string[]; word: RegExp; describe: string }): LeafNode<string[]> {
+  const expects = `a list of ${options.describe}`
+  return {
+    kind: 'leaf',
+    doc: options.doc,
+    default: options.default,
+    expects,
+    parse(raw, fromEnv) {
+      let value = raw
+      if (fromEnv && typeof raw === 'string') {
+        value = raw.trim().startsWith('[') ? safeJson(raw) : raw.split(/[\s,]+/).filter((word) => word !== '')
+      }
+      if (!Array.isArray(value) || !value.every((word) => typeof word === 'string' && options.word.test(word))) {
+        throw new Expected(expects)
+      }
+      return value as string[]
+    },
+    format: (value) => JSON.stringify(value),
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** SSO groups to roles: a mapping of group name (as the IdP sends it) to one of the roles. */
+const roleMap: LeafNode<Record<string, Role>> = {
+  kind: 'leaf',
+  doc: 'Group (as the IdP names it in the groups claim) to role; the highest role of the groups a user is in wins.',
+  default: {},
+  expects: `a mapping of group name to one of ${roles.join(', ')}`,
+  parse(raw, fromEnv) {
+    const value = fromEnv && typeof raw === 'string' ? safeJson(raw) : raw
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Expected(roleMap.expects)
+    for (const [group, role] of Object.entries(value)) {
+      if (group === '' || group.length > 256 || !(roles as readonly unknown[]).includes(role)) {
+        throw new Expected(roleMap.expects)
+      }
+    }
+    return value as Record<string, Role>
+  },
+  format: (value) => JSON.stringify(value),
+}
+
+const oidc = section(
+  'Single sign-on with an OpenID Connect provider (docs/auth.md#single-sign-on-oidc); off while issuer is empty.',
+  {
+    issuer: string({
+      doc: "The provider's issuer URL, exactly as its discovery document names it (https://idp.example.com/realms/x).",
+      default: '',
+      pattern: /^$|^https?:\/\/[^\s?#]+$/,
+      describe: 'an http(s) URL without query or fragment, or empty (SSO off)',
+    }),
+    client_id: string({ doc: "The gateway's client id at the provider.", default: '', pattern: /^.{0,256}$/ }),
+    client_secret_file: string({
+      doc: 'File holding the client secret (mode 0600); empty with no secret in the environment: a public client.',
+      default: '',
+      pattern: /^.{0,4096}$/,
+      describe: 'a file path',
+    }),
+    client_secret: string({
+      doc: 'The client secret given directly (environment only: PARALLAMA_AUTH__OIDC__CLIENT_SECRET); overrides the file.',
+      default: '',
+      secret: true,
+    }),
+    redirect_url: string({
+      doc: "This gateway's callback as the browser reaches it, registered at the provider (https://gw.example.com/auth/v1/oidc/callback).",
+      default: '',
+      pattern: /^$|^https?:\/\/[^\s?#]+\/auth\/v1\/oidc\/callback$/,
+      describe: 'an http(s) URL ending in /auth/v1/oidc/callback',
+    }),
+    scopes: wordList({
+      doc: 'Scopes asked for (openid is always asked).',
+      default: ['openid', 'profile', 'email'],
+      word: /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/,
+      describe: 'scope names',
+    }),
+    username_claims: wordList({
+      doc: 'Claims tried in order for the username of a user created at first sign-in (an email keeps its local part).',
+      default: ['preferred_username', 'email'],
+      word: /^[A-Za-z0-9_:./-]{1,128}$/,
+      describe: 'claim names',
+    }),
+    groups_claim: string({
+      doc: "The claim holding the user's groups (a list of names; a dotted path reaches into objects: realm_access.roles).",
+      default: 'groups',
+      pattern: /^[A-Za-z0-9_:/-]{1,128}(\.[A-Za-z0-9_:/-]{1,128}){0,4}$/,
+      describe: 'a claim name or dotted path',
+    }),
+    role_map: roleMap,
+    default_role: oneOf({
+      doc: 'Role of a user none of whose groups is in role_map (none: such a user may not sign in).',
+      default: 'none',
+      values: ['none', ...roles],
+    }),
+    allowed_domains: wordList({
+      doc: 'Email domains allowed to sign in (the email claim, verified); empty: any.',
+      default: [],
+      word: /^[a-z0-9.-]{1,253}$/,
+      describe: 'lower-case domain names',
+    }),
+    audience: string({
+      doc: 'The aud an IdP access token must carry to be accepted as an API credential (empty: the client id).',
+      default: '',
+      pattern: /^.{0,256}$/,
+    }),
+    accept_access_tokens: boolean({
+      doc: "Accept the provider's JWT access tokens as API credentials (Authorization: Bearer), mapped to the linked user.",
+      default: true,
+    }),
+    jwks_refresh: duration({
+      doc: "How often the provider's signing keys are read again (an unknown key id also reads them, at most every jwks_min_refetch).",
+      default: 600_000,
+      min: 10_000,
+    }),
+    jwks_min_refetch: duration({
+      doc: 'The shortest time between two reads of the signing keys caused by unknown key ids.',
+      default: 10_000,
+      min: 1000,
+    }),
+    clock_skew: duration({ doc: 'Tolerated clock difference on exp and nbf of IdP tokens.', default: 30_000, min: 0 }),
+  },
+)
+
 /** One weight per role (the roles of src/auth/permissions.ts): an unknown role is refused as an unknown key. */
 const roleWeights = section(
   "Each role's weight under contention (a user's own weight, `parallama user set-weight`, multiplies it).",
@@ -380,6 +509,7 @@ export const schema = section('Parallama configuration.', {
         default: 900_000,
         min: 1000,
       }),
+      oidc,
     },
     { restart: true },
   ),

@@ -22,6 +22,8 @@ export interface RequestSnapshot {
   forwardHeaders: string[]
   /** The presented credential ('' for none; undefined for an Authorization header that is not Bearer). */
   credential: string | undefined
+  /** The Cookie header ('' for none): read only by the SSO callback (its sign-in cookie), never forwarded. */
+  cookie: string
   /** When the request arrived (ms since epoch). */
   time: number
   clientIp: string
@@ -59,6 +61,8 @@ export interface HeadFacts {
   contentLength: number
   clientRequestId: string
   credential: string | undefined
+  /** Cookie header lines, joined as one (RFC 6265 §5.4). */
+  cookie: string
   refusal: GatewayError | undefined
 }
 
@@ -111,6 +115,7 @@ export function snapshotRequest(req: HttpRequest, res: HttpResponse, path: strin
     contentLength: head.refusal ? -1 : head.contentLength,
     forwardHeaders: head.forwardHeaders,
     credential: head.credential,
+    cookie: head.cookie,
     time: Date.now(),
     clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
     refusal: head.refusal,
@@ -134,6 +139,7 @@ export function readHead(each: (visit: (name: string, value: string) => void) =>
   let apiKeys = 0
   let apiKey = ''
   let clientRequestId = ''
+  let cookie = ''
   let badHeader: string | undefined
   each((name, value) => {
     bytes += name.length + value.length + 4
@@ -156,6 +162,7 @@ export function readHead(each: (visit: (name: string, value: string) => void) =>
       apiKeys++
       apiKey = value
     } else if (name === 'x-request-id') clientRequestId = value
+    else if (name === 'cookie') cookie = cookie === '' ? value : `${cookie}; ${value}`
   })
   const contentLength = lengths === 1 && decimal.test(trimOws(lengthText)) ? Number(trimOws(lengthText)) : -1
   const refusal =
@@ -169,7 +176,7 @@ export function readHead(each: (visit: (name: string, value: string) => void) =>
         : (framingProblem(lengths, contentLength, encodings, encoding) ??
           credentialProblem(authorizations, authorization, apiKeys, apiKey))
   const credential = refusal ? undefined : presentedCredential(authorization, apiKey)
-  return { forwardHeaders, contentLength, clientRequestId, credential, refusal }
+  return { forwardHeaders, contentLength, clientRequestId, credential, cookie, refusal }
 }
 
 function framingProblem(

@@ -32,6 +32,12 @@ export interface NewUser {
   passwordHash?: string | null
 }
 
+/** An identity at an OpenID provider: the `iss` and `sub` of its ID token. */
+export interface SsoLink {
+  issuer: string
+  subject: string
+}
+
 export class UserError extends Error {
   constructor(
     readonly code: 'invalid_username' | 'invalid_email' | 'user_exists' | 'user_not_found',
@@ -104,6 +110,9 @@ export class UserStore {
       removeLimits: db.prepare(`DELETE FROM limits WHERE (subject_type = 'user' AND subject = ?)
         OR (subject_type = 'key' AND subject IN (SELECT id FROM api_keys WHERE user_id = ?))`),
       keyCount: db.prepare('SELECT COUNT(*) FROM api_keys WHERE user_id = ?').pluck(),
+      bySso: db.prepare(`SELECT ${columns} FROM users WHERE sso_issuer = ? AND sso_subject = ?`),
+      ssoLink: db.prepare('SELECT sso_issuer AS issuer, sso_subject AS subject FROM users WHERE id = ?'),
+      link: db.prepare('UPDATE users SET sso_issuer = ?, sso_subject = ?, updated_at = ? WHERE id = ?'),
     }
   }
 
@@ -130,6 +139,31 @@ export class UserStore {
         return this.byId(id)!
       })
       .immediate()
+  }
+
+  /**
+   * A new user linked to an OpenID identity (issuer + subject), in one transaction: a name taken meanwhile is
+   * user_exists, an identity linked meanwhile is refused by the unique index, so no half-linked row is left.
+   */
+  addLinked(user: NewUser, link: SsoLink): User {
+    return this.db
+      .transaction(() => {
+        const created = this.add(user)
+        this.statements.link.run(link.issuer, link.subject, this.now(), created.id)
+        return created
+      })
+      .immediate()
+  }
+
+  /** The user linked to an OpenID identity, if any. */
+  findBySso(link: SsoLink): User | undefined {
+    return toUser(this.statements.bySso.get(link.issuer, link.subject))
+  }
+
+  /** The OpenID identity a user is linked to, or undefined (a password or key-only user). */
+  ssoLink(userId: number): SsoLink | undefined {
+    const row = this.statements.ssoLink.get(userId) as { issuer: string | null; subject: string | null } | undefined
+    return row?.issuer != null && row.subject != null ? { issuer: row.issuer, subject: row.subject } : undefined
   }
 
   find(username: string): User | undefined {

@@ -130,6 +130,12 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   'auth.refresh': { method: 'POST', path: '/auth/v1/refresh', body: { refresh_token: 'plr_x' } },
   'auth.logout': { method: 'POST', path: '/auth/v1/logout', body: { refresh_token: 'plr_x' } },
   'auth.me': { method: 'GET', path: '/auth/v1/me' },
+  // SSO is off in this rig: each answers 404 sso_not_configured (or 200 "enabled": false), never 403.
+  'auth.oidc_status': { method: 'GET', path: '/auth/v1/oidc' },
+  'auth.oidc_login': { method: 'GET', path: '/auth/v1/oidc/login' },
+  'auth.oidc_callback': { method: 'GET', path: '/auth/v1/oidc/callback?state=x&code=y' },
+  'auth.oidc_token': { method: 'POST', path: '/auth/v1/oidc/token', body: { code: 'x' } },
+  'auth.oidc_logout': { method: 'POST', path: '/auth/v1/oidc/logout', body: { refresh_token: 'plr_x' } },
   'auth.keys_list': { method: 'GET', path: '/auth/v1/keys' },
   'auth.keys_create': { method: 'POST', path: '/auth/v1/keys', body: { name: 'matrix' } },
   'auth.keys_revoke': { method: 'DELETE', path: '/auth/v1/keys/nosuchkey' },

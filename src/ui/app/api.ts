@@ -38,6 +38,8 @@ export interface CallOptions {
 export class Session {
   private tokens: TokenPair | undefined
   private refreshing: Promise<boolean> | undefined
+  /** Signed in through the identity provider: logout ends its session too. */
+  private viaSso = false
   /** Told when the login ends (logout, or a refresh refused): the app shows the login form again. */
   onEnded: () => void = () => {}
 
@@ -48,16 +50,42 @@ export class Session {
     return this.json<Me>('/auth/v1/me')
   }
 
+  /** Whether the gateway offers single sign-on (the login form shows its button then). */
+  async ssoEnabled(): Promise<boolean> {
+    const response = await fetch('/auth/v1/oidc').catch(() => undefined)
+    if (!response?.ok) return false
+    return ((await response.json()) as { enabled?: boolean }).enabled === true
+  }
+
+  /**
+   * Finishes a single sign-on: the one-time code the gateway put in this page's fragment is exchanged for the login
+   * pair (the tokens never travel in a URL).
+   */
+  async redeemSso(code: string): Promise<Me> {
+    const response = await fetch('/auth/v1/oidc/token', jsonInit('POST', { code }))
+    if (!response.ok) throw await apiError(response)
+    this.tokens = (await response.json()) as TokenPair
+    this.viaSso = true
+    return this.json<Me>('/auth/v1/me')
+  }
+
   async logout(): Promise<void> {
     const tokens = this.tokens
+    const viaSso = this.viaSso
     this.tokens = undefined
+    this.viaSso = false
+    let endSession: string | null = null
     if (tokens) {
       const init = jsonInit('POST', { refresh_token: tokens.refresh_token })
       init.headers = { ...init.headers, authorization: `Bearer ${tokens.access_token}` }
       // The login ends here whatever the gateway answers: the tokens are forgotten already.
-      await fetch('/auth/v1/logout', init).catch(() => undefined)
+      const response = await fetch(viaSso ? '/auth/v1/oidc/logout' : '/auth/v1/logout', init).catch(() => undefined)
+      if (viaSso && response?.ok)
+        endSession = ((await response.json()) as { end_session_url?: string | null }).end_session_url ?? null
     }
     this.onEnded()
+    // Signed in at the identity provider: end that session too (it sends the browser back to the dashboard).
+    if (endSession) window.location.assign(endSession)
   }
 
   /** A JSON answer, or an ApiError with the gateway's problem details. */
