@@ -7,6 +7,7 @@ import { ChangeWatcher, type Change } from '../store/changeFeed.js'
 import type { Store } from '../store/store.js'
 import { looksLikeKey } from './apiKeyFormat.js'
 import { authFailure } from './authErrors.js'
+import { addressPolicy } from './callerAddress.js'
 import { looksLikeJwt, type AccessTokens } from './accessTokens.js'
 import { KeyVerifier, type KeyVerifierOptions } from './keyVerifier.js'
 import { rolePermissions, type Role } from './permissions.js'
@@ -23,10 +24,19 @@ interface UserState {
   active: boolean
   tokenEpoch: number
   weight: number
+  /** The user's address allow-list, parsed once (undefined: every address). */
+  allowsAddress: ((address: string) => boolean) | undefined
 }
 
 /** Remembered for a token whose user does not exist (deleted: its id never comes back). */
-const noSuchUser: UserState = { username: '', role: 'readonly', active: false, tokenEpoch: -1, weight: 1 }
+const noSuchUser: UserState = {
+  username: '',
+  role: 'readonly',
+  active: false,
+  tokenEpoch: -1,
+  weight: 1,
+  allowsAddress: undefined,
+}
 
 const everyModel = () => true
 
@@ -110,7 +120,14 @@ export class Authenticator {
     if (!user) {
       const row = this.store.users.byId(claims.userId)
       user = row
-        ? { username: row.username, role: row.role, active: row.active, tokenEpoch: row.tokenEpoch, weight: row.weight }
+        ? {
+            username: row.username,
+            role: row.role,
+            active: row.active,
+            tokenEpoch: row.tokenEpoch,
+            weight: row.weight,
+            allowsAddress: addressPolicy(null, row.allowIp),
+          }
         : noSuchUser
       this.users.set(claims.userId, user)
     }
@@ -130,6 +147,8 @@ export class Authenticator {
       rotatedUntil: Infinity,
       revoked: false,
       userActive: true,
+      allowsAddress: user.allowsAddress,
+      signingSecret: undefined,
       accessToken: claims,
     }
   }

@@ -25,5 +25,7 @@ export function keyView(key: ApiKey, now = Date.now()) {
     replaced_by: key.replacedBy,
     valid_until: time(key.validUntil),
     created_by_key: key.createdByKey,
+    signed: key.signed,
+    allow_ip: key.allowIp,
   }
 }
