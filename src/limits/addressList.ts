@@ -7,7 +7,12 @@ import { parseRange } from './rules.js'
 /** Most ranges one list may hold (a key's, a user's, the gateway's). */
 export const maxAddressRanges = 100
 
+/** Answers remembered per list: clients repeat, and BlockList.check costs about a microsecond (a native call). */
+const rememberedAnswers = 10_000
+
 export class AddressList {
+  private readonly answers = new Map<string, boolean>()
+
   private constructor(
     private readonly blocks: BlockList,
     /** The ranges as given (normalised: trimmed, no empties), for views and comparison. */
@@ -28,7 +33,14 @@ export class AddressList {
 
   /** Whether `address` (an IPv4 or IPv6 address as text) is in one of the ranges; anything else is not. */
   has(address: string): boolean {
-    return this.blocks.check(address, address.includes(':') ? 'ipv6' : 'ipv4')
+    let answer = this.answers.get(address)
+    if (answer === undefined) {
+      answer = this.blocks.check(address, address.includes(':') ? 'ipv6' : 'ipv4')
+      // Bounded: many distinct addresses (an IPv6 sweep) only cost the native check again.
+      if (this.answers.size >= rememberedAnswers) this.answers.clear()
+      this.answers.set(address, answer)
+    }
+    return answer
   }
 }
 

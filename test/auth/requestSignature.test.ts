@@ -22,7 +22,7 @@ function signed(method: string, path: string, query: string, body: string, at = 
 
 const verifier = (capacity = 1000, clock = () => now) => new SignatureVerifier(() => 300_000, capacity, clock)
 
-t.test('a signature holds for exactly what was signed', async (t) => {
+t.test('a signature holds for exactly what was signed', async () => {
   const part = fc.string({ minLength: 1, maxLength: 20 }).map((text) => text.replace(/[\n?]/g, ''))
   fc.assert(
     fc.property(part, part, fc.string(), fc.string(), (path, query, body, other) => {

@@ -28,7 +28,7 @@ const chain = fc.record({
   peer: trustedAddress,
 })
 
-t.test('behind trusted proxies: the first untrusted hop from the right, never what the client wrote', async (t) => {
+t.test('behind trusted proxies: the first untrusted hop from the right, never what the client wrote', async () => {
   fc.assert(
     fc.property(chain, ({ clientWrote, client, trustedHops, peer }) => {
       const entries = [...clientWrote.map((text) => text.replace(/,/g, ' ')), client, ...trustedHops]
@@ -39,7 +39,7 @@ t.test('behind trusted proxies: the first untrusted hop from the right, never wh
   )
 })
 
-t.test('Forwarded (RFC 7239) is read the same way, quoted and bracketed forms too', async (t) => {
+t.test('Forwarded (RFC 7239) is read the same way, quoted and bracketed forms too', async () => {
   fc.assert(
     fc.property(chain, ({ client, trustedHops, peer }) => {
       const element = (address: string) => (address.includes(':') ? `for="[${address}]:4711"` : `for=${address}`)
@@ -50,7 +50,7 @@ t.test('Forwarded (RFC 7239) is read the same way, quoted and bracketed forms to
   )
 })
 
-t.test('from an untrusted peer, or with no trusted proxies, the headers are ignored', async (t) => {
+t.test('from an untrusted peer, or with no trusted proxies, the headers are ignored', async () => {
   fc.assert(
     fc.property(untrustedAddress, fc.string(), fc.string(), (peer, forwardedFor, forwardedHeader) => {
       const lines = { forwarded: forwardedHeader, forwardedFor }
