@@ -1,7 +1,9 @@
 // `parallama key ...`: API keys. A new key is printed once, to stdout only; the database keeps its SHA-256.
 import type { Argv, CommandModule } from 'yargs'
-import { createKey, getKey, listKeys, revokeKey, rotateKeyOf } from '../src/admin/keys.js'
-import { keyView as view } from '../src/auth/keyView.js'
+import { createKey, getKey, listKeys, revokeKey, rotateKeyOf, setKeyAllowIp } from '../src/admin/keys.js'
+import type { IssuedKey } from '../src/auth/keyIssuer.js'
+import { issuedView, keyView as view } from '../src/auth/keyView.js'
+import { splitRanges } from '../src/limits/addressList.js'
 import { isoTime as time, parseLifetime } from '../src/store/bounds.js'
 import { CliError, guard, printFields, printJson, printTable } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
@@ -17,7 +19,30 @@ function duration(text: string | undefined, option: string, allowZero: boolean):
   }
 }
 
-type CreateArgs = StoreArgs & { user: string; name?: string; description?: string; models?: string; expires?: string }
+type CreateArgs = StoreArgs & {
+  user: string
+  name?: string
+  description?: string
+  models?: string
+  expires?: string
+  signed?: boolean
+  allowIp?: string
+}
+
+/** `--allow-ip`: comma-separated ranges; `any` (or nothing given) for every address. */
+export function allowIpOption(text: string | undefined): string[] | null {
+  if (text === undefined || text.trim() === 'any') return null
+  return splitRanges(text)
+}
+
+/** A new key printed once: the key on stdout's first line, a signed key's signing secret on the second. */
+function printIssued(issued: IssuedKey, more: Record<string, unknown>, json: boolean | undefined, note: string) {
+  if (json) return printJson({ ...issuedView(issued), ...more })
+  process.stdout.write(`${issued.key}\n`)
+  if (issued.signingSecret !== undefined) process.stdout.write(`${issued.signingSecret}\n`)
+  const secret = issued.signingSecret === undefined ? '' : ' The second line is its signing secret (docs/signing.md).'
+  process.stderr.write(`${note}: shown once, store it now.${secret}\n`)
+}
 
 function create(args: CreateArgs) {
   const expiresIn = duration(args.expires, 'expires', false)
@@ -35,18 +60,26 @@ function create(args: CreateArgs) {
       description: args.description,
       models,
       expiresAt: expiresIn === undefined ? null : Date.now() + expiresIn,
+      signed: args.signed ?? false,
+      allowIp: allowIpOption(args.allowIp),
     }),
   )
-  if (args.json) return printJson({ ...view(issued.record), key: issued.key })
-  process.stdout.write(`${issued.key}\n`)
-  process.stderr.write(`API key ${issued.record.id} for ${issued.record.username}: shown once, store it now.\n`)
+  printIssued(issued, {}, args.json, `API key ${issued.record.id} for ${issued.record.username}`)
+}
+
+function update(args: StoreArgs & { id: string; allowIp?: string }) {
+  if (args.allowIp === undefined) throw new CliError('name what to change: --allow-ip CIDR,... (or any)', 2)
+  const key = withStore(args, (store) => setKeyAllowIp(store, args.id, allowIpOption(args.allowIp)))
+  if (args.json) return printJson(view(key))
+  const where = key.allowIp === null ? 'any address' : key.allowIp.join(', ')
+  process.stdout.write(`${key.id} may now be used from ${where}; a running server applies it within a second\n`)
 }
 
 function list(args: StoreArgs & { user?: string }) {
   const keys = withStore(args, (store) => listKeys(store, args.user))
   const rows = keys.map((key) => view(key))
   if (args.json) return printJson(rows)
-  printTable(rows, ['id', 'user', 'prefix', 'name', 'models', 'state', 'expires', 'last_used'])
+  printTable(rows, ['id', 'user', 'prefix', 'name', 'models', 'state', 'expires', 'last_used', 'signed', 'allow_ip'])
 }
 
 function show(args: StoreArgs & { id: string }) {
@@ -65,11 +98,8 @@ function rotate(args: StoreArgs & { id: string; grace?: string }) {
   const { issued, old } = withStore(args, (store, config) =>
     rotateKeyOf(store, args.id, duration(args.grace, 'grace', true) ?? config.auth.rotation_grace),
   )
-  if (args.json) return printJson({ ...view(issued.record), key: issued.key, replaces: view(old) })
-  process.stdout.write(`${issued.key}\n`)
-  process.stderr.write(
-    `API key ${issued.record.id} replaces ${args.id}, which works until ${time(old.validUntil)}: shown once, store it now.\n`,
-  )
+  const note = `API key ${issued.record.id} replaces ${args.id}, which works until ${time(old.validUntil)}`
+  printIssued(issued, { replaces: view(old) }, args.json, note)
 }
 
 const id = (y: Argv) =>
@@ -94,8 +124,26 @@ export const keyCommand: CommandModule = {
               describe: 'allowed models, comma-separated (llama3.2:3b,qwen2.5:*); default all',
             },
             expires: { type: 'string', describe: 'lifetime such as 30d or 12h; default never' },
+            signed: {
+              type: 'boolean',
+              describe: 'requests must be signed; prints a signing secret once (docs/signing.md)',
+            },
+            'allow-ip': {
+              type: 'string',
+              describe: 'client address ranges it may be used from (10.0.0.0/8,::1); default any',
+            },
           }),
         guard(create),
+      )
+      .command(
+        'update <id>',
+        "change a key's address allow-list",
+        (y) =>
+          id(y).options({
+            ...storeOptions,
+            'allow-ip': { type: 'string', describe: 'client address ranges (10.0.0.0/8,::1), or any' },
+          }),
+        guard(update),
       )
       .command(
         'list',

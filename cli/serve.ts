@@ -11,9 +11,18 @@ import { configOption, loadConfigOrExit } from './options.js'
 export const serveCommand: CommandModule = {
   command: 'serve',
   describe: 'run the gateway in the foreground',
-  builder: (yargs) => yargs.options(configOption),
+  builder: (yargs) =>
+    yargs.options({
+      ...configOption,
+      'allow-ip': {
+        type: 'string',
+        describe: 'client address ranges that may use the gateway (server.allow_ip), comma-separated',
+      },
+    }),
   handler: async (argv) => {
     const path = argv.config as string | undefined
+    // As its environment variable: it overrides the file, and a reload (which reads the environment again) keeps it.
+    if (typeof argv.allowIp === 'string') process.env.PARALLAMA_SERVER__ALLOW_IP = argv.allowIp
     const { config, source } = loadConfigOrExit(path)
     const logger = createLogger(config.log.level)
     logger.info('starting', { config: source, pid: process.pid, node: process.version })

@@ -16,6 +16,7 @@ import {
   userView as view,
 } from '../src/admin/users.js'
 import { listKeys } from '../src/admin/keys.js'
+import { allowIpOption } from './key.js'
 import { CliError, guard, printFields, printJson, printTable } from './output.js'
 import { storeOptions, withStore, type StoreArgs } from './storeAccess.js'
 
@@ -88,6 +89,14 @@ function setWeight(args: Args & { weight: string }) {
   const user = withStore(args, (store) => changeUser(store, args.username, { weight }))
   if (args.json) return printJson(view(user))
   process.stdout.write(`${user.username} now has weight ${user.weight}\n`)
+}
+
+function setAllowIp(args: Args & { ranges: string }) {
+  const allowIp = allowIpOption(args.ranges)
+  const user = withStore(args, (store) => changeUser(store, args.username, { allowIp }))
+  if (args.json) return printJson(view(user))
+  const where = user.allowIp === null ? 'any address' : user.allowIp.join(', ')
+  process.stdout.write(`${user.username}'s keys and sessions may now be used from ${where}\n`)
 }
 
 function setActive(active: boolean) {
@@ -164,6 +173,19 @@ export const userCommand: CommandModule = {
             .positional('weight', { type: 'string', demandOption: true, describe: weightExpected })
             .options(storeOptions),
         guard(setWeight),
+      )
+      .command(
+        'set-allow-ip <username> <ranges>',
+        'limit where every key and session of a user may be used from (10.0.0.0/8,::1), or any',
+        (y) =>
+          name(y)
+            .positional('ranges', {
+              type: 'string',
+              demandOption: true,
+              describe: 'CIDR ranges, comma-separated, or any',
+            })
+            .options(storeOptions),
+        guard(setAllowIp),
       )
       .command(
         'disable <username>',

@@ -50,6 +50,21 @@ export const errorTable = {
   sso_code_invalid: { status: 400, message: 'this sign-in code is unknown, used or expired; sign in again' },
   rate_limit_exceeded: { status: 429, message: 'rate limit exceeded' },
   quota_exceeded: { status: 429, message: 'token quota used up for this period' },
+  signature_missing: {
+    status: 401,
+    message: 'this API key requires signed requests: send x-parallama-timestamp and x-parallama-signature',
+  },
+  signature_invalid: { status: 401, message: 'the request signature does not match (see docs/signing.md)' },
+  signature_expired: {
+    status: 401,
+    message: 'the request timestamp is outside the allowed clock skew (auth.signature_skew); sign it again',
+  },
+  signature_replayed: { status: 401, message: 'this signed request was already received; sign a new one' },
+  signature_cache_full: {
+    status: 503,
+    message: 'too many signed requests in the replay window to remember more; retry shortly',
+  },
+  address_not_allowed: { status: 403, message: 'requests from this client address are not allowed' },
   permission_denied: { status: 403, message: 'this credential may not use this route' },
   model_not_allowed: { status: 403, message: 'this credential may not use this model' },
   key_broader_than_credential: {

@@ -20,6 +20,9 @@ import type { AuditRecorder } from './events/auditEntry.js'
 import type { Config } from './config/schema.js'
 import { Limiter } from './limits/limiter.js'
 import { RuleSet } from './limits/rules.js'
+import { allowListGuard } from './limits/addressGuard.js'
+import { liveAddressList, liveTrustedProxies } from './limits/addressList.js'
+import { SignatureVerifier } from './auth/requestSignature.js'
 import { Lifecycle, type Running } from './lifecycle.js'
 import type { Logger } from './logger.js'
 import { GatewayMetrics } from './metrics/gatewayMetrics.js'
@@ -199,8 +202,19 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
 
   // The plugins' slots read the chain the host holds now: a reload may add the first plugin, or take the last away.
   const pluginSlots = pluginStages(plugins)
+  // The network policy (issue 15): the gateway's allow-list and the trusted proxies, parsed again only when a reload
+  // changes them; signed requests' verifier with its one replay cache.
+  const gatewayAllowList = liveAddressList(() => running.config.current.server.allow_ip)
+  const trustedProxies = liveTrustedProxies(() => ({
+    ranges: running.config.current.server.trusted_proxies,
+    header: running.config.current.server.forwarded_header,
+  }))
+  const signatures = new SignatureVerifier(
+    () => running.config.current.auth.signature_skew,
+    config.auth.signature_replay_cache,
+  )
   const built: StageSet = {
-    addressGuard: (address, api) => limiter.limiter.admitAddress(address, api),
+    addressGuard: allowListGuard(gatewayAllowList, (address, api) => limiter.limiter.admitAddress(address, api)),
     authenticate: authenticateStage((credential) => authenticator.authenticate(credential)),
     readFields: readFieldsWith,
     authorize: authorizeModels,
@@ -227,6 +241,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const stages = options.stages ? options.stages(built) : built
   const proxy: ProxyStages = {
     config: running.config,
+    trustedProxies,
+    signatures,
     lifecycle,
     logger,
     addressGuard: stages.addressGuard,
@@ -267,16 +283,18 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
 
   // The gateway's own routes pass the same address guard and limits as the proxied ones.
   const limits = { admit: stages.limits, admitAddress: stages.addressGuard }
+  const network = { trustedProxies, signatures }
   const authenticate = (credential: string | undefined) => authenticator.authenticate(credential)
   const dashboard = loadStaticFiles(dashboardDir())
   if (dashboard.size === 0) logger.warn('the dashboard is not built: /ui/ answers 404', { dir: dashboardDir() })
   // Every route, on each app the listener makes (one; with TLS, one more per certificate reload).
   const mount = (app: TemplatedApp): void => {
-    mountAuthRoutes(app, { authenticate, logger, limits, sessions, store, sso })
+    mountAuthRoutes(app, { authenticate, logger, limits, ...network, sessions, store, sso })
     mountAdminRoutes(app, {
       authenticate,
       logger,
       limits,
+      ...network,
       store,
       config: () => running.config.current,
       usage: accounting.store,
@@ -307,6 +325,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       authenticate,
       logger,
       limits,
+      ...network,
       config: () => running.config.current,
       db: store.db,
       backends: () => running.backends,
@@ -314,7 +333,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       metrics,
       aliases: running.aliases,
     })
-    mountDashboard(app, dashboard, { admitAddress: stages.addressGuard, api: 'ui' })
+    mountDashboard(app, dashboard, { admitAddress: stages.addressGuard, api: 'ui', trusted: trustedProxies })
     mountRoutes(app, proxy, running.aliases)
   }
   let listener: Listener

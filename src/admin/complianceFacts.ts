@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js'
 import { newestBackupTime } from '../store/backup.js'
 import type { Store } from '../store/store.js'
 import type { ComplianceCheck, ComplianceFacts } from './compliance.js'
-import { dependencyAuditCheck, tlsCheck } from './deploymentChecks.js'
+import { dependencyAuditCheck, tlsCheck, trustedProxiesCheck } from './deploymentChecks.js'
 
 export function complianceFacts(
   store: Store,
@@ -21,6 +21,6 @@ export function complianceFacts(
     ssoUsers: new Set(users.filter((user) => store.users.ssoLink(user.id) !== undefined).map((user) => user.id)),
     ssoConfigured: config.auth.oidc.issuer !== '',
     newestBackupAt: config.database.backup_dir === '' ? null : newestBackupTime(config.database.backup_dir),
-    extra: [tlsCheck(config, now), dependencyAuditCheck(now), ...extra],
+    extra: [tlsCheck(config, now), trustedProxiesCheck(config), dependencyAuditCheck(now), ...extra],
   }
 }

@@ -100,3 +100,33 @@ export function dependencyAuditCheck(now: number, file = dependencyAuditFile): C
     items: record.accepted.map((entry) => `${entry.package}: accepted until ${entry.until}`),
   }
 }
+
+/** Ranges that take in every address: a proxy list holding one believes anyone's forwarding header. */
+const everyAddress = /^\s*(0\.0\.0\.0\/0|::\/0|::ffff:0:0\/96)\s*$/
+
+export function trustedProxiesCheck(config: Config): ComplianceCheck {
+  const { trusted_proxies: trusted, forwarded_header: header, allow_ip: allowIp } = config.server
+  const ranges = trusted
+    .split(',')
+    .map((range) => range.trim())
+    .filter((range) => range !== '')
+  const base = { id: 'trusted_proxies', title: 'Trusted proxies and client addresses', items: ranges }
+  const gate = allowIp === '' ? 'every address may connect' : `only ${allowIp} may connect (server.allow_ip)`
+  if (ranges.some((range) => everyAddress.test(range))) {
+    return {
+      ...base,
+      status: 'fail',
+      detail: `server.trusted_proxies takes in every address: any client can name its own address in ${header}, past address limits and allow-lists.`,
+      action: 'List only the addresses of your own proxies or load balancers.',
+    }
+  }
+  return {
+    ...base,
+    status: 'pass',
+    detail:
+      ranges.length === 0
+        ? `No proxy is trusted: forwarding headers are ignored and each client is its peer address; ${gate}.`
+        : `${header} is believed from ${ranges.length} range(s) only; ${gate}.`,
+    action: null,
+  }
+}

@@ -1,6 +1,6 @@
 // API keys, as the CLI (`parallama key ...`) and the admin API (/admin/v1/keys) manage them. A new key's secret
 // exists only in what create and rotate return; views never hold it (src/auth/keyView.ts).
-import { issueKey, rotateKey, type IssuedKey } from '../auth/keyIssuer.js'
+import { checkKeyAllowIp, issueKey, rotateKey, type IssuedKey } from '../auth/keyIssuer.js'
 import type { Principal } from '../auth/principal.js'
 import type { ApiKey } from '../store/apiKeys.js'
 import type { Store } from '../store/store.js'
@@ -10,7 +10,14 @@ import { expectVersion, versionOf, type Expected } from './version.js'
 
 /** What a change can alter: revoked, rotated (successor and grace). Its last use is not a change. */
 export function keyVersion(key: ApiKey): string {
-  return versionOf(key.id, key.revokedAt, key.replacedBy, key.validUntil, key.expiresAt)
+  return versionOf(
+    key.id,
+    key.revokedAt,
+    key.replacedBy,
+    key.validUntil,
+    key.expiresAt,
+    ...(key.allowIp === null ? [] : [key.allowIp]),
+  )
 }
 
 /** Every key, or one user's (by username); oldest first within a user. */
@@ -32,12 +39,29 @@ export interface NewKeyFields {
   expiresAt?: number | null
   /** The API key making this one (it goes when its maker is revoked); null: a session, the CLI, an admin. */
   createdByKey?: string | null
+  /** Requests must be signed (a signing secret is made, shown once). */
+  signed?: boolean
+  /** Client address ranges the key may be used from; null: every address. */
+  allowIp?: string[] | null
 }
 
 /** Issues a key for the user: the result holds its secret, to show once. */
 export function createKey(store: Store, fields: NewKeyFields): IssuedKey {
   const { user, ...rest } = fields
   return storeCall(() => issueKey(store.keys, { ...rest, userId: getUser(store, user).id }))
+}
+
+/** Sets the addresses the key may be used from (null: every address), after checking the expected version. */
+export function setKeyAllowIp(store: Store, id: string, allowIp: string[] | null, expected?: Expected): ApiKey {
+  checkKeyAllowIp(allowIp)
+  return storeCall(() =>
+    store.db
+      .transaction(() => {
+        expectVersion(expected, keyVersion(store.keys.get(id)), `API key ${id}`)
+        return store.keys.setAllowIp(id, allowIp)
+      })
+      .immediate(),
+  )
 }
 
 /** Stops the key at once (and the keys it made, with it). */

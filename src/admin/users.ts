@@ -16,6 +16,7 @@ export function userView(user: User, keys?: number) {
     role: user.role,
     active: user.active,
     weight: user.weight,
+    allow_ip: user.allowIp,
     email: user.email,
     display_name: user.displayName,
     password: user.passwordHash !== null,
@@ -27,7 +28,17 @@ export function userView(user: User, keys?: number) {
 
 /** The fields a change can alter (a login's time is not a change); the token epoch moves with a new password. */
 export function userVersion(user: User): string {
-  return versionOf(user.id, user.role, user.active, user.weight, user.email, user.displayName, user.tokenEpoch)
+  return versionOf(
+    user.id,
+    user.role,
+    user.active,
+    user.weight,
+    user.email,
+    user.displayName,
+    user.tokenEpoch,
+    // Only when set: the versions of users without one stay as they were.
+    ...(user.allowIp === null ? [] : [user.allowIp]),
+  )
 }
 
 export interface UserFilter {
@@ -74,6 +85,8 @@ export interface UserChanges {
   displayName?: string | null
   active?: boolean
   weight?: number
+  /** Client address ranges every credential of the user may be used from; null: every address. */
+  allowIp?: string[] | null
 }
 
 /**
@@ -96,6 +109,9 @@ export function changeUser(store: Store, username: string, changes: UserChanges,
         const displayName = changes.displayName === undefined ? user.displayName : changes.displayName
         if (email !== user.email || displayName !== user.displayName) {
           store.users.setProfile(username, { email, displayName })
+        }
+        if (changes.allowIp !== undefined && !sameList(changes.allowIp, user.allowIp)) {
+          store.users.setAllowIp(username, changes.allowIp)
         }
         if (changes.active !== undefined && changes.active !== user.active) {
           store.users.setActive(username, changes.active)
@@ -157,4 +173,8 @@ function keepAnAdmin(store: Store, user: User): void {
       `user "${user.username}" is the last active admin: make another user an admin first`,
     )
   }
+}
+
+function sameList(a: string[] | null, b: string[] | null): boolean {
+  return a === b || (a !== null && b !== null && a.length === b.length && a.every((item, index) => item === b[index]))
 }

@@ -4,7 +4,7 @@ import type { TemplatedApp } from '../../native/uws.js'
 import { mayChangeOwnKey } from '../admin/keys.js'
 import { checkKeyModels, issueKey } from '../auth/keyIssuer.js'
 import { scopeForNewKey } from '../auth/keyScope.js'
-import { keyView } from '../auth/keyView.js'
+import { issuedView, keyView } from '../auth/keyView.js'
 import type { Sessions } from '../auth/sessions.js'
 import type { SsoLogin } from '../auth/sso/ssoLogin.js'
 import { GatewayError } from '../errors.js'
@@ -85,7 +85,7 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
         userId: principal!.userId,
         createdByKey: maker?.id ?? null,
       })
-      return { status: 201, body: { ...keyView(issued.record), key: issued.key } }
+      return { status: 201, body: issuedView(issued) }
     },
     keys_revoke: ({ principal, params }) => {
       const key = store.keys.find(params[0]!)

@@ -10,6 +10,9 @@ import { answeringHead, writeError } from '../http/errorResponse.js'
 import { pickRequestId } from '../http/requestId.js'
 import { findStaticFile, type StaticFile, type StaticFiles } from '../http/staticFiles.js'
 import { writeStatus } from '../http/status.js'
+
+import type { TrustedProxies } from '../http/clientAddress.js'
+import { clientIpOf } from '../http/requestSnapshot.js'
 import { mountMethods, type AddressGuard } from './routes.js'
 
 export const dashboardMount = '/ui'
@@ -47,7 +50,7 @@ export function dashboardDir(): string {
 /** GET and HEAD on /ui (redirected to /ui/) and /ui/*; 405 for other methods, 404 for a name not in the build. */
 export function mountDashboard(app: TemplatedApp, files: StaticFiles, guard: AddressGuard): void {
   const serve = (res: HttpResponse, req: HttpRequest): void => {
-    const request = readRequest(res, req)
+    const request = readRequest(res, req, guard.trusted?.())
     if (request.method === 'HEAD') answeringHead(res)
     const byAddress = guard.admitAddress(request.address, guard.api)
     if (byAddress instanceof GatewayError) return writeError(res, 'problem', request.requestId, byAddress)
@@ -71,12 +74,12 @@ interface DashboardRequest {
 }
 
 /** What the answer needs, read before the request object is gone. */
-function readRequest(res: HttpResponse, req: HttpRequest): DashboardRequest {
+function readRequest(res: HttpResponse, req: HttpRequest, trusted: TrustedProxies | undefined): DashboardRequest {
   return {
     method: req.getCaseSensitiveMethod().toUpperCase(),
     path: req.getUrl(),
     requestId: pickRequestId(req.getHeader('x-request-id')),
-    address: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
+    address: clientIpOf(req, res, trusted),
     ifNoneMatch: req.getHeader('if-none-match'),
     gzip: /\bgzip\b/.test(req.getHeader('accept-encoding')),
   }

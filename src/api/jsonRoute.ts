@@ -2,6 +2,10 @@
 // bounded JSON body, run the handler (which may be async: password hashing), answer JSON or a problem-details error.
 // Every such route passes the guard and the limits here, so that a new route cannot forget them. Not the proxy hot
 // path.
+import { callerAddressRefusal } from '../auth/callerAddress.js'
+import { bodySha256Hex } from '../auth/requestSignature.js'
+import type { TrustedProxies } from '../http/clientAddress.js'
+import type { SignatureVerifier } from '../auth/requestSignature.js'
 import type { HttpRequest, HttpResponse } from '../../native/uws.js'
 import { admit, type Authenticate } from '../auth/admit.js'
 import type { Principal } from '../auth/principal.js'
@@ -49,6 +53,10 @@ export interface JsonRouteContext {
   authenticate: Authenticate
   logger: Logger
   limits: RouteLimits
+  /** The trusted proxies now (server.trusted_proxies): the snapshot finds the client behind them. */
+  trustedProxies?: () => TrustedProxies | undefined
+  /** Signed requests' check (keys that require them); without it a signed key is refused (fails closed). */
+  signatures?: SignatureVerifier
 }
 
 /** What a JSON route does once its caller is admitted. */
@@ -102,7 +110,13 @@ export function jsonRoute(
       return undefined
     }
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
-    const refused = principal instanceof GatewayError ? principal : principal && limitCaller(principal)
+    // A signed key's limits wait for its signature, checked once the body is complete (admitSigned).
+    const secret = principal instanceof GatewayError ? undefined : principal?.signingSecret
+    const refused =
+      principal instanceof GatewayError
+        ? principal
+        : principal &&
+          (callerAddressRefusal(principal, request.clientIp) ?? (secret ? undefined : limitCaller(principal)))
     if (refused) {
       release()
       return writeError(res, 'problem', request.requestId, refused, hasBody, startedAt, more)
@@ -161,7 +175,13 @@ export function jsonRoute(
           params,
           header: (name) => headerOf(request, name),
           address: request.clientIp,
-          limitCaller,
+          // A credential a handler accepts itself (/metrics) passes the same checks as one the route admits.
+          limitCaller: (caller) =>
+            callerAddressRefusal(caller, request.clientIp) ??
+            (caller.signingSecret && context.signatures
+              ? context.signatures.check(caller.signingSecret, request, bodySha256Hex(undefined))
+              : undefined) ??
+            limitCaller(caller),
         })
       } catch (error) {
         return answer(failure(error, context.logger, request.requestId))
@@ -170,9 +190,22 @@ export function jsonRoute(
         reply.then(answer, (error: unknown) => answer(failure(error, context.logger, request.requestId)))
       else answer(reply)
     }
-    if (!hasBody) return run({})
+    /** A signed key's request: its signature over the complete body, then (only then) its limits. */
+    const admitSigned = (body: Buffer | undefined): GatewayError | undefined => {
+      if (secret === undefined) return undefined
+      const bad = context.signatures
+        ? context.signatures.check(secret, request, bodySha256Hex(body))
+        : new GatewayError('signature_invalid', 'this route cannot check request signatures')
+      return bad ?? limitCaller(principal as Principal)
+    }
+    if (!hasBody) {
+      const unsigned = admitSigned(undefined)
+      return unsigned ? answer(unsigned) : run({})
+    }
     readBody(res, request.contentLength, maxBody, (error, body) => {
       if (error) return answer(error)
+      const unsigned = admitSigned(body)
+      if (unsigned) return answer(unsigned)
       const parsed = parseObject(body)
       if (parsed instanceof GatewayError) return answer(parsed)
       run(parsed)
@@ -180,7 +213,7 @@ export function jsonRoute(
   }
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now()
-    const request = snapshotRequest(req, res, req.getUrl())
+    const request = snapshotRequest(req, res, req.getUrl(), context.trustedProxies?.())
     try {
       handler(res, req, request, startedAt)
     } catch (error) {

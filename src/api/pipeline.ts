@@ -1,6 +1,8 @@
 // The stages of a proxied request, in the order they run, and what the composition (proxyHandler.ts) is given for
 // each: only the stage implementations, no bag of callbacks. The gateway builds one set from config (server.ts); the
 // bench builds its variants from the same stages with some replaced (bench/gatewayParts.ts); a test walks the order.
+import type { TrustedProxies } from '../http/clientAddress.js'
+import type { SignatureVerifier } from '../auth/requestSignature.js'
 import type { AuthenticateStage } from '../auth/authenticateStage.js'
 import type { AuthorizeStage } from '../auth/authorize.js'
 import type { LiveConfig } from '../config/liveConfig.js'
@@ -76,6 +78,10 @@ export interface RequestStages {
 /** Every stage a proxied route runs, in order, and what the composition itself needs (the running config, draining). */
 export interface ProxyStages extends RequestStages {
   config: LiveConfig
+  /** The trusted proxies now (server.trusted_proxies): the snapshot finds the client behind them. */
+  trustedProxies: () => TrustedProxies | undefined
+  /** Signed requests' check (keys that require them); not a replaceable stage: a variant cannot drop it. */
+  signatures: SignatureVerifier
   lifecycle: { readonly draining: boolean }
   /** Requests admitted and waiting on a stage before forward (the plugins): what a drain waits for, then refuses. */
   waiting: Set<{ shutdown(): void }>

@@ -16,6 +16,8 @@ import type { BodyKind, TokenUse } from './ollama.js'
 import type { RequestFields } from './requestFields.js'
 import type { Principal } from '../auth/principal.js'
 import type { RouteAccess } from '../auth/permissions.js'
+import { callerAddressRefusal } from '../auth/callerAddress.js'
+import { bodySha256Hex } from '../auth/requestSignature.js'
 import { guardAddress } from '../limits/addressGuard.js'
 import { admitRequest, chargeRefusal } from '../limits/limitsStage.js'
 import type { ProxyStages } from './pipeline.js'
@@ -73,6 +75,33 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     const answered = chargeRefusal(stages.limits, state, spec.api, error)
     writeError(res, spec.dialect, state.request.requestId, answered, close, state.startedAt, state.admission?.headers)
     stages.finish(state, undefined, answered)
+  }
+
+  /**
+   * A signed request whose signature does not hold: answered and finished as a request of nobody's (no key, no user):
+   * until its signature holds it is not the key's request, so it touches no limit and no quota rebuilt from usage.
+   */
+  const refuseUnsigned = (res: HttpResponse, state: RequestState, error: GatewayError, close: boolean): void => {
+    state.principal = undefined
+    writeError(res, spec.dialect, state.request.requestId, error, close, state.startedAt)
+    stages.finish(state, undefined, error)
+  }
+
+  /**
+   * The signature of a signed request whose body the gateway does not collect: none (GET, HEAD, a route without a
+   * body), or a blob streamed on, whose path names its SHA-256 (Ollama refuses a body that does not match it); any other
+   * streamed body cannot be checked before it is forwarded, so it is refused.
+   */
+  const checkUncollected = (secret: Buffer, state: RequestState, streams: boolean): GatewayError | undefined => {
+    if (!streams) return stages.signatures.check(secret, state.request, bodySha256Hex(undefined))
+    const digest = /\/blobs\/sha256(?::|-|%3[aA])([0-9a-f]{64})$/.exec(state.request.path)?.[1]
+    if (digest === undefined) {
+      return new GatewayError(
+        'signature_invalid',
+        "a signed request on this route must name its body's SHA-256 in the path",
+      )
+    }
+    return stages.signatures.check(secret, state.request, digest)
   }
 
   /**
@@ -254,7 +283,17 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     // 2, authenticate (with the route's permission).
     const principal = stages.authenticate(spec.access, request.credential)
     if (principal instanceof GatewayError) return refuse(res, state, principal, hasBody)
+    // The credential's own address allow-lists: refused before it is the request's principal, so nothing is charged.
+    const elsewhere = principal && callerAddressRefusal(principal, request.clientIp)
+    if (elsewhere) return refuse(res, state, elsewhere, hasBody)
     state.principal = principal
+    // A signed key's request whose body is not collected: its signature now (a blob's body hash is its digest).
+    const secret = principal?.signingSecret
+    const collects = hasBody && spec.body !== 'none' && spec.body !== 'stream' && spec.readFields !== undefined
+    if (secret && !collects) {
+      const unsigned = checkUncollected(secret, state, hasBody && spec.body !== 'none')
+      if (unsigned) return refuseUnsigned(res, state, unsigned, hasBody)
+    }
     // 3, read fields: those the path gives, now (req is gone after this handler returns).
     const pathFields = spec.pathFields?.(req)
     if (pathFields instanceof GatewayError) return refuse(res, state, pathFields, hasBody)
@@ -277,6 +316,12 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     readBody(res, request.contentLength, stages.config.current.limits.max_body_bytes, (error, body) => {
       if (state.ended || state.reply?.closed) return
       try {
+        // A signed key's request: its signature over the body as the client sent it, before anything reads it.
+        const unsigned = secret && !error ? stages.signatures.check(secret, request, bodySha256Hex(body)) : undefined
+        if (unsigned) {
+          res.cork(() => refuseUnsigned(res, state, unsigned, false))
+          return
+        }
         const fields = error ?? stages.readFields(read, body)
         if (!(fields instanceof GatewayError)) keepFields(state, fields, body)
         // 4, authorize.
@@ -318,7 +363,7 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
 
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now()
-    const request = snapshotRequest(req, res, req.getUrl())
+    const request = snapshotRequest(req, res, req.getUrl(), stages.trustedProxies())
     const state = new RequestState(request, fixedRoute, startedAt)
     try {
       handle(res, req, state)

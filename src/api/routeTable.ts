@@ -259,6 +259,7 @@ export const routeTable: readonly Route[] = [
   local('admin', 'keys_list', 'GET', '/keys', 'manage_own_keys', keys.keysListDoc),
   local('admin', 'keys_create', 'POST', '/keys', 'manage_own_keys', keys.keysCreateDoc),
   local('admin', 'keys_get', 'GET', '/keys/:id', 'manage_own_keys', keys.keyGetDoc),
+  local('admin', 'keys_patch', 'PATCH', '/keys/:id', 'manage_own_keys', keys.keyPatchDoc),
   local('admin', 'keys_revoke', 'POST', '/keys/:id/revoke', 'manage_own_keys', keys.keyRevokeDoc),
   local('admin', 'keys_rotate', 'POST', '/keys/:id/rotate', 'manage_own_keys', keys.keyRotateDoc),
   local('admin', 'limits_list', 'GET', '/limits', 'manage_limits', limits.limitsListDoc),

@@ -6,6 +6,8 @@ import { GatewayError } from '../errors.js'
 import type { Admission } from '../limits/limiter.js'
 import { answeringHead, writeError, type Dialect } from '../http/errorResponse.js'
 import { pickRequestId } from '../http/requestId.js'
+import { clientIpOf } from '../http/requestSnapshot.js'
+import type { TrustedProxies } from '../http/clientAddress.js'
 import type { ModelAliases } from '../models/aliases.js'
 import type { ProxyStages } from './pipeline.js'
 import { deprecationHeaders, successorPath } from './apiVersions.js'
@@ -27,14 +29,14 @@ export function mountRoutes(app: TemplatedApp, stages: ProxyStages, aliases: Mod
     },
   }
   for (const route of proxyRoutes()) {
-    const guard: AddressGuard = { admitAddress: stages.addressGuard, api: route.api }
+    const guard: AddressGuard = { admitAddress: stages.addressGuard, api: route.api, trusted: stages.trustedProxies }
     for (const path of route.paths) {
       const spec = route.api === 'openai' ? openAiSpec(route, path, context) : ollamaSpec(route, context)
       mountMethods(app, path, route.methods, proxyHandler(spec, stages), route.dialect, guard)
     }
   }
   for (const { prefix, api, dialect } of apiPrefixes) {
-    const guard: AddressGuard = { admitAddress: stages.addressGuard, api }
+    const guard: AddressGuard = { admitAddress: stages.addressGuard, api, trusted: stages.trustedProxies }
     const unknown = (res: HttpResponse, req: HttpRequest) => answer(res, req, dialect, guard, notFound(req))
     if (prefix !== '') app.any(prefix, unknown)
     app.any(`${prefix}/*`, unknown)
@@ -79,7 +81,9 @@ export function mountLocalRoutes(
   for (const [path, entry] of paths) {
     // The probes' paths skip the address guard, their 405 too (RouteGuard in jsonRoute.ts).
     const probes = entry.routes.every((route) => route.guard === 'probe')
-    const guard = probes ? undefined : { admitAddress: context.limits.admitAddress, api }
+    const guard = probes
+      ? undefined
+      : { admitAddress: context.limits.admitAddress, api, trusted: context.trustedProxies }
     mountMethods(app, path, Object.keys(entry.handlers), entry.handlers, 'problem', guard, entry.headers)
   }
 }
@@ -104,6 +108,8 @@ const methodRegistrars: Record<string, (app: TemplatedApp, path: string, handler
 export interface AddressGuard {
   admitAddress: (address: string, api: string) => Admission | GatewayError | undefined
   api: string
+  /** The trusted proxies now (server.trusted_proxies), to find the client behind them. */
+  trusted?: () => TrustedProxies | undefined
 }
 
 /** Mounts one path: a handler per method (or one for all), and 405 with Allow for any other method. */
@@ -155,7 +161,7 @@ function answer(
   const requestId = pickRequestId(req.getHeader('x-request-id'))
   if (req.getCaseSensitiveMethod().toUpperCase() === 'HEAD') answeringHead(res)
   const hasBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== ''
-  const byAddress = guard?.admitAddress(Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), guard.api)
+  const byAddress = guard?.admitAddress(clientIpOf(req, res, guard.trusted?.()), guard.api)
   if (byAddress instanceof GatewayError) error = byAddress
   else byAddress?.release(undefined)
   writeError(res, dialect, requestId, error, hasBody, startedAt, headers)

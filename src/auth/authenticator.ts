@@ -7,6 +7,7 @@ import { ChangeWatcher, type Change } from '../store/changeFeed.js'
 import type { Store } from '../store/store.js'
 import { looksLikeKey } from './apiKeyFormat.js'
 import { authFailure } from './authErrors.js'
+import { addressPolicy } from './callerAddress.js'
 import { looksLikeJwt, unknownSigningKey, type AccessTokens } from './accessTokens.js'
 import { KeyVerifier, type KeyVerifierOptions } from './keyVerifier.js'
 import { rolePermissions, type Role } from './permissions.js'
@@ -24,10 +25,19 @@ interface UserState {
   active: boolean
   tokenEpoch: number
   weight: number
+  /** The user's address allow-list, parsed once (undefined: every address). */
+  allowsAddress: ((address: string) => boolean) | undefined
 }
 
 /** Remembered for a token whose user does not exist (deleted: its id never comes back). */
-const noSuchUser: UserState = { username: '', role: 'readonly', active: false, tokenEpoch: -1, weight: 1 }
+const noSuchUser: UserState = {
+  username: '',
+  role: 'readonly',
+  active: false,
+  tokenEpoch: -1,
+  weight: 1,
+  allowsAddress: undefined,
+}
 
 const everyModel = () => true
 
@@ -138,6 +148,8 @@ export class Authenticator {
       rotatedUntil: Infinity,
       revoked: false,
       userActive: true,
+      allowsAddress: user.allowsAddress,
+      signingSecret: undefined,
       accessToken: claims,
     }
   }
@@ -173,6 +185,8 @@ export class Authenticator {
       rotatedUntil: Infinity,
       revoked: false,
       userActive: true,
+      allowsAddress: user.allowsAddress,
+      signingSecret: undefined,
     }
   }
 
@@ -182,7 +196,14 @@ export class Authenticator {
     if (!user) {
       const row = this.store.users.byId(userId)
       user = row
-        ? { username: row.username, role: row.role, active: row.active, tokenEpoch: row.tokenEpoch, weight: row.weight }
+        ? {
+            username: row.username,
+            role: row.role,
+            active: row.active,
+            tokenEpoch: row.tokenEpoch,
+            weight: row.weight,
+            allowsAddress: addressPolicy(null, row.allowIp),
+          }
         : noSuchUser
       this.users.set(userId, user)
     }

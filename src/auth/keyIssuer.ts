@@ -3,7 +3,9 @@ import { GatewayError } from '../errors.js'
 import type { ApiKey, KeyStore } from '../store/apiKeys.js'
 import { checkText, maxModelPatterns, modelPatternBounds } from '../store/bounds.js'
 import { generateKey } from './apiKeyFormat.js'
+import { rangeProblem } from '../limits/addressList.js'
 import { checkModelPattern } from './modelAllowList.js'
+import { generateSigningSecret } from './requestSignature.js'
 
 export interface KeyRequest {
   userId: number
@@ -14,6 +16,10 @@ export interface KeyRequest {
   expiresAt?: number | null
   /** The API key making this one (null: a login session or the CLI). */
   createdByKey?: string | null
+  /** Requests with the key must be signed: a signing secret is made and shown once. */
+  signed?: boolean
+  /** Client address ranges the key may be used from; null or absent = every address. */
+  allowIp?: string[] | null
 }
 
 /** A bad key request: a 400 invalid_request over HTTP, exit 1 with its message in the CLI. */
@@ -26,21 +32,45 @@ export class KeyRequestError extends GatewayError {
 export interface IssuedKey {
   /** The whole key: show it once, store it nowhere. */
   key: string
+  /** A signed key's signing secret: show it once (it is stored: the gateway needs it to verify, docs/signing.md). */
+  signingSecret?: string
   record: ApiKey
 }
 
 export function issueKey(keys: KeyStore, request: KeyRequest, now = Date.now()): IssuedKey {
   checkKeyRequest(request, now)
   const made = generateKey()
-  const record = keys.create({ ...request, id: made.id, hash: made.hash, prefix: made.prefix })
-  return { key: made.key, record }
+  const { signed, ...fields } = request
+  const signingSecret = signed ? generateSigningSecret() : undefined
+  const record = keys.create({
+    ...fields,
+    id: made.id,
+    hash: made.hash,
+    prefix: made.prefix,
+    signingSecret: signingSecret === undefined ? null : Buffer.from(signingSecret),
+  })
+  return signingSecret === undefined ? { key: made.key, record } : { key: made.key, signingSecret, record }
 }
 
 /** A successor for key `id`; the old key keeps working for `graceMs` (0: it stops now). */
 export function rotateKey(keys: KeyStore, id: string, graceMs: number, now = Date.now()): IssuedKey {
   const made = generateKey()
-  const record = keys.rotate(id, { id: made.id, hash: made.hash, prefix: made.prefix }, now + graceMs)
-  return { key: made.key, record }
+  // A signed key's successor is signed too, with a secret of its own (the old one stays with the old key).
+  const signingSecret = keys.find(id)?.signed ? generateSigningSecret() : undefined
+  const successor = {
+    id: made.id,
+    hash: made.hash,
+    prefix: made.prefix,
+    signingSecret: signingSecret === undefined ? null : Buffer.from(signingSecret),
+  }
+  const record = keys.rotate(id, successor, now + graceMs)
+  return signingSecret === undefined ? { key: made.key, record } : { key: made.key, signingSecret, record }
+}
+
+/** An address allow-list within its bounds (count, CIDR syntax), or a 400 naming what is wrong. */
+export function checkKeyAllowIp(allowIp: string[] | null): void {
+  const problem = allowIp === null ? undefined : rangeProblem(allowIp)
+  if (problem) throw new KeyRequestError(`"allow_ip": ${problem}`)
 }
 
 /** A model allow-list within its bounds (count, length) and of valid patterns, or a 400 naming what is wrong. */
@@ -59,6 +89,7 @@ export function checkKeyModels(models: string[] | null): void {
 /** Lengths, characters and the latest expiry are the store's bounds (src/store/bounds.ts); the shape of models here. */
 function checkKeyRequest(request: KeyRequest, now: number): void {
   checkKeyModels(request.models ?? null)
+  checkKeyAllowIp(request.allowIp ?? null)
   if (request.expiresAt != null && request.expiresAt <= now) {
     throw new KeyRequestError('the expiry must be in the future')
   }

@@ -12,11 +12,17 @@ export interface KeyScopeRequest {
   models: string[] | null | undefined
   /** undefined: not given (inherit); null: never. */
   expiresAt: number | null | undefined
+  /** Client address ranges; undefined: not given (inherit); null: every address. */
+  allowIp?: string[] | null
+  /** Whether requests must be signed; undefined: not given (inherit). */
+  signed?: boolean
 }
 
 export interface KeyScope {
   models: string[] | null
   expiresAt: number | null
+  allowIp: string[] | null
+  signed: boolean
 }
 
 /** When a key stops working, whichever comes first (Infinity: never). */
@@ -29,7 +35,16 @@ export function keyEnd(key: Pick<ApiKey, 'expiresAt' | 'validUntil'>): number {
  * broader than the maker is a 403 `key_broader_than_credential` naming what is too broad.
  */
 export function scopeForNewKey(maker: ApiKey | null, request: KeyScopeRequest): KeyScope | GatewayError {
-  if (maker === null) return { models: request.models ?? null, expiresAt: request.expiresAt ?? null }
+  if (maker === null) {
+    return {
+      models: request.models ?? null,
+      expiresAt: request.expiresAt ?? null,
+      allowIp: request.allowIp ?? null,
+      signed: request.signed ?? false,
+    }
+  }
+  const policy = policyFor(maker, request)
+  if (policy instanceof GatewayError) return policy
   const end = keyEnd(maker)
   const makerEnd = Number.isFinite(end) ? end : null
   let models = maker.models
@@ -54,7 +69,33 @@ export function scopeForNewKey(maker: ApiKey | null, request: KeyScopeRequest): 
     }
     expiresAt = request.expiresAt
   }
-  return { models, expiresAt }
+  return { models, expiresAt, ...policy }
+}
+
+/**
+ * A key made by a key is used from no more addresses than its maker (it gets the maker's allow_ip; a list of its own
+ * only when the maker has none), and is signed when its maker is (with a secret of its own).
+ */
+function policyFor(maker: ApiKey, request: KeyScopeRequest): Pick<KeyScope, 'allowIp' | 'signed'> | GatewayError {
+  if (maker.signed && request.signed === false) {
+    return new GatewayError(
+      'key_broader_than_credential',
+      'this API key requires signed requests: so do the keys it makes',
+    )
+  }
+  const signed = maker.signed || (request.signed ?? false)
+  if (maker.allowIp === null) return { allowIp: request.allowIp ?? null, signed }
+  if (request.allowIp !== undefined && !sameRanges(request.allowIp, maker.allowIp)) {
+    return new GatewayError(
+      'key_broader_than_credential',
+      `this API key may be used only from ${maker.allowIp.join(', ') || 'nowhere'}: the keys it makes get that allow_ip`,
+    )
+  }
+  return { allowIp: maker.allowIp, signed }
+}
+
+function sameRanges(a: string[] | null, b: string[]): boolean {
+  return a !== null && a.length === b.length && a.every((range, index) => range === b[index])
 }
 
 const everyModel: string[] = ['*']

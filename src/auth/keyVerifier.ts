@@ -9,6 +9,7 @@ import type { KeyOwner, KeyStore } from '../store/apiKeys.js'
 import type { Change } from '../store/changeFeed.js'
 import { checksumMatches, hasKeyShape, hashKeyText } from './apiKeyFormat.js'
 import { authFailure } from './authErrors.js'
+import { addressPolicy } from './callerAddress.js'
 import { compileAllowList } from './modelAllowList.js'
 import { rolePermissions } from './permissions.js'
 import type { Principal } from './principal.js'
@@ -109,7 +110,10 @@ function refusalOf(principal: Principal, now: number): GatewayError | undefined 
 const noMakers: readonly string[] = []
 
 function toPrincipal(owner: KeyOwner, makers: readonly string[]): Principal {
+  const allowsAddress = addressPolicy(owner.allowIp, owner.userAllowIp)
   return {
+    allowsAddress,
+    signingSecret: owner.signingSecret ?? undefined,
     makers,
     userId: owner.userId,
     username: owner.username,

@@ -26,6 +26,13 @@ export interface Principal {
   rotatedUntil: number
   revoked: boolean
   userActive: boolean
+  /**
+   * Whether the client address may use this credential (the key's allow-list and its user's: both must allow); absent
+   * when neither has one. Checked right after authenticate (callerAddress.ts).
+   */
+  allowsAddress?: (address: string) => boolean
+  /** The key's request-signing secret, when the key requires signed requests (requestSignature.ts). */
+  signingSecret?: Buffer
   /** The login access token used, or undefined for an API key. */
   accessToken?: AccessClaims
 }

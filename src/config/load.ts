@@ -1,5 +1,6 @@
 // Loading order: built-in defaults < YAML file < PARALLAMA_<SECTION>__<KEY> env vars. Every problem found is reported
 // at once, with the key's path, the value and what was expected.
+import { splitRanges } from '../limits/addressList.js'
 import { parseRange } from '../limits/rules.js'
 import { aliasProblems } from '../models/aliases.js'
 import { existsSync, readFileSync } from 'node:fs'
@@ -131,12 +132,14 @@ function finish(config: Config, problems: Problem[]): void {
     }
     seen.add(backend.name)
   })
-  for (const range of config.metrics.allow_from
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean)) {
-    if (!parseRange(range)) {
-      problems.push({ path: 'metrics.allow_from', value: range, expected: 'address ranges such as 127.0.0.1/32' })
+  const ranges = {
+    'metrics.allow_from': config.metrics.allow_from,
+    'server.allow_ip': config.server.allow_ip,
+    'server.trusted_proxies': config.server.trusted_proxies,
+  }
+  for (const [path, text] of Object.entries(ranges)) {
+    for (const range of splitRanges(text)) {
+      if (!parseRange(range)) problems.push({ path, value: range, expected: 'address ranges such as 127.0.0.1/32' })
     }
   }
   const thresholds = config.alerts.thresholds.split(',').map(Number)

@@ -317,6 +317,23 @@ export const schema = section('Parallama configuration.', {
       default: false,
     }),
     tls: tls,
+    allow_ip: string({
+      doc: 'Client addresses (comma-separated CIDR) that may use the gateway at all; empty = every address. Others get 403 address_not_allowed before any credential work or limit (the probes /health and /ready excepted). `parallama serve --allow-ip` sets it too.',
+      default: '',
+      pattern: /^[0-9a-fA-F.:/, ]*$/,
+      describe: 'comma-separated address ranges, such as 10.0.0.0/8,::1/128',
+    }),
+    trusted_proxies: string({
+      doc: 'Proxies (comma-separated CIDR) whose forwarding header names the real client; empty = none. From anyone else the header is ignored. The chain is read from the right, past every trusted hop, to the first address no trusted proxy wrote.',
+      default: '',
+      pattern: /^[0-9a-fA-F.:/, ]*$/,
+      describe: 'comma-separated address ranges, such as 10.0.0.0/8,::1/128',
+    }),
+    forwarded_header: oneOf({
+      doc: 'Which header the trusted proxies write: x-forwarded-for (nginx, HAProxy, most load balancers) or forwarded (RFC 7239). Only that one is read: a proxy passes the other on from the client unchanged.',
+      default: 'x-forwarded-for',
+      values: ['x-forwarded-for', 'forwarded'] as const,
+    }),
   }),
   backends: list(
     'The Ollama servers behind the gateway; a request goes to a healthy one that has its model loaded (else installed), the least busy first.',
@@ -464,6 +481,18 @@ export const schema = section('Parallama configuration.', {
         doc: 'How long a rotated key keeps working beside its successor (0 = it stops at once).',
         default: 86_400_000,
         zeroMeansNone: true,
+      }),
+      signature_skew: duration({
+        doc: "How far a signed request's x-parallama-timestamp may be from the gateway's clock, either way (docs/signing.md); a signature is remembered this long to refuse its replay.",
+        default: 300_000,
+        min: 1000,
+      }),
+      signature_replay_cache: integer({
+        restart: true,
+        doc: 'Signatures remembered to refuse replays (about 150 bytes each). Full (more signed requests within the skew window than this), a new signed request is refused with 503 signature_cache_full rather than an old signature forgotten.',
+        default: 250_000,
+        min: 1000,
+        max: 10_000_000,
       }),
       change_poll: duration({
         doc: 'How often the server looks for credential changes made by other processes (the CLI).',

@@ -7,6 +7,7 @@ import { presentedCredential } from '../auth/credentials.js'
 import { GatewayError } from '../errors.js'
 import { pickRequestId } from './requestId.js'
 import { answeringHead } from './errorResponse.js'
+import { clientAddress, type TrustedProxies } from './clientAddress.js'
 
 export interface RequestSnapshot {
   /** Upper-case method, as sent upstream. */
@@ -26,7 +27,11 @@ export interface RequestSnapshot {
   cookie: string
   /** When the request arrived (ms since epoch). */
   time: number
+  /** The client's address: the peer's, or the one its trusted proxies name (clientAddress.ts); computed once here. */
   clientIp: string
+  /** x-parallama-timestamp and x-parallama-signature ('' when absent): a signed request's (docs/signing.md). */
+  signatureTimestamp: string
+  signature: string
   /**
    * Set when the head is ambiguous (framing, credential) or carries bytes a header may not: the handler answers this
    * 400 and closes the connection, without reading the body.
@@ -52,6 +57,14 @@ const dropped = new Set([
   'x-api-key',
   'cookie',
   'x-request-id',
+  // A proxy chain is the gateway's to read (clientAddress.ts), never a backend's: what a client wrote there is not
+  // passed on as if the gateway vouched for it.
+  'forwarded',
+  'x-forwarded-for',
+  'x-real-ip',
+  // The request's signature is checked here and is of no use behind the gateway.
+  'x-parallama-timestamp',
+  'x-parallama-signature',
 ])
 
 /** What the header lines of one request say about its framing and credential (see `readHead`). */
@@ -64,6 +77,11 @@ export interface HeadFacts {
   /** Cookie header lines, joined as one (RFC 6265 §5.4). */
   cookie: string
   refusal: GatewayError | undefined
+  /** Forwarded and X-Forwarded-For lines, each joined with commas in order ('' for none). */
+  forwarded: string
+  forwardedFor: string
+  signatureTimestamp: string
+  signature: string
 }
 
 /** RFC 9110 token characters, as uWS reports a field name (lower-cased). */
@@ -100,7 +118,13 @@ function hasControlByte(value: string): boolean {
 
 const decimal = /^\d{1,15}$/
 
-export function snapshotRequest(req: HttpRequest, res: HttpResponse, path: string): RequestSnapshot {
+/** `trusted`: the trusted proxies now (server.trusted_proxies), or undefined for none. */
+export function snapshotRequest(
+  req: HttpRequest,
+  res: HttpResponse,
+  path: string,
+  trusted?: TrustedProxies,
+): RequestSnapshot {
   const query = req.getQuery() ?? ''
   const head = readHead((visit) => req.forEach(visit), maxHeaderBytes() - path.length - query.length)
   const requestId = pickRequestId(head.clientRequestId)
@@ -117,9 +141,28 @@ export function snapshotRequest(req: HttpRequest, res: HttpResponse, path: strin
     credential: head.credential,
     cookie: head.cookie,
     time: Date.now(),
-    clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
+    clientIp: clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), head, trusted),
+    signatureTimestamp: head.signatureTimestamp,
+    signature: head.signature,
     refusal: head.refusal,
   }
+}
+
+/**
+ * The client address for an answer made without a snapshot (a 404, a 405, a dashboard file): the peer's, or when the
+ * peer is a trusted proxy, the one its forwarding header names (read here, only then).
+ */
+export function clientIpOf(req: HttpRequest, res: HttpResponse, trusted: TrustedProxies | undefined): string {
+  const peer = Buffer.from(res.getRemoteAddressAsText()).toString('latin1')
+  if (trusted === undefined || !trusted.has(peer)) return peer
+  const lines = { forwarded: '', forwardedFor: '' }
+  req.forEach((name, value) => {
+    if (name === 'forwarded') lines.forwarded = lines.forwarded === '' ? value : `${lines.forwarded},${value}`
+    else if (name === 'x-forwarded-for') {
+      lines.forwardedFor = lines.forwardedFor === '' ? value : `${lines.forwardedFor},${value}`
+    }
+  })
+  return clientAddress(peer, lines, trusted)
 }
 
 /**
@@ -140,6 +183,12 @@ export function readHead(each: (visit: (name: string, value: string) => void) =>
   let apiKey = ''
   let clientRequestId = ''
   let cookie = ''
+  let forwarded = ''
+  let forwardedFor = ''
+  let timestamps = 0
+  let signatureTimestamp = ''
+  let signatures = 0
+  let signature = ''
   let badHeader: string | undefined
   each((name, value) => {
     bytes += name.length + value.length + 4
@@ -163,6 +212,15 @@ export function readHead(each: (visit: (name: string, value: string) => void) =>
       apiKey = value
     } else if (name === 'x-request-id') clientRequestId = value
     else if (name === 'cookie') cookie = cookie === '' ? value : `${cookie}; ${value}`
+    else if (name === 'x-forwarded-for') forwardedFor = forwardedFor === '' ? value : `${forwardedFor},${value}`
+    else if (name === 'forwarded') forwarded = forwarded === '' ? value : `${forwarded},${value}`
+    else if (name === 'x-parallama-timestamp') {
+      timestamps++
+      signatureTimestamp = value
+    } else if (name === 'x-parallama-signature') {
+      signatures++
+      signature = value
+    }
   })
   const contentLength = lengths === 1 && decimal.test(trimOws(lengthText)) ? Number(trimOws(lengthText)) : -1
   const refusal =
@@ -174,9 +232,21 @@ export function readHead(each: (visit: (name: string, value: string) => void) =>
       : badHeader !== undefined
         ? ambiguous(`header "${printable(badHeader)}" has a name or value with bytes a header may not carry`)
         : (framingProblem(lengths, contentLength, encodings, encoding) ??
-          credentialProblem(authorizations, authorization, apiKeys, apiKey))
+          credentialProblem(authorizations, authorization, apiKeys, apiKey) ??
+          (timestamps > 1 || signatures > 1 ? ambiguous('more than one request signature header') : undefined))
   const credential = refusal ? undefined : presentedCredential(authorization, apiKey)
-  return { forwardHeaders, contentLength, clientRequestId, credential, cookie, refusal }
+  return {
+    forwardHeaders,
+    contentLength,
+    clientRequestId,
+    credential,
+    cookie,
+    refusal,
+    forwarded,
+    forwardedFor,
+    signatureTimestamp: trimOws(signatureTimestamp),
+    signature: trimOws(signature),
+  }
 }
 
 function framingProblem(

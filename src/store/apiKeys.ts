@@ -12,6 +12,7 @@ import {
   maxModelPatterns,
   modelPatternBounds,
 } from './bounds.js'
+import { rangeProblem } from '../limits/addressList.js'
 import type { ChangeFeed } from './changeFeed.js'
 import type { Db } from './database.js'
 
@@ -34,6 +35,10 @@ export interface ApiKey {
   validUntil: number | null
   /** The API key that made this one through /auth/v1/keys; null when a login session or the CLI made it. */
   createdByKey: string | null
+  /** Whether requests with this key must be signed (its secret is only in KeyOwner, never in a view). */
+  signed: boolean
+  /** Client address ranges the key may be used from; null = every address. */
+  allowIp: string[] | null
 }
 
 /** A key as the verifier needs it: the key, its owner's state and role. */
@@ -43,6 +48,10 @@ export interface KeyOwner extends ApiKey {
   userActive: boolean
   /** The owner's own weight under contention (users.weight). */
   weight: number
+  /** The request-signing secret (HMAC key) when the key is signed; null otherwise. */
+  signingSecret: Buffer | null
+  /** The owner's address allow-list (users.allow_ip); null = every address. */
+  userAllowIp: string[] | null
 }
 
 export interface NewApiKey {
@@ -55,6 +64,9 @@ export interface NewApiKey {
   models?: string[] | null
   expiresAt?: number | null
   createdByKey?: string | null
+  /** The signing secret for a key that requires signed requests. */
+  signingSecret?: Buffer | null
+  allowIp?: string[] | null
 }
 
 export class KeyError extends Error {
@@ -68,17 +80,24 @@ export class KeyError extends Error {
 
 const columns = `k.id, k.user_id AS userId, u.username, k.prefix, k.name, k.description, k.models,
   k.created_at AS createdAt, k.expires_at AS expiresAt, k.revoked_at AS revokedAt, k.last_used_at AS lastUsedAt,
-  k.replaced_by AS replacedBy, k.valid_until AS validUntil, k.created_by_key AS createdByKey`
+  k.replaced_by AS replacedBy, k.valid_until AS validUntil, k.created_by_key AS createdByKey,
+  k.signing_secret IS NOT NULL AS signed, k.allow_ip AS allowIp`
 
 function toKey<T extends ApiKey>(row: any): T | undefined {
   if (!row) return undefined
-  const key = { ...row, models: row.models === null ? null : readModels(row.models) }
+  const key = {
+    ...row,
+    models: row.models === null ? null : readList(row.models),
+    signed: row.signed === 1,
+    allowIp: row.allowIp === null ? null : readList(row.allowIp),
+  }
   if ('userActive' in row) key.userActive = row.userActive === 1
+  if ('userAllowIp' in row) key.userAllowIp = row.userAllowIp === null ? null : readList(row.userAllowIp)
   return key as T
 }
 
-/** A stored allow-list; one that cannot be read allows nothing (fails closed) rather than failing every read. */
-function readModels(text: string): string[] {
+/** A stored list (models, address ranges); one that cannot be read allows nothing (fails closed) rather than failing every read. */
+export function readList(text: string): string[] {
   try {
     const models: unknown = JSON.parse(text)
     if (Array.isArray(models) && models.every((model) => typeof model === 'string')) return models
@@ -99,6 +118,13 @@ function checkNewKey(key: NewApiKey, now: number): void {
     for (const model of key.models) checkText('models[]', model, modelPatternBounds)
   }
   if (key.expiresAt !== null && key.expiresAt !== undefined) checkInstant('expires_at', key.expiresAt, now)
+  if (key.allowIp) checkAllowIp(key.allowIp)
+}
+
+/** An address allow-list as stored: at most maxAddressRanges CIDR ranges. */
+export function checkAllowIp(ranges: readonly string[]): void {
+  const problem = rangeProblem(ranges)
+  if (problem) throw new BoundsError(`"allow_ip": ${problem}`)
 }
 
 export class KeyStore {
@@ -112,7 +138,8 @@ export class KeyStore {
     const from = 'FROM api_keys k JOIN users u ON u.id = k.user_id'
     this.statements = {
       insert: db.prepare(`INSERT INTO api_keys (id, user_id, hash, prefix, name, description, models, created_at,
-        expires_at, created_by_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        expires_at, created_by_key, signing_secret, allow_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      setAllowIp: db.prepare('UPDATE api_keys SET allow_ip = ? WHERE id = ?'),
       // Whether key ? was made, directly or through others, by key ?.
       madeBy: db.prepare(`WITH RECURSIVE chain (id, parent) AS (
           SELECT id, created_by_key FROM api_keys WHERE id = ?
@@ -129,7 +156,8 @@ export class KeyStore {
         )
         .pluck(),
       byHash: db.prepare(
-        `SELECT ${columns}, k.hash, u.role, u.active AS userActive, u.weight ${from} WHERE k.hash = ?`,
+        `SELECT ${columns}, k.hash, u.role, u.active AS userActive, u.weight, k.signing_secret AS signingSecret,
+          u.allow_ip AS userAllowIp ${from} WHERE k.hash = ?`,
       ),
       byId: db.prepare(`SELECT ${columns} ${from} WHERE k.id = ?`),
       list: db.prepare(`SELECT ${columns} ${from} ORDER BY u.username, k.created_at`),
@@ -192,7 +220,25 @@ export class KeyStore {
       this.now(),
       key.expiresAt ?? null,
       key.createdByKey ?? null,
+      key.signingSecret ?? null,
+      key.allowIp ? JSON.stringify(key.allowIp) : null,
     )
+  }
+
+  /**
+   * Sets the key's address allow-list (null: every address). Recorded in the change feed like any key change: a
+   * running server forgets the key's cached principal, so the next request is checked against the new list.
+   */
+  setAllowIp(id: string, allowIp: string[] | null): ApiKey {
+    if (allowIp) checkAllowIp(allowIp)
+    return this.db
+      .transaction(() => {
+        const key = this.get(id)
+        this.statements.setAllowIp.run(allowIp ? JSON.stringify(allowIp) : null, id)
+        this.feed.record('key_changed', this.now(), { keyId: id, userId: key.userId }, { fields: ['allow_ip'] })
+        return this.get(id)
+      })
+      .immediate()
   }
 
   /** Whether key `id` was made by key `ancestor`, directly or through keys it made. */
@@ -259,6 +305,7 @@ export class KeyStore {
           // An expiry written before bounds existed is brought within them, not copied.
           expiresAt: old.expiresAt === null ? null : Math.min(Math.trunc(old.expiresAt), at + longestLifetimeMs),
           createdByKey: old.createdByKey,
+          allowIp: old.allowIp,
           ...successor,
           userId: old.userId,
         })

@@ -4,6 +4,7 @@
 import { randomInt } from 'node:crypto'
 import type { Role } from '../auth/permissions.js'
 import { checkOptionalText, checkWeight, displayNameBounds, emailBounds } from './bounds.js'
+import { checkAllowIp, readList } from './apiKeys.js'
 import type { ChangeFeed } from './changeFeed.js'
 import type { Db } from './database.js'
 
@@ -22,6 +23,8 @@ export interface User {
   tokenEpoch: number
   /** The user's own weight under contention (1 unless set); the scheduler multiplies it by the role's. */
   weight: number
+  /** Client address ranges every credential of the user may be used from; null = every address. */
+  allowIp: string[] | null
 }
 
 export interface NewUser {
@@ -52,7 +55,7 @@ const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,189}$/
 
 const columns = `id, username, email, display_name AS displayName, password_hash AS passwordHash, role,
   active, created_at AS createdAt, updated_at AS updatedAt, last_login_at AS lastLoginAt, token_epoch AS tokenEpoch,
-  weight`
+  weight, allow_ip AS allowIp`
 
 /** A fresh epoch: random, so that no epoch repeats even across a restored backup. */
 export function newTokenEpoch(): number {
@@ -60,7 +63,9 @@ export function newTokenEpoch(): number {
 }
 
 function toUser(row: any): User | undefined {
-  return row ? { ...row, active: row.active === 1 } : undefined
+  return row
+    ? { ...row, active: row.active === 1, allowIp: row.allowIp === null ? null : readList(row.allowIp) }
+    : undefined
 }
 
 export function checkUsername(username: string): void {
@@ -98,6 +103,7 @@ export class UserStore {
       list: db.prepare(`SELECT ${columns} FROM users ORDER BY username`),
       setRole: db.prepare('UPDATE users SET role = ?, updated_at = ? WHERE id = ?'),
       setWeight: db.prepare('UPDATE users SET weight = ?, updated_at = ? WHERE id = ?'),
+      setAllowIp: db.prepare('UPDATE users SET allow_ip = ?, updated_at = ? WHERE id = ?'),
       setActive: db.prepare('UPDATE users SET active = ?, updated_at = ? WHERE id = ?'),
       setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
       setProfile: db.prepare('UPDATE users SET email = ?, display_name = ?, updated_at = ? WHERE id = ?'),
@@ -204,6 +210,18 @@ export class UserStore {
     return this.change(username, 'user_changed', (user, at) => this.statements.setWeight.run(weight, at, user.id), {
       weight,
       fields: ['weight'],
+    })
+  }
+
+  /**
+   * The addresses every credential of the user may be used from (null: every address). In the change feed like a role
+   * change: a running server forgets the user's cached principals and login state, so the next request is checked.
+   */
+  setAllowIp(username: string, allowIp: string[] | null): User {
+    if (allowIp) checkAllowIp(allowIp)
+    const stored = allowIp ? JSON.stringify(allowIp) : null
+    return this.change(username, 'user_changed', (user, at) => this.statements.setAllowIp.run(stored, at, user.id), {
+      fields: ['allow_ip'],
     })
   }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import t from 'tap'
 import { complianceMarkdown, complianceReport, keyIsLive, type ComplianceFacts } from '../../src/admin/compliance.js'
-import { dependencyAuditCheck, tlsCheck } from '../../src/admin/deploymentChecks.js'
+import { dependencyAuditCheck, tlsCheck, trustedProxiesCheck } from '../../src/admin/deploymentChecks.js'
 import { configFrom } from '../../src/config/load.js'
 import type { ApiKey } from '../../src/store/apiKeys.js'
 import type { User } from '../../src/store/users.js'
@@ -34,6 +34,7 @@ function user(id: number, fields: Partial<User> = {}): User {
     lastLoginAt: null,
     tokenEpoch: 0,
     weight: 1,
+    allowIp: null,
     ...fields,
   }
 }
@@ -54,6 +55,8 @@ function key(id: string, userId: number, fields: Partial<ApiKey> = {}): ApiKey {
     replacedBy: null,
     validUntil: null,
     createdByKey: null,
+    signed: false,
+    allowIp: null,
     ...fields,
   }
 }
@@ -173,6 +176,16 @@ t.test('TLS: plain HTTP is fine on loopback only; a certificate near or past its
   t.match(tlsCheck(config, Date.now() - 30 * day), { status: 'pass' })
   const unreadable = configFrom({ server: { tls: { cert_file: join(dir, 'gone.crt'), key_file: ca.keyFile } } })
   t.match(tlsCheck(unreadable, now), { status: 'warn', detail: /could not be read/ })
+})
+
+t.test('trusted proxies: none, some, or everyone (which lets any client name its address)', async (t) => {
+  t.match(trustedProxiesCheck(configFrom({})), { status: 'pass', detail: /No proxy is trusted/ })
+  t.match(trustedProxiesCheck(configFrom({ server: { trusted_proxies: '10.0.0.5/32', allow_ip: '10.0.0.0/8' } })), {
+    status: 'pass',
+    items: ['10.0.0.5/32'],
+    detail: /only 10.0.0.0\/8 may connect/,
+  })
+  t.match(trustedProxiesCheck(configFrom({ server: { trusted_proxies: '10.0.0.5/32, ::/0' } })), { status: 'fail' })
 })
 
 t.test("the build's dependency audit, as rpm/build.sh records it", async (t) => {

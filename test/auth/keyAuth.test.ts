@@ -158,6 +158,7 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
     body: { source: 'x:1', destination: 'y:1', backend: 'nosuch' },
   },
   'admin.models_delete': { method: 'DELETE', path: '/admin/v1/models/x:1?backend=nosuch' },
+  'admin.compliance': { method: 'GET', path: '/admin/v1/compliance' },
   'admin.overview': { method: 'GET', path: '/admin/v1/overview' },
   // The admin API's objects: names that do not exist (an allowed role gets a 404, not a change).
   'admin.openapi': { method: 'GET', path: '/admin/v1/openapi.json' },
@@ -172,6 +173,7 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   'admin.keys_get': { method: 'GET', path: '/admin/v1/keys/nosuchkey' },
   'admin.keys_revoke': { method: 'POST', path: '/admin/v1/keys/nosuchkey/revoke' },
   'admin.keys_rotate': { method: 'POST', path: '/admin/v1/keys/nosuchkey/rotate' },
+  'admin.keys_patch': { method: 'PATCH', path: '/admin/v1/keys/nosuchkey', body: { allow_ip: null } },
   'admin.limits_list': { method: 'GET', path: '/admin/v1/limits' },
   'admin.limits_explain': { method: 'GET', path: '/admin/v1/limits/explain?user=nosuchuser' },
   'admin.limit_get': { method: 'GET', path: '/admin/v1/limits/user/nosuchuser' },

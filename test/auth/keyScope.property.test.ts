@@ -47,6 +47,8 @@ const maker = fc.record({ models: list, expiresAt: instant, validUntil: instant 
   lastUsedAt: null,
   replacedBy: null,
   createdByKey: null,
+  signed: false,
+  allowIp: null,
   ...scope,
 }))
 const request = fc.record({

@@ -65,6 +65,11 @@ export function stringListOf(body: Body, name: string): string[] | null | undefi
   throw wrong(name, 'a list of non-empty strings, or null')
 }
 
+/** `allow_ip`: a list of address ranges (checked when stored), null for every address, undefined when absent. */
+export function allowIpOf(body: Body): string[] | null | undefined {
+  return stringListOf(body, 'allow_ip')
+}
+
 /** A query's parameters as a body (one value each: a repeated parameter is refused, not silently picked). */
 export function queryFields(query: string): Body {
   const params = new URLSearchParams(query)

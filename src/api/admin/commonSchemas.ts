@@ -47,6 +47,14 @@ export function pageQuery(filters: Record<string, JsonSchema> = {}): JsonSchema 
 }
 
 /** An object schema whose every property is required and nothing else is allowed (what the views answer). */
+/** A list of client address ranges (CIDR), or null for every address. */
+export const allowIp: JsonSchema = {
+  type: ['array', 'null'],
+  items: { type: 'string' },
+  maxItems: 100,
+  description: 'client address ranges (CIDR, or single addresses) the credential may be used from; null: every address',
+}
+
 export function exactObject(properties: Record<string, JsonSchema>, optional: readonly string[] = []): JsonSchema {
   return {
     type: 'object',

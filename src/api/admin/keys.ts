@@ -2,9 +2,18 @@
 // caller's own (another user's key is as absent as one that does not exist), and an API key changes only itself and
 // the keys it made. The rules are the service's (src/admin/keys.ts), shared with `parallama key`.
 import { scopeForNewKey } from '../../auth/keyScope.js'
-import { keyView } from '../../auth/keyView.js'
+import { issuedView, keyView } from '../../auth/keyView.js'
 import type { Principal } from '../../auth/principal.js'
-import { createKey, getKey, keyVersion, listKeys, mayChangeOwnKey, revokeKey, rotateKeyOf } from '../../admin/keys.js'
+import {
+  createKey,
+  getKey,
+  keyVersion,
+  listKeys,
+  mayChangeOwnKey,
+  revokeKey,
+  rotateKeyOf,
+  setKeyAllowIp,
+} from '../../admin/keys.js'
 import { GatewayError } from '../../errors.js'
 import type { ApiKey } from '../../store/apiKeys.js'
 import { parseLifetime } from '../../store/bounds.js'
@@ -13,7 +22,7 @@ import type { AdminRoutesContext } from '../admin.js'
 import type { JsonHandler } from '../jsonRoute.js'
 import { pageOf, pageRequest } from '../pagination.js'
 import { ifMatch, withEtag } from '../preconditions.js'
-import { onlyFields, queryFields, stringListOf, stringOf } from './bodyFields.js'
+import { allowIpOf, booleanOf, onlyFields, queryFields, stringListOf, stringOf } from './bodyFields.js'
 
 const anyones = 'manage_keys'
 
@@ -29,7 +38,7 @@ export function keysHandlers({ store, config }: AdminRoutesContext): Record<stri
       return { status: 200, body: pageOf(keys, paging, 'keys', listOrder, (key) => keyView(key)) }
     },
     keys_create: ({ principal, body }) => {
-      onlyFields(body, ['user', 'name', 'description', 'models', 'expires'])
+      onlyFields(body, ['user', 'name', 'description', 'models', 'expires', 'signed', 'allow_ip'])
       const user = ownerFor(principal!, stringOf(body, 'user')) ?? principal!.username
       const expires = stringOf(body, 'expires')
       const request = {
@@ -37,13 +46,38 @@ export function keysHandlers({ store, config }: AdminRoutesContext): Record<stri
         description: stringOf(body, 'description', { nullable: true }),
         models: stringListOf(body, 'models'),
         expiresAt: expires === undefined ? undefined : Date.now() + parseLifetime('expires', expires),
+        signed: booleanOf(body, 'signed'),
+        allowIp: allowIpOf(body),
       }
       // A key of the caller's own made with an API key is no broader than that key, and ends with it.
       const maker = ownKeyMaker(store, principal!, user)
-      const scope = maker ? scopeForNewKey(maker, request) : { models: request.models, expiresAt: request.expiresAt }
+      const scope = maker
+        ? scopeForNewKey(maker, request)
+        : { models: request.models, expiresAt: request.expiresAt, signed: request.signed, allowIp: request.allowIp }
       if (scope instanceof GatewayError) return scope
       const issued = createKey(store, { ...request, ...scope, user, createdByKey: maker?.id ?? null })
-      return withEtag(201, { ...keyView(issued.record), key: issued.key }, keyVersion(issued.record))
+      return withEtag(201, issuedView(issued), keyVersion(issued.record))
+    },
+    keys_patch: ({ principal, params, body, header }) => {
+      onlyFields(body, ['allow_ip'])
+      const allowIp = allowIpOf(body)
+      if (allowIp === undefined)
+        return new GatewayError('invalid_request', '"allow_ip" is required (null: every address)')
+      const key = changeableKey(store, principal!, params[0]!)
+      // A key changing itself (or what it made) may narrow its list, never widen it.
+      const maker = principal!.keyId !== null && !principal!.permissions.has(anyones)
+      if (
+        maker &&
+        key.allowIp !== null &&
+        (allowIp === null || !allowIp.every((range) => key.allowIp!.includes(range)))
+      ) {
+        return new GatewayError(
+          'key_broader_than_credential',
+          'an API key may only narrow an allow_ip it is under (log in, or use a key with manage_keys)',
+        )
+      }
+      const changed = setKeyAllowIp(store, key.id, allowIp, ifMatch(header('if-match')))
+      return withEtag(200, keyView(changed), keyVersion(changed))
     },
     keys_get: ({ principal, params }) => {
       const key = visibleKey(store, principal!, params[0]!)
@@ -61,7 +95,7 @@ export function keysHandlers({ store, config }: AdminRoutesContext): Record<stri
       const graceMs =
         grace === undefined ? config().auth.rotation_grace : parseLifetime('grace', grace, { allowZero: true })
       const { issued, old } = rotateKeyOf(store, key.id, graceMs, ifMatch(header('if-match')))
-      const shown = { ...keyView(issued.record), key: issued.key, replaces: keyView(old) }
+      const shown = { ...issuedView(issued), replaces: keyView(old) }
       return withEtag(201, shown, keyVersion(issued.record))
     },
   }

@@ -1,6 +1,6 @@
 // What /admin/v1/keys takes and answers (handlers: keys.ts; the view: src/auth/keyView.ts).
 import type { JsonSchema, RouteDoc } from '../routeDoc.js'
-import { exactObject, page, pageQuery, problem, time } from './commonSchemas.js'
+import { allowIp, exactObject, page, pageQuery, problem, time } from './commonSchemas.js'
 
 const optionalText: JsonSchema = { type: ['string', 'null'] }
 const duration: JsonSchema = { type: 'string', pattern: '^[0-9]', description: 'a duration such as 30d, 12h or 90m' }
@@ -19,6 +19,8 @@ export const keyView: JsonSchema = exactObject({
   replaced_by: optionalText,
   valid_until: time,
   created_by_key: optionalText,
+  signed: { type: 'boolean', description: 'requests with the key must be signed (docs/signing.md)' },
+  allow_ip: allowIp,
 })
 
 /** A new key: the view and, only here, the secret. */
@@ -28,6 +30,11 @@ const issued: JsonSchema = {
   properties: {
     ...(keyView.properties as object),
     key: { type: 'string', pattern: '^plm_', description: 'the key itself: shown once, stored nowhere' },
+    signing_secret: {
+      type: 'string',
+      pattern: '^pls_',
+      description: "a signed key's signing secret (HMAC key): shown once; absent for an unsigned key",
+    },
   },
 }
 
@@ -48,14 +55,23 @@ export const keysCreateDoc: RouteDoc = {
       description: optionalText,
       models: { type: ['array', 'null'], items: { type: 'string' } },
       expires: duration,
+      signed: { type: 'boolean', description: 'requests must be signed: the answer holds the signing secret, once' },
+      allow_ip: allowIp,
     },
-    ['user', 'name', 'description', 'models', 'expires'],
+    ['user', 'name', 'description', 'models', 'expires', 'signed', 'allow_ip'],
   ),
   responses: { 201: issued, 400: problem, 403: problem, ...notFound },
   etag: true,
 }
 
 export const keyGetDoc: RouteDoc = { summary: 'One API key', responses: { 200: keyView, ...notFound }, etag: true }
+
+export const keyPatchDoc: RouteDoc = {
+  summary: "Change a key's address allow-list",
+  body: exactObject({ allow_ip: allowIp }),
+  responses: { 200: keyView, 400: problem, 403: problem, ...notFound, 412: problem },
+  etag: true,
+}
 
 export const keyRevokeDoc: RouteDoc = {
   summary: 'Revoke a key at once (and the keys it made)',

@@ -20,7 +20,16 @@ import type { AdminRoutesContext } from '../admin.js'
 import type { JsonHandler } from '../jsonRoute.js'
 import { pageOf, pageRequest } from '../pagination.js'
 import { ifMatch, withEtag } from '../preconditions.js'
-import { booleanOf, numberOf, oneOf, onlyFields, queryFields, requiredString, stringOf } from './bodyFields.js'
+import {
+  allowIpOf,
+  booleanOf,
+  numberOf,
+  oneOf,
+  onlyFields,
+  queryFields,
+  requiredString,
+  stringOf,
+} from './bodyFields.js'
 
 export function usersHandlers({ store }: AdminRoutesContext): Record<string, JsonHandler> {
   const shown = (status: number, user: User) =>
@@ -86,11 +95,11 @@ async function passwordHashOf(body: Record<string, unknown>): Promise<string | n
 }
 
 function userChanges(body: Record<string, unknown>): UserChanges {
-  onlyFields(body, ['role', 'email', 'display_name', 'active', 'weight'])
+  onlyFields(body, ['role', 'email', 'display_name', 'active', 'weight', 'allow_ip'])
   if (Object.keys(body).length === 0) {
     throw new GatewayError(
       'invalid_request',
-      'name at least one of "role", "email", "display_name", "active", "weight"',
+      'name at least one of "role", "email", "display_name", "active", "weight", "allow_ip"',
     )
   }
   const weight = numberOf(body, 'weight')
@@ -103,5 +112,6 @@ function userChanges(body: Record<string, unknown>): UserChanges {
     displayName: stringOf(body, 'display_name', { nullable: true }),
     active: booleanOf(body, 'active'),
     weight,
+    allowIp: allowIpOf(body),
   }
 }

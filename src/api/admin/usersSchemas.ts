@@ -3,7 +3,7 @@ import { roles } from '../../auth/permissions.js'
 import { maxPasswordLength, minPasswordLength } from '../../auth/passwords.js'
 import { maxWeight, minWeight } from '../../auth/weights.js'
 import type { JsonSchema, RouteDoc } from '../routeDoc.js'
-import { exactObject, page, pageQuery, problem, time } from './commonSchemas.js'
+import { allowIp, exactObject, page, pageQuery, problem, time } from './commonSchemas.js'
 
 const username: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }
 const role: JsonSchema = { type: 'string', enum: [...roles] }
@@ -16,6 +16,7 @@ export const userView: JsonSchema = exactObject({
   role,
   active: { type: 'boolean' },
   weight,
+  allow_ip: allowIp,
   email: optionalText,
   display_name: optionalText,
   password: { type: 'boolean', description: 'whether the user has a password (may log in)' },
@@ -59,12 +60,19 @@ export const userGetDoc: RouteDoc = {
 }
 
 export const userPatchDoc: RouteDoc = {
-  summary: "Change a user's role, email, display name, whether it is active, or its weight",
+  summary: "Change a user's role, email, display name, whether it is active, its weight, or its address allow-list",
   body: {
     type: 'object',
     additionalProperties: false,
     minProperties: 1,
-    properties: { role, email: optionalText, display_name: optionalText, active: { type: 'boolean' }, weight },
+    properties: {
+      role,
+      email: optionalText,
+      display_name: optionalText,
+      active: { type: 'boolean' },
+      weight,
+      allow_ip: allowIp,
+    },
   },
   // 409: the change would leave no active admin.
   responses: { 200: userView, 400: problem, ...notFound, 409: problem, 412: problem },
