@@ -28,8 +28,8 @@ function create(args: CreateArgs) {
           .split(',')
           .map((model) => model.trim())
           .filter(Boolean)
-  const issued = withStore(args, (store) =>
-    createKey(store, {
+  const issued = withStore(args, (store, _config, trail) =>
+    createKey(store, trail, {
       user: args.user,
       name: args.name,
       description: args.description,
@@ -56,14 +56,14 @@ function show(args: StoreArgs & { id: string }) {
 }
 
 function revoke(args: StoreArgs & { id: string }) {
-  const key = withStore(args, (store) => revokeKey(store, args.id))
+  const key = withStore(args, (store, _config, trail) => revokeKey(store, trail, args.id))
   if (args.json) return printJson(view(key))
   process.stdout.write(`revoked ${key.id} (${key.username}); a running server stops accepting it within a second\n`)
 }
 
 function rotate(args: StoreArgs & { id: string; grace?: string }) {
-  const { issued, old } = withStore(args, (store, config) =>
-    rotateKeyOf(store, args.id, duration(args.grace, 'grace', true) ?? config.auth.rotation_grace),
+  const { issued, old } = withStore(args, (store, config, trail) =>
+    rotateKeyOf(store, trail, args.id, duration(args.grace, 'grace', true) ?? config.auth.rotation_grace),
   )
   if (args.json) return printJson({ ...view(issued.record), key: issued.key, replaces: view(old) })
   process.stdout.write(`${issued.key}\n`)

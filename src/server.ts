@@ -28,6 +28,8 @@ import { pickBackend } from './proxy/pickBackend.js'
 import type { Exchange, ExchangeEnd } from './proxy/exchange.js'
 import { markServer, rotateBackup } from './store/backup.js'
 import { openStore, type Store } from './store/store.js'
+import { AuditLog, pruneAudit } from './events/auditLog.js'
+import { localActor } from './events/localActor.js'
 import { Accounting } from './usage/accounting.js'
 import { startEvents, type GatewayEvents } from './events/gatewayEvents.js'
 import { requestFailures } from './events/requestFailures.js'
@@ -89,6 +91,8 @@ export interface Gateway {
    * prices. Returns the changed keys that need a restart (marked `restart` in the config schema).
    */
   reload(config: Config): string[]
+  /** The audit log (a refused reload is recorded by whoever read the file). */
+  audit: AuditLog
   /**
    * Stops: no new connections or requests, requests in flight may finish within `drainMs` (default
    * server.drain_timeout) and are ended after it, usage is flushed, the database closed.
@@ -151,7 +155,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   authenticator.changeListeners.push(() => events.onChanges())
   authenticator.start()
   running.authenticator = authenticator
+  const audit = new AuditLog(store.db)
   const accounting = new Accounting(store.db, config.database, config.usage, logger)
+  accounting.alsoPrune((now) => pruneAudit(audit, running.config.current.audit.retention, now, logger))
   accounting.start()
   running.accounting = accounting
   running.reprice = (usage) => accounting.reprice(usage)
@@ -277,10 +283,11 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   // The gateway's own routes pass the same address guard and limits as the proxied ones.
   const limits = { admit: stages.limits, admitAddress: stages.addressGuard }
   const authenticate = (credential: string | undefined) => authenticator.authenticate(credential)
-  mountAuthRoutes(app, { authenticate, logger, limits, sessions, store })
+  mountAuthRoutes(app, { authenticate, logger, limits, sessions, store, audit })
   mountAdminRoutes(app, {
     authenticate,
     logger,
+    audit,
     limits,
     store,
     config: () => running.config.current,
@@ -311,6 +318,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   mountSystemRoutes(app, {
     authenticate,
     logger,
+    audit,
     limits,
     config: () => running.config.current,
     db: store.db,
@@ -357,7 +365,24 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     get inFlight() {
       return inFlight.size
     },
-    reload: (next) => lifecycle.reload(next),
+    audit,
+    reload: (next) => {
+      const restart = lifecycle.reload(next)
+      try {
+        audit.record({
+          action: 'config.reload',
+          actor: localActor('system'),
+          target: 'config',
+          after: { restart_needed: restart },
+          result: 'ok',
+          requestId: null,
+        })
+      } catch (error) {
+        // Applied already: a reload is not undone because its audit row could not be written (the log says so).
+        logger.error('could not record the config reload in the audit log', { err: error })
+      }
+      return restart
+    },
     close: (drainMs) => lifecycle.close(drainMs),
   }
 }

@@ -2,9 +2,11 @@
 // them back. Each row is written in its own IMMEDIATE transaction that reads the chain's last hash, so the server and
 // the CLI writing at once (two processes, two connections) still make one chain; called inside a change's own
 // transaction, the row commits or rolls back with the change.
+import type { Logger } from '../logger.js'
 import type { Db } from '../store/database.js'
 import type { AuditEntry, AuditRecorder } from './auditEntry.js'
 import { genesisHash, rowHash, type AuditRow } from './auditHash.js'
+import { localActor } from './localActor.js'
 
 /** Field names never kept in before/after, whoever hands them in: a secret must not reach the audit log. */
 const secretFields = new Set([
@@ -149,4 +151,27 @@ function fieldsText(fields: Record<string, unknown> | null | undefined): string 
     if (!secretFields.has(name) && value !== undefined) kept[name] = value
   }
   return JSON.stringify(kept)
+}
+
+/** The retention prune, run by the hourly maintenance: rows older than `retentionMs` go (0: kept forever). */
+export function pruneAudit(log: AuditLog, retentionMs: number, now: number, logger: Logger): number {
+  if (retentionMs <= 0) return 0
+  try {
+    const rows = log.prune(now - retentionMs)
+    if (rows > 0) {
+      logger.info('pruned old audit rows', { rows })
+      log.record({
+        action: 'audit.prune',
+        actor: localActor('system'),
+        target: null,
+        after: { rows, anchor_seq: log.anchor()?.seq ?? null },
+        result: 'ok',
+        requestId: null,
+      })
+    }
+    return rows
+  } catch (error) {
+    logger.warn('could not prune audit rows', { err: error })
+    return 0
+  }
 }

@@ -28,7 +28,7 @@ export function keysHandlers({ store, config }: AdminRoutesContext): Record<stri
       const keys = listKeys(store, user).sort((a, b) => compare(listOrder(a), listOrder(b)))
       return { status: 200, body: pageOf(keys, paging, 'keys', listOrder, (key) => keyView(key)) }
     },
-    keys_create: ({ principal, body }) => {
+    keys_create: ({ principal, body, trail }) => {
       onlyFields(body, ['user', 'name', 'description', 'models', 'expires'])
       const user = ownerFor(principal!, stringOf(body, 'user')) ?? principal!.username
       const expires = stringOf(body, 'expires')
@@ -42,25 +42,25 @@ export function keysHandlers({ store, config }: AdminRoutesContext): Record<stri
       const maker = ownKeyMaker(store, principal!, user)
       const scope = maker ? scopeForNewKey(maker, request) : { models: request.models, expiresAt: request.expiresAt }
       if (scope instanceof GatewayError) return scope
-      const issued = createKey(store, { ...request, ...scope, user, createdByKey: maker?.id ?? null })
+      const issued = createKey(store, trail, { ...request, ...scope, user, createdByKey: maker?.id ?? null })
       return withEtag(201, { ...keyView(issued.record), key: issued.key }, keyVersion(issued.record))
     },
     keys_get: ({ principal, params }) => {
       const key = visibleKey(store, principal!, params[0]!)
       return withEtag(200, keyView(key), keyVersion(key))
     },
-    keys_revoke: ({ principal, params, header }) => {
+    keys_revoke: ({ principal, params, header, trail }) => {
       const key = changeableKey(store, principal!, params[0]!)
-      const revoked = revokeKey(store, key.id, ifMatch(header('if-match')))
+      const revoked = revokeKey(store, trail, key.id, ifMatch(header('if-match')))
       return withEtag(200, keyView(revoked), keyVersion(revoked))
     },
-    keys_rotate: ({ principal, params, body, header }) => {
+    keys_rotate: ({ principal, params, body, header, trail }) => {
       onlyFields(body, ['grace'])
       const key = changeableKey(store, principal!, params[0]!)
       const grace = stringOf(body, 'grace')
       const graceMs =
         grace === undefined ? config().auth.rotation_grace : parseLifetime('grace', grace, { allowZero: true })
-      const { issued, old } = rotateKeyOf(store, key.id, graceMs, ifMatch(header('if-match')))
+      const { issued, old } = rotateKeyOf(store, trail, key.id, graceMs, ifMatch(header('if-match')))
       const shown = { ...keyView(issued.record), key: issued.key, replaces: keyView(old) }
       return withEtag(201, shown, keyVersion(issued.record))
     },
