@@ -34,7 +34,7 @@ export function userAuditFields(user: User) {
     weight: user.weight,
     email: user.email,
     display_name: user.displayName,
-    password: user.passwordHash !== null,
+    has_password: user.passwordHash !== null,
   }
 }
 
@@ -139,8 +139,8 @@ export function setUserPassword(
     const changed = store.users.setPassword(username, passwordHash)
     return {
       value: changed,
-      before: { password: user.passwordHash !== null },
-      after: { password: passwordHash !== null },
+      before: { has_password: user.passwordHash !== null },
+      after: { has_password: passwordHash !== null },
     }
   })
 }

@@ -99,17 +99,21 @@ export class AuditLog implements AuditRecorder {
 
   /** The newest rows first, filtered. */
   list(filter: AuditFilter): AuditRow[] {
-    const conditions: [string, unknown][] = [
-      ['time >= ?', filter.since],
-      ['action = ?', filter.action],
-      ['actor_user = ?', filter.user],
-      ['seq < ?', filter.beforeSeq],
-    ].filter(([, value]) => value !== undefined) as [string, unknown][]
+    const conditions = filterConditions(filter)
+    if (filter.beforeSeq !== undefined) conditions.push(['seq < ?', filter.beforeSeq])
     const where = conditions.map(([condition]) => condition)
     const values = conditions.map(([, value]) => value)
     const sql =
       `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` + 'ORDER BY seq DESC LIMIT ?'
     return this.db.prepare(sql).all(...values, filter.limit) as AuditRow[]
+  }
+
+  /** Rows after `afterSeq`, oldest first, filtered (an export's pages). */
+  listAscending(filter: Omit<AuditFilter, 'beforeSeq'> & { afterSeq: number }): AuditRow[] {
+    const conditions = filterConditions(filter)
+    conditions.push(['seq > ?', filter.afterSeq])
+    const sql = `SELECT * FROM audit_log WHERE ${conditions.map(([condition]) => condition).join(' AND ')} ORDER BY seq LIMIT ?`
+    return this.db.prepare(sql).all(...conditions.map(([, value]) => value), filter.limit) as AuditRow[]
   }
 
   anchor(): AuditAnchor | undefined {
@@ -141,6 +145,16 @@ export class AuditLog implements AuditRecorder {
       })
       .immediate()
   }
+}
+
+/** The WHERE conditions (and their values) of a filter's fields that are set. */
+function filterConditions(filter: Pick<AuditFilter, 'since' | 'action' | 'user'>): [string, unknown][] {
+  const all: [string, unknown][] = [
+    ['time >= ?', filter.since],
+    ['action = ?', filter.action],
+    ['actor_user = ?', filter.user],
+  ]
+  return all.filter(([, value]) => value !== undefined)
 }
 
 /** before/after as stored: JSON of the non-secret fields, or null. */
