@@ -89,3 +89,23 @@ export function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' && /^[a-z_]+$/.test(code) ? code : 'internal_error'
 }
+
+/**
+ * What was done outside the database (a backend drained, a model pulled on a backend): recorded after the fact, ok or
+ * failed with its code. An audit write that fails here is dropped: the action cannot be undone, and its caller's
+ * answer must not turn into an error because of it.
+ */
+export function recordOutcome(
+  trail: AuditTrail,
+  action: string,
+  target: string | null,
+  error: unknown,
+  fields?: Record<string, unknown>,
+): void {
+  if (error !== undefined && error !== null) return recordFailure(trail, action, target, error)
+  try {
+    recordOk(trail, action, target, fields)
+  } catch {
+    // The database refused the row (locked past the busy timeout): see above.
+  }
+}

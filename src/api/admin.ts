@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js'
 import type { Store } from '../store/store.js'
 import type { JsonRouteContext } from './jsonRoute.js'
 import { mountLocalRoutes } from './routes.js'
+import { auditHandlers } from './admin/audit.js'
 import { backendHandlers, type BackendsContext } from './admin/backends.js'
 import { keysHandlers } from './admin/keys.js'
 import { limitsHandlers } from './admin/limits.js'
@@ -40,5 +41,6 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
     ...usageHandlers(context),
     ...queueHandlers(context),
     ...overviewHandlers(context),
+    ...auditHandlers(context),
   })
 }
