@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import type { AuditEntry } from '../../src/events/auditEntry.js'
 import { rowHash } from '../../src/events/auditHash.js'
-import { AuditLog } from '../../src/events/auditLog.js'
+import { AuditLog, pruneAudit } from '../../src/events/auditLog.js'
+import { createLogger } from '../../src/logger.js'
 import {
   generateSigningKey,
   loadPublicKey,
@@ -164,4 +165,21 @@ t.test('two connections writing in turn keep one chain', async (t) => {
   const logs = [new AuditLog(db), new AuditLog(other)]
   for (let i = 0; i < 20; i++) logs[i % 2]!.record(entry('login', `u${i}`))
   t.match(verifyAuditLog(db), { ok: true, rows: 20 })
+})
+
+t.test('the hourly prune keeps audit.retention, records itself, and keeps everything at 0', async (t) => {
+  let now = 0
+  const { db } = logWithRows(0)
+  const log = new AuditLog(db, () => now)
+  for (let i = 0; i < 4; i++) {
+    log.record(entry('login'))
+    now += 86_400_000
+  }
+  const lines: string[] = []
+  const logger = createLogger('info', (line) => lines.push(line))
+  t.equal(pruneAudit(log, 0, now, logger), 0, '0 keeps every row')
+  t.equal(pruneAudit(log, 2 * 86_400_000, now, logger), 2, 'rows older than two days go')
+  t.match(log.list({ limit: 1 }), [{ action: 'audit.prune', after: '{"rows":2,"anchor_seq":2}', source: 'system' }])
+  t.match(verifyAuditLog(db), { ok: true, first: 3, anchor: { seq: 2 } })
+  t.match(lines.join('\n'), /pruned old audit rows/)
 })

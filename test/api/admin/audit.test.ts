@@ -95,4 +95,21 @@ t.test('the audit log over the admin API', async (t) => {
   const last = await call('GET', '/audit?limit=1')
   t.match(last.body.items, [{ action: 'audit.read' }])
   t.equal(last.body.items[0].seq, verified.body.last.seq + 2, 'verify and the read after it are recorded')
+
+  rig.gateway.reload(rig.config)
+  rig.gateway.accounting.maintain(Date.now() + 401 * 86_400_000)
+  const after = await call('GET', '/audit?limit=3')
+  t.match(after.body.items, [
+    { action: 'audit.read' },
+    { action: 'audit.prune', actor: { source: 'system' } },
+    // The reload's row went with the prune (older than the retention at that future hour); the prune's anchor stays.
+  ])
+  t.match((await call('GET', '/audit/verify')).body, { ok: true, anchor: { seq: after.body.items[1].seq - 1 } })
+})
+
+t.test('a config reload is recorded as the system', async (t) => {
+  const rig = await startRig(t)
+  rig.gateway.reload(rig.config)
+  const rows = (await adminCall(rig, 'GET', '/audit?action=config.reload')).body.items
+  t.match(rows, [{ target: 'config', result: 'ok', actor: { source: 'system' }, after: { restart_needed: [] } }])
 })
