@@ -5,6 +5,7 @@ import type { FunctionComponent } from 'preact'
 import { useEffect, useMemo, useState } from 'preact/hooks'
 import { Session, type Me } from './api.js'
 import { Login } from './Login.js'
+import { Audit } from './pages/Audit.js'
 import { Keys } from './pages/Keys.js'
 import { Limits } from './pages/Limits.js'
 import { Models } from './pages/Models.js'
@@ -30,6 +31,7 @@ const pages: PageEntry[] = [
   { path: 'users', title: 'Users', component: Users, permission: 'manage_users' },
   { path: 'limits', title: 'Limits', component: Limits, permission: 'manage_limits' },
   { path: 'models', title: 'Models', component: Models, permission: 'manage_models' },
+  { path: 'audit', title: 'Audit', component: Audit, permission: 'view_audit' },
 ]
 
 export function App() {
