@@ -1,5 +1,6 @@
 // The command tree of `parallama`, apart from its start (index.ts) so that tests can run commands in-process.
 import yargs, { type Argv } from 'yargs'
+import { auditCommand } from './audit.js'
 import { configCommand } from './config.js'
 import { dbCommand } from './db.js'
 import { keyCommand } from './key.js'
@@ -27,7 +28,11 @@ export function commandTree(args: string[]): Argv {
     .command(webhookCommand)
     .command(reportCommand)
     .command(loginCommand)
-    .demandCommand(1, 'name a command: serve, status, config, db, user, key, usage, limit, webhook, report or login')
+    .command(auditCommand)
+    .demandCommand(
+      1,
+      'name a command: serve, status, config, db, user, key, usage, limit, webhook, report, login or audit',
+    )
     .strict()
     .recommendCommands()
     .completion('completion', 'print a shell completion script')

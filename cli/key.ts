@@ -53,8 +53,8 @@ function create(args: CreateArgs) {
           .split(',')
           .map((model) => model.trim())
           .filter(Boolean)
-  const issued = withStore(args, (store) =>
-    createKey(store, {
+  const issued = withStore(args, (store, _config, trail) =>
+    createKey(store, trail, {
       user: args.user,
       name: args.name,
       description: args.description,
@@ -69,7 +69,9 @@ function create(args: CreateArgs) {
 
 function update(args: StoreArgs & { id: string; allowIp?: string }) {
   if (args.allowIp === undefined) throw new CliError('name what to change: --allow-ip CIDR,... (or any)', 2)
-  const key = withStore(args, (store) => setKeyAllowIp(store, args.id, allowIpOption(args.allowIp)))
+  const key = withStore(args, (store, _config, trail) =>
+    setKeyAllowIp(store, trail, args.id, allowIpOption(args.allowIp)),
+  )
   if (args.json) return printJson(view(key))
   const where = key.allowIp === null ? 'any address' : key.allowIp.join(', ')
   process.stdout.write(`${key.id} may now be used from ${where}; a running server applies it within a second\n`)
@@ -89,14 +91,14 @@ function show(args: StoreArgs & { id: string }) {
 }
 
 function revoke(args: StoreArgs & { id: string }) {
-  const key = withStore(args, (store) => revokeKey(store, args.id))
+  const key = withStore(args, (store, _config, trail) => revokeKey(store, trail, args.id))
   if (args.json) return printJson(view(key))
   process.stdout.write(`revoked ${key.id} (${key.username}); a running server stops accepting it within a second\n`)
 }
 
 function rotate(args: StoreArgs & { id: string; grace?: string }) {
-  const { issued, old } = withStore(args, (store, config) =>
-    rotateKeyOf(store, args.id, duration(args.grace, 'grace', true) ?? config.auth.rotation_grace),
+  const { issued, old } = withStore(args, (store, config, trail) =>
+    rotateKeyOf(store, trail, args.id, duration(args.grace, 'grace', true) ?? config.auth.rotation_grace),
   )
   const note = `API key ${issued.record.id} replaces ${args.id}, which works until ${time(old.validUntil)}`
   printIssued(issued, { replaces: view(old) }, args.json, note)

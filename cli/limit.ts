@@ -124,9 +124,12 @@ function set(args: SubjectArgs & Record<string, unknown>) {
     )
   }
   const model = modelOf(args)
-  const shown = withStore(args, (store) => {
+  const shown = withStore(args, (store, _config, trail) => {
     const subject = subjectOf(args, store)
-    return view(setRule(store, subject, { gateway: args.gateway, model }, checkValues(subject, values), 'merge'), store)
+    return view(
+      setRule(store, trail, subject, { gateway: args.gateway, model }, checkValues(subject, values), 'merge'),
+      store,
+    )
   })
   if (args.json) return printJson(shown)
   process.stdout.write(`limits of ${shown.subject} (${scopeOf(shown)}): ${describeValues(shown)}\n`)
@@ -164,9 +167,9 @@ function list(args: StoreArgs) {
 function reset(args: SubjectArgs) {
   const model = modelOf(args)
   const scope = scopeOf({ gateway: args.gateway, model })
-  const removed = withStore(args, (store) => {
+  const removed = withStore(args, (store, _config, trail) => {
     const subject = subjectOf(args, store)
-    removeRule(store, subject, { gateway: args.gateway, model })
+    removeRule(store, trail, subject, { gateway: args.gateway, model })
     return subject.shown
   })
   if (args.json) return printJson({ removed, gateway: args.gateway, model: model || '*' })

@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config/load.js'
 import { ConfigError } from '../src/config/validate.js'
 import { createLogger, flushStdout, type Logger } from '../src/logger.js'
 import { startGateway, type Gateway } from '../src/server.js'
+import { localActor } from '../src/events/localActor.js'
 import { configOption, loadConfigOrExit } from './options.js'
 
 export const serveCommand: CommandModule = {
@@ -62,9 +63,25 @@ function reload(gateway: Gateway, path: string, logger: Logger): void {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     logger.error('config reload refused; the running config stays', { config: path, problems: error.message })
+    recordRefusedReload(gateway, logger)
     return
   }
   const restart = gateway.reload(next)
   logger.info('config reloaded', { config: path })
   if (restart.length > 0) logger.warn('changed settings that apply only after a restart', { keys: restart })
+}
+
+function recordRefusedReload(gateway: Gateway, logger: Logger): void {
+  try {
+    gateway.audit.record({
+      action: 'config.reload',
+      actor: localActor('system'),
+      target: 'config',
+      result: 'failed',
+      error: 'config_invalid',
+      requestId: null,
+    })
+  } catch (error) {
+    logger.error('could not record the refused reload in the audit log', { err: error })
+  }
 }

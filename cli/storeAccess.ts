@@ -10,6 +10,8 @@ import type { Config } from '../src/config/schema.js'
 import { createPrivateFile, openDatabase, type Db } from '../src/store/database.js'
 import { requireCurrent } from '../src/store/migrations.js'
 import { openStore, storeOn, type Store } from '../src/store/store.js'
+import type { AuditTrail } from '../src/admin/auditTrail.js'
+import { cliTrail } from './cliAudit.js'
 import { loadConfigOrExit } from './options.js'
 import { CliError } from './output.js'
 
@@ -36,8 +38,12 @@ export function databaseConfig(args: StoreArgs): Config['database'] & { config: 
 /** `write`: may create (the configured path only) and migrate; `read`: read-only, nothing created or changed. */
 export type StoreMode = 'read' | 'write'
 
-/** Runs `work` with the store open, and closes it after. */
-export function withStore<T>(args: StoreArgs, work: (store: Store, config: Config) => T, mode: StoreMode = 'write'): T {
+/** Runs `work` with the store open (and the audit trail of this command's actor), and closes it after. */
+export function withStore<T>(
+  args: StoreArgs,
+  work: (store: Store, config: Config, trail: AuditTrail) => T,
+  mode: StoreMode = 'write',
+): T {
   const database = databaseConfig(args)
   if (!existsSync(database.path)) {
     if (args.db !== undefined || mode === 'read') {
@@ -52,7 +58,8 @@ export function withStore<T>(args: StoreArgs, work: (store: Store, config: Confi
   const store = mode === 'read' ? readOnlyStore(database.path, database.busy_timeout) : writableStore(database)
   let result: T
   try {
-    result = work(store, database.config)
+    const trail = cliTrail(store, store.db.readonly, database.path, database.busy_timeout)
+    result = work(store, database.config, trail)
   } catch (error) {
     store.close()
     throw readOnlyError(error, database.path)

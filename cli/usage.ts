@@ -4,6 +4,7 @@ import { normalizeModel } from '../src/auth/modelAllowList.js'
 import { createWriteStream } from 'node:fs'
 import type { Writable } from 'node:stream'
 import type { Argv, CommandModule } from 'yargs'
+import { recordOk, type AuditTrail } from '../src/admin/auditTrail.js'
 import { parseInstant } from '../src/config/schemaTypes.js'
 import { UsageStore, type GroupBy, type UsageFilter } from '../src/store/usage.js'
 import type { Store } from '../src/store/store.js'
@@ -53,10 +54,23 @@ function filterOf(args: FilterArgs, store: Store): UsageFilter {
   }
 }
 
+/** A report's rows, the read recorded in the audit log first (usage.export, with the filter). */
+function reportRows(store: Store, trail: AuditTrail, args: FilterArgs & { by: GroupBy }) {
+  const filter = filterOf(args, store)
+  recordOk(trail, 'usage.export', args.user === undefined ? null : `user:${args.user}`, usageQuery(args))
+  return new UsageStore(store.db).report(filter, args.by)
+}
+
+/** The filter as the audit row keeps it. */
+function usageQuery(args: FilterArgs & { by?: string; format?: string }) {
+  const { user, key, model, api, since, until, by, format } = args
+  return { user, key, model, api, since, until, by, format }
+}
+
 const columns = ['group', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost']
 
 function report(args: FilterArgs & { by: GroupBy }) {
-  const rows = withStore(args, (store) => new UsageStore(store.db).report(filterOf(args, store), args.by), 'read')
+  const rows = withStore(args, (store, _config, trail) => reportRows(store, trail, args), 'read')
   if (args.json) return printJson(rows)
   printTable(
     rows.map((row) => ({ ...row, group: row.group, cost: row.cost.toFixed(4) })),
@@ -68,11 +82,7 @@ function top(args: FilterArgs & { by: GroupBy; limit: number }) {
   if (!Number.isSafeInteger(args.limit) || args.limit < 1) {
     throw new CliError(`--limit: expected a whole number of rows, 1 or more, got "${args.limit}"`, 2)
   }
-  const rows = withStore(
-    args,
-    (store) => new UsageStore(store.db).report(filterOf(args, store), args.by),
-    'read',
-  ).slice(0, args.limit)
+  const rows = withStore(args, (store, _config, trail) => reportRows(store, trail, args), 'read').slice(0, args.limit)
   if (args.json) return printJson(rows)
   printTable(
     rows.map((row) => ({ ...row, cost: row.cost.toFixed(4) })),
@@ -109,9 +119,10 @@ async function exportRows(args: FilterArgs & { format: 'csv' | 'jsonl'; output?:
   let count = 0
   await withStore(
     args,
-    async (store) => {
+    async (store, _config, trail) => {
       // Every option is checked (and the query prepared) before the first byte is written or the file created.
       const rows = new UsageStore(store.db).rows(filterOf(args, store))
+      recordOk(trail, 'usage.export', args.user === undefined ? null : `user:${args.user}`, usageQuery(args))
       const sink: Writable = args.output ? createWriteStream(args.output, { mode: 0o600 }) : process.stdout
       const write = (line: string) =>
         sink.write(line) ? undefined : new Promise((resolve) => sink.once('drain', resolve))

@@ -43,8 +43,8 @@ async function add(
     throw new CliError('choose one: --password-stdin (read a password) or --no-password (keys only)', 2)
   }
   const passwordHash = args.passwordStdin ? await hashPassword(await readPassword()) : null
-  const user = withStore(args, (store) =>
-    addUser(store, {
+  const user = withStore(args, (store, _config, trail) =>
+    addUser(store, trail, {
       username: args.username,
       role: args.role,
       email: args.email,
@@ -72,7 +72,7 @@ function show(args: Args) {
 }
 
 function setRole(args: Args & { role: Role }) {
-  const user = withStore(args, (store) => changeUser(store, args.username, { role: args.role }))
+  const user = withStore(args, (store, _config, trail) => changeUser(store, trail, args.username, { role: args.role }))
   if (args.json) return printJson(view(user))
   process.stdout.write(`${user.username} is now ${user.role}\n`)
 }
@@ -86,14 +86,14 @@ export function parseWeight(text: string): number {
 
 function setWeight(args: Args & { weight: string }) {
   const weight = parseWeight(args.weight)
-  const user = withStore(args, (store) => changeUser(store, args.username, { weight }))
+  const user = withStore(args, (store, _config, trail) => changeUser(store, trail, args.username, { weight }))
   if (args.json) return printJson(view(user))
   process.stdout.write(`${user.username} now has weight ${user.weight}\n`)
 }
 
 function setAllowIp(args: Args & { ranges: string }) {
   const allowIp = allowIpOption(args.ranges)
-  const user = withStore(args, (store) => changeUser(store, args.username, { allowIp }))
+  const user = withStore(args, (store, _config, trail) => changeUser(store, trail, args.username, { allowIp }))
   if (args.json) return printJson(view(user))
   const where = user.allowIp === null ? 'any address' : user.allowIp.join(', ')
   process.stdout.write(`${user.username}'s keys and sessions may now be used from ${where}\n`)
@@ -101,7 +101,7 @@ function setAllowIp(args: Args & { ranges: string }) {
 
 function setActive(active: boolean) {
   return (args: Args) => {
-    const user = withStore(args, (store) => changeUser(store, args.username, { active }))
+    const user = withStore(args, (store, _config, trail) => changeUser(store, trail, args.username, { active }))
     if (args.json) return printJson(view(user))
     const effect = active
       ? 'enabled: its keys work again (log in again for a session)'
@@ -112,7 +112,7 @@ function setActive(active: boolean) {
 
 async function passwd(args: Args & { password: boolean }) {
   const passwordHash = args.password ? await hashPassword(await readPassword()) : null
-  const user = withStore(args, (store) => setUserPassword(store, args.username, passwordHash))
+  const user = withStore(args, (store, _config, trail) => setUserPassword(store, trail, args.username, passwordHash))
   if (args.json) return printJson(view(user))
   const what = passwordHash ? 'password set' : 'password removed (keys only)'
   process.stdout.write(`${user.username}: ${what}; every login session of the user has ended\n`)
@@ -128,7 +128,7 @@ async function remove(args: Args & { yes: boolean }) {
     prompt.close()
     if (answer.trim().toLowerCase() !== 'y') throw new CliError('not deleted')
   }
-  const { user, keys } = withStore(args, (store) => removeUser(store, args.username))
+  const { user, keys } = withStore(args, (store, _config, trail) => removeUser(store, trail, args.username))
   if (args.json) return printJson({ deleted: user.username, keys })
   process.stdout.write(`deleted ${user.username} and ${keys} API key(s)\n`)
 }

@@ -55,7 +55,9 @@ function add(args: AddArgs) {
   const events = optionCheck('events', () => checkEventPatterns(args.events))
   const given = args['secret-file'] !== undefined
   const fileSecret = given ? readSecretFile(args['secret-file']!) : undefined
-  const { webhook, secret } = withStore(args, (store) => addWebhook(store, { url, events, secret: fileSecret }))
+  const { webhook, secret } = withStore(args, (store, _config, trail) =>
+    addWebhook(store, trail, { url, events, secret: fileSecret }),
+  )
   if (args.json) return printJson({ ...view(webhook), ...(given ? {} : { secret }) })
   if (given) {
     process.stdout.write(`${webhook.id}\n`)
@@ -73,13 +75,13 @@ function list(args: StoreArgs) {
 }
 
 function remove(args: StoreArgs & { id: string }) {
-  const webhook = withStore(args, (store) => removeWebhook(store, args.id))
+  const webhook = withStore(args, (store, _config, trail) => removeWebhook(store, trail, args.id))
   if (args.json) return printJson(view(webhook))
   process.stdout.write(`removed ${webhook.id} (${webhook.url}) and its deliveries\n`)
 }
 
 function test(args: StoreArgs & { id: string }) {
-  const queued = withStore(args, (store) => testWebhook(store, args.id))
+  const queued = withStore(args, (store, _config, trail) => testWebhook(store, trail, args.id))
   if (args.json) return printJson({ webhook: args.id, event_id: queued })
   process.stdout.write(
     `queued webhook.test ${queued} for ${args.id}; a running server sends it within webhooks.poll_interval ` +

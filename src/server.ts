@@ -16,7 +16,6 @@ import { authenticateStage } from './auth/authenticateStage.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { authorizeModels } from './auth/authorize.js'
 import { createIdentity, type Identity } from './auth/identity.js'
-import type { AuditRecorder } from './events/auditEntry.js'
 import type { Config } from './config/schema.js'
 import { Limiter } from './limits/limiter.js'
 import { RuleSet } from './limits/rules.js'
@@ -33,6 +32,8 @@ import { pickBackend } from './proxy/pickBackend.js'
 import type { Exchange, ExchangeEnd } from './proxy/exchange.js'
 import { markServer, rotateBackup } from './store/backup.js'
 import { openStore, type Store } from './store/store.js'
+import { AuditLog, pruneAudit } from './events/auditLog.js'
+import { localActor } from './events/localActor.js'
 import { Accounting } from './usage/accounting.js'
 import { startEvents, type GatewayEvents } from './events/gatewayEvents.js'
 import { requestFailures } from './events/requestFailures.js'
@@ -76,8 +77,6 @@ export interface GatewayOptions {
   stages?: (built: StageSet) => StageSet
   /** Called with each shutdown step's name as it runs. */
   onShutdownStep?: (name: string) => void
-  /** Where sign-ins and logouts through SSO are recorded (the audit log); default: nowhere. */
-  audit?: AuditRecorder
 }
 
 export interface Gateway {
@@ -96,6 +95,8 @@ export interface Gateway {
    * prices. Returns the changed keys that need a restart (marked `restart` in the config schema).
    */
   reload(config: Config): string[]
+  /** The audit log (a refused reload is recorded by whoever read the file). */
+  audit: AuditLog
   /**
    * Stops: no new connections or requests, requests in flight may finish within `drainMs` (default
    * server.drain_timeout) and are ended after it, usage is flushed, the database closed.
@@ -136,9 +137,11 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   // The event bus and webhook outbox, passed explicitly to the rooms that report events.
   const events = startEvents(config, store, logger)
   running.events = events
+  // Sign-ins (SSO too), changes and sensitive reads are recorded here (src/events/auditLog.ts).
+  const audit = new AuditLog(store.db)
   let identity: Identity
   try {
-    identity = createIdentity(config, store, logger, events.emit, options.audit)
+    identity = createIdentity(config, store, logger, events.emit, audit)
   } catch (error) {
     await lifecycle.close(0)
     throw error
@@ -148,6 +151,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   authenticator.start()
   running.authenticator = authenticator
   const accounting = new Accounting(store.db, config.database, config.usage, logger)
+  accounting.alsoPrune((now) => pruneAudit(audit, running.config.current.audit.retention, now, logger))
   accounting.start()
   running.accounting = accounting
   running.reprice = (usage) => accounting.reprice(usage)
@@ -289,10 +293,11 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   if (dashboard.size === 0) logger.warn('the dashboard is not built: /ui/ answers 404', { dir: dashboardDir() })
   // Every route, on each app the listener makes (one; with TLS, one more per certificate reload).
   const mount = (app: TemplatedApp): void => {
-    mountAuthRoutes(app, { authenticate, logger, limits, ...network, sessions, store, sso })
+    mountAuthRoutes(app, { authenticate, logger, audit, limits, ...network, sessions, store, sso })
     mountAdminRoutes(app, {
       authenticate,
       logger,
+      audit,
       limits,
       ...network,
       store,
@@ -324,6 +329,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     mountSystemRoutes(app, {
       authenticate,
       logger,
+      audit,
       limits,
       ...network,
       config: () => running.config.current,
@@ -368,7 +374,24 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     get inFlight() {
       return inFlight.size
     },
-    reload: (next) => lifecycle.reload(next),
+    audit,
+    reload: (next) => {
+      const restart = lifecycle.reload(next)
+      try {
+        audit.record({
+          action: 'config.reload',
+          actor: localActor('system'),
+          target: 'config',
+          after: { restart_needed: restart },
+          result: 'ok',
+          requestId: null,
+        })
+      } catch (error) {
+        // Applied already: a reload is not undone because its audit row could not be written (the log says so).
+        logger.error('could not record the config reload in the audit log', { err: error })
+      }
+      return restart
+    },
     close: (drainMs) => lifecycle.close(drainMs),
   }
 }

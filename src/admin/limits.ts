@@ -16,6 +16,7 @@ import {
   type SubjectType,
 } from '../limits/rules.js'
 import type { Store } from '../store/store.js'
+import { auditedChange, type AuditTrail } from './auditTrail.js'
 import { getKey } from './keys.js'
 import { getUser } from './users.js'
 import { expectVersion, versionOf, type Expected } from './version.js'
@@ -28,6 +29,8 @@ export interface Subject {
   type: SubjectType
   subject: string
   shown: string
+  /** How the caller named it (a username, not the stored id): the audit target's name. */
+  name: string
 }
 
 /** One rule's place: the subject's limits on one API (or both) for one model (or every one: ''). */
@@ -43,19 +46,19 @@ export interface Scope {
 export function subjectOf(store: Store, type: string, name: string): Subject {
   switch (type) {
     case 'key':
-      return { type, subject: getKey(store, name).id, shown: `key ${name}` }
+      return { type, subject: getKey(store, name).id, shown: `key ${name}`, name }
     case 'user':
-      return { type, subject: String(getUser(store, name).id), shown: `user ${name}` }
+      return { type, subject: String(getUser(store, name).id), shown: `user ${name}`, name }
     case 'role':
       if (!isRole(name)) throw new GatewayError('invalid_request', `no role "${name}" (admin, user, readonly)`)
-      return { type, subject: name, shown: `role ${name}` }
+      return { type, subject: name, shown: `role ${name}`, name }
     case 'ip':
       if (!parseRange(name)) {
         throw new GatewayError('invalid_request', `expected an address range such as 10.0.0.0/8, got "${name}"`)
       }
-      return { type, subject: name, shown: `addresses ${name}` }
+      return { type, subject: name, shown: `addresses ${name}`, name }
     case 'default':
-      return { type, subject: '', shown: 'default' }
+      return { type, subject: '', shown: 'default', name: '' }
     default:
       throw new GatewayError('invalid_request', `no limit subject "${type}" (${subjectTypes.join(', ')})`)
   }
@@ -120,6 +123,16 @@ export function ruleVersion(rule: LimitRule): string {
   return versionOf(rule.subjectType, rule.subject, rule.gateway, rule.model, rule.values)
 }
 
+/** The audit target of a subject's rules: limit:user/alice, limit:default. */
+function limitTarget(subject: Subject): string {
+  return subject.type === 'default' ? 'limit:default' : `limit:${subject.type}/${subject.name}`
+}
+
+/** What the audit log keeps of a rule: its scope and values. */
+function ruleAuditFields(rule: LimitRule) {
+  return { gateway: rule.gateway, model: rule.model === '' ? null : rule.model, limits: rule.values }
+}
+
 export function listRules(store: Store): LimitRule[] {
   return store.limits.all()
 }
@@ -140,6 +153,7 @@ export function getRule(store: Store, subject: Subject, scope: Scope): LimitRule
  */
 export function setRule(
   store: Store,
+  trail: AuditTrail,
   subject: Subject,
   scope: Scope,
   values: Partial<Record<LimitKind, number>>,
@@ -149,41 +163,42 @@ export function setRule(
   if (Object.keys(values).length === 0) {
     throw new GatewayError('invalid_request', `set at least one of ${limitKinds.join(', ')}`)
   }
-  return store.db
-    .transaction(() => {
-      const current = store.limits.get(subject.type, subject.subject, scope.gateway, scope.model)
-      if (current) expectVersion(expected, ruleVersion(current), `the limits of ${scopeText(subject, scope)}`)
-      else if (expected) expectVersion(() => false, '', `the limits of ${scopeText(subject, scope)}`)
-      const rule = { subjectType: subject.type, subject: subject.subject, ...scope, values }
-      return mode === 'replace' ? store.limits.replace(rule) : store.limits.set(rule)
-    })
-    .immediate()
+  return auditedChange(store, trail, 'limit.set', limitTarget(subject), () => {
+    const current = store.limits.get(subject.type, subject.subject, scope.gateway, scope.model)
+    if (current) expectVersion(expected, ruleVersion(current), `the limits of ${scopeText(subject, scope)}`)
+    else if (expected) expectVersion(() => false, '', `the limits of ${scopeText(subject, scope)}`)
+    const rule = { subjectType: subject.type, subject: subject.subject, ...scope, values }
+    const set = mode === 'replace' ? store.limits.replace(rule) : store.limits.set(rule)
+    return { value: set, before: current ? ruleAuditFields(current) : null, after: ruleAuditFields(set) }
+  })
 }
 
 /** Removes one rule: less specific rules apply in its place. */
-export function removeRule(store: Store, subject: Subject, scope: Scope, expected?: Expected): LimitRule {
-  return store.db
-    .transaction(() => {
-      const rule = getRule(store, subject, scope)
-      expectVersion(expected, ruleVersion(rule), `the limits of ${scopeText(subject, scope)}`)
-      store.limits.remove(subject.type, subject.subject, scope.gateway, scope.model)
-      return rule
-    })
-    .immediate()
+export function removeRule(
+  store: Store,
+  trail: AuditTrail,
+  subject: Subject,
+  scope: Scope,
+  expected?: Expected,
+): LimitRule {
+  return auditedChange(store, trail, 'limit.remove', limitTarget(subject), () => {
+    const rule = getRule(store, subject, scope)
+    expectVersion(expected, ruleVersion(rule), `the limits of ${scopeText(subject, scope)}`)
+    store.limits.remove(subject.type, subject.subject, scope.gateway, scope.model)
+    return { value: rule, before: ruleAuditFields(rule) }
+  })
 }
 
 /** Removes every rule of the subject, on every API and model; returns them (none: a 404). */
-export function resetSubject(store: Store, subject: Subject): LimitRule[] {
-  return store.db
-    .transaction(() => {
-      const rules = store.limits
-        .all()
-        .filter((rule) => rule.subjectType === subject.type && rule.subject === subject.subject)
-      if (rules.length === 0) throw new GatewayError('limit_not_found', `no limits set for ${subject.shown}`)
-      for (const rule of rules) store.limits.remove(rule.subjectType, rule.subject, rule.gateway, rule.model)
-      return rules
-    })
-    .immediate()
+export function resetSubject(store: Store, trail: AuditTrail, subject: Subject): LimitRule[] {
+  return auditedChange(store, trail, 'limit.reset', limitTarget(subject), () => {
+    const rules = store.limits
+      .all()
+      .filter((rule) => rule.subjectType === subject.type && rule.subject === subject.subject)
+    if (rules.length === 0) throw new GatewayError('limit_not_found', `no limits set for ${subject.shown}`)
+    for (const rule of rules) store.limits.remove(rule.subjectType, rule.subject, rule.gateway, rule.model)
+    return { value: rules, before: { rules: rules.map(ruleAuditFields) } }
+  })
 }
 
 /** A caller to explain: a key (with its user and role), or a user on a login session. */

@@ -6,6 +6,7 @@ import { GatewayError } from '../errors.js'
 import { isoTime as time } from '../store/bounds.js'
 import type { Store } from '../store/store.js'
 import type { User } from '../store/users.js'
+import { auditedChange, type AuditTrail } from './auditTrail.js'
 import { storeCall } from './storeErrors.js'
 import { expectVersion, versionOf, type Expected } from './version.js'
 
@@ -23,6 +24,19 @@ export function userView(user: User, keys?: number) {
     keys,
     created: time(user.createdAt),
     last_login: time(user.lastLoginAt),
+  }
+}
+
+/** What the audit log keeps of a user before and after a change: no hash, only whether there is a password. */
+export function userAuditFields(user: User) {
+  return {
+    role: user.role,
+    active: user.active,
+    weight: user.weight,
+    email: user.email,
+    display_name: user.displayName,
+    has_password: user.passwordHash !== null,
+    allow_ip: user.allowIp,
   }
 }
 
@@ -74,8 +88,11 @@ export interface NewUserFields {
   passwordHash?: string | null
 }
 
-export function addUser(store: Store, fields: NewUserFields): User {
-  return storeCall(() => store.users.add(fields))
+export function addUser(store: Store, trail: AuditTrail, fields: NewUserFields): User {
+  return auditedChange(store, trail, 'user.create', `user:${fields.username}`, () => {
+    const user = store.users.add(fields)
+    return { value: user, after: userAuditFields(user) }
+  })
 }
 
 /** What a change may set; absent fields stay. */
@@ -93,50 +110,56 @@ export interface UserChanges {
  * Applies every given change or none, after checking the expected version. Each field changed is its own feed entry
  * (a role change is user.role_changed, a disable user.disabled), as the CLI's single changes are.
  */
-export function changeUser(store: Store, username: string, changes: UserChanges, expected?: Expected): User {
-  return storeCall(() =>
-    store.db
-      .transaction(() => {
-        const user = store.users.get(username)
-        expectVersion(expected, userVersion(user), `user "${username}"`)
-        const staysAdmin = (changes.role ?? user.role) === 'admin' && (changes.active ?? user.active)
-        if (!staysAdmin) keepAnAdmin(store, user)
-        if (changes.role !== undefined && changes.role !== user.role) store.users.setRole(username, changes.role)
-        if (changes.weight !== undefined && changes.weight !== user.weight) {
-          store.users.setWeight(username, changes.weight)
-        }
-        const email = changes.email === undefined ? user.email : changes.email
-        const displayName = changes.displayName === undefined ? user.displayName : changes.displayName
-        if (email !== user.email || displayName !== user.displayName) {
-          store.users.setProfile(username, { email, displayName })
-        }
-        if (changes.allowIp !== undefined && !sameList(changes.allowIp, user.allowIp)) {
-          store.users.setAllowIp(username, changes.allowIp)
-        }
-        if (changes.active !== undefined && changes.active !== user.active) {
-          store.users.setActive(username, changes.active)
-        }
-        return store.users.get(username)
-      })
-      .immediate(),
-  )
+export function changeUser(
+  store: Store,
+  trail: AuditTrail,
+  username: string,
+  changes: UserChanges,
+  expected?: Expected,
+): User {
+  return auditedChange(store, trail, 'user.update', `user:${username}`, () => {
+    const user = store.users.get(username)
+    expectVersion(expected, userVersion(user), `user "${username}"`)
+    const staysAdmin = (changes.role ?? user.role) === 'admin' && (changes.active ?? user.active)
+    if (!staysAdmin) keepAnAdmin(store, user)
+    if (changes.role !== undefined && changes.role !== user.role) store.users.setRole(username, changes.role)
+    if (changes.weight !== undefined && changes.weight !== user.weight) {
+      store.users.setWeight(username, changes.weight)
+    }
+    const email = changes.email === undefined ? user.email : changes.email
+    const displayName = changes.displayName === undefined ? user.displayName : changes.displayName
+    if (email !== user.email || displayName !== user.displayName) {
+      store.users.setProfile(username, { email, displayName })
+    }
+    if (changes.allowIp !== undefined && !sameList(changes.allowIp, user.allowIp)) {
+      store.users.setAllowIp(username, changes.allowIp)
+    }
+    if (changes.active !== undefined && changes.active !== user.active) {
+      store.users.setActive(username, changes.active)
+    }
+    const changed = store.users.get(username)
+    return { value: changed, before: userAuditFields(user), after: userAuditFields(changed) }
+  })
 }
 
 /** Sets (a hash) or removes (null) the password; every login session of the user ends. */
 export function setUserPassword(
   store: Store,
+  trail: AuditTrail,
   username: string,
   passwordHash: string | null,
   expected?: Expected,
 ): User {
-  return storeCall(() =>
-    store.db
-      .transaction(() => {
-        expectVersion(expected, userVersion(store.users.get(username)), `user "${username}"`)
-        return store.users.setPassword(username, passwordHash)
-      })
-      .immediate(),
-  )
+  return auditedChange(store, trail, 'user.password', `user:${username}`, () => {
+    const user = store.users.get(username)
+    expectVersion(expected, userVersion(user), `user "${username}"`)
+    const changed = store.users.setPassword(username, passwordHash)
+    return {
+      value: changed,
+      before: { has_password: user.passwordHash !== null },
+      after: { has_password: passwordHash !== null },
+    }
+  })
 }
 
 /** How many keys deleting the user takes with it (what the CLI asks to confirm). */
@@ -145,18 +168,19 @@ export function keysOfUser(store: Store, username: string): number {
 }
 
 /** Deletes the user with their keys, sessions and limit rules; returns the user and how many keys went. */
-export function removeUser(store: Store, username: string, expected?: Expected): { user: User; keys: number } {
-  return storeCall(() =>
-    store.db
-      .transaction(() => {
-        const user = store.users.get(username)
-        expectVersion(expected, userVersion(user), `user "${username}"`)
-        keepAnAdmin(store, user)
-        const keys = store.users.keyCount(user.id)
-        return { user: store.users.remove(username), keys }
-      })
-      .immediate(),
-  )
+export function removeUser(
+  store: Store,
+  trail: AuditTrail,
+  username: string,
+  expected?: Expected,
+): { user: User; keys: number } {
+  return auditedChange(store, trail, 'user.delete', `user:${username}`, () => {
+    const user = store.users.get(username)
+    expectVersion(expected, userVersion(user), `user "${username}"`)
+    keepAnAdmin(store, user)
+    const keys = store.users.keyCount(user.id)
+    return { value: { user: store.users.remove(username), keys }, before: { ...userAuditFields(user), keys } }
+  })
 }
 
 /**

@@ -7,6 +7,7 @@ import { checkSecret, newSecret } from '../events/signature.js'
 import { WebhookStore, type Delivery, type DeliveryState, type Webhook } from '../events/webhookStore.js'
 import { isoTime as time } from '../store/bounds.js'
 import type { Store } from '../store/store.js'
+import { auditedChange, recordOk, type AuditTrail } from './auditTrail.js'
 import { storeCall } from './storeErrors.js'
 import { expectVersion, versionOf, type Expected } from './version.js'
 
@@ -86,29 +87,37 @@ export function getWebhook(store: Store, id: string): Webhook {
  */
 export function addWebhook(
   store: Store,
+  trail: AuditTrail,
   fields: { url: string; events: string; secret?: string },
 ): { webhook: Webhook; secret?: string } {
   const secret = fields.secret ?? newSecret()
-  const webhook = new WebhookStore(store.db).add({ url: fields.url, events: fields.events, secret })
-  return fields.secret === undefined ? { webhook, secret } : { webhook }
+  return auditedChange(store, trail, 'webhook.add', null, () => {
+    const webhook = new WebhookStore(store.db).add({ url: fields.url, events: fields.events, secret })
+    const target = `webhook:${webhook.id}`
+    if (fields.secret === undefined) recordOk(trail, 'webhook.secret_reveal', target)
+    const value = fields.secret === undefined ? { webhook, secret } : { webhook }
+    return { value, target, after: webhookAuditFields(webhook) }
+  })
+}
+
+/** What the audit log keeps of a webhook: never its secret. */
+function webhookAuditFields(webhook: Webhook) {
+  return { url: webhook.url, events: webhook.events, source: webhook.source }
 }
 
 /** Removes the webhook with its deliveries (pending ones are not sent). */
-export function removeWebhook(store: Store, id: string, expected?: Expected): Webhook {
-  return storeCall(() =>
-    store.db
-      .transaction(() => {
-        const webhooks = new WebhookStore(store.db)
-        expectVersion(expected, webhookVersion(webhooks.get(id)), `webhook ${id}`)
-        return webhooks.remove(id)
-      })
-      .immediate(),
-  )
+export function removeWebhook(store: Store, trail: AuditTrail, id: string, expected?: Expected): Webhook {
+  return auditedChange(store, trail, 'webhook.remove', `webhook:${id}`, () => {
+    const webhooks = new WebhookStore(store.db)
+    expectVersion(expected, webhookVersion(webhooks.get(id)), `webhook ${id}`)
+    const removed = webhooks.remove(id)
+    return { value: removed, before: webhookAuditFields(removed) }
+  })
 }
 
 /** Queues a webhook.test event for the webhook alone; a running server sends it within webhooks.poll_interval. */
-export function testWebhook(store: Store, id: string): string {
-  return storeCall(() => {
+export function testWebhook(store: Store, trail: AuditTrail, id: string): string {
+  return auditedChange(store, trail, 'webhook.test', `webhook:${id}`, () => {
     const webhooks = new WebhookStore(store.db)
     const event = {
       id: `evt_${randomUUID()}`,
@@ -116,8 +125,8 @@ export function testWebhook(store: Store, id: string): string {
       time: Date.now(),
       data: { webhook_id: id },
     }
-    store.db.transaction(() => webhooks.enqueue([event], id)).immediate()
-    return event.id
+    webhooks.enqueue([event], id)
+    return { value: event.id, after: { event_id: event.id } }
   })
 }
 

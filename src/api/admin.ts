@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js'
 import type { Store } from '../store/store.js'
 import type { JsonRouteContext } from './jsonRoute.js'
 import { mountLocalRoutes } from './routes.js'
+import { auditHandlers } from './admin/audit.js'
 import { backendHandlers, type BackendsContext } from './admin/backends.js'
 import { complianceHandlers } from './admin/compliance.js'
 import { keysHandlers } from './admin/keys.js'
@@ -42,5 +43,6 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
     ...queueHandlers(context),
     ...overviewHandlers(context),
     ...complianceHandlers(context),
+    ...auditHandlers(context),
   })
 }

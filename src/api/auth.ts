@@ -1,12 +1,14 @@
 // /auth/v1 (and its deprecated alias /auth): password login, refresh and logout for people, who am I, and
 // self-service API keys; single sign-on (sso.ts). Answers in JSON, errors as problem details. Paths and permissions: routeTable.ts.
 import type { TemplatedApp } from '../../native/uws.js'
-import { mayChangeOwnKey } from '../admin/keys.js'
-import { checkKeyModels, issueKey } from '../auth/keyIssuer.js'
+import { createKey, mayChangeOwnKey, revokeKey } from '../admin/keys.js'
+import { checkKeyModels } from '../auth/keyIssuer.js'
 import { scopeForNewKey } from '../auth/keyScope.js'
 import { issuedView, keyView } from '../auth/keyView.js'
-import type { Sessions } from '../auth/sessions.js'
+import type { Sessions, TokenPair } from '../auth/sessions.js'
 import type { SsoLogin } from '../auth/sso/ssoLogin.js'
+import { recordFailure, recordOk, type AuditTrail } from '../admin/auditTrail.js'
+import { auditTrailOf } from './auditTrailOf.js'
 import { GatewayError } from '../errors.js'
 import { parseLifetime } from '../store/bounds.js'
 import type { Store } from '../store/store.js'
@@ -14,6 +16,7 @@ import { optionalString, stringField, type JsonRouteContext } from './jsonRoute.
 import { mountLocalRoutes } from './routes.js'
 import { ssoHandlers } from './sso.js'
 
+/** `audit` (from JsonRouteContext) records logins, refreshes and logouts; an SSO login calls it with 'login.sso'. */
 export interface AuthRoutesContext extends JsonRouteContext {
   sessions: Sessions
   store: Store
@@ -25,18 +28,20 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
   const { sessions, store } = context
   mountLocalRoutes(app, 'auth', context, {
     ...ssoHandlers(context.sso, context.authenticate),
-    login: async ({ body, address }) => {
+    login: async ({ body, address, trail }) => {
       const username = stringField(body, 'username')
       const password = stringField(body, 'password')
       if (username instanceof GatewayError) return username
       if (password instanceof GatewayError) return password
       const pair = await sessions.login(username, password, address)
+      recordSession(context, trail, 'login', pair, `user:${username}`)
       return pair instanceof GatewayError ? pair : { status: 200, body: pair }
     },
-    refresh: ({ body }) => {
+    refresh: ({ body, trail }) => {
       const token = stringField(body, 'refresh_token')
       if (token instanceof GatewayError) return token
       const pair = sessions.refresh(token)
+      recordSession(context, trail, 'login.refresh', pair, null)
       return pair instanceof GatewayError ? pair : { status: 200, body: pair }
     },
     logout: ({ body, request }) => {
@@ -49,6 +54,11 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
         return new GatewayError('invalid_request', 'send "refresh_token" in the body, or the access token to revoke')
       }
       const failed = sessions.logout(token, access)
+      const caller = principal instanceof GatewayError ? undefined : principal
+      const who = auditTrailOf(context.audit, request, caller)
+      const target = caller ? `user:${caller.username}` : null
+      if (failed) recordFailure(who, 'logout', target, failed)
+      else recordOk(who, 'logout', target)
       return failed ?? { status: 200, body: { logged_out: true } }
     },
     me: ({ principal }) => {
@@ -71,7 +81,7 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
       status: 200,
       body: { keys: store.keys.list(principal!.userId).map((key) => keyView(key)) },
     }),
-    keys_create: ({ principal, body }) => {
+    keys_create: ({ principal, body, trail }) => {
       const request = keyRequest(body)
       if (request instanceof GatewayError) return request
       // A key makes keys no broader than itself; a login session makes any key of its user.
@@ -79,15 +89,15 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
       if (maker === undefined) return new GatewayError('key_revoked')
       const scope = scopeForNewKey(maker, request)
       if (scope instanceof GatewayError) return scope
-      const issued = issueKey(store.keys, {
+      const issued = createKey(store, trail, {
         ...request,
         ...scope,
-        userId: principal!.userId,
+        user: principal!.username,
         createdByKey: maker?.id ?? null,
       })
       return { status: 201, body: issuedView(issued) }
     },
-    keys_revoke: ({ principal, params }) => {
+    keys_revoke: ({ principal, params, trail }) => {
       const key = store.keys.find(params[0]!)
       // Another user's key is as absent as one that does not exist.
       if (!key || key.userId !== principal!.userId) return new GatewayError('key_not_found')
@@ -98,9 +108,27 @@ export function mountAuthRoutes(app: TemplatedApp, context: AuthRoutesContext): 
         )
       }
       if (key.revokedAt !== null) return { status: 200, body: keyView(key) }
-      return { status: 200, body: keyView(store.keys.revoke(key.id)) }
+      return { status: 200, body: keyView(revokeKey(store, trail, key.id)) }
     },
   })
+}
+
+/**
+ * A login or refresh as an audit row: on success the session's user is the actor (read back from the new access
+ * token); a failure names only the target the caller claimed (an unknown name is never an actor).
+ */
+function recordSession(
+  context: AuthRoutesContext,
+  trail: AuditTrail,
+  action: string,
+  pair: TokenPair | GatewayError,
+  target: string | null,
+): void {
+  if (pair instanceof GatewayError) return recordFailure(trail, action, target, pair)
+  const principal = context.authenticate(pair.access_token)
+  const user = principal instanceof GatewayError ? undefined : principal
+  const who = { ...trail, actor: { ...trail.actor, source: 'dashboard' as const, user: user?.username ?? null } }
+  recordOk(who, action, target ?? (user ? `user:${user.username}` : null))
 }
 
 /** The fields of a key request; absent models and expiry stay undefined (inherited from a key that makes the key). */

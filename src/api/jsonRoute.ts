@@ -9,6 +9,8 @@ import type { SignatureVerifier } from '../auth/requestSignature.js'
 import type { HttpRequest, HttpResponse } from '../../native/uws.js'
 import { admit, type Authenticate } from '../auth/admit.js'
 import type { Principal } from '../auth/principal.js'
+import type { AuditTrail } from '../admin/auditTrail.js'
+import type { AuditRecorder } from '../events/auditEntry.js'
 import { GatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Admission, RouteLimits } from '../limits/limiter.js'
@@ -18,6 +20,7 @@ import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.j
 import { refuseHead } from '../http/refuseHead.js'
 import { writeStatus } from '../http/status.js'
 import type { LocalRoute } from './routeTable.js'
+import { auditTrailOf, recordDenied } from './auditTrailOf.js'
 import { isStreamReply, streamAnswer, type StreamingAnswer, type StreamReply } from './streamReply.js'
 
 const maxBody = 64 * 1024
@@ -32,6 +35,8 @@ export interface JsonCall {
   /** A request header by its lower-case name (the last line of it), or undefined: If-Match for the admin API. */
   header: (name: string) => string | undefined
   address: string
+  /** Who is calling, for the audit rows of what the handler changes or reads (src/admin/auditTrail.ts). */
+  trail: AuditTrail
   /**
    * A public route that accepts a credential after all (/metrics from an address not allow-listed): puts that caller
    * under its request limits too. A refusal (429, with the rate-limit headers) is returned to be answered.
@@ -57,6 +62,8 @@ export interface JsonRouteContext {
   trustedProxies?: () => TrustedProxies | undefined
   /** Signed requests' check (keys that require them); without it a signed key is refused (fails closed). */
   signatures?: SignatureVerifier
+  /** The audit log: changes and sensitive reads, and refusals of admin routes. */
+  audit: AuditRecorder
 }
 
 /** What a JSON route does once its caller is admitted. */
@@ -110,6 +117,9 @@ export function jsonRoute(
       return undefined
     }
     const principal = access === 'public' ? undefined : admit(context.authenticate, access, request.credential)
+    if (principal instanceof GatewayError && principal.code === 'permission_denied' && api === 'admin') {
+      recordDenied(context.audit, request, context.authenticate(request.credential), route.name, principal)
+    }
     // A signed key's limits wait for its signature, checked once the body is complete (admitSigned).
     const secret = principal instanceof GatewayError ? undefined : principal?.signingSecret
     const refused =
@@ -129,6 +139,10 @@ export function jsonRoute(
       streaming?.clientGone()
     })
     const answer = (reply: JsonReply): void => {
+      // A handler's own refusal (another user's key) is as much a denial as the route's permission.
+      if (reply instanceof GatewayError && reply.code === 'permission_denied' && api === 'admin') {
+        recordDenied(context.audit, request, principal as Principal, route.name, reply)
+      }
       if (isStreamReply(reply)) {
         streaming = startStream(res, reply, aborted, release, request.requestId, startedAt, more, admission?.headers)
         aborted = true
@@ -175,6 +189,7 @@ export function jsonRoute(
           params,
           header: (name) => headerOf(request, name),
           address: request.clientIp,
+          trail: auditTrailOf(context.audit, request, principal as Principal | undefined),
           // A credential a handler accepts itself (/metrics) passes the same checks as one the route admits.
           limitCaller: (caller) =>
             callerAddressRefusal(caller, request.clientIp) ??

@@ -10,6 +10,7 @@ import type { RouteGuard } from './jsonRoute.js'
 import type { RequiredFields } from './ollamaBody.js'
 import type { OpenAiBody } from './openaiBody.js'
 import { complianceDoc } from './admin/complianceSchemas.js'
+import { auditListDoc, auditVerifyDoc } from './admin/auditSchemas.js'
 import * as keys from './admin/keysSchemas.js'
 import * as limits from './admin/limitsSchemas.js'
 import { modelRouteDocs as models } from './admin/modelsSchemas.js'
@@ -283,6 +284,8 @@ export const routeTable: readonly Route[] = [
   ),
 
   // Backends and models: what runs where. manage_models, like the native API's pull, create, copy and delete.
+  local('admin', 'audit_list', 'GET', '/audit', 'view_audit', auditListDoc),
+  local('admin', 'audit_verify', 'GET', '/audit/verify', 'view_audit', auditVerifyDoc),
   local('admin', 'backends_list', 'GET', '/backends', 'manage_models', models.backends_list),
   local('admin', 'backends_drain', 'POST', '/backends/:name/drain', 'manage_models', models.backends_drain),
   local('admin', 'backends_undrain', 'POST', '/backends/:name/undrain', 'manage_models', models.backends_undrain),

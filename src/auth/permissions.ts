@@ -9,6 +9,7 @@ export const permissions = [
   'manage_webhooks',
   'view_usage',
   'view_metrics',
+  'view_audit',
   'use_ollama',
   'use_openai',
   'list_models',

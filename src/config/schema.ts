@@ -699,6 +699,19 @@ export const schema = section('Parallama configuration.', {
     plugin,
     { default: [], minItems: 0, envShorthandField: 'module' },
   ),
+  audit: section('The tamper-evident audit log of changes and sensitive reads (docs/security.md).', {
+    retention: duration({
+      doc: 'How long audit rows are kept (separate from usage.retention); older rows are pruned hourly, leaving an anchor the chain is verified from; 0 = forever.',
+      default: 400 * 86_400_000,
+      zeroMeansNone: true,
+    }),
+    signing_key_file: string({
+      doc: 'The Ed25519 private key (PEM, mode 0600) that signs `parallama audit checkpoint`; make one with `parallama audit keygen --out FILE`. Empty: checkpoints need --key.',
+      default: '',
+      pattern: /^(\/.*|[^/].*)?$/,
+      describe: 'a file path, or empty',
+    }),
+  }),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({
       doc: 'Least severe level written.',

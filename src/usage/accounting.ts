@@ -17,6 +17,8 @@ export class Accounting {
   readonly recorder: UsageRecorder
   pricing: Pricing
   private cleanupTimer: NodeJS.Timeout | undefined
+  /** Other rooms' hourly pruning (the audit log's retention), run by the same maintenance tick. */
+  private readonly maintenance: ((now: number) => void)[] = []
 
   constructor(
     db: Db,
@@ -39,12 +41,23 @@ export class Accounting {
     this.pricing = new Pricing(config)
   }
 
+  /** Adds a job to the hourly maintenance (before start). */
+  alsoPrune(job: (now: number) => void): void {
+    this.maintenance.push(job)
+  }
+
   start(): void {
     this.recorder.start()
-    if (this.config.retention > 0) {
-      this.cleanupTimer = setInterval(() => this.cleanup(), hourMs)
+    if (this.config.retention > 0 || this.maintenance.length > 0) {
+      this.cleanupTimer = setInterval(() => this.maintain(), hourMs)
       this.cleanupTimer.unref()
     }
+  }
+
+  /** One maintenance tick: usage rows past their retention, then the other rooms' jobs. */
+  maintain(now = Date.now()): void {
+    if (this.config.retention > 0) this.cleanup(now)
+    for (const job of this.maintenance) job(now)
   }
 
   readonly record = (result: ExchangeResult): void => {

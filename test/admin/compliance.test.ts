@@ -8,7 +8,10 @@ import fc from 'fast-check'
 import t from 'tap'
 import { complianceMarkdown, complianceReport, keyIsLive, type ComplianceFacts } from '../../src/admin/compliance.js'
 import { dependencyAuditCheck, tlsCheck, trustedProxiesCheck } from '../../src/admin/deploymentChecks.js'
+import { auditChainCheck } from '../../src/admin/auditChainCheck.js'
 import { configFrom } from '../../src/config/load.js'
+import { AuditLog } from '../../src/events/auditLog.js'
+import { openStore } from '../../src/store/store.js'
 import type { ApiKey } from '../../src/store/apiKeys.js'
 import type { User } from '../../src/store/users.js'
 import { adminCall } from '../helpers/adminApi.js'
@@ -186,6 +189,28 @@ t.test('trusted proxies: none, some, or everyone (which lets any client name its
     detail: /only 10.0.0.0\/8 may connect/,
   })
   t.match(trustedProxiesCheck(configFrom({ server: { trusted_proxies: '10.0.0.5/32, ::/0' } })), { status: 'fail' })
+})
+
+t.test('the audit chain: intact, signed checkpoints or not, and an edited row named', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'parallama-compliance-chain-'))
+  const store = openStore({ path: join(dir, 'p.db'), migrate_on_start: true, busy_timeout: 1000 }, { migrate: true })
+  t.teardown(() => store.close())
+  const log = new AuditLog(store.db)
+  for (const action of ['user.create', 'key.create', 'key.revoke']) {
+    log.record({
+      action,
+      actor: { source: 'cli', user: null, keyId: null, clientIp: null },
+      target: null,
+      result: 'ok',
+      requestId: null,
+    })
+  }
+  t.match(auditChainCheck(store.db, configFrom({})), { status: 'warn', detail: /3 rows verified; kept 400 days/ })
+  const signing = configFrom({ audit: { signing_key_file: join(dir, 'audit.key') } })
+  t.match(auditChainCheck(store.db, signing), { status: 'pass' })
+  store.db.exec('DROP TRIGGER audit_log_no_update')
+  store.db.exec(`UPDATE audit_log SET target = 'user:mallory' WHERE seq = 2`)
+  t.match(auditChainCheck(store.db, signing), { status: 'fail', detail: /broken at row 2/ })
 })
 
 t.test("the build's dependency audit, as rpm/build.sh records it", async (t) => {

@@ -186,6 +186,8 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   'admin.webhook_delete': { method: 'DELETE', path: '/admin/v1/webhooks/wh_none' },
   'admin.webhook_test': { method: 'POST', path: '/admin/v1/webhooks/wh_none/test' },
   'admin.webhook_deliveries': { method: 'GET', path: '/admin/v1/webhooks/wh_none/deliveries' },
+  'admin.audit_list': { method: 'GET', path: '/admin/v1/audit' },
+  'admin.audit_verify': { method: 'GET', path: '/admin/v1/audit/verify' },
 }
 
 t.test('every route x every role: allowed exactly when the role has the permission the route needs', async (t) => {

@@ -3,6 +3,7 @@
 // count) nor a limit (the key's rpm counter: the next admitted request shows what is left).
 import { createHash, createHmac } from 'node:crypto'
 import t from 'tap'
+import { unrecordedTrail } from '../helpers/auditTrail.js'
 import { request } from 'undici'
 import { createKey } from '../../src/admin/keys.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
@@ -31,7 +32,7 @@ async function call(rig: Rig, method: string, path: string, headers: Record<stri
 /** A user's key with an rpm limit of 5 and the headers that present it. */
 function limitedKey(rig: Rig, username: string, fields: { signed?: boolean; allowIp?: string[] | null } = {}) {
   rig.gateway.store.users.add({ username, role: 'admin' })
-  const issued = createKey(rig.gateway.store, { user: username, ...fields })
+  const issued = createKey(rig.gateway.store, unrecordedTrail, { user: username, ...fields })
   rig.gateway.store.limits.set({
     subjectType: 'key',
     subject: issued.record.id,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import t from 'tap'
+import { unrecordedTrail } from '../helpers/auditTrail.js'
 import { request } from 'undici'
 import { createKey } from '../../src/admin/keys.js'
 import { startRig } from '../helpers/gateway.js'
@@ -27,7 +28,7 @@ t.test("the page's JavaScript helper signs requests the gateway accepts", async 
   const { signRequest } = (await import(pathToFileURL(file).href)) as { signRequest: Sign }
   const rig = await startRig(t)
   rig.gateway.store.users.add({ username: 'signer', role: 'user' })
-  const issued = createKey(rig.gateway.store, { user: 'signer', signed: true })
+  const issued = createKey(rig.gateway.store, unrecordedTrail, { user: 'signer', signed: true })
   const body = JSON.stringify({ model: 'llama3.2:3b', prompt: 'hi', stream: false })
   const headers = { authorization: `Bearer ${issued.key}`, 'content-type': 'application/json' }
   const signed = signRequest(issued.signingSecret!, 'POST', '/api/generate', body)
@@ -43,7 +44,7 @@ t.test("the page's JavaScript helper signs requests the gateway accepts", async 
 t.test("the page's curl and openssl script signs requests the gateway accepts", async (t) => {
   const rig = await startRig(t)
   rig.gateway.store.users.add({ username: 'shell', role: 'user' })
-  const issued = createKey(rig.gateway.store, { user: 'shell', signed: true })
+  const issued = createKey(rig.gateway.store, unrecordedTrail, { user: 'shell', signed: true })
   const script = blocks('sh')[0]!
     .replace(/^KEY=.*$/m, `KEY='${issued.key}'`)
     .replace(/^SECRET=.*$/m, `SECRET='${issued.signingSecret}'`)

@@ -12,7 +12,8 @@ export interface SsoRig {
   /** Base URL of the gateway. */
   url: string
   /** What the gateway handed to its audit recorder, in order. */
-  audits: AuditEntry[]
+  /** The newest row of the gateway's audit log with this action, read back as the entry it was recorded from. */
+  lastAudit: (action: string) => AuditEntry | undefined
 }
 
 async function freePort(): Promise<number> {
@@ -30,7 +31,6 @@ export async function startSsoRig(t: Test, oidc: Record<string, unknown> = {}): 
     redirectUris: [`${url}/auth/v1/oidc/callback`],
     postLogoutRedirectUris: [`${url}/ui/`],
   })
-  const audits: AuditEntry[] = []
   const rig = await startRig(
     t,
     {
@@ -49,7 +49,27 @@ export async function startSsoRig(t: Test, oidc: Record<string, unknown> = {}): 
     },
     {},
     { PARALLAMA_AUTH__OIDC__CLIENT_SECRET: provider.clientSecret },
-    { audit: { record: (entry) => audits.push(entry) } },
   )
-  return { rig, provider, url, audits }
+  return { rig, provider, url, lastAudit: (action) => lastAudit(rig, action) }
+}
+
+function lastAudit(rig: Rig, action: string): AuditEntry | undefined {
+  const row = rig.gateway.audit.list({ action, limit: 1 })[0]
+  if (!row) return undefined
+  const json = (text: string | null) => (text === null ? null : (JSON.parse(text) as Record<string, unknown>))
+  return {
+    action: row.action,
+    actor: {
+      source: row.source as AuditEntry['actor']['source'],
+      user: row.actor_user,
+      keyId: row.key_id,
+      clientIp: row.client_ip,
+    },
+    target: row.target,
+    before: json(row.before),
+    after: json(row.after),
+    result: row.result as AuditEntry['result'],
+    error: row.error,
+    requestId: row.request_id,
+  }
 }

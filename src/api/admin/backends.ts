@@ -1,6 +1,7 @@
 // /admin/v1/backends: the backends as the gateway sees them now, and drain / undrain. A drained backend gets no new
 // request (the picker and the scheduler skip it; requests only it could serve are refused, 503 no_backend), those
 // running on it finish. The drain outlives a reload (same name and URL), not a restart.
+import { recordOutcome } from '../../admin/auditTrail.js'
 import type { Emit } from '../../events/eventBus.js'
 import { GatewayError } from '../../errors.js'
 import type { Backend } from '../../proxy/backends.js'
@@ -29,6 +30,9 @@ export function backendHandlers(context: BackendsContext): Record<string, JsonHa
     if (backend instanceof GatewayError) return backend
     if (backend.draining !== draining) {
       backend.draining = draining
+      recordOutcome(call.trail, draining ? 'backend.drain' : 'backend.undrain', `backend:${backend.name}`, undefined, {
+        draining,
+      })
       context.wake()
       const data = { backend: backend.name, url: backend.url, by: call.principal!.username }
       context.emit(draining ? 'backend.drained' : 'backend.undrained', data)

@@ -37,7 +37,7 @@ export function keysHandlers({ store, config }: AdminRoutesContext): Record<stri
       const keys = listKeys(store, user).sort((a, b) => compare(listOrder(a), listOrder(b)))
       return { status: 200, body: pageOf(keys, paging, 'keys', listOrder, (key) => keyView(key)) }
     },
-    keys_create: ({ principal, body }) => {
+    keys_create: ({ principal, body, trail }) => {
       onlyFields(body, ['user', 'name', 'description', 'models', 'expires', 'signed', 'allow_ip'])
       const user = ownerFor(principal!, stringOf(body, 'user')) ?? principal!.username
       const expires = stringOf(body, 'expires')
@@ -55,10 +55,10 @@ export function keysHandlers({ store, config }: AdminRoutesContext): Record<stri
         ? scopeForNewKey(maker, request)
         : { models: request.models, expiresAt: request.expiresAt, signed: request.signed, allowIp: request.allowIp }
       if (scope instanceof GatewayError) return scope
-      const issued = createKey(store, { ...request, ...scope, user, createdByKey: maker?.id ?? null })
+      const issued = createKey(store, trail, { ...request, ...scope, user, createdByKey: maker?.id ?? null })
       return withEtag(201, issuedView(issued), keyVersion(issued.record))
     },
-    keys_patch: ({ principal, params, body, header }) => {
+    keys_patch: ({ principal, params, body, header, trail }) => {
       onlyFields(body, ['allow_ip'])
       const allowIp = allowIpOf(body)
       if (allowIp === undefined)
@@ -76,25 +76,25 @@ export function keysHandlers({ store, config }: AdminRoutesContext): Record<stri
           'an API key may only narrow an allow_ip it is under (log in, or use a key with manage_keys)',
         )
       }
-      const changed = setKeyAllowIp(store, key.id, allowIp, ifMatch(header('if-match')))
+      const changed = setKeyAllowIp(store, trail, key.id, allowIp, ifMatch(header('if-match')))
       return withEtag(200, keyView(changed), keyVersion(changed))
     },
     keys_get: ({ principal, params }) => {
       const key = visibleKey(store, principal!, params[0]!)
       return withEtag(200, keyView(key), keyVersion(key))
     },
-    keys_revoke: ({ principal, params, header }) => {
+    keys_revoke: ({ principal, params, header, trail }) => {
       const key = changeableKey(store, principal!, params[0]!)
-      const revoked = revokeKey(store, key.id, ifMatch(header('if-match')))
+      const revoked = revokeKey(store, trail, key.id, ifMatch(header('if-match')))
       return withEtag(200, keyView(revoked), keyVersion(revoked))
     },
-    keys_rotate: ({ principal, params, body, header }) => {
+    keys_rotate: ({ principal, params, body, header, trail }) => {
       onlyFields(body, ['grace'])
       const key = changeableKey(store, principal!, params[0]!)
       const grace = stringOf(body, 'grace')
       const graceMs =
         grace === undefined ? config().auth.rotation_grace : parseLifetime('grace', grace, { allowZero: true })
-      const { issued, old } = rotateKeyOf(store, key.id, graceMs, ifMatch(header('if-match')))
+      const { issued, old } = rotateKeyOf(store, trail, key.id, graceMs, ifMatch(header('if-match')))
       const shown = { ...issuedView(issued), replaces: keyView(old) }
       return withEtag(201, shown, keyVersion(issued.record))
     },

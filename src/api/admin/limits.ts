@@ -48,15 +48,15 @@ export function limitsHandlers({ store }: AdminRoutesContext): Record<string, Js
     limit_put: (call) => {
       const { subject, scope } = ruleOf(store, call)
       const values = checkValues(subject, call.body)
-      return shown(setRule(store, subject, scope, values, 'replace', ifMatch(call.header('if-match'))))
+      return shown(setRule(store, call.trail, subject, scope, values, 'replace', ifMatch(call.header('if-match'))))
     },
     limit_delete: (call) => {
       const { subject, scope } = ruleOf(store, call)
-      const removed = removeRule(store, subject, scope, ifMatch(call.header('if-match')))
+      const removed = removeRule(store, call.trail, subject, scope, ifMatch(call.header('if-match')))
       return { status: 200, body: { removed: ruleView(removed, store) } }
     },
-    limit_reset: ({ params }) => {
-      const removed = resetSubject(store, namedSubject(store, params))
+    limit_reset: ({ params, trail }) => {
+      const removed = resetSubject(store, trail, namedSubject(store, params))
       return { status: 200, body: { removed: removed.map((rule) => ruleView(rule, store)) } }
     },
     limits_explain: ({ request }) => {

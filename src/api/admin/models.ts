@@ -2,6 +2,7 @@
 // one backend or all of them. A pull streams NDJSON progress from each backend, merged and tagged (pullMerge.ts);
 // delete and copy answer once with each backend's outcome. After each change the backend's inventory is read again,
 // so that the next GET (and the picker) sees it at once.
+import { recordOutcome } from '../../admin/auditTrail.js'
 import { normalizeModel } from '../../auth/modelAllowList.js'
 import type { Principal } from '../../auth/principal.js'
 import type { Config } from '../../config/schema.js'
@@ -43,7 +44,7 @@ export function modelHandlers(context: ModelsContext): Record<string, JsonHandle
       return { status: 200, body: pageOf(items, paging, 'models', key, (item) => item) }
     },
 
-    models_pull: ({ body, principal }) => {
+    models_pull: ({ body, principal, trail }) => {
       const model = allowedModel(body.model, 'model', principal!)
       if (model instanceof GatewayError) return model
       const targets = chosenBackends(context.backends(), body.backend)
@@ -55,12 +56,13 @@ export function modelHandlers(context: ModelsContext): Record<string, JsonHandle
         produce: (out) =>
           mergePulls(targets, model, context.timeouts(), out, async (backend, error) => {
             if (!error) context.emit('model.pulled', { model, backend: backend.name, by })
+            recordOutcome(trail, 'model.pull', `model:${model}`, error, { backend: backend.name })
             await context.health.refreshInventory(backend)
           }),
       } satisfies StreamReply
     },
 
-    models_delete: async ({ request, principal }) => {
+    models_delete: async ({ request, principal, trail }) => {
       const model = modelFromPath(request.path)
       if (model instanceof GatewayError) return model
       if (!principal!.allowsModel(model)) return notAllowed(model)
@@ -71,13 +73,14 @@ export function modelHandlers(context: ModelsContext): Record<string, JsonHandle
           const error = await deleteModel(backend, model, context.timeouts())
           await context.health.refreshInventory(backend)
           if (!error) context.emit('model.deleted', { model, backend: backend.name, by: principal!.username })
+          recordOutcome(trail, 'model.delete', `model:${model}`, error, { backend: backend.name })
           return outcome(backend, error)
         }),
       )
       return answerOutcomes({ model }, outcomes, targets)
     },
 
-    models_copy: async ({ body, principal }) => {
+    models_copy: async ({ body, principal, trail }) => {
       const source = allowedModel(body.source, 'source', principal!)
       if (source instanceof GatewayError) return source
       const destination = allowedModel(body.destination, 'destination', principal!)
@@ -91,6 +94,7 @@ export function modelHandlers(context: ModelsContext): Record<string, JsonHandle
           await context.health.refreshInventory(backend)
           const by = principal!.username
           if (!error) context.emit('model.copied', { source, destination, backend: backend.name, by })
+          recordOutcome(trail, 'model.copy', `model:${source}`, error, { destination, backend: backend.name })
           return outcome(backend, error)
         }),
       )

@@ -1,5 +1,6 @@
 // /admin/v1/usage (totals from the rollups, as JSON or CSV) and /admin/v1/usage/requests (recent requests, newest
 // first, a bounded page at a time). Everyone sees their own usage; with view_usage, anyone's.
+import { recordOk } from '../../admin/auditTrail.js'
 import { normalizeModel } from '../../auth/modelAllowList.js'
 import type { Principal } from '../../auth/principal.js'
 import { GatewayError } from '../../errors.js'
@@ -35,7 +36,7 @@ const reportColumns: readonly (keyof ReportRow)[] = [
 
 export function usageHandlers(context: UsageContext): Record<string, JsonHandler> {
   return {
-    usage: async ({ request, principal }) => {
+    usage: async ({ request, principal, trail }) => {
       const query = new URLSearchParams(request.query)
       const filter = usageFilter(query, principal!, context.store, usageQueryBounds.maxReportWindowDays)
       if (filter instanceof GatewayError) return filter
@@ -48,12 +49,17 @@ export function usageHandlers(context: UsageContext): Record<string, JsonHandler
         return new GatewayError('invalid_request', '"format" must be json or csv')
       }
       await context.flushUsage()
+      recordOk(trail, 'usage.export', usageTarget(filter.userId, context.store), {
+        by,
+        format,
+        since: query.get('since'),
+      })
       const rows = context.usage.report(filter, by as GroupBy)
       if (format === 'json') return { status: 200, body: { by, rows } }
       // A report is bounded (366 days of rollups, grouped): one body, no stream needed.
       return { status: 200, contentType: 'text/csv; charset=utf-8', text: reportCsv(rows) }
     },
-    usage_requests: async ({ request, principal }) => {
+    usage_requests: async ({ request, principal, trail }) => {
       const query = new URLSearchParams(request.query)
       const filter = recentFilter(query, principal!, context.store)
       if (filter instanceof GatewayError) return filter
@@ -66,10 +72,17 @@ export function usageHandlers(context: UsageContext): Record<string, JsonHandler
         if (!after) return new GatewayError('invalid_request', '"cursor" is not one this API handed out')
       }
       await context.flushUsage()
+      recordOk(trail, 'usage.requests.read', usageTarget(filter.userId, context.store), { limit })
       const page = context.usage.recent.page(filter, limit, after)
       return { status: 200, body: { items: page.items, next_cursor: page.next ? encodeCursor(page.next) : null } }
     },
   }
+}
+
+/** Whose usage was read: one user's, or everyone's (null). */
+function usageTarget(userId: number | undefined, store: UsageContext['store']): string | null {
+  if (userId === undefined) return null
+  return `user:${store.users.byId(userId)?.username ?? `#${userId}`}`
 }
 
 /** RFC 4180 with a header line; text cells that a spreadsheet would run as a formula are defused (csv.ts). */

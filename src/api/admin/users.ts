@@ -55,30 +55,30 @@ export function usersHandlers({ store }: AdminRoutesContext): Record<string, Jso
       )
       return { status: 200, body }
     },
-    users_create: async ({ body }) => {
+    users_create: async ({ body, trail }) => {
       onlyFields(body, ['name', 'role', 'email', 'display_name', 'password'])
       const username = requiredString(body, 'name')
       const role = oneOf(body, 'role', roles) ?? 'user'
       const email = stringOf(body, 'email', { nullable: true })
       const displayName = stringOf(body, 'display_name', { nullable: true })
       const passwordHash = await passwordHashOf(body)
-      return shown(201, addUser(store, { username, role, email, displayName, passwordHash }))
+      return shown(201, addUser(store, trail, { username, role, email, displayName, passwordHash }))
     },
     users_get: ({ params }) => shown(200, getUser(store, params[0]!)),
-    users_patch: ({ params, body, header }) => {
+    users_patch: ({ params, body, header, trail }) => {
       const changes = userChanges(body)
-      return shown(200, changeUser(store, params[0]!, changes, ifMatch(header('if-match'))))
+      return shown(200, changeUser(store, trail, params[0]!, changes, ifMatch(header('if-match'))))
     },
-    users_password: async ({ params, body, header }) => {
+    users_password: async ({ params, body, header, trail }) => {
       onlyFields(body, ['password'])
       if (!('password' in body)) return new GatewayError('invalid_request', '"password" is required (null removes it)')
       // Known before the slow hash: a user that does not exist is a 404 at once.
       getUser(store, params[0]!)
       const passwordHash = await passwordHashOf(body)
-      return shown(200, setUserPassword(store, params[0]!, passwordHash, ifMatch(header('if-match'))))
+      return shown(200, setUserPassword(store, trail, params[0]!, passwordHash, ifMatch(header('if-match'))))
     },
-    users_delete: ({ params, header }) => {
-      const { user, keys } = removeUser(store, params[0]!, ifMatch(header('if-match')))
+    users_delete: ({ params, header, trail }) => {
+      const { user, keys } = removeUser(store, trail, params[0]!, ifMatch(header('if-match')))
       return { status: 200, body: { deleted: user.username, keys } }
     },
   }

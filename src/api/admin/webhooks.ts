@@ -31,12 +31,12 @@ export function webhooksHandlers({ store }: AdminRoutesContext): Record<string, 
       const webhooks = listWebhooks(store).sort(byKey(listOrder))
       return { status: 200, body: pageOf(webhooks, paging, 'webhooks', listOrder, webhookView) }
     },
-    webhooks_create: ({ body }) => {
+    webhooks_create: ({ body, trail }) => {
       onlyFields(body, ['url', 'events', 'secret'])
       const url = checkWebhookUrl(requiredString(body, 'url'))
       const events = checkEventPatterns(eventsText(body.events))
       const given = stringOf(body, 'secret')
-      const added = addWebhook(store, {
+      const added = addWebhook(store, trail, {
         url,
         events,
         secret: given === undefined ? undefined : checkGivenSecret(given),
@@ -48,13 +48,13 @@ export function webhooksHandlers({ store }: AdminRoutesContext): Record<string, 
       const webhook = getWebhook(store, params[0]!)
       return withEtag(200, webhookView(webhook), webhookVersion(webhook))
     },
-    webhook_delete: ({ params, header }) => ({
+    webhook_delete: ({ params, header, trail }) => ({
       status: 200,
-      body: webhookView(removeWebhook(store, params[0]!, ifMatch(header('if-match')))),
+      body: webhookView(removeWebhook(store, trail, params[0]!, ifMatch(header('if-match')))),
     }),
-    webhook_test: ({ params }) => ({
+    webhook_test: ({ params, trail }) => ({
       status: 202,
-      body: { webhook: params[0]!, event_id: testWebhook(store, params[0]!) },
+      body: { webhook: params[0]!, event_id: testWebhook(store, trail, params[0]!) },
     }),
     webhook_deliveries: ({ params, request }) => {
       const query = queryFields(request.query)

@@ -6,6 +6,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks'
 import { Session, type Me } from './api.js'
 import { Login } from './Login.js'
 import { Compliance } from './pages/Compliance.js'
+import { Audit } from './pages/Audit.js'
 import { Keys } from './pages/Keys.js'
 import { Limits } from './pages/Limits.js'
 import { Models } from './pages/Models.js'
@@ -32,6 +33,7 @@ const pages: PageEntry[] = [
   { path: 'limits', title: 'Limits', component: Limits, permission: 'manage_limits' },
   { path: 'models', title: 'Models', component: Models, permission: 'manage_models' },
   { path: 'compliance', title: 'Compliance', component: Compliance, permission: 'manage_users' },
+  { path: 'audit', title: 'Audit', component: Audit, permission: 'view_audit' },
 ]
 
 export function App() {
