@@ -1,7 +1,5 @@
 // The reader of request fields on the exact attacks of the review (issue 11), and the fold table it relies on.
 import { spawnSync } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { GatewayError } from '../../src/errors.js'
 import { foldsOnto, foldsToAscii, maxJsonDepth } from '../../src/api/jsonFields.js'
@@ -10,6 +8,7 @@ import { readOpenAiBody, type OpenAiBody } from '../../src/api/openaiBody.js'
 import { maxModelNameLength } from '../../src/api/requestFields.js'
 import { ModelAliases } from '../../src/models/aliases.js'
 import { goMissing } from '../helpers/goDecoder.js'
+import { projectPath } from '../helpers/projectPath.js'
 
 const aliases = new ModelAliases([{ alias: 'gpt-4o-mini', model: 'llama3.2:3b' }])
 const native = (body: string, shape: RequiredFields = 'generate') => readOllamaBody(Buffer.from(body), shape, aliases)
@@ -35,7 +34,7 @@ t.test('the fold table is what Go folds onto ASCII letters (both Go generations)
     t.comment(`regenerating the table needs Go, skipped: ${missing}`)
     return
   }
-  const generator = join(dirname(fileURLToPath(import.meta.url)), '../helpers/goFold')
+  const generator = projectPath('test/helpers/goFold')
   const run = spawnSync('go', ['run', '.'], { cwd: generator, encoding: 'utf8' })
   t.equal(run.status, 0, run.stderr)
   const fromGo = new Map<number, number>()

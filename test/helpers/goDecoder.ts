@@ -5,13 +5,13 @@ import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { normalizeModel } from '../../src/auth/modelAllowList.js'
+import { projectPath } from './projectPath.js'
 
-const source = join(dirname(fileURLToPath(import.meta.url)), 'goDecoder')
+const source = projectPath('test/helpers/goDecoder')
 
 /** Why the stand-in cannot run here (no `go`), or undefined when it can. */
 export function goMissing(): string | undefined {

@@ -1,12 +1,12 @@
 // The two example plugins shipped in dist/ (what the RPM installs), loaded as an admin would name them: the header
 // stamp on the reply, and the prompt redaction on what the backend receives, for native and OpenAI bodies.
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { projectPath } from '../helpers/projectPath.js'
 import { request } from 'undici'
 import { startRig } from '../helpers/gateway.js'
 import { startRawBackend } from '../helpers/rawBackend.js'
 
-const example = (name: string) => fileURLToPath(new URL(`../../dist/src/plugins/examples/${name}`, import.meta.url))
+const example = (name: string) => projectPath(`dist/src/plugins/examples/${name}`)
 
 t.test('prompt redaction rewrites what the backend receives, on both APIs; header stamp stamps', async (t) => {
   const backend = await startRawBackend()

@@ -1,14 +1,14 @@
 // Each hook on the four paths (native and OpenAI, streamed and whole) through the real gateway: onRequest sees the
 // request and may rewrite, refuse or answer; onResponseChunk sees exactly the bytes the client gets; onEnd gets the
 // result the usage row is made from. A plugin that throws, rejects or hangs fails only its request (500 plugin_error).
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { projectPath } from '../helpers/projectPath.js'
 import { request } from 'undici'
 import type { ChunkInfo, PluginRequest, PluginResult, RequestAction } from '../../src/plugins/plugin.js'
 import { pluginModule } from '../helpers/pluginModules.js'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
-const example = (name: string) => fileURLToPath(new URL(`../../dist/src/plugins/examples/${name}`, import.meta.url))
+const example = (name: string) => projectPath(`dist/src/plugins/examples/${name}`)
 
 interface Probe {
   onRequest?: (request: PluginRequest) => RequestAction | undefined | Promise<RequestAction | undefined>

@@ -3,16 +3,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
+import { projectPath } from '../helpers/projectPath.js'
 import { request } from 'undici'
 import { startEmulator } from '../../bench/emulator/server.js'
 import { serveProcess } from '../helpers/serveProcess.js'
 import { runCli } from '../helpers/cli.js'
 import { pluginModule } from '../helpers/pluginModules.js'
 
-const stamp = fileURLToPath(new URL('../../dist/src/plugins/examples/headerStamp.js', import.meta.url))
+const stamp = projectPath('dist/src/plugins/examples/headerStamp.js')
 const broken = pluginModule('broken')
 
 function configText(dir: string, backend: string, plugins: string): string {

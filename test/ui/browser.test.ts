@@ -4,14 +4,14 @@
 // photographed but their content is not asserted (each such check says what it waits for).
 import { hash } from '@node-rs/argon2'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
+import { projectPath } from '../helpers/projectPath.js'
 import { request } from 'undici'
 import { startRig, type Rig } from '../helpers/gateway.js'
 
 const browserPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const artifacts = fileURLToPath(new URL('../artifacts/', import.meta.url))
+const artifacts = projectPath('test/artifacts/')
 
 /** A route of the build, or one still to come (the 404 of an unknown path says "no route for"). */
 async function routeExists(rig: Rig, method: string, path: string): Promise<boolean> {
