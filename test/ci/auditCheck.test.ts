@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { projectPath } from '../helpers/projectPath.js'
 
 const run = promisify(execFile)
 const dir = mkdtempSync(join(tmpdir(), 'parallama-audit-'))
-const checker = join(import.meta.dirname, '..', '..', '.ci', 'auditCheck.js')
+const checker = projectPath('.ci/auditCheck.js')
 
 const lock = {
   lockfileVersion: 3,
