@@ -36,6 +36,8 @@ export interface Running {
   accounting?: { close(): Promise<void> }
   authenticator?: { stop(): void }
   events?: { reload(next: Config): void; close(): Promise<void> }
+  /** Audit rows that waited for a locked database (src/events/auditQueue.ts): written, waiting, at shutdown. */
+  audit?: { flush(wait: boolean): void }
   /** The plugin chain: reloaded (a chain that fails to load keeps the running one), closed after the drain. */
   plugins?: {
     reload(configs: Config['plugins'], graceMs: number): Promise<boolean>
@@ -62,6 +64,7 @@ export const shutdownSteps: readonly ShutdownStep[] = [
   { name: 'close plugins', run: (running) => running.plugins?.close() },
   { name: 'flush usage', run: (running) => running.accounting?.close() },
   { name: 'stop credentials', run: (running) => running.authenticator?.stop() },
+  { name: 'flush audit rows', run: (running) => running.audit?.flush(true) },
   { name: 'flush events', run: (running) => running.events?.close() },
   { name: 'remove the server mark', run: (running) => running.unmark?.() },
   { name: 'close the database', run: (running) => running.store?.close() },

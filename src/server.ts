@@ -33,6 +33,7 @@ import type { Exchange, ExchangeEnd } from './proxy/exchange.js'
 import { markServer, rotateBackup } from './store/backup.js'
 import { openStore, type Store } from './store/store.js'
 import { AuditLog, pruneAudit } from './events/auditLog.js'
+import { AuditQueue } from './events/auditQueue.js'
 import { localActor } from './events/localActor.js'
 import { Accounting } from './usage/accounting.js'
 import { startEvents, type GatewayEvents } from './events/gatewayEvents.js'
@@ -137,8 +138,11 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   // The event bus and webhook outbox, passed explicitly to the rooms that report events.
   const events = startEvents(config, store, logger)
   running.events = events
-  // Sign-ins (SSO too), changes and sensitive reads are recorded here (src/events/auditLog.ts).
-  const audit = new AuditLog(store.db)
+  // Sign-ins (SSO too), changes and sensitive reads are recorded in the audit log (src/events/auditLog.ts); rows that
+  // stand alone never wait for the write lock on the event loop (auditQueue.ts).
+  const auditLog = new AuditLog(store.db)
+  const audit = new AuditQueue(store.db, auditLog, logger)
+  running.audit = audit
   let identity: Identity
   try {
     identity = createIdentity(config, store, logger, events.emit, audit)
@@ -151,7 +155,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   authenticator.start()
   running.authenticator = authenticator
   const accounting = new Accounting(store.db, config.database, config.usage, logger)
-  accounting.alsoPrune((now) => pruneAudit(audit, running.config.current.audit.retention, now, logger))
+  accounting.alsoPrune((now) => pruneAudit(auditLog, running.config.current.audit.retention, now, logger))
   accounting.start()
   running.accounting = accounting
   running.reprice = (usage) => accounting.reprice(usage)
@@ -374,7 +378,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     get inFlight() {
       return inFlight.size
     },
-    audit,
+    audit: auditLog,
     reload: (next) => {
       const restart = lifecycle.reload(next)
       try {
