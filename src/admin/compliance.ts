@@ -2,10 +2,8 @@
 // of a gateway — who may do what, which credentials never end or are forgotten, whether data is kept and backed up as
 // promised, what is exposed — each as a check that passes, warns or fails, with what to do. It reads; it changes
 // nothing. Each check is one small function of facts gathered once, so a test can plant each situation.
-import { isIP } from 'node:net'
 import type { Config } from '../config/schema.js'
-import { AddressList, splitRanges } from '../limits/addressList.js'
-import { parseRange } from '../limits/rules.js'
+import { everyAddressRange, loopbackOnlyRange, splitRanges } from '../limits/addressList.js'
 import type { ApiKey } from '../store/apiKeys.js'
 import type { User } from '../store/users.js'
 
@@ -237,40 +235,12 @@ function backups(facts: ComplianceFacts): ComplianceCheck {
   )
 }
 
-/** The ranges of a comma-separated CIDR list, parsed (an unparsable one as undefined: it is judged the worst way). */
-function parsedRanges(text: string): ({ address: string; family: 4 | 6; prefix: number } | undefined)[] {
-  return splitRanges(text).map((range) => {
-    const parsed = parseRange(range)
-    const address = range.split('/')[0]!
-    return parsed && { address, family: isIP(address) === 4 ? 4 : 6, prefix: parsed.prefix }
-  })
-}
-
-const loopback = AddressList.of(['127.0.0.0/8', '::1/128'])
-const ipv4Mapped = AddressList.of(['::ffff:0:0/96'])
-
-/**
- * Whether a range holds loopback addresses only. Judged by its address and its prefix together, never by how its
- * text begins: 127.0.0.1/0 is every address. An IPv4-mapped range needs the 96 mapping bits on top of the 8.
- */
-function loopbackRange(range: ReturnType<typeof parsedRanges>[number]): boolean {
-  if (range === undefined || !loopback.has(range.address)) return false
-  if (range.family === 4) return range.prefix >= 8
-  return range.prefix >= (ipv4Mapped.has(range.address) ? 104 : 128)
-}
-
-/** Whether a range holds every IPv4 or every IPv6 address (/0, or the whole IPv4-mapped block). */
-function everyone(range: ReturnType<typeof parsedRanges>[number]): boolean {
-  if (range === undefined) return false
-  return range.prefix === 0 || (range.family === 6 && ipv4Mapped.has(range.address) && range.prefix <= 96)
-}
-
 function metricsExposure(facts: ComplianceFacts): ComplianceCheck {
   const { enabled, allow_from: allowFrom } = facts.config.metrics
   const title = 'Metrics exposure'
   if (!enabled) return check('metrics', title, 'pass', 'GET /metrics is off.', null)
-  const ranges = parsedRanges(allowFrom)
-  if (ranges.some(everyone)) {
+  const ranges = splitRanges(allowFrom)
+  if (ranges.some(everyAddressRange)) {
     return check(
       'metrics',
       title,
@@ -282,7 +252,7 @@ function metricsExposure(facts: ComplianceFacts): ComplianceCheck {
   return check(
     'metrics',
     title,
-    ranges.every(loopbackRange) ? 'pass' : 'warn',
+    ranges.every(loopbackOnlyRange) ? 'pass' : 'warn',
     `/metrics is readable without a credential from ${allowFrom || 'nowhere'}; others need view_metrics.`,
     'Make sure only your Prometheus servers are in metrics.allow_from: metrics name backends and models.',
   )

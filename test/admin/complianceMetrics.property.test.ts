@@ -1,9 +1,12 @@
-// The compliance report's metrics check against the list it judges: it may pass only when /metrics is readable from
-// loopback alone, and must fail when anyone may read it. Found by the attack review: `127.0.0.1/0` (every address,
-// written from a loopback address) passed as "loopback only", because the check looked at how the text began.
+// The compliance report's address checks against the lists they judge: the metrics check may pass only when /metrics
+// is readable from loopback alone and must fail when anyone may read it; the trusted-proxies check must fail on a list
+// that takes in every address. Found by the attack review: `127.0.0.1/0` (every address, written from a loopback
+// address) passed as "loopback only", and `10.0.0.0/0` as a trusted proxy passed, because the checks looked at how
+// the text began or matched three spellings of "everyone".
 import fc from 'fast-check'
 import t from 'tap'
 import { complianceReport, type ComplianceFacts } from '../../src/admin/compliance.js'
+import { trustedProxiesCheck } from '../../src/admin/deploymentChecks.js'
 import { configFrom } from '../../src/config/load.js'
 import { AddressList, splitRanges } from '../../src/limits/addressList.js'
 
@@ -48,4 +51,13 @@ t.test('passes exactly when no non-loopback address is admitted (generated IPv4 
     }),
     { numRuns: 500 },
   )
+})
+
+t.test('a trusted-proxy list that takes in every address fails however it is written', async (t) => {
+  const status = (ranges: string) => trustedProxiesCheck(configFrom({ server: { trusted_proxies: ranges } })).status
+  t.equal(status('10.0.0.5/32'), 'pass')
+  t.equal(status('0.0.0.0/0'), 'fail')
+  t.equal(status('10.0.0.0/0'), 'fail', 'a /0 is everyone, whatever address it is written from')
+  t.equal(status('10.0.0.5, 2001:db8::/0'), 'fail')
+  t.equal(status('::ffff:1.2.3.4/96'), 'fail', 'the whole IPv4-mapped block')
 })
