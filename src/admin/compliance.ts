@@ -300,5 +300,8 @@ export function complianceMarkdown(report: ComplianceReport): string {
 }
 
 const yes = (value: boolean) => (value ? 'yes' : 'no')
-/** A table cell: pipes and line breaks would end it early. */
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ')
+/**
+ * Text in a table cell or list item, kept text: line breaks would end it early, and names come from users (a key's),
+ * so every character that makes Markdown (a pipe, HTML, a link or image, code, emphasis, a backslash) is escaped.
+ */
+const cell = (text: string) => text.replace(/[\\`*_[\]<>|!]/g, '\\$&').replace(/[\r\n]+/g, ' ')
