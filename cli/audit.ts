@@ -89,6 +89,13 @@ function verify(args: StoreArgs & { checkpoint?: string; 'public-key'?: string }
       `audit log broken at row ${result.seq}: ${result.problem} (${result.rows} rows before it verified)`,
     )
   }
+  // The checkpoint's row was pruned: nothing left was compared with it, and an anchor past it is also what a forger
+  // who rewrote the log would write. It cannot vouch, so verifying against it fails: pass a newer one.
+  if (checkpoint && result.anchor && checkpoint.seq < result.anchor.seq) {
+    throw new CliError(
+      `the checkpoint's row ${checkpoint.seq} is older than the prune anchor (row ${result.anchor.seq}): it vouches for none of the ${result.rows} rows left; verify against a checkpoint newer than the last prune`,
+    )
+  }
   if (args.json) return
   const from = result.anchor ? `from the prune anchor at row ${result.anchor.seq}` : 'from the first row'
   const against = checkpoint ? `, and holds row ${checkpoint.seq} as the checkpoint signed it` : ''

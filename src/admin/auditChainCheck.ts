@@ -22,6 +22,17 @@ export function auditChainCheck(db: Db, config: Config, checkpoint?: Checkpoint)
   }
   const { retention, signing_key_file: signingKey } = config.audit
   const kept = retention === 0 ? 'kept forever' : `kept ${Math.round(retention / day)} days`
+  // A checkpoint older than the anchor signed a row that is gone: nothing left was compared with it, and an anchor is
+  // what a prune writes, so a forger who wrote one past the checkpoint's row would pass if this said "verified".
+  if (checkpoint && result.anchor !== null && checkpoint.seq < result.anchor.seq) {
+    return {
+      ...base,
+      status: 'warn',
+      detail: `${result.rows} rows verified, but the checkpoint of ${checkpoint.time} (row ${checkpoint.seq}) is older than the retention anchor (row ${result.anchor.seq}): it vouches for none of them.`,
+      action:
+        'Pass a checkpoint newer than the last prune (parallama audit checkpoint --out FILE, e.g. daily from cron).',
+    }
+  }
   if (checkpoint) {
     return {
       ...base,

@@ -3,6 +3,7 @@
 // promised, what is exposed — each as a check that passes, warns or fails, with what to do. It reads; it changes
 // nothing. Each check is one small function of facts gathered once, so a test can plant each situation.
 import type { Config } from '../config/schema.js'
+import { everyAddressRange, loopbackOnlyRange, splitRanges } from '../limits/addressList.js'
 import type { ApiKey } from '../store/apiKeys.js'
 import type { User } from '../store/users.js'
 
@@ -234,21 +235,12 @@ function backups(facts: ComplianceFacts): ComplianceCheck {
   )
 }
 
-/** Whether every range in a comma-separated CIDR list is a loopback one. */
-function loopbackOnly(ranges: string): boolean {
-  return ranges
-    .split(',')
-    .map((range) => range.trim())
-    .filter((range) => range !== '')
-    .every((range) => range.startsWith('127.') || range === '::1/128' || range === '::1')
-}
-
 function metricsExposure(facts: ComplianceFacts): ComplianceCheck {
   const { enabled, allow_from: allowFrom } = facts.config.metrics
   const title = 'Metrics exposure'
   if (!enabled) return check('metrics', title, 'pass', 'GET /metrics is off.', null)
-  const open = allowFrom.split(',').some((range) => /^\s*(0\.0\.0\.0\/0|::\/0)\s*$/.test(range))
-  if (open) {
+  const ranges = splitRanges(allowFrom)
+  if (ranges.some(everyAddressRange)) {
     return check(
       'metrics',
       title,
@@ -260,7 +252,7 @@ function metricsExposure(facts: ComplianceFacts): ComplianceCheck {
   return check(
     'metrics',
     title,
-    loopbackOnly(allowFrom) ? 'pass' : 'warn',
+    ranges.every(loopbackOnlyRange) ? 'pass' : 'warn',
     `/metrics is readable without a credential from ${allowFrom || 'nowhere'}; others need view_metrics.`,
     'Make sure only your Prometheus servers are in metrics.allow_from: metrics name backends and models.',
   )
@@ -308,5 +300,8 @@ export function complianceMarkdown(report: ComplianceReport): string {
 }
 
 const yes = (value: boolean) => (value ? 'yes' : 'no')
-/** A table cell: pipes and line breaks would end it early. */
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ')
+/**
+ * Text in a table cell or list item, kept text: line breaks would end it early, and names come from users (a key's),
+ * so every character that makes Markdown (a pipe, HTML, a link or image, code, emphasis, a backslash) is escaped.
+ */
+const cell = (text: string) => text.replace(/[\\`*_[\]<>|!]/g, '\\$&').replace(/[\r\n]+/g, ' ')

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config/schema.js'
 import { tlsEnabled } from '../http/tls.js'
+import { everyAddressRange, splitRanges } from '../limits/addressList.js'
 import type { ComplianceCheck } from './compliance.js'
 
 const day = 86_400_000
@@ -101,18 +102,12 @@ export function dependencyAuditCheck(now: number, file = dependencyAuditFile): C
   }
 }
 
-/** Ranges that take in every address: a proxy list holding one believes anyone's forwarding header. */
-const everyAddress = /^\s*(0\.0\.0\.0\/0|::\/0|::ffff:0:0\/96)\s*$/
-
 export function trustedProxiesCheck(config: Config): ComplianceCheck {
   const { trusted_proxies: trusted, forwarded_header: header, allow_ip: allowIp } = config.server
-  const ranges = trusted
-    .split(',')
-    .map((range) => range.trim())
-    .filter((range) => range !== '')
+  const ranges = splitRanges(trusted)
   const base = { id: 'trusted_proxies', title: 'Trusted proxies and client addresses', items: ranges }
   const gate = allowIp === '' ? 'every address may connect' : `only ${allowIp} may connect (server.allow_ip)`
-  if (ranges.some((range) => everyAddress.test(range))) {
+  if (ranges.some(everyAddressRange)) {
     return {
       ...base,
       status: 'fail',

@@ -5,17 +5,23 @@ import { GatewayError } from '../errors.js'
 import { AddressList } from '../limits/addressList.js'
 import type { Principal } from './principal.js'
 
-/** One check for both lists (undefined when neither has one: nothing to do costs nothing). */
+/**
+ * One check for every list (undefined when none has one: nothing to do costs nothing). `makerRanges`: the lists of the
+ * keys that made this one, which fence it in too (a maker narrowed after it made keys narrows them).
+ */
 export function addressPolicy(
   keyRanges: readonly string[] | null,
   userRanges: readonly string[] | null,
+  makerRanges: readonly (readonly string[] | null)[] = [],
 ): ((address: string) => boolean) | undefined {
-  const key = keyRanges === null ? undefined : AddressList.of(keyRanges)
-  const user = userRanges === null ? undefined : AddressList.of(userRanges)
-  if (key && user) return (address) => key.has(address) && user.has(address)
-  if (key) return (address) => key.has(address)
-  if (user) return (address) => user.has(address)
-  return undefined
+  const lists = [keyRanges, userRanges, ...makerRanges]
+    .filter((ranges): ranges is readonly string[] => ranges !== null)
+    .map((ranges) => AddressList.of(ranges))
+  const [first, second] = lists
+  if (first === undefined) return undefined
+  if (second === undefined) return (address) => first.has(address)
+  if (lists.length === 2) return (address) => first.has(address) && second.has(address)
+  return (address) => lists.every((list) => list.has(address))
 }
 
 /** The 403 for a credential used from an address its lists do not allow; undefined when it may be used here. */

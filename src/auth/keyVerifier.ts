@@ -61,7 +61,10 @@ export class KeyVerifier {
         this.unknown.set(cacheKey, true)
         return authFailure('invalid_api_key')
       }
-      principal = toPrincipal(owner, owner.createdByKey === null ? noMakers : this.keys.makersOf(owner.id))
+      const makers = owner.createdByKey === null ? noMakers : this.keys.makersOf(owner.id)
+      // The makers' allow_ip fence the key in too: read now, and again when one of them changes (apply).
+      const makerRanges = makers.map((id) => this.keys.find(id)?.allowIp ?? null)
+      principal = toPrincipal(owner, makers, makerRanges)
       this.principals.set(cacheKey, principal)
     }
     const now = this.now()
@@ -83,7 +86,11 @@ export class KeyVerifier {
     }
     if (keyIds.size === 0 && userIds.size === 0) return
     for (const [cacheKey, principal] of this.principals.entries()) {
-      if (keyIds.has(principal.keyId!) || userIds.has(principal.userId)) this.principals.delete(cacheKey)
+      const changed =
+        keyIds.has(principal.keyId!) ||
+        userIds.has(principal.userId) ||
+        principal.makers?.some((id) => keyIds.has(id)) === true
+      if (changed) this.principals.delete(cacheKey)
     }
   }
 
@@ -109,8 +116,12 @@ function refusalOf(principal: Principal, now: number): GatewayError | undefined 
 
 const noMakers: readonly string[] = []
 
-function toPrincipal(owner: KeyOwner, makers: readonly string[]): Principal {
-  const allowsAddress = addressPolicy(owner.allowIp, owner.userAllowIp)
+function toPrincipal(
+  owner: KeyOwner,
+  makers: readonly string[],
+  makerRanges: readonly (readonly string[] | null)[],
+): Principal {
+  const allowsAddress = addressPolicy(owner.allowIp, owner.userAllowIp, makerRanges)
   return {
     allowsAddress,
     signingSecret: owner.signingSecret ?? undefined,

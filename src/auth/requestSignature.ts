@@ -40,6 +40,8 @@ export interface SignedRequest {
 export interface SignatureCheckOptions {
   /** Allowed clock skew either way (ms): auth.signature_skew. */
   skewMs: number
+  /** How long after its timestamp a signature is remembered (ms): at least `skewMs` (the default). */
+  rememberMs?: number
   replays: ReplayCache
   now?: () => number
 }
@@ -66,7 +68,7 @@ export function checkSignature(
   )
   if (!timingSafeEqual(expected, Buffer.from(request.signature, 'hex'))) return authFailure('signature_invalid')
   // Remembered only once verified: forged signatures cannot fill the cache.
-  return options.replays.remember(request.signature, signedAt + options.skewMs, now)
+  return options.replays.remember(request.signature, signedAt + Math.max(options.skewMs, options.rememberMs ?? 0), now)
 }
 
 /**
@@ -130,9 +132,14 @@ export interface SignatureHeaders {
   signature: string
 }
 
-/** The gateway's one verifier: the skew as configured now (it reloads), one replay cache for every key. */
+/**
+ * The gateway's one verifier, one replay cache for every key. A reload may narrow the skew, never widen it past the
+ * one it started with: a signature is remembered for the starting skew, so a wider window would accept again
+ * signatures already forgotten (replays). Widening takes a restart.
+ */
 export class SignatureVerifier {
   readonly replays: ReplayCache
+  private readonly startSkewMs: number
 
   constructor(
     private readonly skewMs: () => number,
@@ -140,6 +147,7 @@ export class SignatureVerifier {
     private readonly now: () => number = Date.now,
   ) {
     this.replays = new ReplayCache(replayCapacity)
+    this.startSkewMs = skewMs()
   }
 
   /** undefined when the request is signed with `secret` and fresh; else the refusal. */
@@ -153,7 +161,12 @@ export class SignatureVerifier {
         signature: request.signature,
         bodySha256Hex: bodyHex,
       },
-      { skewMs: this.skewMs(), replays: this.replays, now: this.now },
+      {
+        skewMs: Math.min(this.skewMs(), this.startSkewMs),
+        rememberMs: this.startSkewMs,
+        replays: this.replays,
+        now: this.now,
+      },
     )
   }
 }

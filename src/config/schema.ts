@@ -483,7 +483,7 @@ export const schema = section('Parallama configuration.', {
         zeroMeansNone: true,
       }),
       signature_skew: duration({
-        doc: "How far a signed request's x-parallama-timestamp may be from the gateway's clock, either way (docs/signing.md); a signature is remembered this long to refuse its replay.",
+        doc: "How far a signed request's x-parallama-timestamp may be from the gateway's clock, either way (docs/signing.md); a signature is remembered this long to refuse its replay. A reload may narrow it; widening it takes a restart (signatures are remembered for the window the gateway started with).",
         default: 300_000,
         min: 1000,
       }),

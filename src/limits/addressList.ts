@@ -1,7 +1,7 @@
 // Address allow-lists (the gateway's `server.allow_ip`, a key's or a user's `allow_ip`) and the trusted proxies: a list
 // of CIDR ranges parsed once (parseRange, the same parser as address limit rules) into one BlockList, then checked per
 // request. node:net's BlockList matches IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) against IPv4 ranges and back.
-import { BlockList } from 'node:net'
+import { BlockList, isIP } from 'node:net'
 import { parseRange } from './rules.js'
 
 /** Most ranges one list may hold (a key's, a user's, the gateway's). */
@@ -95,4 +95,32 @@ export function liveTrustedProxies<H extends string>(
     }
     return made.trusted
   }
+}
+
+/** A range parsed for judging what it takes in (undefined when it is not a range). */
+function judged(range: string): { address: string; family: 4 | 6; prefix: number } | undefined {
+  const parsed = parseRange(range)
+  const address = range.split('/')[0]!
+  return parsed && { address, family: isIP(address) === 4 ? 4 : 6, prefix: parsed.prefix }
+}
+
+const loopback = AddressList.of(['127.0.0.0/8', '::1/128'])
+const ipv4Mapped = AddressList.of(['::ffff:0:0/96'])
+
+/**
+ * Whether a range holds loopback addresses only. Judged by its address and its prefix together, never by how its text
+ * begins: 127.0.0.1/0 is every address. An IPv4-mapped range needs the 96 mapping bits on top of the 8.
+ */
+export function loopbackOnlyRange(range: string): boolean {
+  const parsed = judged(range)
+  if (parsed === undefined || !loopback.has(parsed.address)) return false
+  if (parsed.family === 4) return parsed.prefix >= 8
+  return parsed.prefix >= (ipv4Mapped.has(parsed.address) ? 104 : 128)
+}
+
+/** Whether a range holds every IPv4 or every IPv6 address: any /0 (whatever address it is written from), or ::ffff:0:0/96. */
+export function everyAddressRange(range: string): boolean {
+  const parsed = judged(range)
+  if (parsed === undefined) return false
+  return parsed.prefix === 0 || (parsed.family === 6 && ipv4Mapped.has(parsed.address) && parsed.prefix <= 96)
 }

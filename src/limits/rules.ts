@@ -189,7 +189,9 @@ function ruleKey(type: string, subject: string, gateway: string, model: string):
 
 /** A CIDR range (`10.0.0.0/8`, `::1/128`, or a bare address); undefined when it is not one. */
 export function parseRange(cidr: string): { range: BlockList; prefix: number } | undefined {
-  const [address, prefixText] = cidr.split('/')
+  const [address, prefixText, ...rest] = cidr.split('/')
+  // A second slash is a typo, not a comment: 10.0.0.0/8/16 is refused rather than read as 10.0.0.0/8.
+  if (rest.length > 0) return undefined
   const family = isIP(address ?? '')
   if (family === 0) return undefined
   const bits = family === 4 ? 32 : 128

@@ -21,7 +21,8 @@ import { LRUCache } from 'lru-cache'
 import { GatewayError, type ErrorCode } from '../../errors.js'
 import type { AuditRecorder } from '../../events/auditEntry.js'
 import type { Logger } from '../../logger.js'
-import type { UserStore } from '../../store/users.js'
+import type { User, UserStore } from '../../store/users.js'
+import { userAuditFields } from '../../admin/users.js'
 import type { AccessClaims } from '../accessTokens.js'
 import type { Sessions, TokenPair } from '../sessions.js'
 import { HandoffCodes } from './handoffCodes.js'
@@ -136,7 +137,7 @@ export class SsoLogin {
     })
     const configuration = await this.available()
     if (configuration instanceof GatewayError) return back({ error: this.failed(caller, null, configuration) })
-    const signedIn = await this.signIn(configuration, params, pending)
+    const signedIn = await this.signIn(configuration, params, pending, caller)
     if (signedIn instanceof GatewayError) return back({ error: this.failed(caller, null, signedIn) })
     const { pair, username, previousRole, role } = signedIn
     this.deps.audit.record({
@@ -190,7 +191,12 @@ export class SsoLogin {
     return buildEndSessionUrl(configuration, { ...hint, post_logout_redirect_uri: back }).href
   }
 
-  private async signIn(configuration: Configuration, params: URLSearchParams, pending: PendingLoginLike) {
+  private async signIn(
+    configuration: Configuration,
+    params: URLSearchParams,
+    pending: PendingLoginLike,
+    caller: SsoCaller,
+  ) {
     const error = params.get('error')
     if (error !== null) {
       const said = printable(`${error}${params.has('error_description') ? `: ${params.get('error_description')}` : ''}`)
@@ -215,12 +221,11 @@ export class SsoLogin {
     }
     const idClaims = tokens.claims()!
     const claims = await this.withUserInfo(configuration, tokens.access_token, idClaims)
-    const account = signInAccount(
-      this.deps.users,
-      { issuer: idClaims.iss, subject: idClaims.sub },
-      claims,
-      this.settings.policy,
-    )
+    const link = { issuer: idClaims.iss, subject: idClaims.sub }
+    const before = this.deps.users.findBySso(link)
+    const account = signInAccount(this.deps.users, link, claims, this.settings.policy)
+    // A refused sign-in may have changed the user too (lowered to readonly): recorded either way.
+    this.recordUserChange(before, this.deps.users.findBySso(link), caller)
     if (account instanceof GatewayError) return account
     const started = this.deps.sessions.startLogin(account.user)
     if (started instanceof GatewayError) return started
@@ -265,6 +270,23 @@ export class SsoLogin {
     return discovery(url, clientId, undefined, clientSecret ? ClientSecretBasic(clientSecret) : None(), {
       execute: loopback ? [allowInsecureRequests] : [],
       timeout: 10,
+    })
+  }
+
+  /**
+   * The change a sign-in made to its user, as the admin API's rows say it: a user created at first sign-in, or its
+   * role brought in line with its groups (raised, lowered, or taken to readonly when none maps).
+   */
+  private recordUserChange(before: User | undefined, after: User | undefined, caller: SsoCaller): void {
+    if (after === undefined || (before !== undefined && before.role === after.role)) return
+    this.deps.audit.record({
+      action: before === undefined ? 'user.create' : 'user.update',
+      actor: { source: 'sso', user: after.username, keyId: null, clientIp: caller.address },
+      target: `user:${after.username}`,
+      before: before === undefined ? null : { role: before.role },
+      after: before === undefined ? userAuditFields(after) : { role: after.role },
+      result: 'ok',
+      requestId: caller.requestId,
     })
   }
 
