@@ -5,7 +5,7 @@
 // a login ends the access tokens it issued. Verified tokens are cached by fast-jwt until they expire.
 import { randomUUID } from 'node:crypto'
 import { createSigner, createVerifier, TokenError } from 'fast-jwt'
-import type { GatewayError } from '../errors.js'
+import { GatewayError } from '../errors.js'
 import { authFailure } from './authErrors.js'
 import type { JwtSecret } from './jwtSecrets.js'
 
@@ -93,14 +93,8 @@ export class AccessTokens {
   verify(token: string): AccessClaims | GatewayError {
     const verify = this.verifiers.get(kidOf(token))
     if (!verify) return unknownSigningKey
-    let payload: ReturnType<Verify>
-    try {
-      payload = verify(token)
-    } catch (error) {
-      const code = error instanceof TokenError ? error.code : ''
-      if (code === TokenError.codes.expired) return authFailure('token_expired')
-      return authFailure('invalid_token', `invalid access token (${describe(code)})`)
-    }
+    const payload = verifiedPayload(verify, token)
+    if (payload instanceof GatewayError) return payload
     const userId = Number(payload.sub)
     const { gen, sid } = payload
     if (!Number.isSafeInteger(userId) || typeof gen !== 'number' || typeof sid !== 'string') {
@@ -137,11 +131,23 @@ function kidOf(token: string): string {
   }
 }
 
+/** A JWT's payload from a fast-jwt verifier (ours or the IdP's), or the 401 that says why it is refused. */
+export function verifiedPayload<T>(verify: (token: string) => T, token: string): T | GatewayError {
+  try {
+    return verify(token)
+  } catch (error) {
+    const code = error instanceof TokenError ? error.code : ''
+    if (code === TokenError.codes.expired) return authFailure('token_expired')
+    return authFailure('invalid_token', `invalid access token (${describe(code)})`)
+  }
+}
+
 function describe(code: string): string {
   if (code === TokenError.codes.invalidAlgorithm) return 'algorithm not allowed'
   if (code === TokenError.codes.invalidSignature) return 'bad signature'
   if (code === TokenError.codes.invalidClaimValue) return 'wrong issuer or audience'
   if (code === TokenError.codes.missingRequiredClaim) return 'missing claim'
+  if (code === TokenError.codes.inactive) return 'not valid yet'
   return 'malformed'
 }
 

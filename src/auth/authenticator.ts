@@ -136,22 +136,7 @@ export class Authenticator {
     if (!user.active) return authFailure('user_disabled')
     // A new password, or a disable, drew a new epoch: every token issued before is over.
     if (user.tokenEpoch !== claims.epoch) return authFailure('token_revoked')
-    return {
-      userId: claims.userId,
-      username: user.username,
-      role: user.role,
-      weight: user.weight,
-      permissions: rolePermissions[user.role],
-      keyId: null,
-      allowsModel: everyModel,
-      expiresAt: claims.expiresAt,
-      rotatedUntil: Infinity,
-      revoked: false,
-      userActive: true,
-      allowsAddress: user.allowsAddress,
-      signingSecret: undefined,
-      accessToken: claims,
-    }
+    return { ...tokenPrincipal(claims.userId, user, claims.expiresAt), accessToken: claims }
   }
 
   /** An IdP access token: the user linked to its issuer and subject (at first sign-in), with that user's role. */
@@ -173,21 +158,7 @@ export class Authenticator {
       return authFailure('invalid_token', 'the account of this access token no longer exists')
     }
     if (!user.active) return authFailure('user_disabled')
-    return {
-      userId,
-      username: user.username,
-      role: user.role,
-      weight: user.weight,
-      permissions: rolePermissions[user.role],
-      keyId: null,
-      allowsModel: everyModel,
-      expiresAt: identity.expiresAt,
-      rotatedUntil: Infinity,
-      revoked: false,
-      userActive: true,
-      allowsAddress: user.allowsAddress,
-      signingSecret: undefined,
-    }
+    return tokenPrincipal(userId, user, identity.expiresAt)
   }
 
   /** The user's role and state, from the cache the change feed keeps current, or read once. */
@@ -229,5 +200,24 @@ export class Authenticator {
     this.store.feed.onLocalChange = undefined
     for (const timer of this.timers) clearInterval(timer)
     this.flushLastUsed()
+  }
+}
+
+/** The caller behind an access token (ours or the IdP's): the user's role and state now, no key. */
+function tokenPrincipal(userId: number, user: UserState, expiresAt: number): Principal {
+  return {
+    userId,
+    username: user.username,
+    role: user.role,
+    weight: user.weight,
+    permissions: rolePermissions[user.role],
+    keyId: null,
+    allowsModel: everyModel,
+    expiresAt,
+    rotatedUntil: Infinity,
+    revoked: false,
+    userActive: true,
+    allowsAddress: user.allowsAddress,
+    signingSecret: undefined,
   }
 }

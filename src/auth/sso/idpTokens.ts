@@ -6,9 +6,10 @@
 // key itself is for are accepted (never `none`, never HS* with a public key); iss, aud, exp and nbf (with a small
 // skew) are checked; an ID token (it carries a nonce) is not an API credential.
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
-import { createVerifier, TokenError } from 'fast-jwt'
-import type { GatewayError } from '../../errors.js'
+import { createVerifier } from 'fast-jwt'
+import { GatewayError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
+import { verifiedPayload } from '../accessTokens.js'
 import { authFailure } from '../authErrors.js'
 
 export interface IdpTokenOptions {
@@ -83,14 +84,8 @@ export class IdpTokens {
         "invalid access token (signed with a key the gateway does not know yet: it is reading the identity provider's keys again; retry)",
       )
     }
-    let payload: Record<string, unknown>
-    try {
-      payload = verify(token)
-    } catch (error) {
-      const code = error instanceof TokenError ? error.code : ''
-      if (code === TokenError.codes.expired) return authFailure('token_expired')
-      return authFailure('invalid_token', `invalid access token (${describe(code)})`)
-    }
+    const payload = verifiedPayload<Record<string, unknown>>(verify, token)
+    if (payload instanceof GatewayError) return payload
     if (payload.nonce !== undefined) {
       return authFailure('invalid_token', 'an ID token is not an API credential: send the access token')
     }
@@ -170,13 +165,4 @@ function decodePart(token: string, index: 0 | 1): Record<string, unknown> | unde
   } catch {
     return undefined
   }
-}
-
-function describe(code: string): string {
-  if (code === TokenError.codes.invalidAlgorithm) return 'algorithm not allowed'
-  if (code === TokenError.codes.invalidSignature) return 'bad signature'
-  if (code === TokenError.codes.invalidClaimValue) return 'wrong issuer or audience'
-  if (code === TokenError.codes.missingRequiredClaim) return 'missing claim'
-  if (code === TokenError.codes.inactive) return 'not valid yet'
-  return 'malformed'
 }
