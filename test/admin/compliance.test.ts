@@ -15,6 +15,7 @@ import { openStore } from '../../src/store/store.js'
 import type { ApiKey } from '../../src/store/apiKeys.js'
 import type { User } from '../../src/store/users.js'
 import { adminCall } from '../helpers/adminApi.js'
+import { apiKeyRecord } from '../helpers/apiKeyRecord.js'
 import { makeCa } from '../helpers/certificates.js'
 import { runCli } from '../helpers/cli.js'
 import { expectMatches } from '../helpers/expectMatches.js'
@@ -43,25 +44,8 @@ function user(id: number, fields: Partial<User> = {}): User {
 }
 
 function key(id: string, userId: number, fields: Partial<ApiKey> = {}): ApiKey {
-  return {
-    id,
-    userId,
-    username: `u${userId}`,
-    prefix: `plm_${id}`,
-    name: null,
-    description: null,
-    models: null,
-    createdAt: now - day,
-    expiresAt: now + 30 * day,
-    revokedAt: null,
-    lastUsedAt: now - day,
-    replacedBy: null,
-    validUntil: null,
-    createdByKey: null,
-    signed: false,
-    allowIp: null,
-    ...fields,
-  }
+  const live = { createdAt: now - day, expiresAt: now + 30 * day, lastUsedAt: now - day }
+  return apiKeyRecord({ id, userId, username: `u${userId}`, prefix: `plm_${id}`, ...live, ...fields })
 }
 
 function facts(fields: Partial<ComplianceFacts> = {}, settings: Record<string, unknown> = {}): ComplianceFacts {

@@ -1,27 +1,9 @@
 // A key made by a key is no broader in where it may be used, nor in whether it is signed (src/auth/keyScope.ts).
 import t from 'tap'
 import { scopeForNewKey } from '../../src/auth/keyScope.js'
-import type { ApiKey } from '../../src/store/apiKeys.js'
+import { apiKeyRecord } from '../helpers/apiKeyRecord.js'
 
-const maker = (fields: Partial<ApiKey>): ApiKey => ({
-  id: 'makermakerma',
-  userId: 1,
-  username: 'ann',
-  prefix: 'plm_…',
-  name: null,
-  description: null,
-  models: null,
-  createdAt: 0,
-  expiresAt: null,
-  revokedAt: null,
-  lastUsedAt: null,
-  replacedBy: null,
-  validUntil: null,
-  createdByKey: null,
-  signed: false,
-  allowIp: null,
-  ...fields,
-})
+const maker = apiKeyRecord
 
 const ask = { models: undefined, expiresAt: undefined }
 

@@ -6,7 +6,7 @@ import t from 'tap'
 import { keyEnd, scopeForNewKey, type KeyScopeRequest } from '../../src/auth/keyScope.js'
 import { compileAllowList } from '../../src/auth/modelAllowList.js'
 import { GatewayError } from '../../src/errors.js'
-import type { ApiKey } from '../../src/store/apiKeys.js'
+import { apiKeyRecord } from '../helpers/apiKeyRecord.js'
 import { holds } from '../helpers/fuzz.js'
 
 const patterns = [
@@ -35,22 +35,7 @@ const models = [
 const list = fc.option(fc.uniqueArray(fc.constantFrom(...patterns), { maxLength: 4 }), { nil: null })
 const instant = fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: null })
 
-const maker = fc.record({ models: list, expiresAt: instant, validUntil: instant }).map((scope): ApiKey => ({
-  id: 'makermakerma',
-  userId: 1,
-  username: 'ann',
-  prefix: 'plm_…',
-  name: null,
-  description: null,
-  createdAt: 0,
-  revokedAt: null,
-  lastUsedAt: null,
-  replacedBy: null,
-  createdByKey: null,
-  signed: false,
-  allowIp: null,
-  ...scope,
-}))
+const maker = fc.record({ models: list, expiresAt: instant, validUntil: instant }).map((scope) => apiKeyRecord(scope))
 const request = fc.record({
   models: fc.oneof(fc.constant(undefined), list),
   expiresAt: fc.oneof(fc.constant(undefined), instant),
