@@ -263,21 +263,40 @@ export class Scheduler<B> implements JobOwner<B> {
   private dispatch(model: ModelQueue<B>, now: number): void {
     let free = pickBackend(this.backends, this.view, model.name, model.running, undefined, now)
     let setAside: UserQueue<B>[] | undefined
+    // Under fifo, a request found behind its user's head (the head excludes the free backends) may not overtake an
+    // older head of another user: it is kept aside until no older request fits.
+    let behindHead: ScheduledJob<B> | undefined
+    let behindHeadBackend: B | undefined
     while (free !== undefined) {
       const next = model.users.peek()
-      if (next === undefined) break
-      const job = this.firstFitting(next, free, now)
-      if (job === undefined) {
-        // Every request of this user excludes the free backends (failover retries): the next user may go.
+      let job = next === undefined ? undefined : this.firstFitting(next, free, now)
+      if (next !== undefined && (job === undefined || (this.fifo && job !== next.head))) {
+        // Every request of this user excludes the free backends (failover retries), or under fifo its fitting one
+        // is behind the head: the next user may go.
+        if (job !== undefined && (behindHead === undefined || job.seq < behindHead.seq)) {
+          behindHead = job
+          behindHeadBackend = this.picked
+        }
         model.users.remove(next)
         ;(setAside ??= []).push(next)
         continue
       }
+      if (behindHead !== undefined && (job === undefined || behindHead.seq < job.seq)) {
+        job = behindHead
+        this.picked = behindHeadBackend
+      }
+      if (job === undefined) break
+      if (setAside !== undefined) for (const queue of setAside) model.users.push(queue)
+      setAside = behindHead = behindHeadBackend = undefined
       this.leaveQueue(job)
       this.start(job, this.picked!, now)
       free = pickBackend(this.backends, this.view, model.name, model.running, undefined, now)
     }
     if (setAside !== undefined) for (const queue of setAside) model.users.push(queue)
+  }
+
+  private get fifo(): boolean {
+    return this.settings.policy === 'fifo'
   }
 
   /** The user's oldest request that some free slot fits (usually the head); `picked` is that slot's backend. */

@@ -92,6 +92,28 @@ t.test('exclude is honoured, and excluding every backend with the model is no_ba
   t.match(none.error?.message, /other than those already tried/)
 })
 
+t.test(
+  'under fifo, a request behind a retry that cannot go does not overtake an older request of another user',
+  async (t) => {
+    // Found by the property test: u2's head retries and excludes a; u2's next request fitted a and went before u0's older one.
+    const a = backend('a', null)
+    const b = backend('b', null)
+    b.usable = false
+    a.usable = false
+    const h = new Harness({ backends: [a, b], policy: 'fifo' })
+    const retry = h.admit('u2', 'm', { exclude: [a] })
+    const older = h.admit('u0', 'm')
+    const younger = h.admit('u2', 'm')
+    a.usable = true
+    h.scheduler.wake()
+    t.equal(older.grant?.backend, a, 'the oldest request that may use a gets it')
+    t.equal(younger.outcome, 'waiting')
+    t.equal(retry.outcome, 'waiting')
+    h.release(older)
+    t.equal(younger.grant?.backend, a, 'then the one behind the retry')
+  },
+)
+
 t.test('queue_full past max_queue, over all models', async (t) => {
   const h = new Harness({ backends: [backend('a', ['m', 'n'])], maxQueue: 2 })
   h.admit('u', 'm')
