@@ -118,6 +118,19 @@ export class PluginRefusal extends GatewayError {
   }
 }
 
+/**
+ * A request body refused for one field (docs/validation.md): `pointer` is the field's JSON pointer (RFC 6901, e.g.
+ * `/messages/0/role`), which the OpenAI dialect also gives as `param`.
+ */
+export class FieldRefusal extends GatewayError {
+  constructor(
+    readonly pointer: string,
+    message: string,
+  ) {
+    super('invalid_request', message)
+  }
+}
+
 /** The code an error's body names: a plugin's own for its refusal, else the table's. */
 export function clientCode(error: GatewayError): string {
   return error instanceof PluginRefusal ? error.clientCode : error.code

@@ -6,7 +6,9 @@ import { GatewayError } from '../errors.js'
 import type { ModelAliases } from '../models/aliases.js'
 import { nativeModelListTap } from '../proxy/nativeModelList.js'
 import { NativeUsageTap, type TapFactory } from '../proxy/responseTap.js'
+import type { Config } from '../config/schema.js'
 import { readOllamaBody } from './ollamaBody.js'
+import { withValidation } from './readFields.js'
 import type { ProxyRouteSpec } from './proxyHandler.js'
 import type { ProxyRoute } from './routeTable.js'
 
@@ -17,7 +19,7 @@ const blobDigest = /^sha256[:-][0-9a-f]{64}$/
 const nativeTap = (): TapFactory => () => new NativeUsageTap()
 
 /** The proxy spec of a native route (the same at every mount). */
-export function ollamaSpec(route: ProxyRoute, context: { aliases: ModelAliases }): ProxyRouteSpec {
+export function ollamaSpec(route: ProxyRoute, context: { aliases: ModelAliases; config: Config }): ProxyRouteSpec {
   const { fields } = route
   const spec: ProxyRouteSpec = {
     dialect: route.dialect,
@@ -31,7 +33,8 @@ export function ollamaSpec(route: ProxyRoute, context: { aliases: ModelAliases }
   if (fields.from === 'ollama') {
     // Aliases stand for models on the routes that run one; managing models by an alias name would mislead.
     const aliases = route.tokens === 'none' ? undefined : context.aliases
-    spec.readFields = (body) => readOllamaBody(body, fields.required, aliases)
+    const read = (body: Buffer) => readOllamaBody(body, fields.required, aliases)
+    spec.readFields = withValidation(read, route, () => context.config.validation)
   }
   if (route.tap === 'native_usage') spec.tap = nativeTap
   // The model lists show only what the credential may use (and the aliases of that), as /v1/models does.

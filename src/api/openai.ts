@@ -11,6 +11,7 @@ import { JsonTap, type JsonRewrite } from '../proxy/jsonTap.js'
 import type { TapFactory } from '../proxy/responseTap.js'
 import { SseTap } from '../proxy/sseTap.js'
 import { readOpenAiBody } from './openaiBody.js'
+import { withValidation } from './readFields.js'
 import type { ProxyRouteSpec } from './proxyHandler.js'
 import { modelName, type RequestFields } from './requestFields.js'
 import type { ProxyRoute } from './routeTable.js'
@@ -37,7 +38,10 @@ export function openAiSpec(
     tokens: route.tokens,
   }
   const fields = route.fields
-  if (fields.from === 'openai') spec.readFields = (raw) => readOpenAiBody(raw, fields.body, aliases)
+  if (fields.from === 'openai') {
+    const read = (raw: Buffer) => readOpenAiBody(raw, fields.body, aliases)
+    spec.readFields = withValidation(read, route, () => context.config.validation)
+  }
   if (route.tap === 'openai_reply') spec.tap = (read) => generationTap(read, answerWithAlias())
   // A list too large to filter fails closed: no model rather than every model.
   if (route.tap === 'openai_model_list') {

@@ -1,11 +1,34 @@
 // Stage 3, read fields: only the fields the gateway decides on (the models, streaming, the token limit), read from
 // the path or the collected body exactly as Ollama's decoder will read them (requestFields.ts, jsonFields.ts); and,
-// once the limits have admitted the request, the body held to what a calendar token quota has left.
+// once the limits have admitted the request, the body held to what a calendar token quota has left. The route's
+// request schema is checked here too (src/validation/), so an invalid request costs no limit and reaches no backend.
 import { normalizeModel } from '../auth/modelAllowList.js'
+import { GatewayError } from '../errors.js'
+import { routeChecks, validateBody, type ValidationSettings } from '../validation/validator.js'
 import { applyEdits } from './jsonFields.js'
 import type { TokenUse } from './ollama.js'
 import { maxTokenEstimate, tokenCapEdits, type RequestFields } from './requestFields.js'
 import type { RequestState } from './requestState.js'
+
+/**
+ * A route's field reader followed by its schema check (when the route has a schema): the fields are read first, so
+ * a body is known to be one JSON object, and the model, streaming and token limit keep their own refusals. The
+ * settings are read per request (a reload changes them live). A plugin's rewritten body is read by the same reader,
+ * so it is validated again: it is the body the backend will act on (docs/validation.md).
+ */
+export function withValidation(
+  read: (body: Buffer) => RequestFields | GatewayError,
+  route: { api: string; name: string },
+  settings: () => ValidationSettings,
+): (body: Buffer) => RequestFields | GatewayError {
+  const checks = routeChecks().get(`${route.api}.${route.name}`)
+  if (!checks) return read
+  return (body) => {
+    const fields = read(body)
+    if (fields instanceof GatewayError) return fields
+    return validateBody(checks, settings(), body) ?? fields
+  }
+}
 
 /** Keeps what the fields say on the request's state: the model in its normal form, the bytes that will go upstream. */
 export function keepFields(state: RequestState, fields: RequestFields, body: Buffer | null): void {

@@ -17,6 +17,7 @@ import {
 } from './schemaTypes.js'
 import { roles, type Role } from '../auth/permissions.js'
 import { maxWeight, minWeight } from '../auth/weights.js'
+import { validationModes } from '../validation/modes.js'
 
 const backend = section('One Ollama server.', {
   url: httpUrl({ doc: 'Base URL of the Ollama server (what OLLAMA_HOST would be).', default: '' }),
@@ -585,6 +586,24 @@ export const schema = section('Parallama configuration.', {
       price,
       { default: [], minItems: 0, envShorthandField: 'model' },
     ),
+  }),
+  validation: section("Request validation: bodies checked against the API's request schemas (docs/validation.md).", {
+    ollama: oneOf({
+      doc: 'The native API (/api): strict (the whole request schema: types, required fields, enums, ranges, messages, tools), basic (the types of the top-level fields only) or off (only the fields the gateway reads itself: model, stream, num_predict).',
+      default: 'strict',
+      values: validationModes,
+    }),
+    openai: oneOf({
+      doc: 'The OpenAI-style API (/v1): strict, basic or off, as for ollama.',
+      default: 'strict',
+      values: validationModes,
+    }),
+    full_parse_max_bytes: bytes({
+      doc: 'Largest body validated against its schema (parsed whole on the event loop); a larger one (images, long histories) is checked only on the fields the gateway reads, which never needs a full parse.',
+      default: 256 * 1024,
+      min: 0,
+      max: 64 * 1024 * 1024,
+    }),
   }),
   models: section('Model names as clients see them.', {
     aliases: list(

@@ -1,6 +1,6 @@
 // Gateway-made error responses, in the dialect of the API the route belongs to.
 import type { HttpResponse } from '../../native/uws.js'
-import { clientCode, errorTable, type ErrorCode, type GatewayError } from '../errors.js'
+import { clientCode, errorTable, FieldRefusal, type ErrorCode, type GatewayError } from '../errors.js'
 import { writeStatus } from './status.js'
 
 /**
@@ -44,12 +44,26 @@ function anthropicType(error: GatewayError): string {
   return error.status < 500 ? 'invalid_request_error' : 'api_error'
 }
 
+/**
+ * OpenAI's `param` for a refused field: the field's path as OpenAI writes it (`messages[0].role`, `temperature`), made
+ * from the JSON pointer the refusal names; null for any other error.
+ */
+export function openAiParam(error: GatewayError): string | null {
+  if (!(error instanceof FieldRefusal) || error.pointer === '') return null
+  let param = ''
+  for (const token of error.pointer.slice(1).split('/')) {
+    const name = token.replaceAll('~1', '/').replaceAll('~0', '~')
+    param += /^(0|[1-9][0-9]*)$/.test(name) ? `[${name}]` : param === '' ? name : `.${name}`
+  }
+  return param
+}
+
 /** Body of an error in the route's dialect; the stable code rides along in each. */
 export function errorBody(dialect: Dialect, error: GatewayError, requestId: string): string {
   if (dialect === 'ollama') return JSON.stringify({ error: error.message, code: clientCode(error) })
   if (dialect === 'openai') {
     return JSON.stringify({
-      error: { message: error.message, type: openAiType(error), param: null, code: openAiCode(error) },
+      error: { message: error.message, type: openAiType(error), param: openAiParam(error), code: openAiCode(error) },
     })
   }
   if (dialect === 'anthropic') {
