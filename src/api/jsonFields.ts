@@ -4,7 +4,7 @@
 // the last one wins (objects merged, nulls ignored). So a key that folds onto a checked field without being it, or a
 // checked key given twice, could make Ollama act on a value the gateway never saw: both are refused. One pass over the
 // bytes, no JSON.parse: only the checked values are decoded, everything else is validated and skipped.
-import { GatewayError } from '../errors.js'
+import { FieldRefusal, GatewayError } from '../errors.js'
 
 /** Go's decoder refuses JSON nested deeper than this (encoding/json maxNestingDepth). */
 export const maxJsonDepth = 10_000
@@ -182,10 +182,12 @@ function readValue(
   const start = at
   const c = body[at]
   /** A 400 for a value of the wrong JSON type, naming the field (built only when refusing). */
-  const wrongType = (given: string) =>
-    refuse(
-      `${field.lead ? `${field.lead}: ` : ''}"${spec.path ?? ''}${field.name}" must be ${described[field.type]}, not ${given}`,
-    )
+  const wrongType = (given: string) => {
+    const name = `${spec.path ?? ''}${field.name}`
+    const lead = field.lead ? `${field.lead}: ` : ''
+    failure = new FieldRefusal(pointerOfPath(name), `${lead}"${name}" must be ${described[field.type]}, not ${given}`)
+    return -1
+  }
   let end: number
   let value: FieldValue
   if (c === 0x22) {
@@ -225,6 +227,11 @@ function readValue(
   }
   found[index] = value
   return end
+}
+
+/** The JSON pointer of a field as the reader names it (`options.num_predict` is /options/num_predict). */
+export function pointerOfPath(name: string): string {
+  return `/${name.replaceAll('~', '~0').replaceAll('/', '~1').replaceAll('.', '/')}`
 }
 
 const described: Record<FieldType, string> = {

@@ -2,9 +2,9 @@
 // (what runs, after aliases), whether the reply streams, how many tokens it may generate, and the body to send when it
 // had to change. The values come from jsonFields.ts (read as Ollama's Go decoder reads them); the rules for model
 // names and token limits, the same on every route, are here.
-import { GatewayError } from '../errors.js'
+import { FieldRefusal, GatewayError } from '../errors.js'
 import type { ModelAliases } from '../models/aliases.js'
-import type { Edit, FieldValue } from './jsonFields.js'
+import { pointerOfPath, type Edit, type FieldValue } from './jsonFields.js'
 
 export interface RequestFields {
   /**
@@ -144,8 +144,8 @@ export function tokenLimit(
   const { min, max } = tokenLimitRange
   const integerLiteral = !goInt || /^-?(0|[1-9][0-9]*)$/.test(field.literal!)
   if (!integerLiteral || !Number.isInteger(limit) || limit < min || limit > max) {
-    return new GatewayError(
-      'invalid_request',
+    return new FieldRefusal(
+      pointerOfPath(key),
       `"${key}" must be an integer from ${min} to ${max} (got ${field.literal!.slice(0, 40)})`,
     )
   }

@@ -83,10 +83,13 @@ const toolParameters: Schema = struct({
 })
 
 /** A tool the model may call: a function with a name (its `type` is "function"). */
-export const tool: Schema = struct({
-  type: oneOfStrings(['function']),
-  function: notNull(struct({ name: string, description: string, parameters: toolParameters }, ['name'])),
-})
+export const tool: Schema = struct(
+  {
+    type: oneOfStrings(['function']),
+    function: struct({ name: string, description: string, parameters: toolParameters }, ['name']),
+  },
+  ['function'],
+)
 
 /** A call the model made (a chat message's tool_calls): its arguments are an object on the native API. */
 const toolCall: Schema = struct({

@@ -60,6 +60,7 @@ export function notNull(schema: Schema): Schema {
     return { ...schema, type: types.length === 1 ? types[0] : types }
   }
   if (Array.isArray(schema.enum)) return { ...schema, enum: schema.enum.filter((value) => value !== null) }
+  if (Array.isArray(schema.anyOf)) return { ...schema, anyOf: (schema.anyOf as Schema[]).map(notNull) }
   return schema
 }
 
