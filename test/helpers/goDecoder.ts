@@ -24,7 +24,7 @@ export function goMissing(): string | undefined {
 /** The stand-in's binary, built when its source changed since the last build. */
 function build(): string {
   const hash = createHash('sha256')
-  for (const file of ['main.go', 'go.mod']) hash.update(readFileSync(join(source, file)))
+  for (const file of ['main.go', 'typed.go', 'go.mod']) hash.update(readFileSync(join(source, file)))
   const dir = join(tmpdir(), `parallama-go-decoder-${hash.digest('hex').slice(0, 16)}`)
   const binary = join(dir, 'decoder')
   if (existsSync(binary)) return binary

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 )
 
 type generateRequest struct {
@@ -177,6 +178,15 @@ func main() {
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/typed/") {
+			if err := decodeTyped(r.URL.Path, body); err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+				return
+			}
+			w.Write([]byte("{}"))
 			return
 		}
 		decoded, err := decode(r.URL.Path, body)
