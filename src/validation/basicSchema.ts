@@ -1,10 +1,11 @@
 // `basic` validation: a route's strict schema cut down to the JSON types of its top-level fields (a string where a
 // string goes, an array where messages go), without ranges, enums, required fields or anything nested. It catches the
 // body a client built wrong at the top while costing almost nothing, for operators who want only that.
-import type { Schema } from './schemaParts.js'
+import { resolved, type Schema } from './schemaParts.js'
 
 /** The JSON types a schema allows at its root (a union's types together); undefined when it does not say. */
-function typesOf(schema: Schema): string[] | undefined {
+function typesOf(reference: Schema): string[] | undefined {
+  const schema = resolved(reference)
   if (typeof schema.type === 'string') return [schema.type]
   if (Array.isArray(schema.type)) return schema.type as string[]
   if (Array.isArray(schema.enum)) {

@@ -17,6 +17,7 @@ import {
   string,
   stringArray,
   struct,
+  shared,
   type Schema,
 } from './schemaParts.js'
 
@@ -25,37 +26,40 @@ import {
  * number, its bools only true/false, `stop` only an array of strings; an unknown option is ignored (logged), null
  * skipped. num_predict: a whole number from -2 (fill the context) up, as the gateway's token limits require.
  */
-const options: Schema = struct({
-  num_predict: { type: ['integer', 'null'], minimum: -2, maximum: 2 ** 31 - 1 },
-  temperature: atLeast(0),
-  top_p: range(0, 1),
-  min_p: range(0, 1),
-  typical_p: number,
-  top_k: number,
-  seed: number,
-  num_keep: number,
-  num_ctx: atLeast(0),
-  num_batch: atLeast(0),
-  num_gpu: number,
-  main_gpu: number,
-  num_thread: atLeast(0),
-  repeat_last_n: number,
-  repeat_penalty: number,
-  presence_penalty: number,
-  frequency_penalty: number,
-  mirostat: number,
-  mirostat_tau: number,
-  mirostat_eta: number,
-  penalize_newline: bool,
-  numa: bool,
-  low_vram: bool,
-  f16_kv: bool,
-  logits_all: bool,
-  vocab_only: bool,
-  use_mmap: bool,
-  use_mlock: bool,
-  stop: stringArray,
-})
+const options: Schema = shared(
+  'ollama-options',
+  struct({
+    num_predict: { type: ['integer', 'null'], minimum: -2, maximum: 2 ** 31 - 1 },
+    temperature: atLeast(0),
+    top_p: range(0, 1),
+    min_p: range(0, 1),
+    typical_p: number,
+    top_k: number,
+    seed: number,
+    num_keep: number,
+    num_ctx: atLeast(0),
+    num_batch: atLeast(0),
+    num_gpu: number,
+    main_gpu: number,
+    num_thread: atLeast(0),
+    repeat_last_n: number,
+    repeat_penalty: number,
+    presence_penalty: number,
+    frequency_penalty: number,
+    mirostat: number,
+    mirostat_tau: number,
+    mirostat_eta: number,
+    penalize_newline: bool,
+    numa: bool,
+    low_vram: bool,
+    f16_kv: bool,
+    logits_all: bool,
+    vocab_only: bool,
+    use_mmap: bool,
+    use_mlock: bool,
+    stop: stringArray,
+  }),
+)
 
 /** format: "json", "" (none) or a JSON Schema object (json.RawMessage, then checked by Ollama's handler). */
 const format: Schema = either('"json" or a JSON Schema object', { enum: ['json', '', null] }, { type: 'object' })
@@ -83,12 +87,15 @@ const toolParameters: Schema = struct({
 })
 
 /** A tool the model may call: a function with a name (its `type` is "function"). */
-export const tool: Schema = struct(
-  {
-    type: oneOfStrings(['function']),
-    function: struct({ name: string, description: string, parameters: toolParameters }, ['name']),
-  },
-  ['function'],
+export const tool: Schema = shared(
+  'tool',
+  struct(
+    {
+      type: oneOfStrings(['function']),
+      function: struct({ name: string, description: string, parameters: toolParameters }, ['name']),
+    },
+    ['function'],
+  ),
 )
 
 /** A call the model made (a chat message's tool_calls): its arguments are an object on the native API. */
@@ -97,17 +104,20 @@ const toolCall: Schema = struct({
 })
 
 /** A chat message (api.Message). */
-const message: Schema = struct(
-  {
-    role: oneOfStrings(['system', 'user', 'assistant', 'tool']),
-    content: string,
-    thinking: string,
-    images,
-    tool_calls: arrayOf(notNull(toolCall)),
-    tool_name: string,
-    tool_call_id: string,
-  },
-  ['role'],
+const message: Schema = shared(
+  'ollama-message',
+  struct(
+    {
+      role: oneOfStrings(['system', 'user', 'assistant', 'tool']),
+      content: string,
+      thinking: string,
+      images,
+      tool_calls: arrayOf(notNull(toolCall)),
+      tool_name: string,
+      tool_call_id: string,
+    },
+    ['role'],
+  ),
 )
 
 /** Fields of the requests that load a model. */

@@ -17,6 +17,7 @@ import {
   string,
   stringArray,
   struct,
+  shared,
   type Schema,
 } from './schemaParts.js'
 
@@ -60,16 +61,19 @@ const toolCall: Schema = struct({
   function: struct({ name: string, arguments: string }),
 })
 
-const chatMessage: Schema = struct(
-  {
-    role: oneOfStrings(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
-    content,
-    name: string,
-    tool_calls: arrayOf(notNull(toolCall)),
-    tool_call_id: string,
-    reasoning: string,
-  },
-  ['role'],
+const chatMessage: Schema = shared(
+  'openai-message',
+  struct(
+    {
+      role: oneOfStrings(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
+      content,
+      name: string,
+      tool_calls: arrayOf(notNull(toolCall)),
+      tool_call_id: string,
+      reasoning: string,
+    },
+    ['role'],
+  ),
 )
 
 /** `stop`: one string or an array of strings. */

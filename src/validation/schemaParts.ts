@@ -6,6 +6,23 @@
 /** A JSON Schema object as Ajv takes it (kept loose: the schemas are data, checked by Ajv's strict mode at start). */
 export type Schema = Record<string, unknown>
 
+/**
+ * Parts several routes share (options, a chat message, a tool, keep_alive), by id: each is compiled once and called
+ * from every schema that refers to it, instead of being compiled again inside each (what made start-up slow).
+ */
+export const sharedSchemas = new Map<string, Schema>()
+
+/** Registers a shared part under `id` and returns a reference to it. */
+export function shared(id: string, schema: Schema): Schema {
+  sharedSchemas.set(id, { ...schema, $id: id })
+  return { $ref: id }
+}
+
+/** The schema a reference names (or the schema itself when it is no reference). */
+export function resolved(schema: Schema): Schema {
+  return typeof schema.$ref === 'string' ? (sharedSchemas.get(schema.$ref) ?? schema) : schema
+}
+
 /** Go's int is 64 bits: a larger number is refused by its decoder (a double cannot hold 2^63 - 1 exactly). */
 const int64 = { minimum: -(2 ** 63), exclusiveMaximum: 2 ** 63 }
 
@@ -76,8 +93,11 @@ export function either(description: string, ...shapes: Schema[]): Schema {
  * A Go time.Duration as Ollama's api.Duration reads it: a number of seconds (negative: forever) or a string that
  * time.ParseDuration takes ("5m", "1h30m", "0", "-1s", ".5s"); a unit is required except for "0".
  */
-export const goDuration: Schema = either(
-  'a number of seconds or a duration string such as "5m" or "1h30m"',
-  { type: ['number', 'null'] },
-  { type: 'string', pattern: '^[-+]?(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$' },
+export const goDuration: Schema = shared(
+  'go-duration',
+  either(
+    'a number of seconds or a duration string such as "5m" or "1h30m"',
+    { type: ['number', 'null'] },
+    { type: 'string', pattern: '^[-+]?(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$' },
+  ),
 )

@@ -10,7 +10,7 @@ import type { ValidationMode } from './modes.js'
 import { fieldRefusal } from './fieldRefusal.js'
 import { ollamaSchemas } from './ollamaSchemas.js'
 import { openAiSchemas } from './openaiSchemas.js'
-import type { Schema } from './schemaParts.js'
+import { sharedSchemas, type Schema } from './schemaParts.js'
 
 /** The `validation` config section (src/config/schema.ts), read per request: a reload changes it live. */
 export interface ValidationSettings {
@@ -41,6 +41,7 @@ export function routeChecks(): ReadonlyMap<string, RouteChecks> {
     strictTypes: false,
     allowUnionTypes: true,
   })
+  for (const part of sharedSchemas.values()) ajv.addSchema(part)
   const checks = new Map<string, RouteChecks>()
   const add = (api: 'ollama' | 'openai', schemas: Readonly<Record<string, Schema>>) => {
     for (const [name, schema] of Object.entries(schemas)) {
