@@ -6,6 +6,7 @@ import OpenAI from 'openai'
 import t from 'tap'
 import { request } from 'undici'
 import { startRig, type Rig } from '../helpers/gateway.js'
+import { pluginModule } from '../helpers/pluginModules.js'
 
 async function post(rig: Rig, path: string, body: unknown) {
   const response = await request(`${rig.url}${path}`, {
@@ -125,4 +126,40 @@ t.test('a reload switches the mode live, and the large-body rule', async (t) => 
   t.equal(answer.status, 200, 'a body above full_parse_max_bytes is checked only on the fields the gateway reads')
   const largeBadModel = await post(rig, '/api/chat', { ...large, model: 42 })
   t.equal(largeBadModel.status, 400, '...which still refuse a bad model')
+})
+
+t.test('a plugin rewriting a body into one the schema refuses fails as the plugin, not the client', async (t) => {
+  const probe = ((globalThis as { parallamaProbe?: { onRequest?: () => unknown } }).parallamaProbe ??= {})
+  const rig = await startRig(t, { plugins: [{ module: pluginModule('probe') }] })
+  t.teardown(() => {
+    probe.onRequest = undefined
+  })
+  probe.onRequest = () => ({ rewrite: { body: JSON.stringify({ ...badRole, messages: [{ role: 'user' }] }) } })
+  const valid = await post(rig, '/api/chat', { ...badRole, messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(valid.status, 200, 'a rewritten body the schema takes goes on')
+  const before = rig.emulator.stats.requests
+  probe.onRequest = () => ({ rewrite: { body: JSON.stringify(badRole) } })
+  const refused = await post(rig, '/api/chat', { ...badRole, messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(refused.status, 500)
+  t.equal(refused.headers['x-parallama-error'], 'plugin_error')
+  t.ok(
+    rig.logs.some((line) => line.includes('its rewritten body is refused') && line.includes('/messages/0/role')),
+    'the log names what the schema refused',
+  )
+  t.equal(rig.emulator.stats.requests, before, 'it never reached the backend')
+})
+
+t.test('an invalid request reserves no tokens', async (t) => {
+  const rig = await startRig(t)
+  rig.gateway.store.limits.set({
+    subjectType: 'default',
+    subject: '',
+    gateway: '*',
+    model: '',
+    values: { tpm: 100_000 },
+  })
+  rig.gateway.authenticator.pollChanges()
+  const refused = await post(rig, '/api/chat', badRole)
+  t.equal(refused.status, 400)
+  t.equal(refused.headers['x-ratelimit-remaining-tokens'], '100000', 'the tokens left are all there')
 })
