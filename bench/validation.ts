@@ -25,8 +25,9 @@ function measure(count: number, work: () => unknown): number {
   return Number(process.hrtime.bigint() - start) / 1000 / count
 }
 
+// What a gateway pays the first time a route sees a body: compiling that route's strict schema (and the shared parts).
 const compileStart = process.hrtime.bigint()
-routeChecks()
+void routeChecks().get('ollama.chat')!.strict
 const compileMs = Number(process.hrtime.bigint() - compileStart) / 1e6
 
 const aliases = new ModelAliases([])
@@ -104,6 +105,6 @@ results[`native /api/chat, 1 MiB image, if parsed and checked whole`] = measure(
 )
 
 const width = Math.max(...Object.keys(results).map((name) => name.length))
-process.stdout.write(`compile every schema once at start: ${compileMs.toFixed(1)} ms\n`)
+process.stdout.write(`first body on a route compiles its schema (ollama.chat, strict): ${compileMs.toFixed(1)} ms\n`)
 for (const [name, us] of Object.entries(results)) process.stdout.write(`${name.padEnd(width)}  ${us.toFixed(3)} µs\n`)
 process.stdout.write(`${JSON.stringify({ node: process.version, rounds, compileMs, results })}\n`)
