@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config/load.js'
 import { ConfigError } from '../src/config/validate.js'
 import { createLogger, flushStdout, type Logger } from '../src/logger.js'
 import { startGateway, type Gateway } from '../src/server.js'
+import { compileRouteChecks } from '../src/validation/validator.js'
 import { localActor } from '../src/events/localActor.js'
 import { configOption, loadConfigOrExit } from './options.js'
 
@@ -27,6 +28,8 @@ export const serveCommand: CommandModule = {
     const { config, source } = loadConfigOrExit(path)
     const logger = createLogger(config.log.level)
     logger.info('starting', { config: source, pid: process.pid, node: process.version })
+    // Before the port opens: compiled on first use instead, the first body on each route would wait for it.
+    compileRouteChecks(config.validation)
     let gateway: Gateway
     try {
       gateway = await startGateway(config, { logger })

@@ -84,3 +84,17 @@ export function validateBody(
   if (validate(JSON.parse(body.toString('utf8')))) return undefined
   return fieldRefusal(validate.errors!)
 }
+
+/**
+ * Compiles every route's checks in the modes `settings` asks for, before a gateway that will run for long takes its
+ * first request (`parallama serve`): the first body on each route then pays nothing. A reload to another mode compiles
+ * that mode's checks on first use.
+ */
+export function compileRouteChecks(settings: ValidationSettings): void {
+  for (const checks of routeChecks().values()) {
+    const mode = settings[checks.api]
+    if (mode === 'strict') void checks.strict
+    else if (mode === 'basic') void checks.basic
+  }
+}
+
