@@ -1,0 +1,68 @@
+// A finished batch's output file (lines that succeeded) and error file (lines that failed), written to disk under
+// temporary names and then recorded as the owner's files (purpose batch_output). No file is made for an empty side,
+// as OpenAI leaves output_file_id or error_file_id null then.
+import type { WriteStream } from 'node:fs'
+import type { BatchRow, BatchStore } from './batchStore.js'
+import type { FileStorage } from './fileStorage.js'
+import { newObjectId } from './objectIds.js'
+
+export interface ResultFiles {
+  outputFileId: string | null
+  errorFileId: string | null
+}
+
+export async function writeResultFiles(
+  deps: { store: BatchStore; storage: FileStorage; now: () => number },
+  batch: BatchRow,
+  outputs: Iterable<string>,
+  errors: Iterable<string>,
+): Promise<ResultFiles> {
+  return {
+    outputFileId: await writeOne(deps, batch, `${batch.id}_output.jsonl`, outputs),
+    errorFileId: await writeOne(deps, batch, `${batch.id}_error.jsonl`, errors),
+  }
+}
+
+async function writeOne(
+  deps: { store: BatchStore; storage: FileStorage; now: () => number },
+  batch: BatchRow,
+  filename: string,
+  lines: Iterable<string>,
+): Promise<string | null> {
+  const pending = deps.storage.create()
+  let bytes = 0
+  try {
+    for (const line of lines) {
+      const text = line + '\n'
+      bytes += Buffer.byteLength(text)
+      await written(pending.stream, text)
+    }
+  } catch (error) {
+    await pending.discard()
+    throw error
+  }
+  if (bytes === 0) {
+    await pending.discard()
+    return null
+  }
+  const id = newObjectId('file-')
+  await pending.commit(id)
+  deps.store.addFile({
+    id,
+    userId: batch.userId,
+    purpose: 'batch_output',
+    filename,
+    bytes,
+    createdAt: Math.floor(deps.now() / 1000),
+  })
+  return id
+}
+
+/** Writes with the file's pace: waits for drain when its buffer is full. */
+function written(stream: WriteStream, text: string): Promise<void> {
+  if (stream.write(text)) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    stream.once('drain', resolve)
+    stream.once('error', reject)
+  })
+}
