@@ -130,7 +130,7 @@ t.test('files and batches belong to their creator: others get 404, admins see al
     endpoint: '/v1/chat/completions',
     completion_window: '24h',
   })
-  await t.rejects(async () => bob.files.retrieve(file.id), { status: 404 })
+  await t.rejects(bob.files.retrieve(file.id).then(() => undefined), { status: 404 })
   await t.rejects(async () => bob.files.content(file.id), { status: 404 })
   await t.rejects(bob.files.delete(file.id), { status: 404 })
   await t.rejects(bob.batches.retrieve(batch.id), { status: 404 })
