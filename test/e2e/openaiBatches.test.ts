@@ -137,7 +137,7 @@ t.test('files and batches belong to their creator: others get 404, admins see al
   await t.rejects(bob.batches.cancel(batch.id), { name: /Error/, status: 404 })
   await t.rejects(
     bob.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
-    { status: 404 },
+    { name: /Error/, status: 404 },
   )
   t.equal((await bob.files.list()).data.length, 0)
   t.equal((await bob.batches.list()).data.length, 0)
