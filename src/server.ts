@@ -12,6 +12,7 @@ import type { RequestState } from './api/requestState.js'
 import { mountLocalRoutes, mountRoutes } from './api/routes.js'
 import { batchLineRunner } from './api/batchLines.js'
 import { startBatches } from './api/batchService.js'
+import { idleSlotStage } from './scheduler/idleSlotStage.js'
 import { mountSystemRoutes } from './api/system.js'
 import { loadStaticFiles } from './http/staticFiles.js'
 import { authenticateStage } from './auth/authenticateStage.js'
@@ -293,7 +294,13 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
 
   // The Batch API: its lines run in-process through the proxied routes' own stages (src/api/batchLines.ts).
   const batchApi = startBatches(config, store.db, logger, {
-    runLine: batchLineRunner(proxy, running.aliases, proxy.schedule),
+    // Lines take only the slots interactive requests leave idle (src/scheduler/idleSlotStage.ts).
+    runLine: batchLineRunner(
+      proxy,
+      running.aliases,
+      proxy.schedule &&
+        idleSlotStage(scheduler, roleWeights, () => running.config.current.batch.interactive_reserve_window),
+    ),
     owner: (userId, keyId) => authenticator.principalOf(userId, keyId),
     settings: () => running.config.current.batch,
   })

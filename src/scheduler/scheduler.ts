@@ -69,6 +69,15 @@ export class Scheduler<B> implements JobOwner<B> {
   private timerArmed = false
   /** The backend firstFitting chose (a field, not a returned pair: nothing allocated per dispatch). */
   private picked: B | undefined = undefined
+  /** When an interactive request (admit) last asked for each model: low-priority work leaves it a slot meanwhile. */
+  private readonly askedAt = new Map<string, number>()
+  /** The view with one slot less per backend: what low-priority work may fill while interactive traffic is recent. */
+  private readonly reservedView: BackendView<B>
+  /**
+   * Called when a slot may have been left idle (a release nobody of its model waited for, a wake): low-priority work
+   * (admitIdle) may try again. Called once the scheduler's state is settled, like the waiters' callbacks.
+   */
+  onIdleSlot: (() => void) | undefined = undefined
 
   constructor(options: SchedulerOptions<B>) {
     this.settings = checkedSettings(options)
@@ -78,6 +87,8 @@ export class Scheduler<B> implements JobOwner<B> {
     this.now = options.now
     this.timers = options.timers ?? nodeTimers
     this.onWaited = options.onWaited
+    const view = options.view
+    this.reservedView = { ...view, parallel: (backend) => view.parallel(backend) - 1 }
   }
 
   /** Asks for a slot; the waiter hears how it ends (see the header). Throws RangeError for a weight that is not > 0. */
@@ -85,6 +96,7 @@ export class Scheduler<B> implements JobOwner<B> {
     const weight = request.weight
     if (!(weight > 0 && weight < Infinity)) throw new RangeError(`scheduler: weight must be > 0, got ${weight}`)
     const now = this.now()
+    this.askedAt.set(request.model, now)
     let model = this.queue.models.get(request.model)
     if (model === undefined || model.waiting === 0) {
       const backend = pickBackend(this.backends, this.view, request.model, model?.running, request.exclude, now)
@@ -112,6 +124,34 @@ export class Scheduler<B> implements JobOwner<B> {
     if (model.waiting > 1) this.dispatch(model, now)
     this.notifyWaiters()
     return job
+  }
+
+  /**
+   * Low priority (a batch line): a slot only when one is idle now — no request waits for the model — and never a place
+   * in line, so an interactive request never waits while low-priority work is dispatched in its stead. While an
+   * interactive request asked for the model within `reserveMs`, a backend's last free slot is left for the next one
+   * (there is no preemption: a slot taken is held until the work ends). Undefined: nothing was idle; try again when
+   * onIdleSlot says so. A grant is told to the waiter before this returns.
+   */
+  admitIdle(request: JobRequest<B>, waiter: Waiter<B>, reserveMs: number): Ticket | undefined {
+    const weight = request.weight
+    if (!(weight > 0 && weight < Infinity)) throw new RangeError(`scheduler: weight must be > 0, got ${weight}`)
+    const now = this.now()
+    const model = this.queue.models.get(request.model)
+    if (model !== undefined && model.waiting > 0) return undefined
+    const recent = now - (this.askedAt.get(request.model) ?? -Infinity) < reserveMs
+    const view = recent ? this.reservedView : this.view
+    const backend = pickBackend(this.backends, view, request.model, model?.running, request.exclude, now)
+    if (backend === undefined) return undefined
+    const job = this.newJob(request, model ?? this.queue.model(request.model), waiter, now)
+    this.start(job, backend, now)
+    this.notifyWaiters()
+    return job
+  }
+
+  /** Whether low-priority work for `model` could never be served (no backend has it): its refusal, else undefined. */
+  unservable(model: string): GatewayError | undefined {
+    return unservable(this.backends, this.view, model, undefined)
   }
 
   /**
@@ -147,6 +187,7 @@ export class Scheduler<B> implements JobOwner<B> {
       else this.refuseModel(model, refusal)
     }
     this.notifyWaiters()
+    this.onIdleSlot?.()
   }
 
   /** A reload changed the settings; a shorter max wait refuses, now, whoever waited longer already. */
@@ -225,9 +266,11 @@ export class Scheduler<B> implements JobOwner<B> {
     if (left > 0) model.running.set(job.backend, left)
     else model.running.delete(job.backend)
     model.runningTotal--
-    if (model.waiting > 0) this.dispatch(model, this.now())
+    const idle = model.waiting === 0
+    if (!idle) this.dispatch(model, this.now())
     else this.queue.dropIfIdle(model)
     this.notifyWaiters()
+    if (idle) this.onIdleSlot?.()
   }
 
   chargeJob(job: ScheduledJob<B>, tokens: number): void {
