@@ -44,7 +44,10 @@ export function batchesHandlers(context: BatchesContext): Record<string, JsonHan
       const batch = visibleBatch(store, principal!, params[0]!)
       if (batch instanceof GatewayError) return batch
       const now = Math.floor(request.time / 1000)
-      if (batch.status !== 'cancelling' && !store.setStatus(batch.id, ['validating', 'in_progress'], 'cancelling', now)) {
+      if (
+        batch.status !== 'cancelling' &&
+        !store.setStatus(batch.id, ['validating', 'in_progress'], 'cancelling', now)
+      ) {
         return new GatewayError('batch_not_cancellable', `batch ${batch.id} is ${store.batch(batch.id)!.status}`)
       }
       context.wake(batch.id)

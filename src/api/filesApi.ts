@@ -125,7 +125,7 @@ function fileContent(path: string): StreamReply {
       // A multi-byte character split between two reads is joined before it is written (the writer takes text).
       const decoder = new StringDecoder('utf8')
       stream.on('data', (chunk) => {
-        if (!out.write(decoder.write(chunk as Buffer))) {
+        if (!out.write(decoder.write(chunk))) {
           stream.pause()
           out.onDrain(() => stream.resume())
         }

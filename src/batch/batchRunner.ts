@@ -105,7 +105,8 @@ export class BatchRunner {
       const { status } = run.batch
       if (status === 'validating') void this.validate(run)
       else if (status === 'finalizing') void this.finalize(run, 'completed')
-      else if ((status === 'in_progress' || status === 'cancelling') && run.inFlight.size === 0) this.maybeFinish(run, now)
+      else if ((status === 'in_progress' || status === 'cancelling') && run.inFlight.size === 0)
+        this.maybeFinish(run, now)
     }
     // Lines, one per batch per round, so that one large batch does not hold every place.
     let progressed = true
@@ -155,7 +156,9 @@ export class BatchRunner {
     run.inFlight.add(line.line)
     this.inFlight++
     this.runOne(run, line)
-      .catch((error: unknown) => this.deps.logger.error('a batch line failed', { batch: run.batch.id, line: line.line, err: error }))
+      .catch((error: unknown) =>
+        this.deps.logger.error('a batch line failed', { batch: run.batch.id, line: line.line, err: error }),
+      )
       .finally(() => {
         run.inFlight.delete(line.line)
         this.inFlight--
@@ -193,8 +196,18 @@ export class BatchRunner {
         // Not started when it was cancelled meanwhile: it ends as cancelled on the next round (nothing ran).
         this.deps.store.startLines(batch.id, scanned.lines, now)
       } else {
-        const errorFile = await writeResultFiles(this.deps, batch, [], scanned.errors.map((error) => errorLine(error)))
-        this.deps.store.failValidation(batch.id, JSON.stringify(scanned.errors.slice(0, 1000)), errorFile.errorFileId, now)
+        const errorFile = await writeResultFiles(
+          this.deps,
+          batch,
+          [],
+          scanned.errors.map((error) => errorLine(error)),
+        )
+        this.deps.store.failValidation(
+          batch.id,
+          JSON.stringify(scanned.errors.slice(0, 1000)),
+          errorFile.errorFileId,
+          now,
+        )
         return this.untrack(batch.id)
       }
       run.batch = this.deps.store.batch(batch.id)!
@@ -204,12 +217,20 @@ export class BatchRunner {
     }
   }
 
-  private async finalize(run: Running, status: Extract<BatchStatus, 'completed' | 'cancelled' | 'expired'>): Promise<void> {
+  private async finalize(
+    run: Running,
+    status: Extract<BatchStatus, 'completed' | 'cancelled' | 'expired'>,
+  ): Promise<void> {
     run.busy = true
     const { batch } = run
     try {
       const { store } = this.deps
-      const written = await writeResultFiles(this.deps, batch, store.results(batch.id, true), store.results(batch.id, false))
+      const written = await writeResultFiles(
+        this.deps,
+        batch,
+        store.results(batch.id, true),
+        store.results(batch.id, false),
+      )
       store.finish(batch.id, status, written.outputFileId, written.errorFileId, Math.floor(this.deps.now() / 1000))
       this.untrack(batch.id)
     } finally {

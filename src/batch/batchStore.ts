@@ -14,14 +14,7 @@ export interface FileRow {
 }
 
 export type BatchStatus =
-  | 'validating'
-  | 'failed'
-  | 'in_progress'
-  | 'finalizing'
-  | 'completed'
-  | 'expired'
-  | 'cancelling'
-  | 'cancelled'
+  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled'
 
 /** The statuses the runner still works on (resumed after a restart). */
 export const activeStatuses: readonly BatchStatus[] = ['validating', 'in_progress', 'finalizing', 'cancelling']
@@ -110,7 +103,14 @@ export class BatchStore {
   }
 
   listFiles(owner: number | undefined, after: string | undefined, limit: number, purpose?: string): ListPage<FileRow> {
-    return this.page('files', fileColumns, owner, after, limit, purpose === undefined ? undefined : ['purpose', purpose])
+    return this.page(
+      'files',
+      fileColumns,
+      owner,
+      after,
+      limit,
+      purpose === undefined ? undefined : ['purpose', purpose],
+    )
   }
 
   addBatch(batch: BatchRow): void {
@@ -218,9 +218,10 @@ export class BatchStore {
    * time (never a statement left open across the writer's awaits: the connection serves requests meanwhile).
    */
   *results(id: string, succeeded: boolean): Generator<string> {
-    const page = this.db
-      .prepare(`SELECT line, result FROM batch_lines WHERE batch_id = ? AND state = ? AND line > ? ORDER BY line LIMIT 500`)
-    for (let after = 0; ; ) {
+    const page = this.db.prepare(
+      `SELECT line, result FROM batch_lines WHERE batch_id = ? AND state = ? AND line > ? ORDER BY line LIMIT 500`,
+    )
+    for (let after = 0; ;) {
       const rows = page.all(id, succeeded ? 'succeeded' : 'failed', after) as { line: number; result: string }[]
       if (rows.length === 0) return
       for (const row of rows) yield row.result

@@ -45,7 +45,8 @@ export class LineScan {
 
   end(): ScanResult {
     if (this.carry.length > 0) this.finishLine()
-    if (this.count === 0) this.report({ code: 'empty_file', message: 'the input file has no lines', param: null, line: 0 })
+    if (this.count === 0)
+      this.report({ code: 'empty_file', message: 'the input file has no lines', param: null, line: 0 })
     if (this.count > maxBatchLines) {
       this.report({
         code: 'too_many_lines',

@@ -46,7 +46,8 @@ export function checkLine(text: string, line: number, endpoint: string, seen: Se
   if (Buffer.byteLength(customId) > maxCustomIdBytes) {
     return bad('invalid_value', `"custom_id" is longer than ${maxCustomIdBytes} bytes`, 'custom_id')
   }
-  if (seen.has(customId)) return bad('duplicate_custom_id', `"custom_id" ${JSON.stringify(customId)} is used twice`, 'custom_id')
+  if (seen.has(customId))
+    return bad('duplicate_custom_id', `"custom_id" ${JSON.stringify(customId)} is used twice`, 'custom_id')
   if (value.method !== 'POST') return bad('invalid_method', '"method" must be "POST"', 'method')
   if (value.url !== endpoint) {
     return bad('mismatched_url', `"url" must be the batch's endpoint ${endpoint}`, 'url')

@@ -62,7 +62,15 @@ async function writeOne(
 function written(stream: WriteStream, text: string): Promise<void> {
   if (stream.write(text)) return Promise.resolve()
   return new Promise((resolve, reject) => {
-    stream.once('drain', resolve)
-    stream.once('error', reject)
+    const drained = () => {
+      stream.off('error', failed)
+      resolve()
+    }
+    const failed = (error: Error) => {
+      stream.off('drain', drained)
+      reject(error)
+    }
+    stream.once('drain', drained)
+    stream.once('error', failed)
   })
 }

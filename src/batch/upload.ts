@@ -44,7 +44,9 @@ export function receiveUpload(
     parser.on('field', (name, value) => upload.field(name, value))
     parser.on('file', (name, stream, info) => upload.file(name, stream, info.filename))
     parser.on('filesLimit', () => upload.fail(new GatewayError('invalid_request', 'send one file per upload')))
-    parser.on('error', (error) => upload.fail(new GatewayError('invalid_request', `bad multipart form: ${message(error)}`)))
+    parser.on('error', (error) =>
+      upload.fail(new GatewayError('invalid_request', `bad multipart form: ${message(error)}`)),
+    )
     parser.on('close', () => upload.formEnded())
     body.on('error', (error) => upload.fail(new GatewayError('invalid_request', message(error))))
     body.pipe(parser)
@@ -84,7 +86,9 @@ class Upload {
     this.pending = pending
     stream.on('data', (chunk: Buffer) => (this.bytes += chunk.length))
     stream.on('limit', () =>
-      this.fail(new GatewayError('file_too_large', `the file is larger than ${this.maxBytes} bytes (batch.max_file_bytes)`)),
+      this.fail(
+        new GatewayError('file_too_large', `the file is larger than ${this.maxBytes} bytes (batch.max_file_bytes)`),
+      ),
     )
     this.writing = new Promise((done, failed) => {
       pending.stream.on('error', failed)
@@ -99,7 +103,10 @@ class Upload {
     if (this.purpose === undefined) return this.fail(new GatewayError('invalid_request', '"purpose" is required'))
     if (!(uploadPurposes as readonly string[]).includes(this.purpose)) {
       return this.fail(
-        new GatewayError('invalid_request', `"purpose" must be one of: ${uploadPurposes.join(', ')} (this gateway runs batches only)`),
+        new GatewayError(
+          'invalid_request',
+          `"purpose" must be one of: ${uploadPurposes.join(', ')} (this gateway runs batches only)`,
+        ),
       )
     }
     const pending = this.pending
@@ -109,7 +116,8 @@ class Upload {
         this.settled = true
         this.resolve({ filename: this.filename, purpose: this.purpose!, bytes: this.bytes, pending })
       },
-      (error: unknown) => this.fail(new GatewayError('internal_error', `the file could not be written: ${message(error)}`)),
+      (error: unknown) =>
+        this.fail(new GatewayError('internal_error', `the file could not be written: ${message(error)}`)),
     )
   }
 

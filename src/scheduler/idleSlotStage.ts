@@ -4,7 +4,14 @@
 // tick for the reserve running out (no interactive request for a while: the last free slot becomes usable). They never
 // time out: a batch has its own completion window.
 import type { Scheduler } from './scheduler.js'
-import { jobOf, RequestWaiter, type RoleWeights, type ScheduleNext, type ScheduleStage, type ScheduledRequest } from './scheduleStage.js'
+import {
+  jobOf,
+  RequestWaiter,
+  type RoleWeights,
+  type ScheduleNext,
+  type ScheduleStage,
+  type ScheduledRequest,
+} from './scheduleStage.js'
 
 interface Waiting<B> {
   state: ScheduledRequest<B>

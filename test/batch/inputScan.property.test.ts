@@ -54,13 +54,7 @@ const fileArbitrary = fc.record({
 })
 
 /** The file's bytes and its lines (numbers count blank lines), fed to a scan cut at the generated places. */
-function scan(file: {
-  kinds: Kind[]
-  content: string
-  crlf: boolean
-  blankAfter: boolean[]
-  cuts: number[]
-}) {
+function scan(file: { kinds: Kind[]; content: string; crlf: boolean; blankAfter: boolean[]; cuts: number[] }) {
   // The first line is good, so that a duplicate always has an earlier line to repeat.
   const kinds: Kind[] = ['good', ...file.kinds]
   const end = file.crlf ? '\r\n' : '\n'

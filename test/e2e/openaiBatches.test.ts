@@ -46,7 +46,10 @@ t.test('upload, create, run, retrieve, list, output file: every line once, keyed
   const user = rig.addKey()
   const openai = client(rig, user.key, '/openai/v1')
   const ids = Array.from({ length: 12 }, (_, index) => `req-${index}`)
-  const file = await upload(openai, ids.map((id) => chatLine(id)))
+  const file = await upload(
+    openai,
+    ids.map((id) => chatLine(id)),
+  )
   t.match(file, { object: 'file', purpose: 'batch', filename: 'input.jsonl', status: 'processed' })
   t.match(file.id, /^file-[0-9a-f]{32}$/)
   const mode = statSync(join(dirname(rig.config.database.path), 'files', file.id)).mode & 0o777
@@ -82,42 +85,45 @@ t.test('upload, create, run, retrieve, list, output file: every line once, keyed
   t.ok(files.data.some((listedFile) => listedFile.id === done.output_file_id && listedFile.purpose === 'batch_output'))
 })
 
-t.test('a file that fails validation: the batch fails, naming each bad line in errors and the error file', async (t) => {
-  const rig = await startRig(t)
-  const openai = client(rig)
-  const lines = [
-    chatLine('a'),
-    'not json',
-    chatLine('a'),
-    chatLine('b', 'x', '/v1/embeddings'),
-    JSON.stringify({ custom_id: 'c', method: 'GET', url: '/v1/chat/completions', body: { model: 'm' } }),
-    JSON.stringify({ custom_id: 'd', method: 'POST', url: '/v1/chat/completions', body: {} }),
-  ]
-  const file = await upload(openai, lines)
-  const batch = await openai.batches.create({
-    input_file_id: file.id,
-    endpoint: '/v1/chat/completions',
-    completion_window: '24h',
-  })
-  const failed = await settled(openai, batch.id)
-  t.equal(failed.status, 'failed')
-  t.same(
-    failed.errors!.data!.map((error) => [error.line, error.code]),
-    [
-      [2, 'invalid_json_line'],
-      [3, 'duplicate_custom_id'],
-      [4, 'mismatched_url'],
-      [5, 'invalid_method'],
-      [6, 'missing_required_parameter'],
-    ],
-  )
-  const errorLines = await linesOf(openai, failed.error_file_id!)
-  t.same(
-    errorLines.map((line) => line.error.line),
-    [2, 3, 4, 5, 6],
-  )
-  t.equal(rig.emulator.stats.requests, 0, 'no line ran')
-})
+t.test(
+  'a file that fails validation: the batch fails, naming each bad line in errors and the error file',
+  async (t) => {
+    const rig = await startRig(t)
+    const openai = client(rig)
+    const lines = [
+      chatLine('a'),
+      'not json',
+      chatLine('a'),
+      chatLine('b', 'x', '/v1/embeddings'),
+      JSON.stringify({ custom_id: 'c', method: 'GET', url: '/v1/chat/completions', body: { model: 'm' } }),
+      JSON.stringify({ custom_id: 'd', method: 'POST', url: '/v1/chat/completions', body: {} }),
+    ]
+    const file = await upload(openai, lines)
+    const batch = await openai.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    })
+    const failed = await settled(openai, batch.id)
+    t.equal(failed.status, 'failed')
+    t.same(
+      failed.errors!.data!.map((error) => [error.line, error.code]),
+      [
+        [2, 'invalid_json_line'],
+        [3, 'duplicate_custom_id'],
+        [4, 'mismatched_url'],
+        [5, 'invalid_method'],
+        [6, 'missing_required_parameter'],
+      ],
+    )
+    const errorLines = await linesOf(openai, failed.error_file_id!)
+    t.same(
+      errorLines.map((line) => line.error.line),
+      [2, 3, 4, 5, 6],
+    )
+    t.equal(rig.emulator.stats.requests, 0, 'no line ran')
+  },
+)
 
 t.test('files and batches belong to their creator: others get 404, admins see all', async (t) => {
   const rig = await startRig(t)
@@ -151,10 +157,16 @@ t.test('files and batches belong to their creator: others get 404, admins see al
 t.test('bad requests: clear errors, nothing kept', async (t) => {
   const rig = await startRig(t, { batch: { max_file_bytes: 2048 } })
   const openai = client(rig)
-  await t.rejects(upload(openai, Array.from({ length: 40 }, (_, index) => chatLine(`line-${index}`))), {
-    status: 413,
-    code: 'file_too_large',
-  })
+  await t.rejects(
+    upload(
+      openai,
+      Array.from({ length: 40 }, (_, index) => chatLine(`line-${index}`)),
+    ),
+    {
+      status: 413,
+      code: 'file_too_large',
+    },
+  )
   await t.rejects(openai.files.create({ file: await toFile(Buffer.from('x'), 'f.jsonl'), purpose: 'fine-tune' }), {
     status: 400,
     message: /purpose/,
@@ -162,7 +174,7 @@ t.test('bad requests: clear errors, nothing kept', async (t) => {
   t.equal((await openai.files.list()).data.length, 0, 'no file from a refused upload')
   const file = await upload(openai, [chatLine('a')])
   await t.rejects(
-    openai.batches.create({ input_file_id: file.id, endpoint: '/v1/responses' as never, completion_window: '24h' }),
+    openai.batches.create({ input_file_id: file.id, endpoint: '/v1/responses', completion_window: '24h' }),
     { status: 400, message: /endpoint/ },
   )
   await t.rejects(
@@ -186,7 +198,10 @@ t.test('bad requests: clear errors, nothing kept', async (t) => {
 t.test('cancel: no new line starts, the batch ends cancelled with what ran', async (t) => {
   const rig = await startRig(t, { batch: { max_in_flight: 1 } }, { knobs: { firstTokenMs: 30 } })
   const openai = client(rig)
-  const file = await upload(openai, Array.from({ length: 30 }, (_, index) => chatLine(`c-${index}`)))
+  const file = await upload(
+    openai,
+    Array.from({ length: 30 }, (_, index) => chatLine(`c-${index}`)),
+  )
   const batch = await openai.batches.create({
     input_file_id: file.id,
     endpoint: '/v1/chat/completions',

@@ -84,9 +84,11 @@ function run(spec: typeof scenario extends fc.Arbitrary<infer T> ? T : never): s
       h.requests.push(recorded)
       lowPriority.add(recorded)
       if (recorded.grant === undefined) return 'a low-priority ticket without a grant: it would wait in line'
-      if (waitingBefore > 0) return `low-priority work was dispatched while ${waitingBefore} interactive wait(s) for ${model}`
+      if (waitingBefore > 0)
+        return `low-priority work was dispatched while ${waitingBefore} interactive wait(s) for ${model}`
       const recent = h.clock.time - (lastInteractive.get(model) ?? -Infinity) < reserve
-      if (recent && freeBefore.get(recorded.grant.backend)! < 2) return 'the reserved last slot went to low-priority work'
+      if (recent && freeBefore.get(recorded.grant.backend)! < 2)
+        return 'the reserved last slot went to low-priority work'
     } else if (s.op === 'release') {
       const target = pick(h.running(), s.which)
       if (target) h.release(target)
