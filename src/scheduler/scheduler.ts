@@ -21,6 +21,7 @@ import { GatewayError } from '../errors.js'
 import { tokenCount } from '../limits/limitNumbers.js'
 import { pickBackend, unservable } from './backendPicker.js'
 import { FairQueue } from './fairQueue.js'
+import { InteractivePeaks } from './interactivePeaks.js'
 import { JobList } from './jobList.js'
 import { queueSnapshot } from './queueSnapshot.js'
 import { ScheduledJob, type JobOwner } from './scheduledJob.js'
@@ -69,10 +70,8 @@ export class Scheduler<B> implements JobOwner<B> {
   private timerArmed = false
   /** The backend firstFitting chose (a field, not a returned pair: nothing allocated per dispatch). */
   private picked: B | undefined = undefined
-  /** When an interactive request (admit) last asked for each model: low-priority work leaves it a slot meanwhile. */
-  private readonly askedAt = new Map<string, number>()
-  /** The view with one slot less per backend: what low-priority work may fill while interactive traffic is recent. */
-  private readonly reservedView: BackendView<B>
+  /** Interactive requests running per model and their recent peak: the room low-priority work leaves free. */
+  private readonly peaks = new InteractivePeaks()
   /**
    * Called when a slot may have been left idle (a release nobody of its model waited for, a wake): low-priority work
    * (admitIdle) may try again. Called once the scheduler's state is settled, like the waiters' callbacks.
@@ -87,8 +86,6 @@ export class Scheduler<B> implements JobOwner<B> {
     this.now = options.now
     this.timers = options.timers ?? nodeTimers
     this.onWaited = options.onWaited
-    const view = options.view
-    this.reservedView = { ...view, parallel: (backend) => view.parallel(backend) - 1 }
   }
 
   /** Asks for a slot; the waiter hears how it ends (see the header). Throws RangeError for a weight that is not > 0. */
@@ -96,7 +93,6 @@ export class Scheduler<B> implements JobOwner<B> {
     const weight = request.weight
     if (!(weight > 0 && weight < Infinity)) throw new RangeError(`scheduler: weight must be > 0, got ${weight}`)
     const now = this.now()
-    this.askedAt.set(request.model, now)
     let model = this.queue.models.get(request.model)
     if (model === undefined || model.waiting === 0) {
       const backend = pickBackend(this.backends, this.view, request.model, model?.running, request.exclude, now)
@@ -128,10 +124,11 @@ export class Scheduler<B> implements JobOwner<B> {
 
   /**
    * Low priority (a batch line): a slot only when one is idle now — no request waits for the model — and never a place
-   * in line, so an interactive request never waits while low-priority work is dispatched in its stead. While an
-   * interactive request asked for the model within `reserveMs`, a backend's last free slot is left for the next one
-   * (there is no preemption: a slot taken is held until the work ends). Undefined: nothing was idle; try again when
-   * onIdleSlot says so. A grant is told to the waiter before this returns.
+   * in line, so an interactive request never waits while low-priority work is dispatched in its stead. There is no
+   * preemption (a slot taken is held until the work ends), so low-priority work also leaves free as many slots as the
+   * model's interactive requests ran at once within the last `reserveMs` (beyond those running now): interactive
+   * traffic can return to its recent peak without waiting. 0 turns that reserve off. Undefined: nothing was idle; try
+   * again when onIdleSlot says so. A grant is told to the waiter before this returns.
    */
   admitIdle(request: JobRequest<B>, waiter: Waiter<B>, reserveMs: number): Ticket | undefined {
     const weight = request.weight
@@ -139,14 +136,27 @@ export class Scheduler<B> implements JobOwner<B> {
     const now = this.now()
     const model = this.queue.models.get(request.model)
     if (model !== undefined && model.waiting > 0) return undefined
-    const recent = now - (this.askedAt.get(request.model) ?? -Infinity) < reserveMs
-    const view = recent ? this.reservedView : this.view
-    const backend = pickBackend(this.backends, view, request.model, model?.running, request.exclude, now)
+    const backend = pickBackend(this.backends, this.view, request.model, model?.running, request.exclude, now)
     if (backend === undefined) return undefined
+    this.peaks.setWindow(reserveMs, now)
+    const reserve = this.peaks.reserve(request.model, now)
+    if (reserve > 0 && this.freeSlots(request.model, model?.running, now) - 1 < reserve) return undefined
     const job = this.newJob(request, model ?? this.queue.model(request.model), waiter, now)
+    job.lowPriority = true
     this.start(job, backend, now)
     this.notifyWaiters()
     return job
+  }
+
+  /** Free slots for `model` over the backends that may take it now. */
+  private freeSlots(model: string, running: ReadonlyMap<B, number> | undefined, now: number): number {
+    let free = 0
+    for (const backend of this.backends) {
+      if (this.view.draining?.(backend) || !this.view.usable(backend, now) || !this.view.installed(backend, model))
+        continue
+      free += Math.max(0, this.view.parallel(backend) - (running?.get(backend) ?? 0))
+    }
+    return free
   }
 
   /** Whether low-priority work for `model` could never be served (no backend has it): its refusal, else undefined. */
@@ -261,6 +271,7 @@ export class Scheduler<B> implements JobOwner<B> {
     job.state = 'released'
     this.runningJobs.remove(job)
     const model = job.model
+    if (!job.lowPriority) this.peaks.ended(model.name)
     // A count that reaches 0 is deleted: the map must not keep backends a reload replaced (and their pools) alive.
     const left = model.running.get(job.backend)! - 1
     if (left > 0) model.running.set(job.backend, left)
@@ -294,6 +305,7 @@ export class Scheduler<B> implements JobOwner<B> {
     job.state = 'running'
     job.backend = backend
     const model = job.model
+    if (!job.lowPriority) this.peaks.started(model.name, now)
     model.running.set(backend, (model.running.get(backend) ?? 0) + 1)
     model.runningTotal++
     this.queue.dispatched(job)

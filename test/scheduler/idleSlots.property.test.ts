@@ -1,8 +1,9 @@
 // The priority invariant of low-priority work (Scheduler.admitIdle, what batch lines ask through): over random runs of
 // interactive admits, low-priority asks, releases, cancels and clock steps on 1–3 backends, an interactive request
 // never waits while low-priority work is dispatched for the same model instead of it; low-priority work never waits in
-// the interactive queue (granted at once or not at all); with interactive traffic within the reserve window it never
-// takes a backend's last free slot; and no backend runs more than `parallel` of a model, both kinds counted.
+// the interactive queue (granted at once or not at all); it leaves free as many slots as interactive requests of the
+// model ran at once within the reserve window (beyond those running now); without a reserve it takes any idle slot;
+// and no backend runs more than `parallel` of a model, both kinds counted.
 import fc from 'fast-check'
 import t from 'tap'
 import { pickBackend } from '../../src/scheduler/backendPicker.js'
@@ -11,11 +12,10 @@ import { fakeView, Harness, Recorded, type FakeBackend } from '../helpers/schedu
 
 const models = ['m0', 'm1']
 const users = ['u0', 'u1', 'batch']
-const reserveMs = 1000
 
 type Step =
   | { op: 'admit'; user: number; model: number }
-  | { op: 'idle'; model: number; reserve: boolean }
+  | { op: 'idle'; model: number }
   | { op: 'release'; which: number }
   | { op: 'cancel'; which: number }
   | { op: 'advance'; ms: number }
@@ -24,7 +24,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('admit' as const), user: fc.nat(1), model: fc.nat(1) }) },
   {
     weight: 3,
-    arbitrary: fc.record({ op: fc.constant('idle' as const), model: fc.nat(1), reserve: fc.boolean() }),
+    arbitrary: fc.record({ op: fc.constant('idle' as const), model: fc.nat(1) }),
   },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('release' as const), which: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), which: fc.nat() }) },
@@ -37,6 +37,8 @@ const scenario = fc.record({
     maxLength: 3,
   }),
   steps: fc.array(step, { minLength: 10, maxLength: 120 }),
+  // The reserve window is configuration: one per run (0: no reserve).
+  reserve: fc.constantFrom(0, 1000),
 })
 
 function pick<T>(list: T[], which: number): T | undefined {
@@ -57,27 +59,29 @@ function run(spec: typeof scenario extends fc.Arbitrary<infer T> ? T : never): s
     loaded: new Set<string>(),
   }))
   const h = new Harness({ backends, maxWaitMs: 60_000 })
-  const lastInteractive = new Map<string, number>()
   const lowPriority = new Set<Recorded>()
+  /** Interactive requests running per model after each step that started one: their concurrency over time. */
+  const samples: { time: number; model: string; running: number }[] = []
+  const interactiveRunning = (model: string) =>
+    h.running().filter((r) => !lowPriority.has(r) && r.request.model === model).length
+  const peakSince = (model: string, since: number) =>
+    Math.max(0, ...samples.filter((x) => x.model === model && x.time > since).map((x) => x.running))
   for (const s of spec.steps) {
+    const grantsBefore = h.grants.length
     if (s.op === 'admit') {
-      const model = models[s.model]!
-      lastInteractive.set(model, h.clock.time)
-      h.admit(users[s.user]!, model)
+      h.admit(users[s.user]!, models[s.model]!)
     } else if (s.op === 'idle') {
       const model = models[s.model]!
-      const reserve = s.reserve ? reserveMs : 0
+      const reserve = spec.reserve
       const waitingBefore = h.waiting().filter((r) => r.request.model === model && !lowPriority.has(r)).length
       const freeBefore = new Map<FakeBackend, number>(backends.map((b) => [b, b.parallel - runningOn(h, b, model)]))
+      const totalFree = backends.filter((b) => b.installed.has(model)).reduce((sum, b) => sum + freeBefore.get(b)!, 0)
       const recorded = new Recorded(h.requests.length, { user: 'batch', model, weight: 1, inputTokens: 0 }, h.grants)
       const ticket = h.scheduler.admitIdle(recorded.request, recorded, reserve)
       if (ticket === undefined) {
         if (recorded.ends !== 0) return 'a refused low-priority ask was told something'
-        // Nothing idle: then no backend really had a slot it could give (waiting interactive, or the reserve).
-        const recent = h.clock.time - (lastInteractive.get(model) ?? -Infinity) < reserve
-        const need = recent ? 2 : 1
-        const couldGo = backends.some((b) => b.installed.has(model) && freeBefore.get(b)! >= need)
-        if (waitingBefore === 0 && couldGo) return `an idle slot for ${model} was refused to low-priority work`
+        // Nothing idle: without a reserve, then no backend had a slot it could give (or interactive requests wait).
+        if (reserve === 0 && waitingBefore === 0 && totalFree > 0) return `an idle slot for ${model} was refused`
         continue
       }
       recorded.ticket = ticket
@@ -86,9 +90,10 @@ function run(spec: typeof scenario extends fc.Arbitrary<infer T> ? T : never): s
       if (recorded.grant === undefined) return 'a low-priority ticket without a grant: it would wait in line'
       if (waitingBefore > 0)
         return `low-priority work was dispatched while ${waitingBefore} interactive wait(s) for ${model}`
-      const recent = h.clock.time - (lastInteractive.get(model) ?? -Infinity) < reserve
-      if (recent && freeBefore.get(recorded.grant.backend)! < 2)
-        return 'the reserved last slot went to low-priority work'
+      const wanted = peakSince(model, h.clock.time - reserve) - interactiveRunning(model)
+      if (reserve > 0 && totalFree - 1 < wanted) {
+        return `low-priority work took a slot of the ${wanted} kept for interactive requests (${totalFree} free)`
+      }
     } else if (s.op === 'release') {
       const target = pick(h.running(), s.which)
       if (target) h.release(target)
@@ -97,6 +102,11 @@ function run(spec: typeof scenario extends fc.Arbitrary<infer T> ? T : never): s
       if (target) h.cancel(target)
     } else {
       h.clock.advance(s.ms)
+    }
+    for (const started of h.grants.slice(grantsBefore)) {
+      if (lowPriority.has(started)) continue
+      const model = started.request.model
+      samples.push({ time: h.clock.time, model, running: interactiveRunning(model) })
     }
     for (const b of backends) {
       for (const model of models) if (runningOn(h, b, model) > b.parallel) return `${b.name} runs too many of ${model}`
