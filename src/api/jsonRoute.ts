@@ -158,6 +158,20 @@ export function jsonRoute(
       if (reply instanceof GatewayError && reply.code === 'permission_denied' && api === 'admin') {
         recordDenied(context.audit, request, principal as Principal, route.name, reply)
       }
+      // A HEAD of a streamed answer (a file's content): its head alone, the producer never started.
+      if (isStreamReply(reply) && request.method === 'HEAD') {
+        release()
+        if (aborted) return
+        aborted = true
+        res.cork(() => {
+          writeStatus(res, reply.status)
+          res.writeHeader('content-type', reply.contentType)
+          res.writeHeader('cache-control', 'no-store')
+          res.writeHeader('x-request-id', request.requestId)
+          res.endWithoutBody()
+        })
+        return
+      }
       if (isStreamReply(reply)) {
         streaming = startStream(res, reply, aborted, release, request.requestId, startedAt, more, admission?.headers)
         aborted = true

@@ -621,7 +621,7 @@ export const schema = section('Parallama configuration.', {
       min: 100,
     }),
     interactive_reserve_window: duration({
-      doc: 'A batch line never takes the last free slot of a backend while an interactive request came within this time.',
+      doc: "Batch lines leave free as many slots as a model's interactive requests ran at once within this time; 0: none.",
       default: 5000,
       min: 0,
     }),

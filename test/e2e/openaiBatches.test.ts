@@ -148,6 +148,11 @@ t.test('files and batches belong to their creator: others get 404, admins see al
   t.equal((await bob.files.list()).data.length, 0)
   t.equal((await bob.batches.list()).data.length, 0)
   t.equal((await admin.files.retrieve(file.id)).id, file.id)
+  // A HEAD of the content: the head alone, and the connection still reads the next answer right.
+  const head = await request(`${rig.url}/v1/files/${file.id}/content`, { method: 'HEAD', headers: rig.headers })
+  t.equal(head.statusCode, 200)
+  t.equal(await head.body.text(), '')
+  t.equal((await admin.files.retrieve(file.id)).id, file.id, 'the next request on the connection is answered')
   t.ok((await admin.batches.list()).data.some((listed) => listed.id === batch.id))
   await settled(alice, batch.id)
   t.match(await alice.files.delete(file.id), { id: file.id, deleted: true })
