@@ -156,9 +156,12 @@ export class BatchRunner {
     run.inFlight.add(line.line)
     this.inFlight++
     this.runOne(run, line)
-      .catch((error: unknown) =>
-        this.deps.logger.error('a batch line failed', { batch: run.batch.id, line: line.line, err: error }),
-      )
+      .catch((error: unknown) => {
+        // Our side failed (the input file unreadable, the database busy): the line stays pending and the batch pauses,
+        // rather than trying the same line again at once, forever.
+        this.deps.logger.error('a batch line failed', { batch: run.batch.id, line: line.line, err: error })
+        this.pause(run, line)
+      })
       .finally(() => {
         run.inFlight.delete(line.line)
         this.inFlight--
@@ -176,14 +179,15 @@ export class BatchRunner {
       body,
       requestId,
     })
-    if (retried.has(answer.status)) {
-      // Not settled: it runs again once the pause is over (from the first pending line on).
-      run.pausedUntil = this.deps.now() + this.deps.settings().pauseMs
-      run.cursor = Math.min(run.cursor, line.line - 1)
-      return
-    }
+    if (retried.has(answer.status)) return this.pause(run, line)
     const succeeded = answer.status >= 200 && answer.status < 300
     this.deps.store.settleLine(batch.id, line.line, succeeded, resultLine(requestId, line.customId, answer))
+  }
+
+  /** The line stays pending; the batch waits batch.pause_on_limit, then goes on from its first pending line. */
+  private pause(run: Running, line: PendingLine): void {
+    run.pausedUntil = this.deps.now() + this.deps.settings().pauseMs
+    run.cursor = Math.min(run.cursor, line.line - 1)
   }
 
   private async validate(run: Running): Promise<void> {
@@ -202,12 +206,7 @@ export class BatchRunner {
           [],
           scanned.errors.map((error) => errorLine(error)),
         )
-        this.deps.store.failValidation(
-          batch.id,
-          JSON.stringify(scanned.errors.slice(0, 1000)),
-          errorFile.errorFileId,
-          now,
-        )
+        this.deps.store.failValidation(batch.id, JSON.stringify(scanned.errors.slice(0, 1000)), errorFile.error, now)
         return this.untrack(batch.id)
       }
       run.batch = this.deps.store.batch(batch.id)!
@@ -231,7 +230,7 @@ export class BatchRunner {
         store.results(batch.id, true),
         store.results(batch.id, false),
       )
-      store.finish(batch.id, status, written.outputFileId, written.errorFileId, Math.floor(this.deps.now() / 1000))
+      store.finish(batch.id, status, written, Math.floor(this.deps.now() / 1000))
       this.untrack(batch.id)
     } finally {
       run.busy = false

@@ -62,6 +62,12 @@ export interface NewLine {
   length: number
 }
 
+/** A finished batch's files, not recorded yet (BatchStore.finish records them with the batch's end). */
+export interface ResultFileRows {
+  output: FileRow | null
+  error: FileRow | null
+}
+
 export interface ListPage<T> {
   rows: T[]
   hasMore: boolean
@@ -163,15 +169,6 @@ export class BatchStore {
     )
   }
 
-  /** A batch whose file did not pass validation: failed, with OpenAI's `errors` list and the error file. */
-  failValidation(id: string, errors: string, errorFileId: string | null, now: number): void {
-    this.db
-      .prepare(
-        `UPDATE batches SET status = 'failed', failed_at = ?, errors = ?, error_file_id = ? WHERE id = ? AND status = 'validating'`,
-      )
-      .run(now, errors, errorFileId, id)
-  }
-
   /** A file that passed: its lines, pending, and the batch in progress, in one transaction (a restart re-validates). */
   startLines(id: string, lines: readonly NewLine[], now: number): boolean {
     return this.db.transaction(() => {
@@ -229,13 +226,30 @@ export class BatchStore {
     }
   }
 
-  /** The batch's result files and its final status, in one transaction. */
-  finish(id: string, status: BatchStatus, outputFileId: string | null, errorFileId: string | null, now: number): void {
+  /**
+   * The batch's result files (their rows) and its final status, in one transaction: a crash before it leaves neither
+   * (the files are written again on restart, the bytes of the first try left as unnamed files on disk).
+   */
+  finish(id: string, status: BatchStatus, files: ResultFileRows, now: number): void {
     this.db.transaction(() => {
+      if (files.output) this.addFile(files.output)
+      if (files.error) this.addFile(files.error)
       const stamp = stampOf[status]!
       this.db
         .prepare(`UPDATE batches SET status = ?, ${stamp} = ?, output_file_id = ?, error_file_id = ? WHERE id = ?`)
-        .run(status, now, outputFileId, errorFileId, id)
+        .run(status, now, files.output?.id ?? null, files.error?.id ?? null, id)
+    })()
+  }
+
+  /** A file that failed validation: its error file's row and the batch failed with `errors`, in one transaction. */
+  failValidation(id: string, errors: string, errorFile: FileRow | null, now: number): void {
+    this.db.transaction(() => {
+      if (errorFile) this.addFile(errorFile)
+      this.db
+        .prepare(
+          `UPDATE batches SET status = 'failed', failed_at = ?, errors = ?, error_file_id = ? WHERE id = ? AND status = 'validating'`,
+        )
+        .run(now, errors, errorFile?.id ?? null, id)
     })()
   }
 

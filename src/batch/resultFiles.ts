@@ -1,34 +1,32 @@
 // A finished batch's output file (lines that succeeded) and error file (lines that failed), written to disk under
-// temporary names and then recorded as the owner's files (purpose batch_output). No file is made for an empty side,
-// as OpenAI leaves output_file_id or error_file_id null then.
+// temporary names, then named; their rows (the owner's files, purpose batch_output) are recorded by the caller with the
+// batch's end, in one transaction. No file is made for an empty side, as OpenAI leaves output_file_id or error_file_id
+// null then.
 import type { WriteStream } from 'node:fs'
-import type { BatchRow, BatchStore } from './batchStore.js'
+import type { BatchRow, FileRow, ResultFileRows } from './batchStore.js'
 import type { FileStorage } from './fileStorage.js'
 import { newObjectId } from './objectIds.js'
 
-export interface ResultFiles {
-  outputFileId: string | null
-  errorFileId: string | null
-}
+type Deps = { storage: FileStorage; now: () => number }
 
 export async function writeResultFiles(
-  deps: { store: BatchStore; storage: FileStorage; now: () => number },
+  deps: Deps,
   batch: BatchRow,
   outputs: Iterable<string>,
   errors: Iterable<string>,
-): Promise<ResultFiles> {
+): Promise<ResultFileRows> {
   return {
-    outputFileId: await writeOne(deps, batch, `${batch.id}_output.jsonl`, outputs),
-    errorFileId: await writeOne(deps, batch, `${batch.id}_error.jsonl`, errors),
+    output: await writeOne(deps, batch, `${batch.id}_output.jsonl`, outputs),
+    error: await writeOne(deps, batch, `${batch.id}_error.jsonl`, errors),
   }
 }
 
 async function writeOne(
-  deps: { store: BatchStore; storage: FileStorage; now: () => number },
+  deps: Deps,
   batch: BatchRow,
   filename: string,
   lines: Iterable<string>,
-): Promise<string | null> {
+): Promise<FileRow | null> {
   const pending = deps.storage.create()
   let bytes = 0
   try {
@@ -47,15 +45,14 @@ async function writeOne(
   }
   const id = newObjectId('file-')
   await pending.commit(id)
-  deps.store.addFile({
+  return {
     id,
     userId: batch.userId,
     purpose: 'batch_output',
     filename,
     bytes,
     createdAt: Math.floor(deps.now() / 1000),
-  })
-  return id
+  }
 }
 
 /** Writes with the file's pace: waits for drain when its buffer is full. */
