@@ -15,6 +15,11 @@ export const errorTable = {
   last_admin: { status: 409, message: 'this would leave no active admin' },
   limit_not_found: { status: 404, message: 'no limits are set for this subject' },
   webhook_not_found: { status: 404, message: 'no such webhook' },
+  file_not_found: { status: 404, message: 'no such file' },
+  file_in_use: { status: 409, message: 'this file is the input of a batch still running' },
+  file_too_large: { status: 413, message: 'the file is larger than this gateway accepts (batch.max_file_bytes)' },
+  batch_not_found: { status: 404, message: 'no such batch' },
+  batch_not_cancellable: { status: 409, message: 'this batch has ended and cannot be cancelled' },
   precondition_failed: {
     status: 412,
     message: 'the object changed since it was read (If-Match does not match its ETag); read it again',

@@ -43,6 +43,8 @@ export interface Running {
     reload(configs: Config['plugins'], graceMs: number): Promise<boolean>
     close(): Promise<void>
   }
+  /** The Batch API's runner (src/batch/batchRunner.ts). */
+  batches?: { stop(): void }
   unmark?: () => void
   store?: { close(): void }
 }
@@ -55,6 +57,8 @@ export interface ShutdownStep {
 /** Shutdown, in order: stop taking requests, let those in flight end, then stop each room, the database last. */
 export const shutdownSteps: readonly ShutdownStep[] = [
   { name: 'stop listening', run: (running) => running.stopListening?.() },
+  // No new batch line starts; those running drain with the other requests (the rest resume after the restart).
+  { name: 'stop batches', run: (running) => running.batches?.stop() },
   { name: 'drain requests', run: (running, lifecycle, drainMs) => lifecycle.drain(drainMs) },
   { name: 'stop backups', run: (running) => clearInterval(running.backups) },
   { name: 'stop health checks', run: (running) => running.health?.stop() },

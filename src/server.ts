@@ -9,7 +9,10 @@ import { mountAuthRoutes } from './api/auth.js'
 import { dashboardDir, mountDashboard } from './api/dashboard.js'
 import { readFieldsWith, type ProxyStages, type RequestStages } from './api/pipeline.js'
 import type { RequestState } from './api/requestState.js'
-import { mountRoutes } from './api/routes.js'
+import { mountLocalRoutes, mountRoutes } from './api/routes.js'
+import { batchLineRunner } from './api/batchLines.js'
+import { startBatches } from './api/batchService.js'
+import { idleSlotStage } from './scheduler/idleSlotStage.js'
 import { mountSystemRoutes } from './api/system.js'
 import { loadStaticFiles } from './http/staticFiles.js'
 import { authenticateStage } from './auth/authenticateStage.js'
@@ -289,6 +292,19 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     ),
   }
 
+  // The Batch API: its lines run in-process through the proxied routes' own stages (src/api/batchLines.ts).
+  const batchApi = startBatches(config, store.db, logger, {
+    // Lines take only the slots interactive requests leave idle (src/scheduler/idleSlotStage.ts).
+    runLine: batchLineRunner(
+      proxy,
+      running.aliases,
+      proxy.schedule &&
+        idleSlotStage(scheduler, roleWeights, () => running.config.current.batch.interactive_reserve_window),
+    ),
+    owner: (userId, keyId) => authenticator.principalOf(userId, keyId),
+    settings: () => running.config.current.batch,
+  })
+  running.batches = batchApi.runner
   // The gateway's own routes pass the same address guard and limits as the proxied ones.
   const limits = { admit: stages.limits, admitAddress: stages.addressGuard }
   const network = { trustedProxies, signatures }
@@ -344,6 +360,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       aliases: running.aliases,
     })
     mountDashboard(app, dashboard, { admitAddress: stages.addressGuard, api: 'ui', trusted: trustedProxies })
+    mountLocalRoutes(app, 'openai', { authenticate, logger, audit, limits, ...network }, batchApi.handlers)
     mountRoutes(app, proxy, running.aliases)
   }
   let listener: Listener

@@ -1,5 +1,6 @@
-// A small JSON API route (auth, admin, system): the address guard, authenticate, the caller's request limits, read a
-// bounded JSON body, run the handler (which may be async: password hashing), answer JSON or a problem-details error.
+// A small JSON API route (auth, admin, system, OpenAI's files and batches): the address guard, authenticate, the
+// caller's request limits, read a bounded JSON body (or hand an upload's body on as a stream), run the handler (which
+// may be async: password hashing), answer JSON or an error in the route's dialect.
 // Every such route passes the guard and the limits here, so that a new route cannot forget them. Not the proxy hot
 // path.
 import { callerAddressRefusal } from '../auth/callerAddress.js'
@@ -14,6 +15,9 @@ import type { AuditRecorder } from '../events/auditEntry.js'
 import { GatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Admission, RouteLimits } from '../limits/limiter.js'
+import type { Readable } from 'node:stream'
+import { streamBody } from '../http/bodyStream.js'
+import { ClientReply } from '../http/clientReply.js'
 import { readBody } from '../http/bodyReader.js'
 import { gatewayTiming, writeError } from '../http/errorResponse.js'
 import { snapshotRequest, type RequestSnapshot } from '../http/requestSnapshot.js'
@@ -30,6 +34,10 @@ export interface JsonCall {
   /** undefined on public routes. */
   principal: Principal | undefined
   body: Record<string, unknown>
+  /** An upload route's body (LocalRoute.upload), read as the handler consumes it; undefined on other routes. */
+  upload: Readable | undefined
+  /** The query string without `?` ('' for none). */
+  query: string
   /** Route parameters, in order, percent-decoded (`/limits/ip/10.0.0.0%2F8` names `10.0.0.0/8`). */
   params: string[]
   /** A request header by its lower-case name (the last line of it), or undefined: If-Match for the admin API. */
@@ -84,21 +92,21 @@ export function jsonRoute(
   /** More headers on every answer (a deprecated path's), from the request path. */
   headersFor?: (path: string) => readonly string[],
 ) {
-  const { access, api, guard } = route
+  const { access, api, guard, dialect } = route
   // uWS numbers the `:param` segments in order.
   const paramCount = route.paths[0]!.split('/').filter((segment) => segment.startsWith(':')).length
   const { limits } = context
   const handler = (res: HttpResponse, req: HttpRequest, request: RequestSnapshot, startedAt: number): void => {
     const params = decodedParams(Array.from({ length: paramCount }, (_, index) => req.getParameter(index)))
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE'
-    if (request.refusal) return refuseHead(res, 'problem', request.requestId, request.refusal, startedAt)
+    if (request.refusal) return refuseHead(res, dialect, request.requestId, request.refusal, startedAt)
     if (params instanceof GatewayError) {
-      return writeError(res, 'problem', request.requestId, params, hasBody, startedAt, headersFor?.(request.path))
+      return writeError(res, dialect, request.requestId, params, hasBody, startedAt, headersFor?.(request.path))
     }
     const more = headersFor?.(request.path)
     const byAddress = guard === 'probe' ? undefined : limits.admitAddress(request.clientIp, api)
     if (byAddress instanceof GatewayError) {
-      return writeError(res, 'problem', request.requestId, byAddress, hasBody, startedAt, more)
+      return writeError(res, dialect, request.requestId, byAddress, hasBody, startedAt, more)
     }
     let admission: Admission | undefined
     let released = false
@@ -129,19 +137,40 @@ export function jsonRoute(
           (callerAddressRefusal(principal, request.clientIp) ?? (secret ? undefined : limitCaller(principal)))
     if (refused) {
       release()
-      return writeError(res, 'problem', request.requestId, refused, hasBody, startedAt, more)
+      return writeError(res, dialect, request.requestId, refused, hasBody, startedAt, more)
     }
     let aborted = false
     let streaming: StreamingAnswer | undefined
+    // An upload's body, streamed to its handler; `uploaded` once its last byte came (before that, a refusal closes).
+    let upload: { reply: ClientReply; body: Readable } | undefined
+    let uploaded = false
     res.onAborted(() => {
       aborted = true
       release()
       streaming?.clientGone()
+      if (upload) {
+        upload.reply.markAborted()
+        upload.body.destroy(new Error('the client went away during the upload'))
+      }
     })
     const answer = (reply: JsonReply): void => {
       // A handler's own refusal (another user's key) is as much a denial as the route's permission.
       if (reply instanceof GatewayError && reply.code === 'permission_denied' && api === 'admin') {
         recordDenied(context.audit, request, principal as Principal, route.name, reply)
+      }
+      // A HEAD of a streamed answer (a file's content): its head alone, the producer never started.
+      if (isStreamReply(reply) && request.method === 'HEAD') {
+        release()
+        if (aborted) return
+        aborted = true
+        res.cork(() => {
+          writeStatus(res, reply.status)
+          res.writeHeader('content-type', reply.contentType)
+          res.writeHeader('cache-control', 'no-store')
+          res.writeHeader('x-request-id', request.requestId)
+          res.endWithoutBody()
+        })
+        return
       }
       if (isStreamReply(reply)) {
         streaming = startStream(res, reply, aborted, release, request.requestId, startedAt, more, admission?.headers)
@@ -156,10 +185,10 @@ export function jsonRoute(
         if (reply instanceof GatewayError) {
           return writeError(
             res,
-            'problem',
+            dialect,
             request.requestId,
             reply,
-            false,
+            upload !== undefined && !uploaded,
             startedAt,
             joined(more, admission?.headers),
           )
@@ -186,6 +215,8 @@ export function jsonRoute(
           request,
           principal: principal as Principal | undefined,
           body,
+          upload: upload?.body,
+          query: request.query,
           params,
           header: (name) => headerOf(request, name),
           address: request.clientIp,
@@ -213,6 +244,16 @@ export function jsonRoute(
         : new GatewayError('signature_invalid', 'this route cannot check request signatures')
       return bad ?? limitCaller(principal as Principal)
     }
+    if (hasBody && route.upload) {
+      // Too large to collect: its signature cannot cover it (as a proxied stream's), so a signed key is refused.
+      if (secret !== undefined) {
+        return answer(new GatewayError('signature_invalid', 'a signed key cannot upload files (the body is streamed)'))
+      }
+      const reply = new ClientReply(res)
+      upload = { reply, body: streamBody(reply) }
+      upload.body.once('end', () => (uploaded = true))
+      return run({})
+    }
     if (!hasBody) {
       const unsigned = admitSigned(undefined)
       return unsigned ? answer(unsigned) : run({})
@@ -235,7 +276,7 @@ export function jsonRoute(
       // A bug before any answer (uWS ends the process if a handler returns without one): logged, answered 500.
       const failed = failure(error, context.logger, request.requestId)
       try {
-        res.cork(() => writeError(res, 'problem', request.requestId, failed, true, startedAt))
+        res.cork(() => writeError(res, dialect, request.requestId, failed, true, startedAt))
       } catch {
         // Already answered: nothing more to say.
       }

@@ -81,6 +81,8 @@ export interface LocalRoute extends RouteCommon {
   guard: RouteGuard
   /** What the route takes and answers: the OpenAPI document and the tests' shape checks are made from it. */
   doc?: RouteDoc
+  /** The body is an upload, streamed to the handler as it comes (POST /v1/files), not collected as JSON. */
+  upload?: boolean
 }
 
 export type Route = ProxyRoute | LocalRoute
@@ -195,6 +197,21 @@ function local(
   }
 }
 
+/** OpenAI's own objects the gateway keeps (files, batches): answered here at every OpenAI mount, in its dialect. */
+function openAiLocal(name: string, method: Method, path: string, access: RouteAccess, upload = false): LocalRoute {
+  return {
+    kind: 'local',
+    api: 'openai',
+    name,
+    methods: method === 'GET' ? ['GET', 'HEAD'] : [method],
+    paths: [...openAiMounts].map((mount) => mount + path),
+    access,
+    dialect: 'openai',
+    guard: 'limited',
+    upload,
+  }
+}
+
 export const routeTable: readonly Route[] = [
   proxy('ollama', 'ollama', 'root', ['GET', 'HEAD'], ['/', '/ollama/v1', '/ollama/v1/'], 'public', { upstream: '/' }),
   ollama('version', ['GET', 'HEAD'], '/version', 'list_models'),
@@ -231,6 +248,17 @@ export const routeTable: readonly Route[] = [
     fields: { from: 'model_path' },
     tap: 'openai_model',
   }),
+
+  // The Batch API (docs/batches.md): a user's own files and batches; admins see everyone's (the handlers narrow).
+  openAiLocal('files_create', 'POST', '/files', 'use_openai', true),
+  openAiLocal('files_list', 'GET', '/files', 'use_openai'),
+  openAiLocal('files_get', 'GET', '/files/:id', 'use_openai'),
+  openAiLocal('files_delete', 'DELETE', '/files/:id', 'use_openai'),
+  openAiLocal('files_content', 'GET', '/files/:id/content', 'use_openai'),
+  openAiLocal('batches_create', 'POST', '/batches', 'use_openai'),
+  openAiLocal('batches_list', 'GET', '/batches', 'use_openai'),
+  openAiLocal('batches_get', 'GET', '/batches/:id', 'use_openai'),
+  openAiLocal('batches_cancel', 'POST', '/batches/:id/cancel', 'use_openai'),
 
   local('auth', 'login', 'POST', '/login', 'public'),
   local('auth', 'refresh', 'POST', '/refresh', 'public'),

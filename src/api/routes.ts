@@ -44,7 +44,7 @@ export function mountRoutes(app: TemplatedApp, stages: ProxyStages, aliases: Mod
 }
 
 /**
- * Mounts the JSON routes of one API (auth, admin, system) from the table, each with its handler: a path once, with
+ * Mounts the JSON routes of one API (auth, admin, system, OpenAI's files and batches) from the table, each with its handler: a path once, with
  * the handlers of its methods and a 405 for the rest; a deprecated path like its successor, plus the deprecation
  * headers. A route without a handler, or a handler without a route, is a bug found at start-up.
  */
@@ -84,7 +84,8 @@ export function mountLocalRoutes(
     const guard = probes
       ? undefined
       : { admitAddress: context.limits.admitAddress, api, trusted: context.trustedProxies }
-    mountMethods(app, path, Object.keys(entry.handlers), entry.handlers, 'problem', guard, entry.headers)
+    const dialect = entry.routes[0]!.dialect
+    mountMethods(app, path, Object.keys(entry.handlers), entry.handlers, dialect, guard, entry.headers)
   }
 }
 

@@ -119,6 +119,18 @@ export class Authenticator {
     return authFailure('invalid_api_key')
   }
 
+  /**
+   * The caller behind work done later on their behalf (a batch's lines): the key that asked for it as it is now, or
+   * for a login session (no key) the user as they are now; the refusal when the key or the user no longer works.
+   */
+  principalOf(userId: number, keyId: string | null): Principal | GatewayError {
+    if (keyId !== null) return this.keys.byId(keyId)
+    const user = this.userState(userId)
+    if (user === noSuchUser) return authFailure('user_disabled', 'the account that made this work no longer exists')
+    if (!user.active) return authFailure('user_disabled')
+    return tokenPrincipal(userId, user, Infinity)
+  }
+
   /** Accepts the identity provider's JWT access tokens too (auth.oidc.accept_access_tokens). */
   acceptIdpTokens(tokens: IdpTokens): void {
     this.idpTokens = tokens

@@ -74,6 +74,19 @@ export class KeyVerifier {
     return principal
   }
 
+  /**
+   * The principal of the key `id` as it stands now (not cached: read for work done later on the key's behalf, such as
+   * a batch's lines), or why it no longer works.
+   */
+  byId(id: string): Principal | GatewayError {
+    const owner = this.keys.findOwner(id)
+    if (!owner) return authFailure('key_revoked', 'the API key that made this work no longer exists')
+    const makers = owner.createdByKey === null ? noMakers : this.keys.makersOf(owner.id)
+    const makerRanges = makers.map((maker) => this.keys.find(maker)?.allowIp ?? null)
+    const principal = toPrincipal(owner, makers, makerRanges)
+    return refusalOf(principal, this.now()) ?? principal
+  }
+
   /** Forgets the principals a batch of changes names (all of them when a change names none). */
   apply(changes: Change[]): void {
     const keyIds = new Set<string>()

@@ -616,6 +616,35 @@ export const schema = section('Parallama configuration.', {
       default: true,
     }),
   }),
+  batch: section('The OpenAI Batch API (/v1/files, /v1/batches; docs/batches.md).', {
+    files_dir: string({
+      doc: "Folder for uploaded and result files, created 0700; '' for a `files` folder beside the database file.",
+      default: '',
+      restart: true,
+    }),
+    max_file_bytes: bytes({
+      doc: 'The largest file an upload may be; a larger one is refused 413 (file_too_large) and nothing is kept.',
+      default: 200 * 1024 * 1024,
+      min: 1024,
+      max: 16 * 1024 * 1024 * 1024,
+    }),
+    max_in_flight: integer({
+      doc: 'Batch lines the gateway runs at once (over every batch); they wait for idle slots at low priority.',
+      default: 4,
+      min: 1,
+      max: 1024,
+    }),
+    pause_on_limit: duration({
+      doc: "How long a batch waits after its owner's rate limit or quota refused a line (429) before it tries again.",
+      default: 30000,
+      min: 100,
+    }),
+    interactive_reserve_window: duration({
+      doc: "Batch lines leave free as many slots as a model's interactive requests ran at once within this time; 0: none.",
+      default: 5000,
+      min: 0,
+    }),
+  }),
   metrics: section('Prometheus metrics at GET /metrics, and the health checks.', {
     enabled: boolean({ restart: true, doc: 'Serve /metrics and count requests for it.', default: true }),
     allow_from: string({

@@ -108,7 +108,7 @@ export function waitSlot<B>(
 }
 
 /** The scheduler's job for a request: its user, weight (role × user), model, prompt estimate, backends to avoid. */
-function jobOf<B>(
+export function jobOf<B>(
   state: ScheduledRequest<B>,
   roleWeights: RoleWeights,
   inputTokens: number,
@@ -124,7 +124,7 @@ function weightOf(caller: SchedulingCaller | undefined, roles: Readonly<Record<s
 }
 
 /** Hears how the request's wait ends; told whether that happened while admit was still running. */
-class RequestWaiter<B> implements Waiter<B> {
+export class RequestWaiter<B> implements Waiter<B> {
   admitting = true
   settled = false
 

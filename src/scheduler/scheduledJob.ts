@@ -16,6 +16,8 @@ export interface JobOwner<B> {
 
 export class ScheduledJob<B> implements Ticket, Grant<B> {
   state: JobState = 'waiting'
+  /** Low-priority work (Scheduler.admitIdle): it does not count toward the interactive peaks. */
+  lowPriority = false
   /** Order of admission: FIFO within a user and under `fifo`. */
   seq = 0
   enqueuedAt = 0

@@ -21,6 +21,7 @@ import { GatewayError } from '../errors.js'
 import { tokenCount } from '../limits/limitNumbers.js'
 import { pickBackend, unservable } from './backendPicker.js'
 import { FairQueue } from './fairQueue.js'
+import { InteractivePeaks } from './interactivePeaks.js'
 import { JobList } from './jobList.js'
 import { queueSnapshot } from './queueSnapshot.js'
 import { ScheduledJob, type JobOwner } from './scheduledJob.js'
@@ -69,6 +70,13 @@ export class Scheduler<B> implements JobOwner<B> {
   private timerArmed = false
   /** The backend firstFitting chose (a field, not a returned pair: nothing allocated per dispatch). */
   private picked: B | undefined = undefined
+  /** Interactive requests running per model and their recent peak: the room low-priority work leaves free. */
+  private readonly peaks = new InteractivePeaks()
+  /**
+   * Called when a slot may have been left idle (a release nobody of its model waited for, a wake): low-priority work
+   * (admitIdle) may try again. Called once the scheduler's state is settled, like the waiters' callbacks.
+   */
+  onIdleSlot: (() => void) | undefined = undefined
 
   constructor(options: SchedulerOptions<B>) {
     this.settings = checkedSettings(options)
@@ -115,6 +123,48 @@ export class Scheduler<B> implements JobOwner<B> {
   }
 
   /**
+   * Low priority (a batch line): a slot only when one is idle now — no request waits for the model — and never a place
+   * in line, so an interactive request never waits while low-priority work is dispatched in its stead. There is no
+   * preemption (a slot taken is held until the work ends), so low-priority work also leaves free as many slots as the
+   * model's interactive requests ran at once within the last `reserveMs` (beyond those running now): interactive
+   * traffic can return to its recent peak without waiting. 0 turns that reserve off. Undefined: nothing was idle; try
+   * again when onIdleSlot says so. A grant is told to the waiter before this returns.
+   */
+  admitIdle(request: JobRequest<B>, waiter: Waiter<B>, reserveMs: number): Ticket | undefined {
+    const weight = request.weight
+    if (!(weight > 0 && weight < Infinity)) throw new RangeError(`scheduler: weight must be > 0, got ${weight}`)
+    const now = this.now()
+    const model = this.queue.models.get(request.model)
+    if (model !== undefined && model.waiting > 0) return undefined
+    const backend = pickBackend(this.backends, this.view, request.model, model?.running, request.exclude, now)
+    if (backend === undefined) return undefined
+    this.peaks.setWindow(reserveMs, now)
+    const reserve = this.peaks.reserve(request.model, now)
+    if (reserve > 0 && this.freeSlots(request.model, model?.running, now) - 1 < reserve) return undefined
+    const job = this.newJob(request, model ?? this.queue.model(request.model), waiter, now)
+    job.lowPriority = true
+    this.start(job, backend, now)
+    this.notifyWaiters()
+    return job
+  }
+
+  /** Free slots for `model` over the backends that may take it now. */
+  private freeSlots(model: string, running: ReadonlyMap<B, number> | undefined, now: number): number {
+    let free = 0
+    for (const backend of this.backends) {
+      if (this.view.draining?.(backend) || !this.view.usable(backend, now) || !this.view.installed(backend, model))
+        continue
+      free += Math.max(0, this.view.parallel(backend) - (running?.get(backend) ?? 0))
+    }
+    return free
+  }
+
+  /** Whether low-priority work for `model` could never be served (no backend has it): its refusal, else undefined. */
+  unservable(model: string): GatewayError | undefined {
+    return unservable(this.backends, this.view, model, undefined)
+  }
+
+  /**
    * A reload changed the backends: requests keep their place; those no backend can serve any more are refused.
    * `successor`: the new object for an old backend that is still the same server (a reload that rebuilds the pools
    * makes new objects for every backend). Requests running on the old object count against its successor's slots:
@@ -147,6 +197,7 @@ export class Scheduler<B> implements JobOwner<B> {
       else this.refuseModel(model, refusal)
     }
     this.notifyWaiters()
+    this.onIdleSlot?.()
   }
 
   /** A reload changed the settings; a shorter max wait refuses, now, whoever waited longer already. */
@@ -220,14 +271,17 @@ export class Scheduler<B> implements JobOwner<B> {
     job.state = 'released'
     this.runningJobs.remove(job)
     const model = job.model
+    if (!job.lowPriority) this.peaks.ended(model.name)
     // A count that reaches 0 is deleted: the map must not keep backends a reload replaced (and their pools) alive.
     const left = model.running.get(job.backend)! - 1
     if (left > 0) model.running.set(job.backend, left)
     else model.running.delete(job.backend)
     model.runningTotal--
-    if (model.waiting > 0) this.dispatch(model, this.now())
+    const idle = model.waiting === 0
+    if (!idle) this.dispatch(model, this.now())
     else this.queue.dropIfIdle(model)
     this.notifyWaiters()
+    if (idle) this.onIdleSlot?.()
   }
 
   chargeJob(job: ScheduledJob<B>, tokens: number): void {
@@ -251,6 +305,7 @@ export class Scheduler<B> implements JobOwner<B> {
     job.state = 'running'
     job.backend = backend
     const model = job.model
+    if (!job.lowPriority) this.peaks.started(model.name, now)
     model.running.set(backend, (model.running.get(backend) ?? 0) + 1)
     model.runningTotal++
     this.queue.dispatched(job)

@@ -160,6 +160,10 @@ export class KeyStore {
           u.allow_ip AS userAllowIp ${from} WHERE k.hash = ?`,
       ),
       byId: db.prepare(`SELECT ${columns} ${from} WHERE k.id = ?`),
+      ownerById: db.prepare(
+        `SELECT ${columns}, k.hash, u.role, u.active AS userActive, u.weight, k.signing_secret AS signingSecret,
+          u.allow_ip AS userAllowIp ${from} WHERE k.id = ?`,
+      ),
       list: db.prepare(`SELECT ${columns} ${from} ORDER BY u.username, k.created_at`),
       liveForUser: db
         .prepare(
@@ -254,6 +258,11 @@ export class KeyStore {
   /** The one lookup on the request path (on a cache miss): by the SHA-256 of the presented key. */
   findByHash(hash: Buffer): KeyOwner | undefined {
     return toKey<KeyOwner>(this.statements.byHash.get(hash))
+  }
+
+  /** A key as the verifier reads it, by id: the work the gateway does later for the key's holder (a batch). */
+  findOwner(id: string): KeyOwner | undefined {
+    return toKey<KeyOwner>(this.statements.ownerById.get(id))
   }
 
   find(id: string): ApiKey | undefined {

@@ -188,6 +188,16 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   'admin.webhook_deliveries': { method: 'GET', path: '/admin/v1/webhooks/wh_none/deliveries' },
   'admin.audit_list': { method: 'GET', path: '/admin/v1/audit' },
   'admin.audit_verify': { method: 'GET', path: '/admin/v1/audit/verify' },
+  // The Batch API's objects: ids that do not exist, and an upload that is not multipart (400, not a file).
+  'openai.files_create': { method: 'POST', path: '/v1/files', body: {} },
+  'openai.files_list': { method: 'GET', path: '/v1/files' },
+  'openai.files_get': { method: 'GET', path: '/v1/files/file-none' },
+  'openai.files_delete': { method: 'DELETE', path: '/v1/files/file-none' },
+  'openai.files_content': { method: 'GET', path: '/v1/files/file-none/content' },
+  'openai.batches_create': { method: 'POST', path: '/v1/batches', body: {} },
+  'openai.batches_list': { method: 'GET', path: '/v1/batches' },
+  'openai.batches_get': { method: 'GET', path: '/v1/batches/batch_none' },
+  'openai.batches_cancel': { method: 'POST', path: '/v1/batches/batch_none/cancel' },
 }
 
 t.test('every route x every role: allowed exactly when the role has the permission the route needs', async (t) => {
