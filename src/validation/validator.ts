@@ -97,4 +97,3 @@ export function compileRouteChecks(settings: ValidationSettings): void {
     else if (mode === 'basic') void checks.basic
   }
 }
-
