@@ -6,7 +6,8 @@ import type { BatchRow, BatchStore } from '../batch/batchStore.js'
 import { batchEndpoints } from '../batch/lineCheck.js'
 import { newObjectId } from '../batch/objectIds.js'
 import type { JsonHandler } from './jsonRoute.js'
-import { listParams, ownerFilter, visibleFile } from './filesApi.js'
+import { listParams, ownerFilter, refused, visibleFile } from './filesApi.js'
+import { recordOutcome } from '../admin/auditTrail.js'
 import type { Principal } from '../auth/principal.js'
 
 export interface BatchesContext {
@@ -23,10 +24,14 @@ export function batchesHandlers(context: BatchesContext): Record<string, JsonHan
   const { store } = context
   const shown = (batch: BatchRow) => batchObject(batch, store.counts(batch.id))
   return {
-    batches_create: ({ principal, body, request }) => {
+    batches_create: ({ principal, body, request, trail }) => {
       const made = newBatch(store, principal!, body, Math.floor(request.time / 1000))
-      if (made instanceof GatewayError) return made
+      if (made instanceof GatewayError) return refused(trail, 'batch.create', 'batch:new', made)
       store.addBatch(made)
+      recordOutcome(trail, 'batch.create', `batch:${made.id}`, undefined, {
+        input_file_id: made.inputFileId,
+        endpoint: made.endpoint,
+      })
       context.wake(made.id)
       return { status: 200, body: shown(made) }
     },
@@ -40,16 +45,24 @@ export function batchesHandlers(context: BatchesContext): Record<string, JsonHan
       const page = store.listBatches(ownerFilter(principal!), paging.after, paging.limit)
       return { status: 200, body: listObject(page.rows.map(shown), page.hasMore) }
     },
-    batches_cancel: ({ principal, params, request }) => {
+    batches_cancel: ({ principal, params, request, trail }) => {
+      const target = `batch:${params[0]!}`
       const batch = visibleBatch(store, principal!, params[0]!)
-      if (batch instanceof GatewayError) return batch
+      if (batch instanceof GatewayError) return refused(trail, 'batch.cancel', target, batch)
       const now = Math.floor(request.time / 1000)
       if (
         batch.status !== 'cancelling' &&
         !store.setStatus(batch.id, ['validating', 'in_progress'], 'cancelling', now)
       ) {
-        return new GatewayError('batch_not_cancellable', `batch ${batch.id} is ${store.batch(batch.id)!.status}`)
+        const status = store.batch(batch.id)!.status
+        return refused(
+          trail,
+          'batch.cancel',
+          target,
+          new GatewayError('batch_not_cancellable', `batch ${batch.id} is ${status}`),
+        )
       }
+      recordOutcome(trail, 'batch.cancel', target, undefined, { status: batch.status })
       context.wake(batch.id)
       return { status: 200, body: shown(store.batch(batch.id)!) }
     },

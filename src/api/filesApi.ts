@@ -3,6 +3,7 @@
 // admins see every file.
 import { createReadStream } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
+import { recordOutcome, type AuditTrail } from '../admin/auditTrail.js'
 import { GatewayError } from '../errors.js'
 import type { Principal } from '../auth/principal.js'
 import { fileObject, listObject } from '../batch/batchObjects.js'
@@ -58,7 +59,16 @@ export function listParams(
 export function filesHandlers(context: FilesContext): Record<string, JsonHandler> {
   const { store, storage } = context
   return {
-    files_create: (call) => createFile(context, call),
+    files_create: async (call) => {
+      const made = await createFile(context, call)
+      if (made instanceof GatewayError) return refused(call.trail, 'file.upload', 'file:new', made)
+      recordOutcome(call.trail, 'file.upload', `file:${made.id}`, undefined, {
+        filename: made.filename,
+        purpose: made.purpose,
+        bytes: made.bytes,
+      })
+      return { status: 200, body: fileObject(made) }
+    },
     files_list: ({ principal, query }) => {
       const paging = listParams(query, 10_000, 10_000)
       if (paging instanceof GatewayError) return paging
@@ -70,14 +80,18 @@ export function filesHandlers(context: FilesContext): Record<string, JsonHandler
       const file = visibleFile(store, principal!, params[0]!)
       return file instanceof GatewayError ? file : { status: 200, body: fileObject(file) }
     },
-    files_delete: async ({ principal, params }): Promise<JsonReply> => {
+    files_delete: async ({ principal, params, trail }): Promise<JsonReply> => {
+      const target = `file:${params[0]!}`
       const file = visibleFile(store, principal!, params[0]!)
-      if (file instanceof GatewayError) return file
+      if (file instanceof GatewayError) return refused(trail, 'file.delete', target, file)
       if (context.inUse(file.id)) {
-        return new GatewayError('file_in_use', `file ${file.id} is the input of a batch still running`)
+        const inUse = new GatewayError('file_in_use', `file ${file.id} is the input of a batch still running`)
+        return refused(trail, 'file.delete', target, inUse)
       }
-      // The row first: once it is gone nobody can read the file, whether or not the unlink then succeeds.
+      // The row first: once it is gone nobody can read the file, whether or not the unlink then succeeds (a file left
+      // behind is removed by the next sweep, fileStorage.ts).
       store.deleteFile(file.id)
+      recordOutcome(trail, 'file.delete', target, undefined, { filename: file.filename, bytes: file.bytes })
       await storage.remove(file.id)
       return { status: 200, body: { id: file.id, object: 'file', deleted: true } }
     },
@@ -88,7 +102,7 @@ export function filesHandlers(context: FilesContext): Record<string, JsonHandler
   }
 }
 
-async function createFile(context: FilesContext, call: JsonCall): Promise<JsonReply> {
+async function createFile(context: FilesContext, call: JsonCall): Promise<FileRow | GatewayError> {
   const max = context.maxFileBytes()
   if (call.request.contentLength > max + formOverhead) {
     call.upload?.resume()
@@ -112,7 +126,7 @@ async function createFile(context: FilesContext, call: JsonCall): Promise<JsonRe
     await context.storage.remove(file.id)
     throw error
   }
-  return { status: 200, body: fileObject(file) }
+  return file
 }
 
 /** A file's bytes, streamed from disk at the client's pace. */
@@ -139,4 +153,10 @@ function fileContent(path: string): StreamReply {
       return () => stream.destroy()
     },
   }
+}
+
+/** Records a refused change in the audit log and returns the refusal. */
+export function refused(trail: AuditTrail, action: string, target: string, error: GatewayError): GatewayError {
+  recordOutcome(trail, action, target, error)
+  return error
 }
