@@ -23,6 +23,8 @@ export interface FinishedRequest {
   readonly grant: { chargeOutput(tokens: number): void; release(): void } | undefined
   /** The request's view of the plugin chain (src/plugins/chain.ts), when there was one: its onEnd consumer reads it. */
   readonly plugins: { end(result: ExchangeResult): void } | undefined
+  /** How the response cache took part (src/cache/cacheStage.ts), for the result and its usage row. */
+  readonly cache: ExchangeResult['cache']
   ended: boolean
 }
 
@@ -141,5 +143,6 @@ function resultOf(
     firstByteAt: outcome ? outcome.firstByteAt : 0,
     endedAt: performance.now(),
     limitKind: error?.detail,
+    cache: state.cache,
   }
 }

@@ -1,0 +1,33 @@
+// The cache key: SHA-256 over the route, the model's digest, the scope (whose answers may be shared) and the body the
+// backend acts on in canonical form (canonicalBody.ts), minus only the members that cannot change the reply. Every
+// part is length-prefixed, so no two different part lists hash the same bytes.
+import { createHash } from 'node:crypto'
+import { canonicalText, type JsonNode } from './canonicalBody.js'
+
+/**
+ * Top-level members that change nothing in the reply: `keep_alive` only says how long the model stays loaded after.
+ * `stream` is not one (streamed and whole replies are separate entries); nor is `stream_options`: the body keyed is the
+ * one sent upstream, where the gateway always asks for the usage chunk, so a client's include_usage is never in it
+ * and the replay removes the usage chunk for a client that did not ask (docs/cache.md, "the key").
+ */
+export const notInKey: ReadonlySet<string> = new Set(['keep_alive'])
+
+export interface KeyParts {
+  /** `<api>.<name>`. */
+  route: string
+  /** The upstream query string ('' without one): forwarded to the backend, so part of what it acts on. */
+  query: string
+  digest: string
+  /** `user:<id>` or `global`. */
+  scope: string
+  body: JsonNode
+}
+
+export function cacheKey(parts: KeyParts): string {
+  const hash = createHash('sha256')
+  for (const part of [parts.route, parts.query, parts.digest, parts.scope, canonicalText(parts.body, notInKey)]) {
+    hash.update(`${Buffer.byteLength(part)}:`)
+    hash.update(part)
+  }
+  return hash.digest('hex')
+}
