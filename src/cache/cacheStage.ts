@@ -11,7 +11,14 @@ import type { ExchangeResult } from '../proxy/exchange.js'
 import { parseBody } from './canonicalBody.js'
 import type { CacheEntry } from './cacheEntry.js'
 import { cacheKey } from './cacheKey.js'
-import { cacheControlOf, cacheRoutes, cacheUse, listSetting, type BypassReason, type PolicySettings } from './cachePolicy.js'
+import {
+  cacheControlOf,
+  cacheRoutes,
+  cacheUse,
+  listSetting,
+  type BypassReason,
+  type PolicySettings,
+} from './cachePolicy.js'
 import { findHoles } from './freshIds.js'
 import { modelDigest } from './modelDigest.js'
 import { ReplyCapture } from './replyCapture.js'

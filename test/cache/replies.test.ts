@@ -61,7 +61,11 @@ t.test('OpenAI chat: whole and streamed, in the caller’s framing, with a fresh
   const events = (text: string) => text.split('\n\n').filter((event) => event.startsWith('data: '))
   t.equal(events(again.text).length, events(plain.text).length, 'event by event')
   t.ok(again.text.trimEnd().endsWith('data: [DONE]'))
-  const ids = new Set(events(again.text).slice(0, -1).map((event) => JSON.parse(event.slice(6)).id))
+  const ids = new Set(
+    events(again.text)
+      .slice(0, -1)
+      .map((event) => JSON.parse(event.slice(6)).id),
+  )
   t.equal(ids.size, 1, 'one id across the replay’s chunks')
   t.notOk(ids.has(JSON.parse(events(plain.text)[0]!.slice(6)).id), 'not the stored one')
 
