@@ -326,6 +326,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       ...network,
       store,
       config: () => running.config.current,
+      responseCache: cache?.cache,
+      cachePersists: config.cache.persist,
       usage: accounting.store,
       flushUsage: () => accounting.recorder.settled(),
       queue: (onlyUser) => scheduler.snapshot(onlyUser),

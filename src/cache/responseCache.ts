@@ -63,11 +63,12 @@ export class ResponseCache {
     this.counts.bypasses[reason] = (this.counts.bypasses[reason] ?? 0) + 1
   }
 
-  /** Takes matching entries out of both tiers (the database's purge tells other servers); returns how many. */
-  purge(filter: PurgeFilter): { memory: number; persistent: number } {
-    const memory = this.memory.purge(filter)
-    const persistent = this.persistent?.store.purge(filter, this.now()) ?? 0
-    return { memory, persistent }
+  /**
+   * Takes matching entries out of the memory tier; returns how many. The persistent tier is purged through the store
+   * (src/admin/cache.ts), whose change-feed row brings the same purge to every other running server.
+   */
+  purgeMemory(filter: PurgeFilter): number {
+    return this.memory.purge(filter)
   }
 
   /** Change-feed rows: a purge written by another process (the CLI) is applied to the memory tier. */

@@ -409,9 +409,7 @@ export class GatewayMetrics {
         () => [[[], read().evictions]],
       ),
     )
-    r.add(
-      new Gauge('parallama_cache_entries', 'Entries in the memory tier.', [], () => [[[], read().entries]]),
-    )
+    r.add(new Gauge('parallama_cache_entries', 'Entries in the memory tier.', [], () => [[[], read().entries]]))
     r.add(
       new Gauge('parallama_cache_bytes', 'Bytes the memory tier holds (cache.max_bytes bounds it).', [], () => [
         [[], read().bytes],

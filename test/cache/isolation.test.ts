@@ -71,7 +71,7 @@ t.test('a stream cut short or failed is never stored', async (t) => {
     t.equal(failed.cache, 'miss', fault)
     t.equal((await ask(rig, '/api/chat', streamed)).cache, 'miss', `${fault}: not stored`)
     t.equal((await ask(rig, '/api/chat', streamed)).cache, 'hit', 'a complete one is')
-    rig.gateway.cache!.purge({})
+    rig.gateway.cache!.purgeMemory({})
   }
   // A client that leaves mid-stream: the reply it did not wait for is not stored either.
   const controller = new AbortController()
@@ -152,7 +152,7 @@ t.test('end to end: generated request sequences through the gateway, 0 wrong hit
     'cache end to end: no wrong hit',
     fc.asyncProperty(fc.array(asked, { minLength: 4, maxLength: 12 }), async (sequence) => {
       // Each run starts from an empty cache (a purge), so what it saw is what the oracle knows.
-      rig.gateway.cache!.purge({})
+      rig.gateway.cache!.purgeMemory({})
       round++
       const seen = new Map<string, string>()
       for (const one of sequence) {
