@@ -42,7 +42,7 @@ export class CacheTicket {
 
 /** What the stage reads of a request's state, and where it leaves its ticket. */
 export interface CacheRequest {
-  readonly request: RequestSnapshot
+  readonly request: Pick<RequestSnapshot, 'forwardHeaders' | 'query'>
   readonly principal: Principal | undefined
   readonly model: string | null
   readonly body: Buffer | Readable | null
@@ -103,8 +103,9 @@ function decide(
     policy,
   )
   if (typeof use === 'string') return use
-  const digest = modelDigest(backends, state.model)
-  if (digest === 'digest_unknown' || digest === 'digest_differs') return digest
+  const known = modelDigest(backends, state.model)
+  if (typeof known === 'string') return known
+  const digest = known.digest
   const scope = settings.scope === 'global' ? 'global' : `user:${state.principal?.userId ?? 'none'}`
   const key = cacheKey({ route, query: state.request.query, digest, scope, body: parsed })
   return { key, ...use }

@@ -5,10 +5,10 @@
 import type { Backend } from '../proxy/backends.js'
 import type { BypassReason } from './cachePolicy.js'
 
-export function modelDigest(
-  backends: readonly Backend[],
-  model: string,
-): string | Extract<BypassReason, 'digest_unknown' | 'digest_differs'> {
+/** The digest, or why there is none. */
+export type ModelDigest = { digest: string } | Extract<BypassReason, 'digest_unknown' | 'digest_differs'>
+
+export function modelDigest(backends: readonly Backend[], model: string): ModelDigest {
   let digest: string | undefined
   for (const backend of backends) {
     const installed = backend.inventory.installedFacts
@@ -19,5 +19,5 @@ export function modelDigest(
     if (digest !== undefined && digest !== facts.digest) return 'digest_differs'
     digest = facts.digest
   }
-  return digest ?? 'digest_unknown'
+  return digest === undefined ? 'digest_unknown' : { digest }
 }

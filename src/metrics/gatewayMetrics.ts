@@ -391,7 +391,7 @@ export class GatewayMetrics {
             [['hit', ''], counts.hits],
             [['miss', ''], counts.misses],
           ]
-          for (const [reason, count] of Object.entries(counts.bypasses)) samples.push([['bypass', reason], count!])
+          for (const [reason, count] of Object.entries(counts.bypasses)) samples.push([['bypass', reason], count])
           return samples
         },
       ),

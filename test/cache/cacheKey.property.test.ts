@@ -139,6 +139,8 @@ t.test('what a lossy canonical form would merge stays apart', async (t) => {
     keyOf('{}', { route: 'ab', digest: 'c' }),
     'parts never run together',
   )
+  t.not(keyOf('{}', { query: '\ud800' }), keyOf('{}', { query: '\ufffd' }), 'a lone surrogate is not U+FFFD')
+  t.not(keyOf('{}', { digest: '\udc00x' }), keyOf('{}', { digest: '\ud800x' }), 'nor another lone surrogate')
   t.equal(parseBody(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])), undefined, 'not UTF-8: no body to key')
   t.equal(parseBody(Buffer.from('{"a":1} x')), undefined, 'trailing bytes: no body to key')
   t.equal(parseBody(Buffer.from('{"a":01}')), undefined, 'a number JSON does not allow')
