@@ -362,7 +362,8 @@ export class GatewayMetrics {
       this.ttfb.observe([result.api, result.backend], (result.firstByteAt - result.dispatchedAt) / 1000)
     }
     const usage = result.usage
-    if (usage && usage.error === undefined) {
+    // A cache hit's counts are the stored reply's: no model worked for them now (nor at the replay's speed).
+    if (usage && usage.error === undefined && result.cache?.outcome !== 'hit') {
       if (usage.promptTokens) this.promptTokens.inc([model], usage.promptTokens)
       if (usage.completionTokens) {
         this.completionTokens.inc([model], usage.completionTokens)

@@ -84,6 +84,8 @@ t.test('/admin/v1/cache: the numbers, purges, who may, and bad input', async (t)
   t.match(text, /parallama_cache_lookups_total\{result="hit",reason=""\} 1/)
   t.match(text, /parallama_cache_lookups_total\{result="bypass",reason="not_deterministic"\} 1/)
   t.match(text, /parallama_cache_entries 1/)
+  const generated = /^parallama_completion_tokens_total\{[^}]*\} (\d+)$/m.exec(text)
+  t.equal(Number(generated?.[1]), 3 * 32, 'tokens Ollama counted: the three forwarded replies, not the hit')
 })
 
 t.test('with the cache off, the admin route says so and the CLI still purges the file', async (t) => {
