@@ -71,6 +71,7 @@ function inProcess(rounds: number): { stage: number; hitTotal: number } {
   }
   const state = {
     request: { requestId: 'bench', forwardHeaders: [] as string[], query: '' },
+    startedAt: performance.now(),
     principal: { userId: 1, role: 'user' } as Principal,
     model,
     body,

@@ -16,6 +16,8 @@ const wholeBodyLimit = 14 * 1024
 
 export interface ReplayRequest {
   readonly request: { readonly requestId: string }
+  /** performance.now() when the request arrived: the Server-Timing of the reply. */
+  readonly startedAt: number
   readonly admission: { readonly headers: readonly string[] } | undefined
   readonly tapFactory: TapFactory | undefined
 }
@@ -44,6 +46,8 @@ export function replayEntry<S extends ReplayRequest>(
   const rest = tap?.end()
   const headers = ['content-type', contentType, 'x-request-id', state.request.requestId, 'x-parallama-cache', 'hit']
   if (state.admission) headers.push(...state.admission.headers)
+  // What the gateway took, all of it its own (no upstream entry: no backend was asked).
+  headers.push('server-timing', `cache;desc="hit", gateway;dur=${Math.round((startedAt - state.startedAt) * 10) / 10}`)
   const added = slots.onResponseHead?.(state, 200, contentType)
   if (added) headers.push(...added)
   let bytesOut = 0

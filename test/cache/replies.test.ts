@@ -30,6 +30,7 @@ t.test('native chat and generate, whole and streamed: stored once, replayed byte
     t.equal(second.text, first.text, 'the same bytes')
     t.equal(second.headers['content-type'], first.headers['content-type'])
     t.equal(second.result.backend, null)
+    t.match(second.headers['server-timing'], /^cache;desc="hit", gateway;dur=[0-9.]+$/)
     t.same(second.result.usage?.completionTokens, first.result.usage?.completionTokens, 'the counts of the original')
     if (stream) t.ok(second.text.trim().split('\n').length > 2, 'replayed line by line')
   }
