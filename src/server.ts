@@ -82,6 +82,8 @@ export interface GatewayOptions {
   stages?: (built: StageSet) => StageSet
   /** Called with each shutdown step's name as it runs. */
   onShutdownStep?: (name: string) => void
+  /** The clock the response cache's entries expire by (ms since epoch; default Date.now): tests move time. */
+  cacheClock?: () => number
 }
 
 export interface Gateway {
@@ -220,6 +222,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     backends: () => running.backends,
     authenticator,
     logger,
+    now: options.cacheClock,
   })
   running.cache = cache
   metrics?.registerCache(cache && (() => cache.cache.stats()))

@@ -45,6 +45,18 @@ t.test('an entry answers until its expiry by the injected clock, never after', a
   t.equal(cache.stats().entries, 0, 'and it is gone')
 })
 
+t.test('through the gateway: an entry answers for cache.ttl, then the request goes to a backend again', async (t) => {
+  let now = Date.now()
+  const rig = await startCacheRig(t, { ttl: '10m', persist: true }, {}, () => now)
+  const body = { model: chatModel, messages: [{ role: 'user', content: 'hi' }], stream: false, options: { seed: 9 } }
+  t.equal((await ask(rig, '/api/chat', body)).cache, 'miss')
+  now += 10 * 60_000 - 1
+  t.equal((await ask(rig, '/api/chat', body)).cache, 'hit', 'within its ttl')
+  now += 1
+  t.equal((await ask(rig, '/api/chat', body)).cache, 'miss', 'expired in memory and in the database alike')
+  t.equal((await ask(rig, '/api/chat', body)).cache, 'hit', 'and stored again')
+})
+
 t.test('the memory tier never holds more than its bytes; the least recently used go first', async (t) => {
   await holds(
     t,

@@ -19,8 +19,10 @@ export async function startCacheRig(
   t: Test,
   cache: Record<string, unknown> = {},
   settings: Record<string, any> = {},
+  /** The clock entries expire by (default Date.now). */
+  clock?: () => number,
 ): Promise<Rig> {
-  const rig = await startRig(t, { ...settings, cache: { enabled: true, ...cache } })
+  const rig = await startRig(t, { ...settings, cache: { enabled: true, ...cache } }, {}, {}, { cacheClock: clock })
   await learnInventory(rig)
   return rig
 }
