@@ -78,8 +78,11 @@ export interface ExchangeResult {
   endedAt: number
   /** For a refusal by a limit: which kind (rpm, tpm, daily_tokens, ...). */
   limitKind?: string
-  /** How the response cache took part (absent: it did not), and whether a hit's tokens count (cache.count_tokens). */
-  cache?: { readonly outcome: 'hit' | 'miss' | 'bypass'; readonly countsTokens: boolean }
+  /**
+   * How the response cache took part (absent: it did not), why it was bypassed, and whether a hit's tokens count
+   * (cache.count_tokens).
+   */
+  cache?: { readonly outcome: 'hit' | 'miss' | 'bypass'; readonly countsTokens: boolean; readonly reason?: string }
 }
 
 export type ExchangeEnd = (result: ExchangeResult) => void

@@ -24,7 +24,9 @@ export interface FinishedRequest {
   /** The request's view of the plugin chain (src/plugins/chain.ts), when there was one: its onEnd consumer reads it. */
   readonly plugins: { end(result: ExchangeResult): void } | undefined
   /** How the response cache took part (src/cache/cacheStage.ts), for the result and its usage row. */
-  readonly cache: ExchangeResult['cache']
+  readonly cache:
+    | { readonly outcome: 'hit' | 'miss' | 'bypass'; readonly countsTokens: boolean; readonly reason?: string }
+    | undefined
   ended: boolean
 }
 
@@ -143,6 +145,11 @@ function resultOf(
     firstByteAt: outcome ? outcome.firstByteAt : 0,
     endedAt: performance.now(),
     limitKind: error?.detail,
-    cache: state.cache,
+    // A copy of what the ticket tells: the result goes to plugins, the ticket holds a miss's reply and its key.
+    cache: state.cache && {
+      outcome: state.cache.outcome,
+      countsTokens: state.cache.countsTokens,
+      reason: state.cache.reason,
+    },
   }
 }

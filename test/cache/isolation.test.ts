@@ -55,12 +55,12 @@ t.test('a model pulled again (a new digest) never answers with the old one’s r
   pair.gateway.backends[1]!.inventory.updateInstalled({ models: repulled })
   const differs = await ask(pair, '/api/chat', body)
   t.equal(differs.cache, 'bypass')
-  t.equal((differs.result.cache as { reason?: string }).reason, 'digest_differs')
+  t.equal(differs.result.cache?.reason, 'digest_differs')
   const unknown = await startCacheRig(t)
   unknown.gateway.backends[0]!.inventory.updateInstalled({ models: [{ name: chatModel }] })
   const asked = await ask(unknown, '/api/chat', body)
   t.equal(asked.cache, 'bypass', 'a digest the backend did not say: no caching')
-  t.equal(asked.result.cache && (asked.result.cache as { reason?: string }).reason, 'digest_unknown')
+  t.equal(asked.result.cache?.reason, 'digest_unknown')
 })
 
 t.test('a stream cut short or failed is never stored', async (t) => {
