@@ -38,6 +38,13 @@ export class CacheEntryStore {
   private readonly deleteRow
   private readonly sweepRows
   private readonly total
+  private readonly sizeOf
+  /**
+   * Bytes of bodies in the table as this connection last knew them: summed once, then kept up to date by put, and
+   * summed again after a sweep or purge (another process's purge only makes this an overestimate until then: rows go
+   * a little early, never too late).
+   */
+  private knownBytes: number | undefined
 
   constructor(
     private readonly db: Db,
@@ -51,6 +58,7 @@ export class CacheEntryStore {
     this.deleteRow = db.prepare('DELETE FROM cache_entries WHERE key = ?')
     this.sweepRows = db.prepare('DELETE FROM cache_entries WHERE expires_at <= ?')
     this.total = db.prepare('SELECT COALESCE(SUM(length(body)), 0) FROM cache_entries').pluck()
+    this.sizeOf = db.prepare('SELECT length(body) FROM cache_entries WHERE key = ?').pluck()
   }
 
   /** The entry under `key` that has not expired at `now`. */
@@ -61,8 +69,10 @@ export class CacheEntryStore {
   /** Stores a row, then takes out the oldest rows until the table holds at most `maxBytes` of bodies. */
   put(row: CacheRow, maxBytes: number): void {
     this.db.transaction(() => {
+      const before = this.knownBytes ?? (this.total.get() as number)
+      const replaced = (this.sizeOf.get(row.key) as number | undefined) ?? 0
       this.putRow.run(row)
-      let total = this.total.get() as number
+      let total = before - replaced + row.body.length
       while (total > maxBytes) {
         const batch = this.oldest.all(64) as { key: string; bytes: number }[]
         if (batch.length === 0) break
@@ -72,17 +82,20 @@ export class CacheEntryStore {
           total -= old.bytes
         }
       }
+      this.knownBytes = total
     })()
   }
 
   /** Deletes rows expired at `now`; returns how many. */
   sweep(now: number): number {
+    this.knownBytes = undefined
     return this.sweepRows.run(now).changes
   }
 
   /** Deletes the matching rows and tells running servers (the change feed) to drop them from memory too. */
   purge(filter: CacheRowFilter, now: number): number {
     const { where, params } = filterSql(filter)
+    this.knownBytes = undefined
     return this.db.transaction(() => {
       const removed = this.db.prepare(`DELETE FROM cache_entries ${where}`).run(params).changes
       const detail: Record<string, unknown> = { model: filter.model ?? null }

@@ -107,6 +107,8 @@ t.test('the persistent tier is bounded by bytes (the oldest go) and swept of exp
   t.same(store.cache.stats(0), { entries: 3, bytes: 3000, expired: 0 }, 'three of 1000 bytes fit')
   t.equal(store.cache.get('k0', 0), undefined, 'the oldest went')
   t.ok(store.cache.get('k4', 0))
+  store.cache.put(row('k4', 9), 3000)
+  t.same(store.cache.stats(0), { entries: 3, bytes: 3000, expired: 0 }, 'a key stored again replaces its row')
   store.cache.put(row('old', 10, 50), 10_000)
   t.equal(store.cache.get('old', 50), undefined, 'an expired row never answers')
   t.equal(store.cache.sweep(50), 1, 'and the sweep deletes it')
