@@ -177,6 +177,8 @@ function usageRow(
     clientIp: `10.0.${user % 256}.${key % 256}`,
     clientAborted: false,
     cost: ((prompt ?? 0) * 0.1 + (completion ?? 0) * 0.2) / 1e6,
+    cache: null,
+    freeTokens: false,
   }
 }
 

@@ -51,6 +51,8 @@ function row(i: number): UsageRow {
     clientIp: '10.0.0.7',
     clientAborted: false,
     cost: 0.00012,
+    cache: null,
+    freeTokens: false,
   }
 }
 

@@ -1,6 +1,7 @@
 // The command tree of `parallama`, apart from its start (index.ts) so that tests can run commands in-process.
 import yargs, { type Argv } from 'yargs'
 import { auditCommand } from './audit.js'
+import { cacheCommand } from './cache.js'
 import { configCommand } from './config.js'
 import { dbCommand } from './db.js'
 import { keyCommand } from './key.js'
@@ -29,9 +30,10 @@ export function commandTree(args: string[]): Argv {
     .command(reportCommand)
     .command(loginCommand)
     .command(auditCommand)
+    .command(cacheCommand)
     .demandCommand(
       1,
-      'name a command: serve, status, config, db, user, key, usage, limit, webhook, report, login or audit',
+      'name a command: serve, status, config, db, user, key, usage, limit, webhook, report, login, audit or cache',
     )
     .strict()
     .recommendCommands()

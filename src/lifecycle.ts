@@ -29,6 +29,8 @@ export interface Running {
   /** Where the gateway listens: a reload re-reads the TLS certificate and key (server.tls). */
   listener?: { reload(server: Config['server']): void }
   backups?: NodeJS.Timeout
+  /** The response cache's sweep of expired persistent entries. */
+  cache?: { stop(): void }
   health?: { stop(): void }
   /** The gateway's queue: a reload gives it the new settings and backends (it keeps who waits). */
   scheduler?: { reload(next: Config): void }
@@ -61,6 +63,7 @@ export const shutdownSteps: readonly ShutdownStep[] = [
   { name: 'stop batches', run: (running) => running.batches?.stop() },
   { name: 'drain requests', run: (running, lifecycle, drainMs) => lifecycle.drain(drainMs) },
   { name: 'stop backups', run: (running) => clearInterval(running.backups) },
+  { name: 'stop the cache sweep', run: (running) => running.cache?.stop() },
   { name: 'stop health checks', run: (running) => running.health?.stop() },
   { name: 'close metrics', run: (running) => running.metrics?.close() },
   { name: 'close the server', run: (running) => running.closeApp?.() },

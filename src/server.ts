@@ -39,6 +39,7 @@ import { AuditLog, pruneAudit } from './events/auditLog.js'
 import { AuditQueue } from './events/auditQueue.js'
 import { localActor } from './events/localActor.js'
 import { Accounting } from './usage/accounting.js'
+import type { ResponseCache } from './cache/responseCache.js'
 import { startEvents, type GatewayEvents } from './events/gatewayEvents.js'
 import { requestFailures } from './events/requestFailures.js'
 import { finishStage, type FinishConsumer } from './usage/finish.js'
@@ -48,6 +49,7 @@ import { requestLogger } from './requestLog.js'
 import { Scheduler } from './scheduler/scheduler.js'
 import { schedulerSettings } from './scheduler/schedulerConfig.js'
 import { moveSlot, scheduleStage, waitSlot } from './scheduler/scheduleStage.js'
+import { startResponseCache } from './cache/cacheSetup.js'
 
 /** The request path's stage implementations, as built from config; GatewayOptions.stages may replace any. */
 export interface StageSet extends RequestStages {
@@ -67,6 +69,8 @@ export interface StageSet extends RequestStages {
     log?: ExchangeEnd
     events?: ExchangeEnd
     plugins?: FinishConsumer
+    /** The response cache's store of a completed miss (src/cache/cacheStage.ts storeReply). */
+    cache?: FinishConsumer
   }
 }
 
@@ -81,6 +85,8 @@ export interface GatewayOptions {
   stages?: (built: StageSet) => StageSet
   /** Called with each shutdown step's name as it runs. */
   onShutdownStep?: (name: string) => void
+  /** The clock the response cache's entries expire by (ms since epoch; default Date.now): tests move time. */
+  cacheClock?: () => number
 }
 
 export interface Gateway {
@@ -90,6 +96,8 @@ export interface Gateway {
   store: Store
   authenticator: Authenticator
   accounting: Accounting
+  /** The response cache (undefined unless cache.enabled). */
+  cache: ResponseCache | undefined
   /** The plugin chain; `plugins.reloaded` settles when a reload's chain is in place (or refused). */
   plugins: PluginHost
   /** Requests being proxied now. */
@@ -210,6 +218,17 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   health.start()
   running.health = health
   const roleWeights = () => running.config.current.scheduler.weights
+  // The response cache (cache.enabled): its stage, its finish consumer, purges from the CLI, the persistent sweep.
+  const cache = startResponseCache(config.cache, {
+    store,
+    config: () => running.config.current.cache,
+    backends: () => running.backends,
+    authenticator,
+    logger,
+    now: options.cacheClock,
+  })
+  running.cache = cache
+  metrics?.registerCache(cache && (() => cache.cache.stats()))
 
   // The plugins' slots read the chain the host holds now: a reload may add the first plugin, or take the last away.
   const pluginSlots = pluginStages(plugins)
@@ -231,6 +250,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     authorize: authorizeModels,
     limits: (principal, api, model, estimate, quotas) => limiter.limiter.admit(principal, api, model, estimate, quotas),
     plugins: pluginSlots.request,
+    cache: cache?.stage,
     schedule: scheduleStage(scheduler, roleWeights),
     moveSlot: (state, tried) => moveSlot(scheduler, roleWeights, state, tried),
     waitSlot: (state, tried, go) => waitSlot(scheduler, roleWeights, state, tried, go),
@@ -247,6 +267,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         intervalMs: () => running.config.current.webhooks.request_failed_interval,
       }),
       plugins: pluginSlots.end,
+      cache: cache?.store,
     },
   }
   const stages = options.stages ? options.stages(built) : built
@@ -262,6 +283,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     authorize: stages.authorize,
     limits: stages.limits,
     plugins: stages.plugins,
+    cache: stages.cache,
     schedule: stages.schedule,
     moveSlot: stages.moveSlot,
     waitSlot: stages.waitSlot,
@@ -282,6 +304,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         stages.finish.log,
         stages.finish.events,
         stages.finish.plugins,
+        stages.finish.cache,
       ],
       (error, result) =>
         logger.error('a request end consumer failed', {
@@ -322,6 +345,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       ...network,
       store,
       config: () => running.config.current,
+      responseCache: cache?.cache,
+      cachePersists: config.cache.persist,
       usage: accounting.store,
       flushUsage: () => accounting.recorder.settled(),
       queue: (onlyUser) => scheduler.snapshot(onlyUser),
@@ -391,6 +416,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     store,
     authenticator,
     accounting,
+    cache: cache?.cache,
     plugins,
     get inFlight() {
       return inFlight.size

@@ -6,6 +6,7 @@ import type { JsonRouteContext } from './jsonRoute.js'
 import { mountLocalRoutes } from './routes.js'
 import { auditHandlers } from './admin/audit.js'
 import { backendHandlers, type BackendsContext } from './admin/backends.js'
+import { cacheHandlers, type CacheAdminContext } from './admin/cache.js'
 import { complianceHandlers } from './admin/compliance.js'
 import { keysHandlers } from './admin/keys.js'
 import { limitsHandlers } from './admin/limits.js'
@@ -20,7 +21,8 @@ import { webhooksHandlers } from './admin/webhooks.js'
 export type AdminRoutesContext = JsonRouteContext &
   UsageContext &
   QueueContext &
-  OverviewContext & {
+  OverviewContext &
+  Omit<CacheAdminContext, 'store'> & {
     store: Store
     /** The running config (a reload replaces it): key rotation's default grace. */
     config: () => Config
@@ -44,5 +46,6 @@ export function mountAdminRoutes(app: TemplatedApp, context: AdminRoutesContext)
     ...overviewHandlers(context),
     ...complianceHandlers(context),
     ...auditHandlers(context),
+    ...cacheHandlers(context),
   })
 }

@@ -15,6 +15,7 @@ import type { Backend } from '../proxy/backends.js'
 import type { PickBackend } from '../proxy/route.js'
 import type { ScheduleStage } from '../scheduler/scheduleStage.js'
 import type { PluginStages } from '../plugins/stages.js'
+import type { CacheStage } from '../cache/cacheStage.js'
 import type { FinishStage } from '../usage/finish.js'
 import type { RequestFields } from './requestFields.js'
 import type { RequestState } from './requestState.js'
@@ -22,7 +23,8 @@ import type { RequestState } from './requestState.js'
 /**
  * The order, as a request meets the stages (authorize has two halves: the route's permission with the credential,
  * before any body byte is read; the model allow-list once the fields name the models). `plugins` and `schedule` are
- * slots: absent, they cost nothing.
+ * slots: absent, they cost nothing (so is
+ * `cache`: it keys the body after the plugins' rewrite, and a hit goes straight to finish).
  */
 export const stageOrder = [
   'addressGuard', // src/limits/addressGuard.ts
@@ -31,6 +33,7 @@ export const stageOrder = [
   'authorize', // src/auth/authorize.ts (the model allow-list)
   'limits', // src/limits/limitsStage.ts
   'plugins', // src/plugins/ (onRequest) — slot
+  'cache', // src/cache/cacheStage.ts (a hit answers here, without a backend) — slot
   'schedule', // src/scheduler/scheduleStage.ts (inference routes only)
   'route', // src/proxy/route.ts
   'forward', // src/proxy/exchange.ts (dispatch, backpressure, retry before the first byte)
@@ -62,6 +65,8 @@ export interface RequestStages {
   authorize: AuthorizeStage
   limits: AdmitRequest
   plugins?: PluginRequestStage
+  /** The response cache (cache.enabled): the entry that answers a request, or undefined to go on. */
+  cache?: CacheStage
   /** Inference routes wait here for a slot (absent: nothing waits, the route stage picks). */
   schedule?: ScheduleStage<Backend>
   /** A scheduled request failing over before its first byte: a free slot on a backend not tried yet, or none. */

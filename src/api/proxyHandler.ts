@@ -27,6 +27,8 @@ import { writeAnswer } from '../plugins/answer.js'
 import type { Answer } from '../plugins/answerShape.js'
 import type { RequestDecision } from '../plugins/requestStage.js'
 import { withoutBackend } from '../usage/finish.js'
+import type { CacheEntry } from '../cache/cacheEntry.js'
+import { replayEntry } from '../cache/replay.js'
 
 export interface ProxyRouteSpec {
   dialect: Dialect
@@ -57,6 +59,7 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     upstreamPath,
     usesTokens: spec.tokens !== 'none',
   })
+  const routeName = `${spec.api}.${spec.name}`
   const fixedRoute = typeof spec.upstreamPath === 'string' ? routeFor(spec.upstreamPath) : routeFor('')
   const forward: ForwardDeps<RequestState> = {
     ...stages.forward,
@@ -127,8 +130,13 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
     forwardTo(res, state, clientBody !== undefined, streamed)
   }
 
-  /** Stages 7 to 9: schedule (inference routes), route, forward. */
+  /** Stages 6½ to 9: cache, schedule (inference routes), route, forward. */
   const forwardTo = (res: HttpResponse, state: RequestState, collected: boolean, streamed: boolean): void => {
+    if (stages.cache && collected) {
+      // The cache keys the body as it will go upstream (after the plugins' rewrite); a hit needs no backend.
+      const entry = stages.cache(state, routeName)
+      if (entry) return replayHere(res, state, entry)
+    }
     if (stages.schedule && spec.tokens !== 'none' && state.model !== null && collected) {
       return schedule(res, state, stages.schedule)
     }
@@ -180,6 +188,9 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
   /** Stages 8 and 9 for a request whose backend is known: the response tap, the exchange. */
   const forwardNow = (res: HttpResponse, state: RequestState, collected: boolean, streamed: boolean): void => {
     state.tapFactory = spec.tap?.(state.fields, state.principal)
+    // A cacheable miss: the backend's bytes are kept on their way through the route's tap, for finish to store.
+    const capture = state.cache?.capture
+    if (capture) state.tapFactory = capture.wrap(state.tapFactory)
     // The plugins made the reply already when they went asynchronous.
     const reply = state.reply ?? new ClientReply(res)
     state.reply = reply
@@ -254,6 +265,16 @@ export function proxyHandler(spec: ProxyRouteSpec, stages: ProxyStages) {
       writeError(res, spec.dialect, requestId, error, false, state.startedAt, state.admission?.headers),
     )
     stages.finish(state, withoutBackend(error.status, 0, false), error)
+  }
+
+  /** A cache hit: replayed through the route's tap made for this request, finished without a backend. */
+  const replayHere = (res: HttpResponse, state: RequestState, entry: CacheEntry): void => {
+    state.tapFactory = spec.tap?.(state.fields, state.principal)
+    const reply = state.reply ?? new ClientReply(res)
+    state.reply = reply
+    const ticket = state.cache!
+    const outcome = replayEntry(reply, state, entry, forward, Date.now(), ticket.countsTokens)
+    stages.finish(state, outcome, undefined)
   }
 
   /** A plugin's own answer, no backend: finished with what went out once it is all written (or its client left). */

@@ -11,6 +11,7 @@ import type { Exchange, ExchangeRequest, ExchangeRoute } from '../proxy/exchange
 import type { TapFactory } from '../proxy/responseTap.js'
 import type { RequestPlugins } from '../plugins/chain.js'
 import type { Grant, Ticket } from '../scheduler/schedulerTypes.js'
+import type { CacheTicket } from '../cache/cacheStage.js'
 import type { RequestFields } from './requestFields.js'
 
 export class RequestState implements ExchangeRequest {
@@ -29,6 +30,8 @@ export class RequestState implements ExchangeRequest {
   limitsAsked = false
   /** plugins: this request's view of the plugin chain (undefined without plugins), read by the taps and finish. */
   plugins: RequestPlugins | undefined = undefined
+  /** cache: how the response cache took part (undefined: it did not: off, or a route it does not serve). */
+  cache: CacheTicket | undefined = undefined
   /**
    * schedule: set when the request went through the gateway's queue (src/scheduler/), and how long it waited there
    * (ms; 0 when a slot was free). Finish writes queueMs into the usage row; `queued` decides the Server-Timing entry.

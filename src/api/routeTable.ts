@@ -10,6 +10,7 @@ import type { RouteGuard } from './jsonRoute.js'
 import type { RequiredFields } from './ollamaBody.js'
 import type { OpenAiBody } from './openaiBody.js'
 import { complianceDoc } from './admin/complianceSchemas.js'
+import { cachePurgeDoc, cacheStatsDoc } from './admin/cacheSchemas.js'
 import { auditListDoc, auditVerifyDoc } from './admin/auditSchemas.js'
 import * as keys from './admin/keysSchemas.js'
 import * as limits from './admin/limitsSchemas.js'
@@ -325,6 +326,8 @@ export const routeTable: readonly Route[] = [
 
   // The compliance report lists every user and key: those who manage users read it.
   local('admin', 'compliance', 'GET', '/compliance', 'manage_users', complianceDoc),
+  local('admin', 'cache_stats', 'GET', '/cache', 'view_usage', cacheStatsDoc),
+  local('admin', 'cache_purge', 'DELETE', '/cache', 'manage_models', cachePurgeDoc),
 
   local('system', 'health', 'GET', '/health', 'public', undefined, 'probe'),
   local('system', 'ready', 'GET', '/ready', 'public', undefined, 'probe'),

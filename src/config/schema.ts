@@ -760,6 +760,65 @@ export const schema = section('Parallama configuration.', {
       describe: 'a file path, or empty',
     }),
   }),
+  cache: section('The response cache: exact-match replies replayed without a backend (docs/cache.md).', {
+    enabled: boolean({
+      restart: true,
+      doc: 'Cache replies of the generating and embedding routes (a hit answers without a backend).',
+      default: false,
+    }),
+    scope: oneOf({
+      doc: "Whose replies a request may be answered with: its own user's (user), or anyone's (global).",
+      default: 'user',
+      values: ['user', 'global'],
+    }),
+    policy: oneOf({
+      doc: 'What is cached: deterministic requests only (temperature 0 or a seed set) and embeddings, or every request of the cacheable routes (all).',
+      default: 'deterministic',
+      values: ['deterministic', 'all'],
+    }),
+    all_routes: string({
+      doc: 'Routes (`<api>.<name>`, comma-separated, e.g. `openai.chat_completions`) whose every request is cached, as if policy were all.',
+      default: '',
+      pattern: /^[a-z_., ]*$/,
+      describe: 'comma-separated route ids such as ollama.chat,openai.chat_completions',
+    }),
+    all_roles: string({
+      doc: 'Roles (comma-separated) whose every request is cached, as if policy were all.',
+      default: '',
+      pattern: /^[a-z_, ]*$/,
+      describe: 'comma-separated roles such as user,service',
+    }),
+    ttl: duration({ doc: 'How long an entry answers after it was stored.', default: 3_600_000, min: 1000 }),
+    max_bytes: bytes({
+      restart: true,
+      doc: 'Bytes of replies the in-memory tier holds at most; the least recently used go first.',
+      default: 64 * 1024 * 1024,
+      min: 64 * 1024,
+      max: 64 * 1024 * 1024 * 1024,
+    }),
+    max_entry_bytes: bytes({
+      doc: 'The largest reply stored (and the largest request body keyed): bigger ones bypass the cache.',
+      default: 1024 * 1024,
+      min: 1024,
+      max: 256 * 1024 * 1024,
+    }),
+    count_tokens: boolean({
+      doc: "A hit's tokens count against the caller's token limits and quotas (by default a hit costs no token).",
+      default: false,
+    }),
+    persist: boolean({
+      restart: true,
+      doc: 'Keep entries in the database too (table cache_entries), so they survive a restart.',
+      default: false,
+    }),
+    persist_max_bytes: bytes({
+      restart: true,
+      doc: 'Bytes of replies the persistent tier holds at most; the oldest go first.',
+      default: 256 * 1024 * 1024,
+      min: 64 * 1024,
+      max: 1024 * 1024 * 1024 * 1024,
+    }),
+  }),
   log: section('Logging (JSON lines on stdout, for journald).', {
     level: oneOf({
       doc: 'Least severe level written.',

@@ -3,6 +3,7 @@
 // gateway's queue, the usage queue, the key cache, the event loop and the process. Labels are bounded: a model is a
 // label once a request for it succeeded, up to `maxModels` (then "other"), and user or key ids appear only when
 // metrics.key_labels allows it.
+import type { CacheCounts } from '../cache/responseCache.js'
 import type { Backend } from '../proxy/backends.js'
 import type { ExchangeResult } from '../proxy/exchange.js'
 import { EventLoopLag } from './eventLoopLag.js'
@@ -361,7 +362,8 @@ export class GatewayMetrics {
       this.ttfb.observe([result.api, result.backend], (result.firstByteAt - result.dispatchedAt) / 1000)
     }
     const usage = result.usage
-    if (usage && usage.error === undefined) {
+    // A cache hit's counts are the stored reply's: no model worked for them now (nor at the replay's speed).
+    if (usage && usage.error === undefined && result.cache?.outcome !== 'hit') {
       if (usage.promptTokens) this.promptTokens.inc([model], usage.promptTokens)
       if (usage.completionTokens) {
         this.completionTokens.inc([model], usage.completionTokens)
@@ -370,6 +372,50 @@ export class GatewayMetrics {
           this.tokenRate.observe([model], usage.completionTokens / generating)
       }
     }
+  }
+
+  /**
+   * The response cache's numbers (src/cache/responseCache.ts), read at each scrape; registered once at start (the
+   * cache is made at start or not at all: cache.enabled needs a restart).
+   */
+  registerCache(read: (() => CacheCounts) | undefined): void {
+    if (!read) return
+    const r = this.registry
+    r.add(
+      new ReadCounter(
+        'parallama_cache_lookups_total',
+        'Requests on cacheable routes by what the cache did: hit (answered from it), miss (went to a backend), bypass (by reason).',
+        ['result', 'reason'],
+        () => {
+          const counts = read()
+          const samples: [readonly string[], number][] = [
+            [['hit', ''], counts.hits],
+            [['miss', ''], counts.misses],
+          ]
+          for (const [reason, count] of Object.entries(counts.bypasses)) samples.push([['bypass', reason], count])
+          return samples
+        },
+      ),
+    )
+    r.add(
+      new ReadCounter('parallama_cache_stores_total', 'Replies stored in the cache (completed misses).', [], () => [
+        [[], read().stores],
+      ]),
+    )
+    r.add(
+      new ReadCounter(
+        'parallama_cache_evictions_total',
+        'Entries pushed out of the memory tier to stay within cache.max_bytes.',
+        [],
+        () => [[[], read().evictions]],
+      ),
+    )
+    r.add(new Gauge('parallama_cache_entries', 'Entries in the memory tier.', [], () => [[[], read().entries]]))
+    r.add(
+      new Gauge('parallama_cache_bytes', 'Bytes the memory tier holds (cache.max_bytes bounds it).', [], () => [
+        [[], read().bytes],
+      ]),
+    )
   }
 
   /**

@@ -78,6 +78,11 @@ export interface ExchangeResult {
   endedAt: number
   /** For a refusal by a limit: which kind (rpm, tpm, daily_tokens, ...). */
   limitKind?: string
+  /**
+   * How the response cache took part (absent: it did not), why it was bypassed, and whether a hit's tokens count
+   * (cache.count_tokens).
+   */
+  cache?: { readonly outcome: 'hit' | 'miss' | 'bypass'; readonly countsTokens: boolean; readonly reason?: string }
 }
 
 export type ExchangeEnd = (result: ExchangeResult) => void
@@ -97,6 +102,8 @@ export interface ExchangeRequest {
   /** It went through the gateway's queue (schedule stage), and how long it waited there: a Server-Timing entry. */
   readonly queued: boolean
   readonly queueMs: number
+  /** How the response cache took part (miss or bypass here): said in the x-parallama-cache header. */
+  readonly cache: { readonly outcome: string } | undefined
 }
 
 /** What an exchange reports when it ends, for the finish stage to build the request's result from. */
@@ -290,6 +297,7 @@ export class Exchange<S extends ExchangeRequest = ExchangeRequest>
     this.status = status
     const head = readUpstreamHead(headers, state.request.requestId)
     if (state.admission) head.headers.push(...state.admission.headers)
+    if (state.cache) head.headers.push('x-parallama-cache', state.cache.outcome)
     // What Parallama itself took before the request went upstream (its wait in the queue is its own entry), then the
     // backend's time to its first byte.
     this.timing = `${queueTiming(state)}gateway;dur=${ms(this.dispatchedAt - state.startedAt - state.queueMs)}, upstream;dur=${ms(this.firstByteAt - this.dispatchedAt)}`

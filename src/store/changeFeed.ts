@@ -16,6 +16,8 @@ export type ChangeKind =
   | 'role_changed'
   | 'limits_changed'
   | 'token_revoked'
+  /** The response cache was purged (detail: the model; userId: the user), for running servers' memory tiers. */
+  | 'cache_purged'
 
 export interface Change {
   id: number

@@ -38,7 +38,7 @@ export const scanBudget = 10_000
 
 export const recentColumns = `request_id, strftime('%Y-%m-%dT%H:%M:%fZ', time / 1000.0, 'unixepoch') AS time,
   username AS user, key_id, api, route, model, backend, status, error_code, prompt_tokens, completion_tokens, tokens,
-  ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost, queue_ms`
+  ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost, queue_ms, cache`
 
 interface Plan {
   /** The index read, and its conditions (the window and the cursor included). */

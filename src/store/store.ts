@@ -2,6 +2,7 @@
 // table family and the change feed they write to.
 import type { Config } from '../config/schema.js'
 import { KeyStore } from './apiKeys.js'
+import { CacheEntryStore } from './cacheEntries.js'
 import { ChangeFeed } from './changeFeed.js'
 import { openDatabase, type Db } from './database.js'
 import { migrate, requireCurrent } from './migrations.js'
@@ -16,6 +17,8 @@ export interface Store {
   keys: KeyStore
   sessions: SessionStore
   limits: LimitStore
+  /** The response cache's persistent tier (cache_entries). */
+  cache: CacheEntryStore
   close(): void
 }
 
@@ -51,6 +54,7 @@ export function storeOn(db: Db, now?: () => number): Store {
     keys: new KeyStore(db, feed, options.now),
     sessions: new SessionStore(db, feed, options.now),
     limits: new LimitStore(db, feed, options.now),
+    cache: new CacheEntryStore(db, feed),
     close: () => db.close(),
   }
 }

@@ -34,8 +34,8 @@ export interface ReportRow {
 }
 
 const rowColumns = `time, request_id, user_id, username, key_id, api, route, model, backend, status, error_code,
-  prompt_tokens, completion_tokens, tokens, ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost, queue_ms`
-const columnsPerRow = 22
+  prompt_tokens, completion_tokens, tokens, ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost, queue_ms, cache`
+const columnsPerRow = 23
 /** Rows per INSERT statement, largest first: a batch is written with as few statements as these sizes allow. */
 const insertSizes = [64, 16, 4, 1] as const
 
@@ -79,8 +79,11 @@ export class UsageStore {
       const sum = hours.get(id) ?? [hour, row.userId ?? 0, row.keyId ?? '', row.model ?? '', row.api, 0, 0, 0, 0, 0]
       sum[5] += 1
       sum[6] += row.status >= 400 ? 1 : 0
-      sum[7] += row.promptTokens ?? 0
-      sum[8] += row.completionTokens ?? 0
+      // A cache hit's tokens stay on its row only: no backend worked for them, and quotas read these sums.
+      if (!row.freeTokens) {
+        sum[7] += row.promptTokens ?? 0
+        sum[8] += row.completionTokens ?? 0
+      }
       sum[9] += row.cost
       hours.set(id, sum)
     }
@@ -136,6 +139,7 @@ export class UsageStore {
       args[a++] = row.clientAborted ? 1 : 0
       args[a++] = row.cost
       args[a++] = row.queueMs
+      args[a++] = row.cache
     }
     // Statements of fewer rows take a prefix of the array: better-sqlite3 wants exactly their parameter count.
     this.inserts[statement]!.run(a === args.length ? args : args.slice(0, a))
@@ -154,7 +158,7 @@ export class UsageStore {
       .prepare(
         `SELECT request_id, strftime('%Y-%m-%dT%H:%M:%fZ', time / 1000.0, 'unixepoch') AS time, username AS user,
            key_id, api, route, model, backend, status, error_code, prompt_tokens, completion_tokens, tokens,
-           ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost, queue_ms
+           ttfb_ms, duration_ms, bytes_in, bytes_out, client_ip, client_aborted, cost, queue_ms, cache
          FROM usage ${where} ORDER BY time, id`,
       )
       .iterate(params) as IterableIterator<Record<string, unknown>>

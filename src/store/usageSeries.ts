@@ -139,8 +139,11 @@ function add(sums: Map<string, Sum>, row: UsageRow, step: number, userId: number
   }
   sum.requests += 1
   sum.errors += row.status >= 400 ? 1 : 0
-  sum.promptTokens += row.promptTokens ?? 0
-  sum.completionTokens += row.completionTokens ?? 0
+  // A cache hit's tokens were no backend's work (and, unless cache.count_tokens, no quota's).
+  if (!row.freeTokens) {
+    sum.promptTokens += row.promptTokens ?? 0
+    sum.completionTokens += row.completionTokens ?? 0
+  }
   // Only requests that reached a backend: a refusal's microseconds say nothing of the backends' latency.
   if (row.backend !== null) sum.latency[latencyBucket(row.durationMs)]! += 1
 }

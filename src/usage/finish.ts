@@ -23,6 +23,10 @@ export interface FinishedRequest {
   readonly grant: { chargeOutput(tokens: number): void; release(): void } | undefined
   /** The request's view of the plugin chain (src/plugins/chain.ts), when there was one: its onEnd consumer reads it. */
   readonly plugins: { end(result: ExchangeResult): void } | undefined
+  /** How the response cache took part (src/cache/cacheStage.ts), for the result and its usage row. */
+  readonly cache:
+    | { readonly outcome: 'hit' | 'miss' | 'bypass'; readonly countsTokens: boolean; readonly reason?: string }
+    | undefined
   ended: boolean
 }
 
@@ -141,5 +145,11 @@ function resultOf(
     firstByteAt: outcome ? outcome.firstByteAt : 0,
     endedAt: performance.now(),
     limitKind: error?.detail,
+    // A copy of what the ticket tells: the result goes to plugins, the ticket holds a miss's reply and its key.
+    cache: state.cache && {
+      outcome: state.cache.outcome,
+      countsTokens: state.cache.countsTokens,
+      reason: state.cache.reason,
+    },
   }
 }

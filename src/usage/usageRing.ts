@@ -43,6 +43,8 @@ const numberFields = [
   'clientAborted',
   'cost',
   'queueMs',
+  'cache',
+  'freeTokens',
 ] as const
 
 const numbersPerRow = numberFields.length
@@ -55,6 +57,8 @@ const inline = -2
 const define = -3
 
 const tokenCodes: TokenSource[] = ['exact', 'estimated', 'unknown', 'none']
+/** The cache column: 0 is null. */
+const cacheCodes: UsageRow['cache'][] = [null, 'hit', 'miss', 'bypass']
 const tokenCode: Record<TokenSource, number> = { exact: 0, estimated: 1, unknown: 2, none: 3 }
 
 /** Header words: published row head, consumed row tail, consumed byte tail. */
@@ -160,6 +164,8 @@ export class RingWriter {
     numbers[n + 10] = row.clientAborted ? 1 : 0
     numbers[n + 11] = row.cost
     numbers[n + 12] = row.queueMs
+    numbers[n + 13] = row.cache === null ? 0 : cacheCodes.indexOf(row.cache)
+    numbers[n + 14] = row.freeTokens ? 1 : 0
     const i = slot * intsPerRow
     let at = start
     for (let f = 0; f < textFields.length; f++) {
@@ -282,6 +288,8 @@ export class RingReader {
       clientIp: text[8]!,
       clientAborted: numbers[n + 10] === 1,
       cost: numbers[n + 11]!,
+      cache: cacheCodes[numbers[n + 13]!] ?? null,
+      freeTokens: numbers[n + 14] === 1,
     }
   }
 }

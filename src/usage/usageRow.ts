@@ -29,4 +29,11 @@ export interface UsageRow {
   clientIp: string | null
   clientAborted: boolean
   cost: number
+  /** How the response cache took part: hit (answered from it), miss, bypass; null: it took no part. */
+  cache: 'hit' | 'miss' | 'bypass' | null
+  /**
+   * The row's tokens are not counted in the rollups that quotas and reports read: a cache hit (no backend worked for
+   * them) unless cache.count_tokens. The row itself still carries them.
+   */
+  freeTokens: boolean
 }

@@ -98,8 +98,18 @@ export function checkUsageRow(row: UsageRow, now: number): string[] | undefined 
     fix('cost')
     row.cost = 0
   }
+  if (row.cache !== null && !cacheOutcomes.has(row.cache)) {
+    fix('cache')
+    row.cache = null
+  }
+  if (typeof row.freeTokens !== 'boolean') {
+    fix('freeTokens')
+    row.freeTokens = false
+  }
   return wrong
 }
+
+const cacheOutcomes: ReadonlySet<unknown> = new Set(['hit', 'miss', 'bypass'])
 
 function isText(value: unknown): boolean {
   return value === null || (typeof value === 'string' && value.length <= maxRowText)

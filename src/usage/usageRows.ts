@@ -6,6 +6,7 @@ import type { TokenSource, UsageRow } from './usageRow.js'
 
 export function usageRowOf(result: ExchangeResult, pricing: Pricing): UsageRow {
   const { tokens, promptTokens, completionTokens } = countTokens(result)
+  const hit = result.cache?.outcome === 'hit'
   return {
     time: result.time,
     requestId: result.requestId,
@@ -28,7 +29,10 @@ export function usageRowOf(result: ExchangeResult, pricing: Pricing): UsageRow {
     bytesOut: result.bytesOut,
     clientIp: result.clientIp || null,
     clientAborted: result.clientAborted,
-    cost: pricing.costOf(result.model, promptTokens, completionTokens),
+    // A hit ran no model: it costs nothing, whatever its tokens.
+    cost: hit ? 0 : pricing.costOf(result.model, promptTokens, completionTokens),
+    cache: result.cache?.outcome ?? null,
+    freeTokens: hit && !result.cache!.countsTokens,
   }
 }
 
@@ -37,7 +41,9 @@ function countTokens(result: ExchangeResult): {
   promptTokens: number | null
   completionTokens: number | null
 } {
-  if (!result.usesTokens || result.backend === null || result.status >= 400) {
+  // A cache hit has no backend but carries the stored reply's counts.
+  const answered = result.backend !== null || result.cache?.outcome === 'hit'
+  if (!result.usesTokens || !answered || result.status >= 400) {
     return { tokens: 'none', promptTokens: null, completionTokens: null }
   }
   const usage = result.usage

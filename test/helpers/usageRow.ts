@@ -26,6 +26,8 @@ export function usageRow(fields: Partial<UsageRow> = {}): UsageRow {
     clientIp: '127.0.0.1',
     clientAborted: false,
     cost: 0.5,
+    cache: null,
+    freeTokens: false,
     ...fields,
   }
 }

@@ -222,6 +222,8 @@ t.test(
         clientIp: null,
         clientAborted: false,
         cost: 0,
+        cache: null,
+        freeTokens: false,
       },
     ])
     const cli = (args: string[]) => runCli([...args, '--db', rig.config.database.path])

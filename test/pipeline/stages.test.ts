@@ -60,6 +60,11 @@ function instrumented(trace: StageName[], refuseAt: () => StageName | undefined)
       if (refused) return Promise.resolve({ kind: 'refuse' as const, error: refused })
       return built.plugins?.(state, route, body, authorize)
     },
+    // The cache slot (absent unless cache.enabled): it runs where a body was collected, after the plugins.
+    cache: (state, route) => {
+      trace.push('cache')
+      return built.cache?.(state, route)
+    },
     // Inference routes: the schedule stage's grant is their route (it refuses with no_backend when none can serve).
     schedule: (state, inputTokens, next) => {
       trace.push('schedule')
@@ -103,6 +108,7 @@ t.test('a request meets the stages in their declared order', async (t) => {
       'authorize',
       'limits',
       'plugins',
+      'cache',
       'schedule',
       'route',
       'forward',

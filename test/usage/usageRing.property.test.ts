@@ -46,6 +46,8 @@ const row = fc
     clientIp: fc.option(anyText),
     clientAborted: fc.boolean(),
     cost: fc.double({ min: 0, max: 1e3, noNaN: true }),
+    cache: fc.constantFrom(null, 'hit', 'miss', 'bypass' as const),
+    freeTokens: fc.boolean(),
   })
   .map((value) => {
     const checked = value

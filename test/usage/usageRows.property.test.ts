@@ -59,6 +59,8 @@ const goodRow = fc.record({
   clientIp: fc.option(fc.ipV4()),
   clientAborted: fc.boolean(),
   cost: fc.double({ min: 0, max: 1e3, noNaN: true }),
+  cache: fc.constantFrom(null, 'hit', 'miss', 'bypass' as const),
+  freeTokens: fc.boolean(),
 }) as fc.Arbitrary<UsageRow>
 
 /** A good row with some of its fields replaced by values that cannot be stored. */
@@ -100,6 +102,8 @@ function sampleRow(): UsageRow {
     clientIp: null,
     clientAborted: false,
     cost: 0,
+    cache: null,
+    freeTokens: false,
   }
 }
 

@@ -136,6 +136,7 @@ const requestItem: JsonSchema = {
     client_aborted: { enum: [0, 1] },
     cost: { type: 'number' },
     queue_ms: count,
+    cache: { enum: ['hit', 'miss', 'bypass', null] },
   },
 }
 

@@ -1,0 +1,103 @@
+// Which requests the cache may answer and which replies it may keep. By default only replies that the same request
+// would get again: deterministic generation (temperature 0, or a seed set) and embeddings; `cache.policy: all`, a
+// route in `cache.all_routes` or a role in `cache.all_roles` opt in to every request. The client's Cache-Control has
+// the last word: no-cache never reads an entry (the fresh reply may be stored), no-store neither reads nor stores.
+import { JsonMembers, JsonNumber, type JsonNode } from './canonicalBody.js'
+
+/** Routes the cache serves, and what each does: generate (a sampled reply) or embed (always the same vectors). */
+export const cacheRoutes: ReadonlyMap<string, 'generate' | 'embed'> = new Map([
+  ['ollama.generate', 'generate'],
+  ['ollama.chat', 'generate'],
+  ['ollama.embed', 'embed'],
+  ['ollama.embeddings', 'embed'],
+  ['openai.chat_completions', 'generate'],
+  ['openai.completions', 'generate'],
+  ['openai.embeddings', 'embed'],
+])
+
+/** Why a request on a cacheable route went past the cache (a metrics label: a closed set). */
+export type BypassReason =
+  | 'no_store'
+  | 'not_deterministic'
+  | 'body_too_large'
+  | 'unreadable_body'
+  | 'digest_unknown'
+  | 'digest_differs'
+  | 'no_model'
+
+export interface PolicySettings {
+  policy: 'deterministic' | 'all'
+  /** Route ids (`<api>.<name>`) and roles whose every request is cached. */
+  allRoutes: ReadonlySet<string>
+  allRoles: ReadonlySet<string>
+}
+
+/** What the cache may do with one request: read an entry, store its reply. */
+export interface CacheUse {
+  read: boolean
+  write: boolean
+}
+
+export interface PolicyInput {
+  route: string
+  role: string | undefined
+  /** The Cache-Control header's directives, lower case ('' without one). */
+  cacheControl: string
+  body: JsonNode
+}
+
+export function cacheUse(input: PolicyInput, settings: PolicySettings): CacheUse | BypassReason {
+  const directives = input.cacheControl
+  if (hasDirective(directives, 'no-store')) return 'no_store'
+  const kind = cacheRoutes.get(input.route)
+  const everything =
+    kind === 'embed' ||
+    settings.policy === 'all' ||
+    settings.allRoutes.has(input.route) ||
+    (input.role !== undefined && settings.allRoles.has(input.role))
+  if (!everything && !deterministic(input.route, input.body)) return 'not_deterministic'
+  return { read: !hasDirective(directives, 'no-cache'), write: true }
+}
+
+/**
+ * Temperature 0 or a seed set, where the route reads them: native requests in `options`, OpenAI's at the top level.
+ * A field given twice (in any letter case: Go folds them) is no clear answer: not deterministic.
+ */
+export function deterministic(route: string, body: JsonNode): boolean {
+  if (!(body instanceof JsonMembers)) return false
+  const holder = route.startsWith('ollama.') ? body.only('options') : body
+  if (!(holder instanceof JsonMembers)) return false
+  const seed = holder.only('seed')
+  if (seed instanceof JsonNumber) return true
+  const temperature = holder.only('temperature')
+  return temperature instanceof JsonNumber && Number(temperature.literal) === 0
+}
+
+/** Whether a Cache-Control value holds a directive (comma-separated tokens, any case, with or without a value). */
+function hasDirective(value: string, directive: string): boolean {
+  if (value === '') return false
+  for (const part of value.split(',')) {
+    const name = part.split('=')[0]!.trim()
+    if (name === directive) return true
+  }
+  return false
+}
+
+/** The Cache-Control lines of a request's headers (flat [name, value, ...]), joined and in lower case. */
+export function cacheControlOf(headers: readonly string[]): string {
+  let value = ''
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'cache-control') value = value === '' ? headers[i + 1]! : `${value},${headers[i + 1]!}`
+  }
+  return value.toLowerCase()
+}
+
+/** A comma-separated config list as a set. */
+export function listSetting(text: string): Set<string> {
+  return new Set(
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  )
+}
