@@ -327,7 +327,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     owner: (userId, keyId) => authenticator.principalOf(userId, keyId),
     settings: () => running.config.current.batch,
   })
-  running.batches = batchApi.runner
+  running.batches = batchApi
   // The gateway's own routes pass the same address guard and limits as the proxied ones.
   const limits = { admit: stages.limits, admitAddress: stages.addressGuard }
   const network = { trustedProxies, signatures }

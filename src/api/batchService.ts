@@ -15,6 +15,8 @@ import type { JsonHandler } from './jsonRoute.js'
 export interface BatchService {
   runner: BatchRunner
   handlers: Record<string, JsonHandler>
+  /** Stops the runner and the sweep of files no row names. */
+  stop(): void
 }
 
 export function startBatches(
@@ -51,5 +53,22 @@ export function startBatches(
     ...batchesHandlers({ store, wake: (id) => runner.wake(id) }),
   }
   runner.start()
-  return { runner, handlers }
+  const sweep = () => {
+    const removed = storage.sweep((id) => store.hasFile(id), Date.now(), orphanMinAgeMs)
+    if (removed > 0) logger.info('batch files removed that no row names', { removed })
+  }
+  sweep()
+  const sweeper = setInterval(sweep, sweepEveryMs).unref()
+  return {
+    runner,
+    handlers,
+    stop: () => {
+      runner.stop()
+      clearInterval(sweeper)
+    },
+  }
 }
+
+/** Files no row names are looked for hourly, and removed once an hour old (an upload renames before its row lands). */
+const sweepEveryMs = 3600_000
+const orphanMinAgeMs = 3600_000

@@ -104,6 +104,11 @@ export class BatchStore {
     return this.db.prepare(`SELECT ${fileColumns} FROM files WHERE id = ?`).get(id) as FileRow | undefined
   }
 
+  /** Whether a row names this file (its bytes on disk are someone's). */
+  hasFile(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM files WHERE id = ?').get(id) !== undefined
+  }
+
   deleteFile(id: string): boolean {
     return this.db.prepare('DELETE FROM files WHERE id = ?').run(id).changes === 1
   }

@@ -2,7 +2,7 @@
 // database), the folder 0700 and each file 0600 like the database file, since they hold prompts and answers. A file is
 // written under a temporary name and renamed to its id only once complete, so a half upload (a client gone, a size
 // cap, a crash) never becomes a file anyone can read; temporaries left by a crash are removed at start.
-import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } from 'node:fs'
+import { createWriteStream, mkdirSync, readdirSync, rmSync, statSync, type WriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
@@ -43,6 +43,24 @@ export class FileStorage {
 
   async remove(id: string): Promise<void> {
     await rm(this.pathOf(id), { force: true })
+  }
+
+  /**
+   * Removes the files no row names any more: their owner was deleted (the rows go with the user, maybe from the CLI
+   * while the server runs), or an unlink failed after the row was deleted. Only files older than `minAgeMs`: an
+   * upload renames its file before its row is written. Returns how many were removed.
+   */
+  sweep(isKnown: (id: string) => boolean, now: number, minAgeMs: number): number {
+    let removed = 0
+    for (const name of readdirSync(this.dir)) {
+      if (temporary.test(name) || isKnown(name)) continue
+      const path = join(this.dir, name)
+      const stats = statSync(path, { throwIfNoEntry: false })
+      if (!stats?.isFile() || now - stats.mtimeMs < minAgeMs) continue
+      rmSync(path, { force: true })
+      removed++
+    }
+    return removed
   }
 }
 
