@@ -328,6 +328,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     settings: () => running.config.current.batch,
   })
   running.batches = batchApi
+  metrics?.registerBatches(batchApi.runner)
   // The gateway's own routes pass the same address guard and limits as the proxied ones.
   const limits = { admit: stages.limits, admitAddress: stages.addressGuard }
   const network = { trustedProxies, signatures }

@@ -46,12 +46,27 @@ interface Running {
 
 const retried = new Set([429, 503])
 
+/** What the runner did since start, for the metrics (parallama_batch_*). */
+export interface BatchCounts {
+  /** Lines settled, by whether their request succeeded. */
+  lines: { succeeded: number; failed: number }
+  /** Lines put back because the owner's limit or quota (429) or the gateway (503) said wait. */
+  paused: number
+  /** Batches ended, by their final status. */
+  ended: Record<'completed' | 'failed' | 'expired' | 'cancelled', number>
+}
+
 export class BatchRunner {
   private readonly running = new Map<string, Running>()
   private inFlight = 0
   private stopped = false
   private timer: NodeJS.Timeout | undefined
   private turn = 0
+  readonly counts: BatchCounts = {
+    lines: { succeeded: 0, failed: 0 },
+    paused: 0,
+    ended: { completed: 0, failed: 0, expired: 0, cancelled: 0 },
+  }
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -84,6 +99,11 @@ export class BatchRunner {
   stop(): void {
     this.stopped = true
     clearTimeout(this.timer)
+  }
+
+  /** Batches not ended that this runner works on. */
+  get active(): number {
+    return this.running.size
   }
 
   get linesInFlight(): number {
@@ -182,10 +202,12 @@ export class BatchRunner {
     if (retried.has(answer.status)) return this.pause(run, line)
     const succeeded = answer.status >= 200 && answer.status < 300
     this.deps.store.settleLine(batch.id, line.line, succeeded, resultLine(requestId, line.customId, answer))
+    this.counts.lines[succeeded ? 'succeeded' : 'failed']++
   }
 
   /** The line stays pending; the batch waits batch.pause_on_limit, then goes on from its first pending line. */
   private pause(run: Running, line: PendingLine): void {
+    this.counts.paused++
     run.pausedUntil = this.deps.now() + this.deps.settings().pauseMs
     run.cursor = Math.min(run.cursor, line.line - 1)
   }
@@ -207,6 +229,7 @@ export class BatchRunner {
           scanned.errors.map((error) => errorLine(error)),
         )
         this.deps.store.failValidation(batch.id, JSON.stringify(scanned.errors.slice(0, 1000)), errorFile.error, now)
+        this.counts.ended.failed++
         return this.untrack(batch.id)
       }
       run.batch = this.deps.store.batch(batch.id)!
@@ -231,6 +254,7 @@ export class BatchRunner {
         store.results(batch.id, false),
       )
       store.finish(batch.id, status, written, Math.floor(this.deps.now() / 1000))
+      this.counts.ended[status]++
       this.untrack(batch.id)
     } finally {
       run.busy = false

@@ -3,6 +3,7 @@
 // gateway's queue, the usage queue, the key cache, the event loop and the process. Labels are bounded: a model is a
 // label once a request for it succeeded, up to `maxModels` (then "other"), and user or key ids appear only when
 // metrics.key_labels allows it.
+import type { BatchCounts } from '../batch/batchRunner.js'
 import type { CacheCounts } from '../cache/responseCache.js'
 import type { Backend } from '../proxy/backends.js'
 import type { ExchangeResult } from '../proxy/exchange.js'
@@ -414,6 +415,49 @@ export class GatewayMetrics {
     r.add(
       new Gauge('parallama_cache_bytes', 'Bytes the memory tier holds (cache.max_bytes bounds it).', [], () => [
         [[], read().bytes],
+      ]),
+    )
+  }
+
+  /** The batch runner's numbers (src/batch/batchRunner.ts), read at each scrape; registered once at start. */
+  registerBatches(runner: { counts: BatchCounts; active: number; linesInFlight: number }): void {
+    const r = this.registry
+    const { counts } = runner
+    r.add(
+      new ReadCounter(
+        'parallama_batch_lines_total',
+        'Batch lines settled, by outcome (succeeded: a 2xx answer; failed: any other, written to the error file).',
+        ['outcome'],
+        () => [
+          [['succeeded'], counts.lines.succeeded],
+          [['failed'], counts.lines.failed],
+        ],
+      ),
+    )
+    r.add(
+      new ReadCounter(
+        'parallama_batch_line_pauses_total',
+        "Batch lines put back to wait (the owner's rate limit or quota said 429, or the gateway 503).",
+        [],
+        () => [[[], counts.paused]],
+      ),
+    )
+    r.add(
+      new ReadCounter('parallama_batches_ended_total', 'Batches ended, by final status.', ['status'], () =>
+        Object.entries(counts.ended).map(([status, count]) => [[status], count] as [readonly string[], number]),
+      ),
+    )
+    r.add(
+      new Gauge(
+        'parallama_batches_active',
+        'Batches not ended (validating, running, finalizing, cancelling).',
+        [],
+        () => [[[], runner.active]],
+      ),
+    )
+    r.add(
+      new Gauge('parallama_batch_lines_in_flight', 'Batch lines running or waiting for an idle slot.', [], () => [
+        [[], runner.linesInFlight],
       ]),
     )
   }

@@ -79,6 +79,18 @@ t.test('upload, create, run, retrieve, list, output file: every line once, keyed
   t.equal(rows.length, 12, 'each line is a request of its own, with its usage row')
   t.ok(rows.every((row) => row.route === 'chat_completions' && row.status === 200))
 
+  const scrape = await (await request(`${rig.url}/metrics`)).body.text()
+  t.match(scrape, /parallama_batch_lines_total\{outcome="succeeded"\} 12\n/)
+  t.match(scrape, /parallama_batches_ended_total\{status="completed"\} 1\n/)
+  t.match(scrape, /parallama_batches_active 0\n/)
+  const audited = rig.gateway.store.db
+    .prepare("SELECT action, target, result FROM audit_log WHERE action LIKE 'file.%' OR action LIKE 'batch.%'")
+    .all()
+  t.same(audited, [
+    { action: 'file.upload', target: `file:${file.id}`, result: 'ok' },
+    { action: 'batch.create', target: `batch:${batch.id}`, result: 'ok' },
+  ])
+
   const listed = await openai.batches.list({ limit: 1 })
   t.equal(listed.data[0]!.id, batch.id)
   const files = await openai.files.list()
