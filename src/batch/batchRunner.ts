@@ -12,7 +12,7 @@ import type { Principal } from '../auth/principal.js'
 import type { BatchRow, BatchStatus, BatchStore, PendingLine } from './batchStore.js'
 import type { FileStorage } from './fileStorage.js'
 import { scanInput } from './inputScan.js'
-import type { BatchEndpoint } from './lineCheck.js'
+import { lineBody, type BatchEndpoint } from './lineCheck.js'
 import { errorLine, resultLine } from './resultLines.js'
 import { writeResultFiles } from './resultFiles.js'
 import type { SyntheticAnswer } from './syntheticHttp.js'
@@ -206,8 +206,10 @@ export class BatchRunner {
           [],
           scanned.errors.map((error) => errorLine(error)),
         )
-        this.deps.store.failValidation(batch.id, JSON.stringify(scanned.errors.slice(0, 1000)), errorFile.error, now)
-        return this.untrack(batch.id)
+        const errors = JSON.stringify(scanned.errors.slice(0, 1000))
+        if (this.deps.store.failValidation(batch.id, errors, errorFile.error, now)) return this.untrack(batch.id)
+        // Cancelled while it validated: it ends as cancelled on the next round (nothing ran), without the error file.
+        if (errorFile.error) await this.deps.storage.remove(errorFile.error.id)
       }
       run.batch = this.deps.store.batch(batch.id)!
     } finally {
@@ -242,14 +244,16 @@ export class BatchRunner {
   }
 }
 
-/** A line's request body, read again from its place in the input file (the line's `body` object, as JSON). */
+/** A line's request body, read again from its place in the input file (the line's `body` object, as written). */
 async function readLineBody(path: string, line: PendingLine): Promise<Buffer> {
   const file = await open(path, 'r')
   try {
     const bytes = Buffer.alloc(line.length)
     await file.read(bytes, 0, line.length, line.offset)
-    const parsed = JSON.parse(bytes.toString('utf8')) as { body: unknown }
-    return Buffer.from(JSON.stringify(parsed.body))
+    const body = lineBody(bytes)
+    // Validation read the same bytes: only a file changed on disk since gets here (our side: the batch pauses).
+    if (body instanceof GatewayError) throw body
+    return body
   } finally {
     await file.close()
   }
