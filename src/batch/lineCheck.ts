@@ -30,8 +30,17 @@ export interface GoodLine {
 
 const maxCustomIdBytes = 512
 
-/** Checks one line's text; `seen` holds the custom_ids of the lines before it (this line's is added when good). */
-export function checkLine(text: string, line: number, endpoint: string, seen: Set<string>): GoodLine | LineError {
+/**
+ * Checks one line, its text and its bytes (without the line end); `seen` holds the custom_ids of the lines before it
+ * (this line's is added when good).
+ */
+export function checkLine(
+  text: string,
+  bytes: Buffer,
+  line: number,
+  endpoint: string,
+  seen: Set<string>,
+): GoodLine | LineError {
   const bad = (code: string, message: string, param: string | null = null): LineError => ({
     code,
     message: `line ${line}: ${message}`,
@@ -63,8 +72,8 @@ export function checkLine(text: string, line: number, endpoint: string, seen: Se
   if (typeof body.model !== 'string' || body.model === '') {
     return bad('missing_required_parameter', '"body.model" is required and must be a non-empty string', 'body.model')
   }
-  const bytes = lineBody(Buffer.from(text))
-  if (bytes instanceof GatewayError) return bad('invalid_request', bytes.message, 'body')
+  const sent = lineBody(bytes)
+  if (sent instanceof GatewayError) return bad('invalid_request', sent.message, 'body')
   seen.add(customId)
   return { customId, model: body.model }
 }
