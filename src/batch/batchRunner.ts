@@ -12,7 +12,7 @@ import type { Principal } from '../auth/principal.js'
 import type { BatchRow, BatchStatus, BatchStore, PendingLine } from './batchStore.js'
 import type { FileStorage } from './fileStorage.js'
 import { scanInput } from './inputScan.js'
-import type { BatchEndpoint } from './lineCheck.js'
+import { lineBody, type BatchEndpoint } from './lineCheck.js'
 import { errorLine, resultLine } from './resultLines.js'
 import { writeResultFiles } from './resultFiles.js'
 import type { SyntheticAnswer } from './syntheticHttp.js'
@@ -123,8 +123,8 @@ export class BatchRunner {
     for (const run of batches) {
       if (run.busy) continue
       const { status } = run.batch
-      if (status === 'validating') void this.validate(run)
-      else if (status === 'finalizing') void this.finalize(run, 'completed')
+      if (status === 'validating') this.background(run, this.validate(run))
+      else if (status === 'finalizing') this.background(run, this.finalize(run, 'completed'))
       else if ((status === 'in_progress' || status === 'cancelling') && run.inFlight.size === 0)
         this.maybeFinish(run, now)
     }
@@ -162,12 +162,15 @@ export class BatchRunner {
 
   /** A batch with nothing in flight: finished when no line is pending, cancelled or expired when asked. */
   private maybeFinish(run: Running, now: number): void {
-    if (run.batch.status === 'cancelling') return void this.finalize(run, 'cancelled')
-    if (this.expired(run, now)) return void this.finalize(run, 'expired')
+    if (run.batch.status === 'cancelling') return this.background(run, this.finalize(run, 'cancelled'))
+    if (this.expired(run, now)) return this.background(run, this.finalize(run, 'expired'))
     if (this.deps.store.pendingLines(run.batch.id, 0, 1).length === 0) {
       if (this.deps.store.setStatus(run.batch.id, ['in_progress'], 'finalizing', Math.floor(now / 1000))) {
         run.batch = this.deps.store.batch(run.batch.id)!
-        void this.finalize(run, 'completed')
+        this.background(run, this.finalize(run, 'completed'))
+      } else if (!this.deps.store.batch(run.batch.id)) {
+        // Its owner was deleted (the rows went with them): nothing is left to run or to write.
+        this.untrack(run.batch.id)
       }
     }
   }
@@ -205,6 +208,14 @@ export class BatchRunner {
     this.counts.lines[succeeded ? 'succeeded' : 'failed']++
   }
 
+  /**
+   * A validation or a finalizing running on its own: a failure (the disk full, the batch's owner deleted meanwhile) is
+   * logged and tried again on a later round, never left to end the process as an unhandled rejection.
+   */
+  private background(run: Running, work: Promise<void>): void {
+    work.catch((error: unknown) => this.deps.logger.error('a batch step failed', { batch: run.batch.id, err: error }))
+  }
+
   /** The line stays pending; the batch waits batch.pause_on_limit, then goes on from its first pending line. */
   private pause(run: Running, line: PendingLine): void {
     this.counts.paused++
@@ -217,6 +228,8 @@ export class BatchRunner {
     const { batch } = run
     try {
       const scanned = await scanInput(this.deps.storage.pathOf(batch.inputFileId), batch.endpoint)
+      // Its owner deleted meanwhile (the rows went with them): nothing to start, nor an error file for nobody.
+      if (!this.deps.store.batch(batch.id)) return this.untrack(batch.id)
       const now = Math.floor(this.deps.now() / 1000)
       if (scanned.ok) {
         // Not started when it was cancelled meanwhile: it ends as cancelled on the next round (nothing ran).
@@ -228,11 +241,17 @@ export class BatchRunner {
           [],
           scanned.errors.map((error) => errorLine(error)),
         )
-        this.deps.store.failValidation(batch.id, JSON.stringify(scanned.errors.slice(0, 1000)), errorFile.error, now)
-        this.counts.ended.failed++
-        return this.untrack(batch.id)
+        const errors = JSON.stringify(scanned.errors.slice(0, 1000))
+        if (this.deps.store.failValidation(batch.id, errors, errorFile.error, now)) {
+          this.counts.ended.failed++
+          return this.untrack(batch.id)
+        }
+        // Cancelled while it validated: it ends as cancelled on the next round (nothing ran), without the error file.
+        if (errorFile.error) await this.deps.storage.remove(errorFile.error.id)
       }
-      run.batch = this.deps.store.batch(batch.id)!
+      const current = this.deps.store.batch(batch.id)
+      if (!current) return this.untrack(batch.id)
+      run.batch = current
     } finally {
       run.busy = false
       this.pump()
@@ -247,6 +266,7 @@ export class BatchRunner {
     const { batch } = run
     try {
       const { store } = this.deps
+      if (!store.batch(batch.id)) return this.untrack(batch.id)
       const written = await writeResultFiles(
         this.deps,
         batch,
@@ -266,14 +286,16 @@ export class BatchRunner {
   }
 }
 
-/** A line's request body, read again from its place in the input file (the line's `body` object, as JSON). */
+/** A line's request body, read again from its place in the input file (the line's `body` object, as written). */
 async function readLineBody(path: string, line: PendingLine): Promise<Buffer> {
   const file = await open(path, 'r')
   try {
     const bytes = Buffer.alloc(line.length)
     await file.read(bytes, 0, line.length, line.offset)
-    const parsed = JSON.parse(bytes.toString('utf8')) as { body: unknown }
-    return Buffer.from(JSON.stringify(parsed.body))
+    const body = lineBody(bytes)
+    // Validation read the same bytes: only a file changed on disk since gets here (our side: the batch pauses).
+    if (body instanceof GatewayError) throw body
+    return body
   } finally {
     await file.close()
   }

@@ -246,15 +246,20 @@ export class BatchStore {
     })()
   }
 
-  /** A file that failed validation: its error file's row and the batch failed with `errors`, in one transaction. */
-  failValidation(id: string, errors: string, errorFile: FileRow | null, now: number): void {
-    this.db.transaction(() => {
-      if (errorFile) this.addFile(errorFile)
-      this.db
-        .prepare(
-          `UPDATE batches SET status = 'failed', failed_at = ?, errors = ?, error_file_id = ? WHERE id = ? AND status = 'validating'`,
-        )
-        .run(now, errors, errorFile?.id ?? null, id)
+  /**
+   * A file that failed validation: its error file's row and the batch failed with `errors`, in one transaction. False
+   * (and no row) when the batch was no longer validating (cancelled meanwhile): the error file then belongs to nobody.
+   */
+  failValidation(id: string, errors: string, errorFile: FileRow | null, now: number): boolean {
+    return this.db.transaction(() => {
+      const failed =
+        this.db
+          .prepare(
+            `UPDATE batches SET status = 'failed', failed_at = ?, errors = ?, error_file_id = ? WHERE id = ? AND status = 'validating'`,
+          )
+          .run(now, errors, errorFile?.id ?? null, id).changes === 1
+      if (failed && errorFile) this.addFile(errorFile)
+      return failed
     })()
   }
 
@@ -277,9 +282,11 @@ export class BatchStore {
       values.push(filter[1])
     }
     if (after !== undefined) {
-      // An `after` that names no row (deleted meanwhile, or another user's) starts nowhere: an empty page.
-      where.push(`rowid < COALESCE((SELECT rowid FROM ${table} WHERE id = ?), -1)`)
-      values.push(after)
+      // An `after` that names no row (deleted meanwhile, or another user's) starts nowhere: an empty page. The cursor is
+      // looked up among the caller's own rows only, or a non-empty page would tell that another user's id exists.
+      const mine = owner !== undefined ? ' AND user_id = ?' : ''
+      where.push(`rowid < COALESCE((SELECT rowid FROM ${table} WHERE id = ?${mine}), -1)`)
+      values.push(after, ...(owner !== undefined ? [owner] : []))
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
     const rows = this.db

@@ -76,7 +76,7 @@ export class LineScan {
     if (text.trim() === '') return
     this.count++
     if (this.count > maxBatchLines) return
-    const checked = checkLine(text, this.lineNumber, this.endpoint, this.seen)
+    const checked = checkLine(text, bytes.subarray(0, length), this.lineNumber, this.endpoint, this.seen)
     if ('code' in checked) return this.report(checked)
     this.lines.push({ customId: checked.customId, offset: this.carryStart, length })
   }

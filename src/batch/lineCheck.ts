@@ -1,6 +1,12 @@
 // One line of a batch input file, checked before any line runs: JSON, an object with a non-empty string `custom_id`
 // unique in the file, `method` POST, `url` the batch's endpoint, and a `body` object naming a `model`. The checks are
 // OpenAI's (its validation step fails the whole batch and lists the bad lines in `errors`); the line number is 1-based.
+// A line's body is sent on as the bytes the file holds (lineBody), never parsed and serialized again: JSON.stringify
+// overflows the stack on deep nesting and changes what JavaScript cannot hold (1e309 becomes null, a second "model" key
+// is dropped), so the stages would check another body than the one written, and a line that cannot be serialized
+// would be retried until the batch expired.
+import { readJsonFields, type ObjectSpec } from '../api/jsonFields.js'
+import { GatewayError } from '../errors.js'
 
 /** The endpoints a batch may run (OpenAI's batch endpoints that Ollama answers). */
 export const batchEndpoints = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const
@@ -24,8 +30,17 @@ export interface GoodLine {
 
 const maxCustomIdBytes = 512
 
-/** Checks one line's text; `seen` holds the custom_ids of the lines before it (this line's is added when good). */
-export function checkLine(text: string, line: number, endpoint: string, seen: Set<string>): GoodLine | LineError {
+/**
+ * Checks one line, its text and its bytes (without the line end); `seen` holds the custom_ids of the lines before it
+ * (this line's is added when good).
+ */
+export function checkLine(
+  text: string,
+  bytes: Buffer,
+  line: number,
+  endpoint: string,
+  seen: Set<string>,
+): GoodLine | LineError {
   const bad = (code: string, message: string, param: string | null = null): LineError => ({
     code,
     message: `line ${line}: ${message}`,
@@ -57,8 +72,25 @@ export function checkLine(text: string, line: number, endpoint: string, seen: Se
   if (typeof body.model !== 'string' || body.model === '') {
     return bad('missing_required_parameter', '"body.model" is required and must be a non-empty string', 'body.model')
   }
+  const sent = lineBody(bytes)
+  if (sent instanceof GatewayError) return bad('invalid_request', sent.message, 'body')
   seen.add(customId)
   return { customId, model: body.model }
+}
+
+/** The line's `body` member as a top-level key spelled exactly (OpenAI's format, not Go's folding). */
+const bodyField: ObjectSpec = { fields: [{ name: 'body', type: 'object' }], folds: false }
+
+/**
+ * The bytes of a line's `body` object, as written: what a batch line sends through the stages. Refused (a 400 naming
+ * why) when the line is nested deeper than the gateway reads or names `body` twice (JSON.parse would keep the last).
+ */
+export function lineBody(line: Buffer): Buffer | GatewayError {
+  const found = readJsonFields(line, bodyField)
+  if (found instanceof GatewayError) return found
+  const body = found[0]
+  if (body?.kind !== 'object') return new GatewayError('invalid_request', '"body" must be a JSON object')
+  return line.subarray(body.start, body.end)
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
