@@ -1,6 +1,6 @@
 // Which requests the cache may answer and which replies it may keep. By default only replies that the same request
 // would get again: deterministic generation (temperature 0, or a seed set) and embeddings; `cache.policy: all`, a
-// route in `cache.all_routes` or a role in `cache.all_roles` opt in to every request. The client's Cache-Control has
+// route in `cache.all_routes`, a role in `cache.all_roles` or a key in `cache.all_keys` opt in to every request. The client's Cache-Control has
 // the last word: no-cache never reads an entry (the fresh reply may be stored), no-store neither reads nor stores.
 import { JsonMembers, JsonNumber, type JsonNode } from './canonicalBody.js'
 
@@ -27,9 +27,10 @@ export type BypassReason =
 
 export interface PolicySettings {
   policy: 'deterministic' | 'all'
-  /** Route ids (`<api>.<name>`) and roles whose every request is cached. */
+  /** Route ids (`<api>.<name>`), roles and API key ids whose every request is cached. */
   allRoutes: ReadonlySet<string>
   allRoles: ReadonlySet<string>
+  allKeys: ReadonlySet<string>
 }
 
 /** What the cache may do with one request: read an entry, store its reply. */
@@ -41,6 +42,8 @@ export interface CacheUse {
 export interface PolicyInput {
   route: string
   role: string | undefined
+  /** The API key's id (null: a login session). */
+  keyId: string | null | undefined
   /** The Cache-Control header's directives, lower case ('' without one). */
   cacheControl: string
   body: JsonNode
@@ -54,7 +57,8 @@ export function cacheUse(input: PolicyInput, settings: PolicySettings): CacheUse
     kind === 'embed' ||
     settings.policy === 'all' ||
     settings.allRoutes.has(input.route) ||
-    (input.role !== undefined && settings.allRoles.has(input.role))
+    (input.role !== undefined && settings.allRoles.has(input.role)) ||
+    (typeof input.keyId === 'string' && settings.allKeys.has(input.keyId))
   if (!everything && !deterministic(input.route, input.body)) return 'not_deterministic'
   return { read: !hasDirective(directives, 'no-cache'), write: true }
 }

@@ -99,7 +99,13 @@ function decide(
   const parsed = parseBody(body)
   if (parsed === undefined) return 'unreadable_body'
   const use = cacheUse(
-    { route, role: state.principal?.role, cacheControl: cacheControlOf(state.request.forwardHeaders), body: parsed },
+    {
+      route,
+      role: state.principal?.role,
+      keyId: state.principal?.keyId,
+      cacheControl: cacheControlOf(state.request.forwardHeaders),
+      body: parsed,
+    },
     policy,
   )
   if (typeof use === 'string') return use
@@ -122,6 +128,7 @@ function policySettings(): (settings: Config['cache']) => PolicySettings {
         policy: settings.policy,
         allRoutes: listSetting(settings.all_routes),
         allRoles: listSetting(settings.all_roles),
+        allKeys: listSetting(settings.all_keys),
       }
     }
     return made

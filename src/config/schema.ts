@@ -788,6 +788,12 @@ export const schema = section('Parallama configuration.', {
       pattern: /^[a-z_, ]*$/,
       describe: 'comma-separated roles such as user,service',
     }),
+    all_keys: string({
+      doc: 'API key ids (comma-separated, as `parallama key list` shows them) whose every request is cached, as if policy were all.',
+      default: '',
+      pattern: /^[a-z2-7, ]*$/,
+      describe: 'comma-separated key ids such as abcdefgh2345',
+    }),
     ttl: duration({ doc: 'How long an entry answers after it was stored.', default: 3_600_000, min: 1000 }),
     max_bytes: bytes({
       restart: true,

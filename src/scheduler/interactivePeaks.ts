@@ -23,9 +23,11 @@ export class InteractivePeaks {
     if (windowMs === this.windowMs) return
     this.windowMs = windowMs
     const window = windowMs > 0 ? Math.floor(now / windowMs) : 0
+    // Everything seen goes into the new current window (a peak kept as `previous` would be dropped by the next roll,
+    // which may come at once: the new window's boundary is anywhere), and so lives this window and the next.
     for (const peak of this.models.values()) {
-      peak.previous = Math.max(peak.current, peak.previous)
-      peak.current = peak.running
+      peak.current = Math.max(peak.current, peak.previous, peak.running)
+      peak.previous = 0
       peak.window = window
     }
   }

@@ -188,6 +188,9 @@ const calls: Record<string, { method: string; path: string; body?: unknown }> = 
   'admin.webhook_deliveries': { method: 'GET', path: '/admin/v1/webhooks/wh_none/deliveries' },
   'admin.audit_list': { method: 'GET', path: '/admin/v1/audit' },
   'admin.audit_verify': { method: 'GET', path: '/admin/v1/audit/verify' },
+  // The response cache (off in this rig: an allowed role learns that, the others only that they may not ask).
+  'admin.cache_stats': { method: 'GET', path: '/admin/v1/cache' },
+  'admin.cache_purge': { method: 'DELETE', path: '/admin/v1/cache?model=nosuch:1' },
   // The Batch API's objects: ids that do not exist, and an upload that is not multipart (400, not a file).
   'openai.files_create': { method: 'POST', path: '/v1/files', body: {} },
   'openai.files_list': { method: 'GET', path: '/v1/files' },
