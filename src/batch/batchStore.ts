@@ -182,6 +182,7 @@ export class BatchStore {
         `INSERT INTO batch_lines (batch_id, line, custom_id, offset, length, state) VALUES (?, ?, ?, ?, ?, 'pending')`,
       )
       lines.forEach((line, index) => insert.run(id, index + 1, line.customId, line.offset, line.length))
+      this.db.prepare('UPDATE batches SET lines_total = ? WHERE id = ?').run(lines.length, id)
       return true
     })()
   }
@@ -198,21 +199,27 @@ export class BatchStore {
 
   /** A line's result and state in one write: once settled, a line never runs or counts again. */
   settleLine(id: string, line: number, succeeded: boolean, result: string): boolean {
-    return (
-      this.db
-        .prepare(`UPDATE batch_lines SET state = ?, result = ? WHERE batch_id = ? AND line = ? AND state = 'pending'`)
-        .run(succeeded ? 'succeeded' : 'failed', result, id, line).changes === 1
-    )
+    return this.db.transaction(() => {
+      const settled =
+        this.db
+          .prepare(`UPDATE batch_lines SET state = ?, result = ? WHERE batch_id = ? AND line = ? AND state = 'pending'`)
+          .run(succeeded ? 'succeeded' : 'failed', result, id, line).changes === 1
+      if (settled) {
+        const column = succeeded ? 'lines_succeeded' : 'lines_failed'
+        this.db.prepare(`UPDATE batches SET ${column} = ${column} + 1 WHERE id = ?`).run(id)
+      }
+      return settled
+    })()
   }
 
+  /** The batch's line counts, kept on its row (migration 016): one lookup by id, whatever the batch's size. */
   counts(id: string): LineCounts {
     const row = this.db
       .prepare(
-        `SELECT COUNT(*) AS total, COALESCE(SUM(state = 'succeeded'), 0) AS completed,
-          COALESCE(SUM(state = 'failed'), 0) AS failed FROM batch_lines WHERE batch_id = ?`,
+        'SELECT lines_total AS total, lines_succeeded AS completed, lines_failed AS failed FROM batches WHERE id = ?',
       )
-      .get(id) as LineCounts
-    return row
+      .get(id) as LineCounts | undefined
+    return row ?? { total: 0, completed: 0, failed: 0 }
   }
 
   /**
