@@ -2,7 +2,7 @@
 // (another user's answers 404); the runner (src/batch/batchRunner.ts) does the work, this only records and reports.
 import { GatewayError } from '../errors.js'
 import { batchObject, listObject } from '../batch/batchObjects.js'
-import type { BatchRow, BatchStore } from '../batch/batchStore.js'
+import { newBatchRow, type BatchRow, type BatchStore } from '../batch/batchStore.js'
 import { batchEndpoints } from '../batch/lineCheck.js'
 import { newObjectId } from '../batch/objectIds.js'
 import type { JsonHandler } from './jsonRoute.js'
@@ -102,28 +102,17 @@ function newBatch(
   if (file.purpose !== 'batch') {
     return new GatewayError('invalid_request', `file ${inputFileId} has purpose "${file.purpose}", not "batch"`)
   }
-  return {
+  return newBatchRow({
     id: newObjectId('batch_'),
     userId: principal.userId,
     keyId: principal.keyId,
     inputFileId,
     endpoint,
     completionWindow: window,
-    status: 'validating',
     metadata: checked,
-    errors: null,
-    outputFileId: null,
-    errorFileId: null,
     createdAt: now,
     expiresAt: now + completionWindows[window],
-    inProgressAt: null,
-    finalizingAt: null,
-    completedAt: null,
-    failedAt: null,
-    expiredAt: null,
-    cancellingAt: null,
-    cancelledAt: null,
-  }
+  })
 }
 
 /** OpenAI's metadata: at most 16 pairs, keys up to 64 characters, string values up to 512. */

@@ -43,6 +43,29 @@ export interface BatchRow {
   cancelledAt: number | null
 }
 
+/** A batch just made: validating, nothing of it stamped or written yet. */
+export function newBatchRow(
+  fields: Pick<
+    BatchRow,
+    'id' | 'userId' | 'keyId' | 'inputFileId' | 'endpoint' | 'completionWindow' | 'metadata' | 'createdAt' | 'expiresAt'
+  >,
+): BatchRow {
+  return {
+    ...fields,
+    status: 'validating',
+    errors: null,
+    outputFileId: null,
+    errorFileId: null,
+    inProgressAt: null,
+    finalizingAt: null,
+    completedAt: null,
+    failedAt: null,
+    expiredAt: null,
+    cancellingAt: null,
+    cancelledAt: null,
+  }
+}
+
 export interface LineCounts {
   total: number
   completed: number

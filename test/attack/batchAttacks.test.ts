@@ -3,14 +3,15 @@
 // list cursor naming another user's file. Each was a bug: a batch retried one line forever, a line reached Ollama
 // with other values than the file held, a batch stuck in `cancelling` beside an orphan error file, and a list that
 // told whether another user's id exists.
-import OpenAI, { toFile } from 'openai'
+import type OpenAI from 'openai'
 import t from 'tap'
 import { request } from 'undici'
-import { startRig, type Rig } from '../helpers/gateway.js'
+import { startRig } from '../helpers/gateway.js'
+import { batchClient, endedBatch, resultLines as linesOf, uploadLines } from '../helpers/openaiBatches.js'
 
-function client(rig: Rig, key: string): OpenAI {
-  return new OpenAI({ baseURL: `${rig.url}/v1`, apiKey: key, maxRetries: 0 })
-}
+const client = (rig: Parameters<typeof batchClient>[0], key: string) => batchClient(rig, key)
+const upload = (openai: OpenAI, lines: string[]) => uploadLines(openai, lines, 'in.jsonl')
+const ended = (openai: OpenAI, id: string, ms = 5000) => endedBatch(openai, id, ms)
 
 const chatBody = '"model":"llama3.2:3b","messages":[{"role":"user","content":"hi"}],"max_tokens":3'
 
@@ -19,30 +20,8 @@ function rawLine(customId: string, bodyFields: string): string {
   return `{"custom_id":${JSON.stringify(customId)},"method":"POST","url":"/v1/chat/completions","body":{${bodyFields}}}`
 }
 
-async function upload(openai: OpenAI, lines: string[]) {
-  return openai.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'in.jsonl'), purpose: 'batch' })
-}
-
 async function create(openai: OpenAI, fileId: string) {
   return openai.batches.create({ input_file_id: fileId, endpoint: '/v1/chat/completions', completion_window: '24h' })
-}
-
-/** The batch once ended, or its last state after `ms` (a batch that never ends is the bug some tests look for). */
-async function ended(openai: OpenAI, id: string, ms = 5000) {
-  const until = Date.now() + ms
-  for (;;) {
-    const batch = await openai.batches.retrieve(id)
-    if (['completed', 'failed', 'cancelled', 'expired'].includes(batch.status) || Date.now() > until) return batch
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-async function linesOf(openai: OpenAI, fileId: string) {
-  const text = await (await openai.files.content(fileId)).text()
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line))
 }
 
 t.test(

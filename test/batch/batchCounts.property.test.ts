@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import t from 'tap'
-import { BatchStore, type BatchRow } from '../../src/batch/batchStore.js'
+import { BatchStore, newBatchRow } from '../../src/batch/batchStore.js'
 import { openStore } from '../../src/store/store.js'
 import { holds } from '../helpers/fuzz.js'
 
@@ -19,28 +19,17 @@ let made = 0
 
 function newBatch(lines: number): string {
   const id = `batch_${++made}`
-  const row: BatchRow = {
-    id,
+  const row = newBatchRow({
+    id: id,
     userId: owner.id,
     keyId: null,
     inputFileId: 'file-x',
     endpoint: '/v1/embeddings',
     completionWindow: '24h',
-    status: 'validating',
     metadata: null,
-    errors: null,
-    outputFileId: null,
-    errorFileId: null,
     createdAt: 0,
     expiresAt: 86_400,
-    inProgressAt: null,
-    finalizingAt: null,
-    completedAt: null,
-    failedAt: null,
-    expiredAt: null,
-    cancellingAt: null,
-    cancelledAt: null,
-  }
+  })
   store.addBatch(row)
   const newLines = Array.from({ length: lines }, (_, index) => ({ customId: `c${index}`, offset: index, length: 1 }))
   store.startLines(id, newLines, 1)

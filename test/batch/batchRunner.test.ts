@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { BatchRunner } from '../../src/batch/batchRunner.js'
-import { BatchStore, type BatchRow } from '../../src/batch/batchStore.js'
+import { BatchStore, newBatchRow, type BatchRow } from '../../src/batch/batchStore.js'
 import { FileStorage } from '../../src/batch/fileStorage.js'
 import type { SyntheticAnswer } from '../../src/batch/syntheticHttp.js'
 import { createLogger } from '../../src/logger.js'
@@ -45,28 +45,17 @@ function rig(t: Test, answer: (body: string) => number) {
     writeFileSync(storage.pathOf(id), text)
     store.addFile({ id, userId: user.id, purpose: 'batch', filename: 'in', bytes: text.length, createdAt: 0 })
     const now = Math.floor(clock.now / 1000)
-    const batch: BatchRow = {
+    const batch = newBatchRow({
       id: `batch_${id}`,
       userId: user.id,
       keyId: null,
       inputFileId: id,
       endpoint: '/v1/embeddings',
       completionWindow: '24h',
-      status: 'validating',
       metadata: null,
-      errors: null,
-      outputFileId: null,
-      errorFileId: null,
       createdAt: now,
       expiresAt: now + 86_400,
-      inProgressAt: null,
-      finalizingAt: null,
-      completedAt: null,
-      failedAt: null,
-      expiredAt: null,
-      cancellingAt: null,
-      cancelledAt: null,
-    }
+    })
     store.addBatch(batch)
     return batch
   }

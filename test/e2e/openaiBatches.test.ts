@@ -3,14 +3,16 @@
 // batches isolated per user; the size cap. Each line is a normal request of the owner (usage rows, request ids).
 import { statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import OpenAI, { toFile } from 'openai'
+import { toFile } from 'openai'
 import t from 'tap'
 import { request } from 'undici'
-import { startRig, type Rig } from '../helpers/gateway.js'
-
-function client(rig: Rig, key = rig.key, mount = '/v1'): OpenAI {
-  return new OpenAI({ baseURL: `${rig.url}${mount}`, apiKey: key, maxRetries: 0 })
-}
+import { startRig } from '../helpers/gateway.js'
+import {
+  batchClient as client,
+  endedBatch as settled,
+  resultLines as linesOf,
+  uploadLines as upload,
+} from '../helpers/openaiBatches.js'
 
 function chatLine(customId: string, content = 'hello there', url = '/v1/chat/completions') {
   return JSON.stringify({
@@ -19,26 +21,6 @@ function chatLine(customId: string, content = 'hello there', url = '/v1/chat/com
     url,
     body: { model: 'llama3.2:3b', messages: [{ role: 'user', content }], max_tokens: 3 },
   })
-}
-
-async function upload(openai: OpenAI, lines: string[], name = 'input.jsonl') {
-  return openai.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), name), purpose: 'batch' })
-}
-
-async function settled(openai: OpenAI, id: string) {
-  for (;;) {
-    const batch = await openai.batches.retrieve(id)
-    if (['completed', 'failed', 'cancelled', 'expired'].includes(batch.status)) return batch
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-async function linesOf(openai: OpenAI, fileId: string) {
-  const text = await (await openai.files.content(fileId)).text()
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line))
 }
 
 t.test('upload, create, run, retrieve, list, output file: every line once, keyed by custom_id', async (t) => {
