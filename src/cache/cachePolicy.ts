@@ -64,17 +64,34 @@ export function cacheUse(input: PolicyInput, settings: PolicySettings): CacheUse
 }
 
 /**
- * Temperature 0 or a seed set, where the route reads them: native requests in `options`, OpenAI's at the top level.
- * A field given twice (in any letter case: Go folds them) is no clear answer: not deterministic.
+ * Temperature 0 or a fixed seed, where the route reads them: native requests in `options`, OpenAI's at the top level.
+ * A field given twice is no clear answer: not deterministic. OpenAI's fields are a Go struct's (any letter case reads
+ * as the field); native `options` is a Go map that Ollama reads by exact name only (`Temperature` is ignored, and the
+ * default, sampled temperature runs).
  */
 export function deterministic(route: string, body: JsonNode): boolean {
   if (!(body instanceof JsonMembers)) return false
-  const holder = route.startsWith('ollama.') ? body.only('options') : body
+  const native = route.startsWith('ollama.')
+  const holder = native ? body.only('options') : body
   if (!(holder instanceof JsonMembers)) return false
-  const seed = holder.only('seed')
-  if (seed instanceof JsonNumber) return true
-  const temperature = holder.only('temperature')
+  const field = (name: string) => (native ? holder.exact(name) : holder.only(name))
+  if (fixedSeed(field('seed'))) return true
+  const temperature = field('temperature')
   return temperature instanceof JsonNumber && Number(temperature.literal) === 0
+}
+
+/** The largest seed below the one the llama.cpp runner reads as "random" (-1 as a uint32). */
+const maxFixedSeed = 0xfffffffe
+
+/**
+ * Whether a seed fixes the sampling: Ollama reads -1 as "a random seed" (and the llama.cpp runner any value that is
+ * -1 as a uint32), and truncates a fraction in `options` (-1.5 is -1): only a plain non-negative integer below 2^32-1
+ * counts.
+ */
+function fixedSeed(seed: JsonNode | undefined): boolean {
+  return (
+    seed instanceof JsonNumber && /^(?:0|[1-9][0-9]{0,9})$/.test(seed.literal) && Number(seed.literal) <= maxFixedSeed
+  )
 }
 
 /** Whether a Cache-Control value holds a directive (comma-separated tokens, any case, with or without a value). */

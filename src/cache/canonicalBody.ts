@@ -25,6 +25,21 @@ export class JsonMembers {
     }
     return count === 1 ? found : undefined
   }
+
+  /**
+   * The value under exactly `key` (letter case as written), or undefined when absent or there more than once: a Go
+   * map (Ollama's `options`) keeps keys as written, and Ollama reads an option only under its exact name.
+   */
+  exact(key: string): JsonNode | undefined {
+    let found: JsonNode | undefined
+    let count = 0
+    for (const [name, value] of this.pairs) {
+      if (name !== key) continue
+      count++
+      found = value
+    }
+    return count === 1 ? found : undefined
+  }
 }
 
 export type JsonNode = string | boolean | null | JsonNumber | JsonNode[] | JsonMembers

@@ -1,8 +1,10 @@
 // Which requests the cache may answer: deterministic ones and embeddings by default; a route, a role or a key opted
 // in to every request; the client's Cache-Control has the last word.
 import t from 'tap'
+import fc from 'fast-check'
 import { cacheControlOf, cacheUse, type PolicySettings } from '../../src/cache/cachePolicy.js'
 import { parseBody } from '../../src/cache/canonicalBody.js'
+import { holds } from '../helpers/fuzz.js'
 
 const defaults: PolicySettings = {
   policy: 'deterministic',
@@ -60,3 +62,49 @@ t.test('Cache-Control: no-cache reads nothing but may store; no-store neither', 
   t.same(use(deterministic, { cacheControl: 'no-cache' }), { read: false, write: true })
   t.equal(use(deterministic, { cacheControl: cacheControlOf(['cache-control', 'max-age=0, No-Store']) }), 'no_store')
 })
+
+function useText(text: string, route: string) {
+  return cacheUse({ route, role: 'user', keyId: null, cacheControl: '', body: parseBody(Buffer.from(text))! }, defaults)
+}
+
+t.test(
+  'native options are read by exact name: another letter case is no temperature 0 (Ollama ignores it)',
+  async (t) => {
+    for (const route of ['ollama.chat', 'ollama.generate']) {
+      t.equal(useText('{"options":{"Temperature":0}}', route), 'not_deterministic', `${route}: Temperature`)
+      t.equal(useText('{"options":{"SEED":1}}', route), 'not_deterministic', `${route}: SEED`)
+      t.equal(useText('{"options":{"temperature":0.8,"Temperature":0}}', route), 'not_deterministic')
+      t.same(
+        useText('{"Options":{"temperature":0}}', route),
+        both,
+        'the options field itself is a struct field: folded',
+      )
+    }
+    t.same(useText('{"Temperature":0}', 'openai.chat_completions'), both, 'OpenAI fields are struct fields: folded')
+    await holds(
+      t,
+      'an options key that is not exactly temperature/seed never makes a request deterministic',
+      fc.property(fc.constantFrom('temperature', 'seed'), fc.array(fc.boolean(), { minLength: 1 }), (name, upper) => {
+        const spelled = [...name].map((c, i) => (upper[i % upper.length] ? c.toUpperCase() : c)).join('')
+        const expected = spelled === name ? both : 'not_deterministic'
+        const result = useText(`{"options":{${JSON.stringify(spelled)}:0}}`, 'ollama.chat')
+        return JSON.stringify(result) === JSON.stringify(expected)
+      }),
+      200,
+    )
+  },
+)
+
+t.test(
+  'a seed Ollama reads as random (-1, its uint32 form, a fraction truncated to it) is no fixed seed',
+  async (t) => {
+    for (const seed of ['-1', '-1.5', '-1.0', '4294967295', '-2', '1e0', '1.5']) {
+      t.equal(useText(`{"options":{"seed":${seed}}}`, 'ollama.chat'), 'not_deterministic', `native seed ${seed}`)
+      t.equal(useText(`{"seed":${seed}}`, 'openai.chat_completions'), 'not_deterministic', `OpenAI seed ${seed}`)
+    }
+    for (const seed of ['0', '7', '4294967294']) {
+      t.same(useText(`{"options":{"seed":${seed}}}`, 'ollama.chat'), both, `native seed ${seed}`)
+    }
+    t.same(useText('{"options":{"seed":-1,"temperature":0}}', 'ollama.chat'), both, 'temperature 0 is greedy anyway')
+  },
+)
