@@ -4,6 +4,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { cacheControlOf, cacheUse, type PolicySettings } from '../../src/cache/cachePolicy.js'
 import { parseBody } from '../../src/cache/canonicalBody.js'
+import { ask, chatModel, startCacheRig } from '../helpers/cacheRig.js'
 import { holds } from '../helpers/fuzz.js'
 
 const defaults: PolicySettings = {
@@ -108,3 +109,16 @@ t.test(
     t.same(useText('{"options":{"seed":-1,"temperature":0}}', 'ollama.chat'), both, 'temperature 0 is greedy anyway')
   },
 )
+
+t.test('through the gateway: a sampled request spelled to look deterministic is never stored', async (t) => {
+  const rig = await startCacheRig(t)
+  const messages = [{ role: 'user', content: 'hi' }]
+  for (const options of [{ Temperature: 0 }, { seed: -1 }, { SEED: 3 }]) {
+    const body = { model: chatModel, messages, stream: false, options }
+    for (let i = 0; i < 2; i++) {
+      const asked = await ask(rig, '/api/chat', body)
+      t.equal(asked.cache, 'bypass', JSON.stringify(options))
+      t.equal(asked.result.cache?.reason, 'not_deterministic')
+    }
+  }
+})
