@@ -109,3 +109,9 @@ export function recordOutcome(
     // The database refused the row (locked past the busy timeout): see above.
   }
 }
+
+/** Records a refused change in the audit log and returns the refusal, for a handler to answer with. */
+export function refused<E>(trail: AuditTrail, action: string, target: string, error: E): E {
+  recordFailure(trail, action, target, error)
+  return error
+}

@@ -6,8 +6,8 @@ import { newBatchRow, type BatchRow, type BatchStore } from '../batch/batchStore
 import { batchEndpoints } from '../batch/lineCheck.js'
 import { newObjectId } from '../batch/objectIds.js'
 import type { JsonHandler } from './jsonRoute.js'
-import { listParams, ownerFilter, refused, visibleFile } from './filesApi.js'
-import { recordOutcome } from '../admin/auditTrail.js'
+import { listParams, ownerFilter, visibleFile } from './filesApi.js'
+import { recordOutcome, refused } from '../admin/auditTrail.js'
 import type { Principal } from '../auth/principal.js'
 
 export interface BatchesContext {

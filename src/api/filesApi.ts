@@ -3,7 +3,7 @@
 // admins see every file.
 import { createReadStream } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
-import { recordOutcome, type AuditTrail } from '../admin/auditTrail.js'
+import { recordOutcome, refused } from '../admin/auditTrail.js'
 import { GatewayError } from '../errors.js'
 import type { Principal } from '../auth/principal.js'
 import { fileObject, listObject } from '../batch/batchObjects.js'
@@ -153,10 +153,4 @@ function fileContent(path: string): StreamReply {
       return () => stream.destroy()
     },
   }
-}
-
-/** Records a refused change in the audit log and returns the refusal. */
-export function refused(trail: AuditTrail, action: string, target: string, error: GatewayError): GatewayError {
-  recordOutcome(trail, action, target, error)
-  return error
 }
